@@ -1,0 +1,221 @@
+"""Registries: one per kind of named thing (datasets, activations, losses, inits, optimizers,
+schedules). Each entry documents its hyperparameters once; validation, the config schema, the
+CLI help and the docs are all generated from these declarations, never listed twice.
+
+A hyperparameter is declared with a `Hyper`: its type, default, a one-line doc and an optional
+range check. `Registry.resolve(name, given, where)` fills defaults and validates, raising a
+`UsageError` that names the key path (`where`), what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from nnctl.errors import UsageError, closest, unknown_name
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """One documented hyperparameter.
+
+    kind: "float" | "int" | "bool" | "str" | "floats" (a list of numbers) | "ints" | "any".
+    check: returns True when the (type-converted) value is acceptable; `expect` says in words
+    what is accepted, for the error message ("a number > 0", "in [0, 1)").
+    choices: for kind "str", the accepted values.
+    nullable: None is accepted (and means "not set").
+    """
+
+    name: str
+    kind: str
+    default: Any
+    doc: str
+    check: Callable[[Any], bool] | None = None
+    expect: str = ""
+    choices: tuple = ()
+    nullable: bool = False
+
+    def convert(self, value: Any, where: str) -> Any:
+        """The value converted to this hyperparameter's type, or a UsageError naming `where`."""
+        if value is None:
+            if self.nullable:
+                return None
+            raise UsageError(f"{where}: expected {self.describe()}, found null")
+        converted = _convert_kind(self.kind, value, where, self.describe())
+        if self.kind == "str" and self.choices and converted not in self.choices:
+            raise UsageError(
+                f"{where}: expected one of {', '.join(map(str, self.choices))}, "
+                f"found {value!r}{closest(value, self.choices)}"
+            )
+        if self.check is not None and not self.check(converted):
+            raise UsageError(f"{where}: expected {self.describe()}, found {value!r}")
+        return converted
+
+    def describe(self) -> str:
+        base = {
+            "float": "a number",
+            "int": "an integer",
+            "bool": "true or false",
+            "str": "a string",
+            "floats": "a list of numbers",
+            "ints": "a list of integers",
+            "any": "a value",
+        }[self.kind]
+        if self.expect:
+            base = f"{base} {self.expect}"
+        if self.nullable:
+            base += " (or null)"
+        return base
+
+
+def _convert_kind(kind: str, value: Any, where: str, expected: str) -> Any:
+    def fail():
+        return UsageError(f"{where}: expected {expected}, found {value!r} ({type(value).__name__})")
+
+    if kind == "any":
+        return value
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        raise fail()
+    if kind == "int":
+        if isinstance(value, bool):
+            raise fail()
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise fail()
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail()
+        value = float(value)
+        if math.isnan(value):
+            raise fail()
+        return value
+    if kind == "str":
+        if isinstance(value, str):
+            return value
+        raise fail()
+    if kind in ("floats", "ints"):
+        items = value if isinstance(value, (list, tuple)) else None
+        if items is None:
+            raise fail()
+        inner = "float" if kind == "floats" else "int"
+        return tuple(_convert_kind(inner, v, f"{where}[{i}]", expected) for i, v in enumerate(items))
+    raise ValueError(f"unknown hyperparameter kind {kind!r}")
+
+
+# Range checks shared by every registry, so the same words appear in every message.
+def positive(v) -> bool:
+    return v > 0
+
+
+def non_negative(v) -> bool:
+    return v >= 0
+
+
+def unit_open(v) -> bool:
+    """In [0, 1)."""
+    return 0 <= v < 1
+
+
+def probability(v) -> bool:
+    """In [0, 1]."""
+    return 0 <= v <= 1
+
+
+def all_in_unit_open(values) -> bool:
+    return all(0 <= v < 1 for v in values)
+
+
+@dataclass
+class Entry:
+    """A registered thing: `build` is the function or class; `hypers` its parameters."""
+
+    name: str
+    build: Any
+    doc: str
+    hypers: tuple[Hyper, ...] = ()
+    aliases: tuple[str, ...] = ()
+    info: dict = field(default_factory=dict)  # free-form facts (e.g. a dataset's size, task)
+
+    def defaults(self) -> dict:
+        return {h.name: h.default for h in self.hypers}
+
+    def hyper(self, name: str) -> Hyper | None:
+        for h in self.hypers:
+            if h.name == name:
+                return h
+        return None
+
+
+class Registry:
+    """Names to entries for one kind of thing ("optimizer", "activation", ...)."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+        self._aliases: dict[str, str] = {}
+
+    def register(self, name: str, doc: str, hypers=(), aliases=(), **info):
+        """Decorator: `@REG.register("adam", "Adam (Kingma & Ba)", hypers=(...))`."""
+
+        def deco(obj):
+            self.add(Entry(name, obj, doc, tuple(hypers), tuple(aliases), dict(info)))
+            return obj
+
+        return deco
+
+    def add(self, entry: Entry) -> Entry:
+        if entry.name in self._entries or entry.name in self._aliases:
+            raise ValueError(f"{self.kind} {entry.name!r} registered twice")
+        self._entries[entry.name] = entry
+        for alias in entry.aliases:
+            self._aliases[alias] = entry.name
+        return entry
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def all_names(self) -> list[str]:
+        """Names and aliases: everything a user may type."""
+        return list(self._entries) + list(self._aliases)
+
+    def entries(self) -> list[Entry]:
+        return list(self._entries.values())
+
+    def __contains__(self, name) -> bool:
+        return name in self._entries or name in self._aliases
+
+    def get(self, name: str, where: str = "") -> Entry:
+        if not isinstance(name, str):
+            prefix = f"{where}: " if where else ""
+            raise UsageError(f"{prefix}expected the name of a {self.kind}, found {name!r}")
+        canonical = self._aliases.get(name, name)
+        try:
+            return self._entries[canonical]
+        except KeyError:
+            raise unknown_name(self.kind, name, self.all_names(), where) from None
+
+    def resolve(self, name: str, given: dict | None, where: str) -> dict:
+        """All hyperparameters of `name`: `given` validated, the rest at their defaults.
+
+        `where` is the key path of the mapping holding them (e.g. "optimizer"), used in messages
+        as "optimizer.lr: expected a number > 0, found -1".
+        """
+        entry = self.get(name, where)
+        given = dict(given or {})
+        known = {h.name for h in entry.hypers}
+        for key in given:
+            if key not in known:
+                listing = ", ".join(sorted(known)) or "none"
+                raise UsageError(
+                    f"{where}.{key}: unknown setting for {self.kind} {entry.name!r}"
+                    f"{closest(key, known)}; its settings are: {listing}"
+                )
+        out = {}
+        for h in entry.hypers:
+            out[h.name] = h.convert(given[h.name], f"{where}.{h.name}") if h.name in given else h.default
+        return out
