@@ -1,0 +1,142 @@
+"""Activation layers and their registry (`ACTIVATIONS`): each forward next to its derivative.
+
+`ACTIVATIONS.get(name).build(**hypers)` returns a fresh layer (one per hidden layer: each caches
+its own input). `entry.info["auto_init"]` is the init scheme `init: auto` picks for an MLP using
+this activation (He for the ReLU family, Xavier/Glorot otherwise).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnctl.nn.layers import Layer
+from nnctl.registry import Hyper, Registry, non_negative, positive
+
+ACTIVATIONS = Registry("activation")
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """s(x) = 1 / (1 + e^-x), computed from e = e^-|x| <= 1 so it never overflows:
+    s = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
+class Activation(Layer):
+    """An elementwise function f: y = f(x), dL/dx = dL/dy * f'(x)."""
+
+    def __repr__(self):
+        return type(self).__name__ + "()"
+
+
+@ACTIVATIONS.register("sigmoid", "logistic sigmoid 1 / (1 + e^-x)", auto_init="xavier_uniform")
+class Sigmoid(Activation):
+    """s(x) = 1 / (1 + e^-x);  s'(x) = s (1 - s)."""
+
+    def forward(self, x, train=False):
+        self._s = sigmoid(x)
+        return self._s
+
+    def backward(self, dout):
+        dx = np.subtract(1.0, self._s, out=self._buffer("dx", dout.shape, dout.dtype))
+        dx *= self._s
+        dx *= dout
+        return dx
+
+
+@ACTIVATIONS.register("tanh", "hyperbolic tangent", auto_init="xavier_uniform")
+class Tanh(Activation):
+    """t = tanh(x);  t' = 1 - t^2."""
+
+    def forward(self, x, train=False):
+        self._t = np.tanh(x, out=self._buffer("out", x.shape, x.dtype))
+        return self._t
+
+    def backward(self, dout):
+        dx = np.multiply(self._t, self._t, out=self._buffer("dx", dout.shape, dout.dtype))
+        np.subtract(1.0, dx, out=dx)
+        dx *= dout
+        return dx
+
+
+@ACTIVATIONS.register("relu", "rectified linear unit max(0, x)", auto_init="he_normal")
+class ReLU(Activation):
+    """y = max(0, x);  y' = 1 where x > 0, else 0 (0 at the kink, as torch)."""
+
+    def forward(self, x, train=False):
+        self._y = np.maximum(x, 0, out=self._buffer("out", x.shape, x.dtype))
+        return self._y
+
+    def backward(self, dout):
+        positive_part = np.greater(self._y, 0, out=self._buffer("mask", dout.shape, bool))
+        return np.multiply(dout, positive_part, out=self._buffer("dx", dout.shape, dout.dtype))
+
+
+@ACTIVATIONS.register(
+    "leaky_relu", "leaky ReLU: x for x > 0, slope * x otherwise", auto_init="he_normal",
+    hypers=(Hyper("slope", "float", 0.01, "slope for negative inputs", check=non_negative,
+                  expect=">= 0"),),
+)
+class LeakyReLU(Activation):
+    """y = x if x > 0 else slope * x;  y' = 1 if x > 0 else slope."""
+
+    def __init__(self, slope: float = 0.01):
+        self.slope = float(slope)
+
+    def forward(self, x, train=False):
+        self._positive = x > 0
+        return np.where(self._positive, x, self.slope * x)
+
+    def backward(self, dout):
+        return np.where(self._positive, dout, self.slope * dout)
+
+    def __repr__(self):
+        return f"LeakyReLU(slope={self.slope})"
+
+
+@ACTIVATIONS.register(
+    "elu", "exponential linear unit: x for x > 0, alpha * (e^x - 1) otherwise", auto_init="he_normal",
+    hypers=(Hyper("alpha", "float", 1.0, "saturation value -alpha for large negative inputs",
+                  check=positive, expect="> 0"),),
+)
+class ELU(Activation):
+    """y = x if x > 0 else alpha (e^x - 1);  y' = 1 if x > 0 else alpha e^x = y + alpha."""
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = float(alpha)
+
+    def forward(self, x, train=False):
+        self._positive = x > 0
+        # min(x, 0) keeps e^x finite for large positive x, whose branch is not taken anyway
+        self._y = np.where(self._positive, x, self.alpha * np.expm1(np.minimum(x, 0)))
+        return self._y
+
+    def backward(self, dout):
+        return np.where(self._positive, dout, dout * (self._y + self.alpha))
+
+    def __repr__(self):
+        return f"ELU(alpha={self.alpha})"
+
+
+@ACTIVATIONS.register("softplus", "smooth ReLU log(1 + e^x)", auto_init="xavier_uniform")
+class Softplus(Activation):
+    """y = log(1 + e^x) = max(x, 0) + log1p(e^-|x|) (no overflow);  y' = sigmoid(x)."""
+
+    def forward(self, x, train=False):
+        self._x = x
+        return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+    def backward(self, dout):
+        return dout * sigmoid(self._x)
+
+
+@ACTIVATIONS.register("identity", "no nonlinearity (an MLP then collapses to a linear model)",
+                      auto_init="xavier_uniform")
+class Identity(Activation):
+    """y = x;  y' = 1."""
+
+    def forward(self, x, train=False):
+        return x
+
+    def backward(self, dout):
+        return dout

@@ -1,0 +1,143 @@
+"""The full-batch objective of a model, with its exact Hessian for the one-layer models.
+
+f(theta) = (1/n) sum_i l(z_i, y_i) + 0.5 * l2 * ||W||^2, z = logits of the whole training set.
+
+One-layer models (linreg, logreg, softmax): with Theta = [W; b] ([(d+1), k], row-major, which is
+exactly theta's layout), x~_i = [x_i, 1] and B_i = d2 l / dz_i^2 (the loss's per-sample logit
+Hessian):
+    H = (1/n) sum_i kron(x~_i x~_i^T, B_i) + l2 * I on the weight entries
+  - linreg:  B_i = 2/k I            -> H = kron(2/(n k) X~^T X~, I_k)  (+ l2)
+  - logreg:  B_i = p_i (1 - p_i)    -> H = X~^T diag(p (1 - p)) X~ / n (+ l2)
+  - softmax: B_i = diag(p_i) - p_i p_i^T (the (d+1)k x (d+1)k block form)
+  and H v = (1/n) X~^T [B_i (X~ V)_i]_i + l2 v_W, computed without forming H.
+MLP: no dense Hessian (NotImplementedError); `hvp` by central differences of the gradient,
+(g(theta + h v) - g(theta - h v)) / (2h) with h = eps^(1/3) * max(1, ||theta||) / ||v||
+(eps: the model dtype's machine epsilon). Its error is O(h^2) from the third derivatives plus
+O(eps / h) rounding: about 1e-8 relative in float64 away from ReLU kinks.
+
+Batch norm is evaluated in train mode with the statistics of the full batch (deterministic);
+`value_and_grad` sets the running statistics to those of the point it evaluates (so after
+optimisation they describe the training set), the other evaluations leave them alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnctl.errors import UsageError
+
+
+class ModelObjective:
+    """A model's full-batch training objective as a function of a flat theta (float64 out)."""
+
+    def __init__(self, model, X, y):
+        if model.has_dropout:
+            raise UsageError("second-order / full-batch optimizers need a deterministic objective; "
+                             "set model.dropout: 0")
+        self.model = model
+        self.X = model._inputs(X)
+        self.y = model._targets(y, self.X.shape[0])
+        if self.X.shape[0] == 0:
+            raise UsageError("the full-batch objective needs at least one training row")
+        self.size = model.n_params
+        self.n_samples = self.X.shape[0]
+        self._cached_theta = None  # theta of the cached logits (one-layer curvature)
+        self._cached_logits = None
+
+    # -- the function and its gradient -----------------------------------------------------
+    def _load(self, theta) -> None:
+        theta = np.asarray(theta)
+        if theta.shape != (self.size,):
+            raise ValueError(f"expected theta of shape ({self.size},), found {theta.shape}")
+        np.copyto(self.model.theta, theta, casting="same_kind")
+
+    def value(self, theta) -> float:
+        self._load(theta)
+        with self.model.frozen():
+            logits = self.model._forward(self.X, True)
+            return float(self.model.loss_fn.value(logits, self.y) + self.model.penalty())
+
+    def _gradient(self, theta, running_momentum=None) -> tuple[float, np.ndarray]:
+        self._load(theta)
+        with self.model.frozen(running_momentum):
+            value = self.model._loss_and_grad(self.X, self.y)
+        return float(value), self.model.grad.astype(np.float64)
+
+    def value_and_grad(self, theta) -> tuple[float, np.ndarray]:
+        """(f, g); g is a fresh float64 array."""
+        return self._gradient(theta, running_momentum=1.0)
+
+    # -- curvature -------------------------------------------------------------------------
+    def _one_layer(self, what: str):
+        if self.model.kind == "mlp":
+            raise NotImplementedError(f"{what}: an mlp has no closed-form Hessian; use hvp "
+                                      "(finite differences of gradients) or a quasi-Newton method")
+        return self.model.layers[0]
+
+    def _logits64(self, theta) -> np.ndarray:
+        theta = np.asarray(theta, dtype=np.float64)
+        if self._cached_theta is None or not np.array_equal(theta, self._cached_theta):
+            self._load(theta)
+            self._cached_logits = self.model._forward(self.X, False).astype(np.float64)
+            self._cached_theta = theta.copy()
+        return self._cached_logits
+
+    def hessian(self, theta) -> np.ndarray:
+        """Dense exact Hessian (one-layer models), including the bias and L2 terms."""
+        layer = self._one_layer("hessian")
+        d, k, n = layer.in_features, layer.out_features, self.n_samples
+        blocks = self.model.loss_fn.hessian_blocks(self._logits64(theta))  # [n, k, k]
+        X1 = np.hstack([self.X.astype(np.float64), np.ones((n, 1))])  # X~ = [X, 1]
+        H = np.zeros((d + 1, k, d + 1, k))
+        for j in range(k):
+            for m in range(j, k):
+                weight = blocks[:, j, m]
+                if not weight.any():
+                    continue  # mse: outputs do not interact
+                H[:, j, :, m] = (X1.T * weight) @ X1 / n
+                H[:, m, :, j] = H[:, j, :, m].T
+        H = H.reshape((d + 1) * k, (d + 1) * k)
+        weights = np.arange(d * k)
+        H[weights, weights] += self.model.l2
+        return H
+
+    def hvp(self, theta, v) -> np.ndarray:
+        """H(theta) @ v: exact for the one-layer models, central differences for mlp."""
+        v = np.asarray(v, dtype=np.float64)
+        if self.model.kind == "mlp":
+            return self._hvp_finite_differences(theta, v)
+        layer = self._one_layer("hvp")
+        d, k, n = layer.in_features, layer.out_features, self.n_samples
+        logits = self._logits64(theta)
+        V = v.reshape(d + 1, k)  # [dW; db]
+        X = self.X if self.X.dtype == np.float64 else self.X.astype(np.float64)
+        Z = X @ V[:d] + V[d]  # directional change of the logits
+        S = self.model.loss_fn.hessian_times(logits, Z) / n
+        out = np.empty_like(V)
+        np.matmul(X.T, S, out=out[:d])
+        out[d] = S.sum(axis=0)
+        out = out.ravel()
+        out[: d * k] += self.model.l2 * v[: d * k]
+        return out
+
+    def _hvp_finite_differences(self, theta, v) -> np.ndarray:
+        theta = np.asarray(theta, dtype=np.float64)
+        norm_v = float(np.linalg.norm(v))
+        if norm_v == 0.0:
+            return np.zeros(self.size)
+        eps = np.finfo(self.model.dtype).eps
+        h = np.cbrt(eps) * max(1.0, float(np.linalg.norm(theta))) / norm_v
+        _, g_plus = self._gradient(theta + h * v)
+        _, g_minus = self._gradient(theta - h * v)
+        self._load(theta)
+        return (g_plus - g_minus) / (2.0 * h)
+
+    def linear_problem(self):
+        """(X, Y, l2) for linreg: X [n, d] and Y [n, k] float64. The objective is
+        f = ||X W + b - Y||^2 / (n k) + 0.5 l2 ||W||^2, whose minimiser solves the ridge normal
+        equations (X~^T X~ + (n k l2 / 2) diag(1, ..., 1, 0)) [W; b] = X~^T Y with X~ = [X, 1]
+        (the bias unpenalised); theta = [W.ravel(), b]."""
+        if self.model.kind != "linreg":
+            raise NotImplementedError(f"linear_problem: only linreg is a least-squares problem, "
+                                      f"found {self.model.kind}")
+        return self.X.astype(np.float64), self.y.astype(np.float64), self.model.l2

@@ -1,0 +1,165 @@
+"""Losses on logits and their registry (`LOSSES`).
+
+Every loss is the mean over the batch of a per-sample loss l(z_i, y_i) of the logits z_i (row i
+of [n, k]). `value_and_grad` returns (mean loss, dmean/dlogits) in one pass; `hessian_times`
+gives the per-sample logit Hessian d2 l / dz_i^2 applied to each row of Z (not divided by n),
+`hessian_blocks` the same as dense [n, k, k] blocks; the exact Hessians of the one-layer models
+are built from these (see curvature.py).
+
+`targets(y, n_logits, dtype)` validates and converts y once (float targets for mse and bce,
+integer class codes for cross_entropy).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnctl.errors import UsageError
+from nnctl.nn.activations import sigmoid
+from nnctl.registry import Registry
+
+LOSSES = Registry("loss")
+
+
+@LOSSES.register("mse", "mean squared error over all outputs (like torch MSELoss)",
+                 tasks=("regression",))
+class MeanSquaredError:
+    """l_i = (1/k) sum_j (z_ij - y_ij)^2, so the batch loss is the mean over all n*k elements.
+    dL/dz = 2 (z - y) / (n k);  per-sample Hessian 2/k I."""
+
+    name = "mse"
+
+    def targets(self, y, n_logits, dtype):
+        y = np.asarray(y, dtype=dtype)
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+        if y.ndim != 2 or y.shape[1] != n_logits:
+            raise UsageError(f"mse: expected targets of shape [n, {n_logits}] (or [n] for one output), "
+                             f"found {list(np.shape(y))}")
+        return y
+
+    def value(self, logits, y) -> float:
+        diff = logits - y
+        return float(np.vdot(diff, diff)) / diff.size
+
+    def value_and_grad(self, logits, y, out=None):
+        diff = np.subtract(logits, y, out=out)
+        value = float(np.vdot(diff, diff)) / diff.size
+        diff *= 2.0 / diff.size
+        return value, diff
+
+    def hessian_times(self, logits, Z):
+        return (2.0 / logits.shape[1]) * Z
+
+    def hessian_blocks(self, logits):
+        n, k = logits.shape
+        return np.broadcast_to((2.0 / k) * np.eye(k), (n, k, k))
+
+
+@LOSSES.register("binary_cross_entropy", "log loss of one logit per sample, y in {0, 1} (with logits)",
+                 aliases=("bce",), tasks=("binary",))
+class BinaryCrossEntropy:
+    """l_i = -y log s(z) - (1-y) log(1 - s(z)) = max(z, 0) - z y + log(1 + e^-|z|)  (no overflow).
+    dl/dz = s(z) - y;  d2l/dz2 = s(z) (1 - s(z)).  Logits are [n, 1]."""
+
+    name = "binary_cross_entropy"
+
+    def targets(self, y, n_logits, dtype):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise UsageError(f"binary_cross_entropy: expected a 1-D target, found shape {list(y.shape)}")
+        y = y.astype(dtype, copy=False)
+        if np.any((y != 0) & (y != 1)):
+            raise UsageError("binary_cross_entropy: expected targets in {0, 1}, found "
+                             f"{np.unique(y[(y != 0) & (y != 1)])[:5].tolist()}")
+        return y
+
+    def _per_sample(self, z, y):
+        return np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+
+    def value(self, logits, y) -> float:
+        return float(np.mean(self._per_sample(logits[:, 0], y)))
+
+    def value_and_grad(self, logits, y, out=None):
+        z = logits[:, 0]
+        value = float(np.mean(self._per_sample(z, y)))
+        grad = np.subtract(sigmoid(z), y, out=None if out is None else out[:, 0])
+        grad *= 1.0 / z.shape[0]
+        return value, grad.reshape(-1, 1)
+
+    def hessian_times(self, logits, Z):
+        s = sigmoid(logits)
+        return s * (1.0 - s) * Z
+
+    def hessian_blocks(self, logits):
+        s = sigmoid(logits)
+        return (s * (1.0 - s))[:, :, None]
+
+
+@LOSSES.register("cross_entropy", "softmax cross-entropy on integer class labels",
+                 aliases=("softmax_cross_entropy",), tasks=("multiclass", "binary"))
+class SoftmaxCrossEntropy:
+    """p = softmax(z);  l_i = -log p_{i, y_i} = logsumexp(z_i) - z_{i, y_i}, computed after
+    subtracting max_j z_ij (stable).  dl/dz = p - onehot(y);  d2l/dz2 = diag(p) - p p^T."""
+
+    name = "cross_entropy"
+
+    def targets(self, y, n_logits, dtype):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise UsageError(f"cross_entropy: expected 1-D class codes, found shape {list(y.shape)}")
+        if y.dtype.kind not in "iu":
+            if y.dtype.kind != "f" or not np.all(np.mod(y, 1) == 0):
+                raise UsageError(f"cross_entropy: expected integer class codes, found dtype {y.dtype}")
+        y = y.astype(np.intp, copy=False)
+        if y.size and (y.min() < 0 or y.max() >= n_logits):
+            raise UsageError(f"cross_entropy: expected class codes in 0..{n_logits - 1}, "
+                             f"found {int(y.min())}..{int(y.max())}")
+        return y
+
+    def _shifted(self, logits, out=None):
+        return np.subtract(logits, logits.max(axis=1, keepdims=True), out=out)
+
+    def value(self, logits, y) -> float:
+        shifted = self._shifted(logits)
+        picked = shifted[np.arange(len(y)), y]
+        return float(np.mean(np.log(np.exp(shifted).sum(axis=1)) - picked))
+
+    def value_and_grad(self, logits, y, out=None):
+        n = logits.shape[0]
+        rows = np.arange(n)
+        shifted = self._shifted(logits, out=out)
+        picked = shifted[rows, y]
+        probs = np.exp(shifted, out=shifted)
+        total = probs.sum(axis=1, keepdims=True)
+        value = float(np.mean(np.log(total[:, 0]) - picked))
+        probs /= total
+        probs[rows, y] -= 1.0
+        probs *= 1.0 / n
+        return value, probs
+
+    def probabilities(self, logits):
+        e = np.exp(self._shifted(logits))
+        e /= e.sum(axis=1, keepdims=True)
+        return e
+
+    def hessian_times(self, logits, Z):
+        p = self.probabilities(logits)
+        pz = p * Z
+        return pz - p * pz.sum(axis=1, keepdims=True)
+
+    def hessian_blocks(self, logits):
+        p = self.probabilities(logits)
+        blocks = -p[:, :, None] * p[:, None, :]
+        idx = np.arange(p.shape[1])
+        blocks[:, idx, idx] += p
+        return blocks
+
+
+def make_loss(name: str):
+    """A loss instance from a registered name or alias."""
+    return LOSSES.get(name, "loss.name").build()

@@ -1,0 +1,423 @@
+"""The model: a stack of layers over one flat parameter vector, its loss, and the builder.
+
+Model kinds (`MODELS` registry): linreg (Linear, MSE), logreg (Linear to 1 logit, BCE),
+softmax (Linear to k logits, cross-entropy) and mlp (hidden Linear layers with an activation,
+optional batch norm and dropout; head and loss from the task). `build_model` validates every
+setting up front and raises UsageErrors that name the config key.
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+
+from nnctl.errors import UsageError
+from nnctl.nn.activations import ACTIVATIONS, sigmoid
+from nnctl.nn.curvature import ModelObjective
+from nnctl.nn.init import INITS, SYMMETRIC, auto_scheme
+from nnctl.nn.layers import BatchNorm, Dropout, Linear
+from nnctl.nn.losses import LOSSES
+from nnctl.nn.params import allocate
+from nnctl.registry import Registry
+
+TASKS = ("regression", "binary", "multiclass")
+EVAL_CHUNK_ROWS = 4096  # eval-mode passes go through the data in chunks this big (bounds memory)
+
+MODELS = Registry("model kind")
+
+
+def _one_linear_layer(n_features, n_logits, **_):
+    return [Linear(n_features, n_logits, "linear0", needs_input_grad=False)]
+
+
+MODELS.register("linreg", "linear regression: X W + b, mean squared error (multi-output allowed)",
+                tasks=("regression",))(_one_linear_layer)
+MODELS.register("logreg", "logistic regression: X w + b to one logit, binary cross-entropy",
+                tasks=("binary",))(_one_linear_layer)
+MODELS.register("softmax", "softmax regression: X W + b to one logit per class, cross-entropy",
+                tasks=("binary", "multiclass"))(_one_linear_layer)
+
+
+@MODELS.register("mlp", "multi-layer perceptron: [Linear, (BatchNorm), activation, (Dropout)] "
+                 "per hidden layer, then a Linear head chosen by the task",
+                 tasks=("regression", "binary", "multiclass"))
+def _mlp_layers(n_features, n_logits, *, hidden, make_activation, dropout, batch_norm, dropout_rng):
+    layers, width = [], n_features
+    for i, size in enumerate(hidden):
+        # batch norm's beta replaces the bias of the Linear before it (which it would cancel)
+        layers.append(Linear(width, size, f"linear{i}", bias=not batch_norm, needs_input_grad=i > 0))
+        if batch_norm:
+            layers.append(BatchNorm(size, f"batchnorm{i}"))
+        layers.append(make_activation())
+        if dropout > 0:
+            layers.append(Dropout(dropout, dropout_rng, f"dropout{i}"))
+        width = size
+    layers.append(Linear(width, n_logits, f"linear{len(hidden)}", needs_input_grad=bool(hidden)))
+    return layers
+
+
+class Model:
+    """Layers + loss over the flat `theta` / `grad`; see the module docstring of nn/__init__."""
+
+    def __init__(self, layers, loss, *, kind, task, n_features, n_outputs, n_classes, l2, dtype,
+                 spec=None, dropout_rng=None):
+        self.layers = list(layers)
+        self.loss_fn = loss
+        self.loss_name = loss.name
+        self.kind, self.task = kind, task
+        self.n_features, self.n_outputs, self.n_classes = n_features, n_outputs, n_classes
+        self.l2 = float(l2)
+        self.dtype = np.dtype(dtype)
+        self.spec = dict(spec or {})  # the build_model arguments (resolved), for astype()
+        self._dropout_rng = dropout_rng
+        self._params = allocate(self.layers, self.dtype)
+        self._penalised = slice(0, self._params.n_penalised)
+        self._penalty_scratch = np.empty(self._params.n_penalised, dtype=self.dtype)
+        self._dlogits = None
+
+    # -- parameters ------------------------------------------------------------------------
+    @property
+    def theta(self) -> np.ndarray:
+        """The flat parameters (read-only attribute: update in place, `model.theta[:] = ...`)."""
+        return self._params.theta
+
+    @property
+    def grad(self) -> np.ndarray:
+        return self._params.grad
+
+    @property
+    def n_params(self) -> int:
+        return self._params.size
+
+    @property
+    def weight_mask(self) -> np.ndarray:
+        """Boolean over theta, True at the L2-penalised weights (they are theta[:n_penalised])."""
+        return self._params.weight_mask
+
+    @property
+    def n_penalised(self) -> int:
+        return self._params.n_penalised
+
+    def named_parameters(self) -> dict[str, np.ndarray]:
+        """Views into theta in layer order: linear0.weight [in, out], linear0.bias, batchnorm0.gamma, ..."""
+        return dict(self._params.values)
+
+    def named_gradients(self) -> dict[str, np.ndarray]:
+        """Views into grad, same names and shapes as named_parameters()."""
+        return dict(self._params.grads)
+
+    def parameter_slices(self) -> dict[str, slice]:
+        """Where each named block lives in theta."""
+        return {s.name: self._params.slices[s.name] for s in self._params.specs}
+
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Non-trained state (batch-norm running statistics); the arrays themselves, writable."""
+        out = {}
+        for layer in self.layers:
+            if isinstance(layer, BatchNorm):
+                out[f"{layer.name}.running_mean"] = layer.running_mean
+                out[f"{layer.name}.running_var"] = layer.running_var
+        return out
+
+    # -- inputs ----------------------------------------------------------------------------
+    def _inputs(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        if X.dtype != self.dtype:
+            X = X.astype(self.dtype)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise UsageError(f"expected inputs of shape [n, {self.n_features}], found {list(X.shape)}")
+        return X
+
+    def _targets(self, y, n_rows: int) -> np.ndarray:
+        y = self.loss_fn.targets(y, self.n_outputs, self.dtype)
+        if len(y) != n_rows:
+            raise UsageError(f"expected {n_rows} targets (one per input row), found {len(y)}")
+        return y
+
+    # -- forward / backward ----------------------------------------------------------------
+    def _forward(self, X, train: bool) -> np.ndarray:
+        """Logits in a layer buffer (valid until the next forward)."""
+        out = X
+        for layer in self.layers:
+            out = layer.forward(out, train)
+        return out
+
+    def forward(self, X, train: bool = False) -> np.ndarray:
+        """Logits [n, n_outputs] (a fresh array). train=True: dropout on, batch-norm batch stats."""
+        return self._forward(self._inputs(X), train).copy()
+
+    def _loss_and_grad(self, X, y) -> float:
+        logits = self._forward(X, True)
+        if self._dlogits is None or self._dlogits.shape != logits.shape:
+            self._dlogits = np.empty(logits.shape, dtype=self.dtype)
+        value, d = self.loss_fn.value_and_grad(logits, y, out=self._dlogits)
+        for layer in reversed(self.layers):
+            d = layer.backward(d)
+        if self.l2:
+            weights, scratch = self.theta[self._penalised], self._penalty_scratch
+            np.multiply(weights, self.l2, out=scratch)
+            self.grad[self._penalised] += scratch  # d/dW 0.5 l2 ||W||^2 = l2 W
+            value += 0.5 * self.l2 * float(np.dot(weights, weights))
+        return value
+
+    def loss_and_grad(self, X, y) -> float:
+        """Train-mode forward, loss + L2 penalty, backward; fills `grad`, returns the objective."""
+        X = self._inputs(X)
+        return self._loss_and_grad(X, self._targets(y, X.shape[0]))
+
+    def penalty(self) -> float:
+        """0.5 * l2 * ||W||^2 over the Linear weights."""
+        if not self.l2:
+            return 0.0
+        weights = self.theta[self._penalised]
+        return 0.5 * self.l2 * float(np.dot(weights, weights))
+
+    def loss(self, X, y, train: bool = False) -> float:
+        """Mean data loss (no penalty). Eval mode runs in chunks of EVAL_CHUNK_ROWS rows.
+        train=True: one train-mode pass (batch statistics of the whole X, dropout with its last
+        mask), the running statistics left untouched."""
+        X = self._inputs(X)
+        y = self._targets(y, X.shape[0])
+        n = X.shape[0]
+        if n == 0:
+            raise UsageError("cannot compute a loss on 0 rows")
+        if train:
+            with self.frozen():
+                return self.loss_fn.value(self._forward(X, True), y)
+        total = 0.0
+        for start in range(0, n, EVAL_CHUNK_ROWS):
+            stop = min(start + EVAL_CHUNK_ROWS, n)
+            total += self.loss_fn.value(self._forward(X[start:stop], False), y[start:stop]) * (stop - start)
+        return total / n
+
+    # -- predictions -----------------------------------------------------------------------
+    def _eval_chunks(self, X):
+        X = self._inputs(X)
+        for start in range(0, X.shape[0], EVAL_CHUNK_ROWS):
+            stop = min(start + EVAL_CHUNK_ROWS, X.shape[0])
+            yield start, stop, self._forward(X[start:stop], False)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities [n, n_classes] (binary: columns P(y=0), P(y=1)); eval mode."""
+        if self.task == "regression":
+            raise UsageError("predict_proba: a regression model has no class probabilities")
+        X = np.asarray(X)
+        out = np.empty((X.shape[0], self.n_classes), dtype=self.dtype)
+        for start, stop, logits in self._eval_chunks(X):
+            if self.loss_name == "binary_cross_entropy":
+                p = sigmoid(logits[:, 0])
+                out[start:stop, 1] = p
+                out[start:stop, 0] = 1.0 - p
+            else:
+                out[start:stop] = self.loss_fn.probabilities(logits)
+        return out
+
+    def predict(self, X) -> np.ndarray:
+        """Class codes (int64, [n]) for classification; values for regression ([n] for one
+        output, [n, k] for several)."""
+        if self.task != "regression":
+            return np.argmax(self.predict_proba(X), axis=1).astype(np.int64)
+        X = np.asarray(X)
+        out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
+        for start, stop, logits in self._eval_chunks(X):
+            out[start:stop] = logits
+        return out[:, 0] if self.n_outputs == 1 else out
+
+    # -- modes, copies, objective ----------------------------------------------------------
+    @contextmanager
+    def frozen(self, running_momentum: float | None = None):
+        """Make the train-mode loss a deterministic function of theta: dropout reuses its last
+        mask, batch norm leaves its running statistics alone (or, with `running_momentum`,
+        updates them with that momentum; 1.0 sets them to this batch's statistics)."""
+        dropouts = [layer for layer in self.layers if isinstance(layer, Dropout)]
+        norms = [layer for layer in self.layers if isinstance(layer, BatchNorm)]
+        saved = ([d.freeze for d in dropouts], [(b.track_running, b.momentum_override) for b in norms])
+        for d in dropouts:
+            d.freeze = True
+        for b in norms:
+            b.track_running = running_momentum is not None
+            b.momentum_override = running_momentum
+        try:
+            yield self
+        finally:
+            for d, freeze in zip(dropouts, saved[0]):
+                d.freeze = freeze
+            for b, (track, override) in zip(norms, saved[1]):
+                b.track_running, b.momentum_override = track, override
+
+    @property
+    def has_dropout(self) -> bool:
+        return any(isinstance(layer, Dropout) and layer.p > 0 for layer in self.layers)
+
+    def objective(self, X, y) -> ModelObjective:
+        """The full-batch training objective (mean loss + penalty) as a function of theta."""
+        return ModelObjective(self, X, y)
+
+    def astype(self, dtype) -> "Model":
+        """A copy with another dtype (same architecture, parameters and buffers)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            other = build_model(**self.spec, dtype=dtype, init_rng=np.random.default_rng(0),
+                                dropout_rng=self._dropout_rng)
+        other.theta[:] = self.theta
+        for name, buf in other.buffers().items():
+            buf[...] = self.buffers()[name]
+        return other
+
+    def describe(self) -> str:
+        lines = [f"{self.kind} ({self.task}, loss {self.loss_name}, {self.n_params} parameters, "
+                 f"{self.dtype.name})"]
+        lines += [f"  {layer.name:<11} {layer!r}" for layer in self.layers]
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return f"<Model {self.kind} {self.task} {self.n_features}->{self.n_outputs} params={self.n_params}>"
+
+
+# ------------------------------------------------------------------------------------------
+# Builder
+
+
+def _describe_target(task: str, n_outputs: int) -> str:
+    if task == "multiclass":
+        return f"a multiclass target with {n_outputs} classes"
+    return f"a {task} target"
+
+
+_KIND_ALTERNATIVES = {
+    ("linreg", "binary"): "logreg, softmax or mlp",
+    ("linreg", "multiclass"): "softmax or mlp",
+    ("logreg", "multiclass"): "softmax or mlp",
+    ("logreg", "regression"): "linreg or mlp",
+    ("softmax", "regression"): "linreg or mlp",
+}
+
+
+def _check_kind_task(kind: str, task: str, n_outputs: int) -> None:
+    tasks = MODELS.get(kind, "model.kind").info["tasks"]
+    if task not in tasks:
+        needs = {"linreg": "a regression", "logreg": "a binary", "softmax": "a classification"}[kind]
+        raise UsageError(f"model.kind: {kind} needs {needs} target, found "
+                         f"{_describe_target(task, n_outputs)}; use {_KIND_ALTERNATIVES[(kind, task)]}")
+
+
+def _choose_loss(loss, kind: str, task: str, n_outputs: int, n_logits: int) -> str:
+    if loss is None or loss == "auto":
+        return {"regression": "mse", "binary": "binary_cross_entropy" if n_logits == 1
+                else "cross_entropy", "multiclass": "cross_entropy"}[task]
+    name = LOSSES.get(loss, "loss.name").name
+    if name == "cross_entropy" and n_logits == 1:
+        return "binary_cross_entropy"  # one logit: softmax over {z, 0} is the sigmoid
+    if task not in LOSSES.get(name).info["tasks"]:
+        default = _choose_loss(None, kind, task, n_outputs, n_logits)
+        raise UsageError(f"loss.name: {name} does not fit {_describe_target(task, n_outputs)}; "
+                         f"use {default} (or loss.name: auto)")
+    if name == "binary_cross_entropy" and n_logits != 1:
+        raise UsageError(f"loss.name: binary_cross_entropy needs one logit per sample, but "
+                         f"model.kind {kind} has {n_logits} (one per class); use cross_entropy, "
+                         "or model.kind logreg")
+    return name
+
+
+def _check_hyperparameters(kind, hidden, dropout, batch_norm, l2, bias_init, n_features, n_outputs,
+                           task):
+    if task not in TASKS:
+        raise UsageError(f"data.task: expected one of {', '.join(TASKS)}, found {task!r}")
+    if not isinstance(n_features, (int, np.integer)) or n_features < 1:
+        raise UsageError(f"data: expected at least one feature column, found {n_features!r}")
+    if task == "binary" and n_outputs != 2:
+        raise UsageError(f"data: a binary target has 2 classes, found {n_outputs!r}")
+    if task == "multiclass" and (not isinstance(n_outputs, (int, np.integer)) or n_outputs < 2):
+        raise UsageError(f"data: a multiclass target needs at least 2 classes, found {n_outputs!r}")
+    if task == "regression" and (not isinstance(n_outputs, (int, np.integer)) or n_outputs < 1):
+        raise UsageError(f"data: a regression target needs at least 1 column, found {n_outputs!r}")
+    if not all(isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1 for h in hidden):
+        raise UsageError(f"model.hidden: expected a list of layer sizes, each >= 1, found {list(hidden)!r}")
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise UsageError(f"model.dropout: expected a number in [0, 1), found {dropout!r}")
+    if not isinstance(l2, (int, float)) or not np.isfinite(l2) or l2 < 0:
+        raise UsageError(f"loss.l2: expected a number >= 0, found {l2!r}")
+    if not isinstance(bias_init, (int, float)) or not np.isfinite(bias_init):
+        raise UsageError(f"init.bias: expected a finite number, found {bias_init!r}")
+    if kind != "mlp":
+        if dropout > 0:
+            raise UsageError(f"model.dropout: applies to model.kind mlp only, found {kind}; set it to 0")
+        if batch_norm:
+            raise UsageError(f"model.batch_norm: applies to model.kind mlp only, found {kind}; "
+                             "set it to false")
+
+
+def build_model(kind: str, n_features: int, n_outputs: int, task: str, *, hidden=(),
+                activation="relu", activation_params=None, dropout: float = 0.0,
+                batch_norm: bool = False, loss=None, l2: float = 0.0, init="auto",
+                init_params=None, bias_init: float = 0.0, dtype=np.float64,
+                init_rng: np.random.Generator, dropout_rng: np.random.Generator | None = None) -> Model:
+    """Build and initialise a model.
+
+    n_outputs: the number of regression targets, or the number of classes (2 for binary); the
+    head has n_outputs logits except for binary logreg/mlp (1 logit, BCE). hidden, activation,
+    dropout and batch_norm apply to mlp (hidden/activation are ignored by the one-layer kinds).
+    activation: a name, or a mapping {name: ..., <its settings>}. loss: None/"auto" picks the
+    task's loss. init: a scheme name ("auto" by default) with `init_params` its settings;
+    biases start at `bias_init`. Weights are drawn from `init_rng` in layer order (nothing else
+    touches it); dropout masks from `dropout_rng`.
+    """
+    kind = MODELS.get(kind, "model.kind").name
+    hidden = tuple(hidden) if kind == "mlp" else ()
+    _check_hyperparameters(kind, hidden, dropout, batch_norm, l2, bias_init, n_features, n_outputs, task)
+    _check_kind_task(kind, task, n_outputs)
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise UsageError(f"train.dtype: expected float32 or float64, found {dtype}")
+
+    if isinstance(activation, dict):
+        activation_params = {**{k: v for k, v in activation.items() if k != "name"},
+                             **(activation_params or {})}
+        activation = activation.get("name", "relu")
+    act_entry = ACTIVATIONS.get(activation, "model.activation")
+    act_hypers = ACTIVATIONS.resolve(act_entry.name, activation_params, "model.activation")
+
+    n_logits = 1 if task == "binary" and kind in ("logreg", "mlp") else n_outputs
+    n_classes = 0 if task == "regression" else n_outputs
+    loss_name = _choose_loss(loss, kind, task, n_outputs, n_logits)
+
+    init_entry = INITS.get(init, "init.scheme")
+    init_hypers = INITS.resolve(init_entry.name, init_params, "init")
+    if init_entry.name == "uniform" and not init_hypers["high"] > init_hypers["low"]:
+        raise UsageError(f"init.high: expected a number > init.low ({init_hypers['low']}), "
+                         f"found {init_hypers['high']}")
+    scheme = init_entry.name
+    if scheme == "auto":
+        scheme = auto_scheme(len(hidden), act_entry.info["auto_init"])
+    if dropout > 0 and dropout_rng is None:
+        raise UsageError("model.dropout: dropout needs a random stream (dropout_rng)")
+
+    layers = MODELS.get(kind).build(
+        int(n_features), int(n_logits), hidden=hidden, make_activation=lambda: act_entry.build(**act_hypers),
+        dropout=float(dropout), batch_norm=bool(batch_norm), dropout_rng=dropout_rng)
+    spec = dict(kind=kind, n_features=int(n_features), n_outputs=int(n_outputs), task=task,
+                hidden=hidden, activation=act_entry.name, activation_params=act_hypers,
+                dropout=float(dropout), batch_norm=bool(batch_norm), loss=loss_name, l2=float(l2),
+                init=scheme, init_params=init_hypers if scheme == init_entry.name else None,
+                bias_init=float(bias_init))
+    model = Model(layers, LOSSES.get(loss_name).build(), kind=kind, task=task,
+                  n_features=int(n_features), n_outputs=int(n_logits), n_classes=n_classes,
+                  l2=float(l2), dtype=dtype, spec=spec, dropout_rng=dropout_rng)
+    model.init_scheme = scheme
+
+    if hidden and scheme in SYMMETRIC:
+        warnings.warn(f"init.scheme: {scheme} on an MLP starts every hidden unit identical; they get "
+                      "identical gradients and stay identical (the symmetry problem), so the hidden "
+                      "layer acts like one unit. Use a random scheme such as he_normal or "
+                      "xavier_uniform to break the symmetry.", UserWarning, stacklevel=2)
+    draw = INITS.get(scheme).build
+    scheme_hypers = init_hypers if scheme == init_entry.name else {}
+    for layer in layers:  # fixed order; only the init stream is used
+        if isinstance(layer, Linear):
+            fan_in, fan_out = layer.in_features, layer.out_features
+            layer.weight[...] = draw(init_rng, (fan_in, fan_out), fan_in, fan_out, **scheme_hypers)
+            if layer.has_bias:
+                layer.bias[...] = bias_init
+    return model
