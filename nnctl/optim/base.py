@@ -1,0 +1,65 @@
+"""What every optimizer and schedule looks like, and the registries that name them.
+
+Two families share one registry (`OPTIMIZERS`), told apart by `entry.info["family"]`:
+
+* "first_order" (sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw): mini-batch
+  rules. `entry.build(size, dtype, **hypers)` returns an object with
+  `step(theta, grad, lr)` (updates the flat `theta` in place from the flat `grad`),
+  `state_dict() -> dict[str, np.ndarray]` and `load_state_dict(d)`.
+* "full_batch" (exact, gd, newton, cg, bfgs, lbfgs): minimise the whole training objective.
+  `entry.build(size, dtype, **hypers)` returns an object with
+  `step(theta, objective) -> IterationInfo` (one iteration, `theta` updated in place), and the
+  same `state_dict` / `load_state_dict`.
+
+The objective a full-batch method sees (`Objective`) is the mean training loss plus the L2 term
+`0.5 * l2 * ||W||^2` as a function of the flat parameter vector.
+
+Schedules (`SCHEDULES`): `entry.build(base_lr, epochs, **hypers)` returns an object with `lr`
+(the rate for the coming epoch), `step(metric=None)` called once at each epoch end (metric: the
+monitored validation loss, used by reduce_on_plateau), and JSON-serialisable
+`state_dict()` / `load_state_dict(d)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from nnctl.registry import Registry
+
+OPTIMIZERS = Registry("optimizer")
+SCHEDULES = Registry("schedule")
+
+
+class Objective(Protocol):
+    """A smooth function of the flat parameter vector (what full-batch methods minimise)."""
+
+    size: int
+
+    def value(self, theta: np.ndarray) -> float: ...
+
+    def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """Returns (f, g); g is a fresh array the caller may keep."""
+        ...
+
+    def hessian(self, theta: np.ndarray) -> np.ndarray:
+        """Dense (size, size) Hessian; raises NotImplementedError where there is none (MLP)."""
+        ...
+
+    def hvp(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Hessian-vector product H(theta) @ v."""
+        ...
+
+
+@dataclass
+class IterationInfo:
+    """What one full-batch iteration reports (a metrics.jsonl row is made from it)."""
+
+    loss: float  # objective after the step
+    grad_norm: float  # ||g|| after the step
+    step_size: float  # the line-search / damping step taken (1.0 when none)
+    n_fev: int  # function evaluations so far (cumulative, this optimizer)
+    n_gev: int  # gradient evaluations so far (cumulative)
+    stop_reason: str | None = None  # set when a stopping rule fired: "tolerance_grad", ...

@@ -1,0 +1,57 @@
+"""Adadelta (Zeiler 2012; exactly torch.optim.Adadelta): AdaGrad with a window, and units
+fixed by a moving RMS of past updates, so lr = 1 works.
+
+    g   = grad + weight_decay * w
+    s  <- rho * s + (1 - rho) * g * g
+    d   = sqrt(u + eps) / sqrt(s + eps) * g
+    u  <- rho * u + (1 - rho) * d * d
+    w  <- w - lr * d
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnctl.optim.first_order.rule import (FirstOrderRule, eps_hyper, lr_hyper, register_rule,
+                                          weight_decay_hyper)
+from nnctl.registry import Hyper, probability
+
+
+class Adadelta(FirstOrderRule):
+    def __init__(self, size, dtype, lr, rho, eps, weight_decay):
+        super().__init__(size, dtype, lr)
+        self.rho, self.eps, self.weight_decay = rho, eps, weight_decay
+        self.square_avg = self._state_buffer("square_avg")
+        self.acc_delta = self._state_buffer("acc_delta")
+        self._decayed = self._scratch() if weight_decay else None
+        self._tmp = self._scratch()
+        self._delta = self._scratch()
+
+    def _update(self, theta, grad, lr):
+        g = self._with_weight_decay(theta, grad, self.weight_decay, self._decayed)
+        tmp, delta, rho, eps = self._tmp, self._delta, self.rho, self.eps
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - rho
+        self.square_avg *= rho
+        self.square_avg += tmp
+        np.add(self.square_avg, eps, out=tmp)
+        np.sqrt(tmp, out=tmp)
+        np.add(self.acc_delta, eps, out=delta)
+        np.sqrt(delta, out=delta)
+        delta /= tmp
+        delta *= g
+        np.multiply(delta, delta, out=tmp)
+        tmp *= 1.0 - rho
+        self.acc_delta *= rho
+        self.acc_delta += tmp
+        np.multiply(delta, lr, out=tmp)
+        theta -= tmp
+
+
+register_rule("adadelta", "Adadelta: windowed AdaGrad with update-sized units (lr 1 works)", Adadelta, (
+    lr_hyper(1.0),
+    Hyper("rho", "float", 0.9, "decay of the moving averages of squared gradients and updates",
+          check=probability, expect="in [0, 1]"),
+    eps_hyper(1e-6, "added inside both roots; also sets the size of the first steps"),
+    weight_decay_hyper(),
+))

@@ -1,0 +1,71 @@
+"""RMSProp (Hinton's lecture 6e; exactly torch.optim.RMSprop).
+
+Every step gets about the same size by dividing by a moving RMS of the gradient:
+
+    g    = grad + weight_decay * w
+    s   <- alpha * s + (1 - alpha) * g * g
+    m   <- alpha * m + (1 - alpha) * g                 (centered only)
+    r    = sqrt(s - m * m) + eps   if centered  else   sqrt(s) + eps
+    b   <- momentum * b + g / r;   w <- w - lr * b     (momentum > 0; b_0 = 0)
+    w   <- w - lr * g / r                              (momentum = 0)
+
+(The lecture's gamma is alpha here; the lecture puts eps inside the root, torch outside.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnctl.optim.first_order.rule import (FirstOrderRule, eps_hyper, lr_hyper, register_rule,
+                                          weight_decay_hyper)
+from nnctl.registry import Hyper, unit_open
+
+
+class RMSprop(FirstOrderRule):
+    def __init__(self, size, dtype, lr, alpha, eps, weight_decay, momentum, centered):
+        super().__init__(size, dtype, lr)
+        self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
+        self.momentum, self.centered = momentum, centered
+        self.square_avg = self._state_buffer("square_avg")
+        self.grad_avg = self._state_buffer("grad_avg") if centered else None
+        self.buf = self._state_buffer("momentum_buffer") if momentum else None
+        self._decayed = self._scratch() if weight_decay else None
+        self._tmp = self._scratch()
+
+    def _update(self, theta, grad, lr):
+        g = self._with_weight_decay(theta, grad, self.weight_decay, self._decayed)
+        tmp, alpha = self._tmp, self.alpha
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - alpha
+        self.square_avg *= alpha
+        self.square_avg += tmp
+        if self.centered:
+            np.subtract(g, self.grad_avg, out=tmp)  # m + (1 - alpha) * (g - m), torch's lerp
+            tmp *= 1.0 - alpha
+            self.grad_avg += tmp
+            np.multiply(self.grad_avg, self.grad_avg, out=tmp)
+            np.subtract(self.square_avg, tmp, out=tmp)
+            np.sqrt(tmp, out=tmp)
+        else:
+            np.sqrt(self.square_avg, out=tmp)
+        tmp += self.eps
+        np.divide(g, tmp, out=tmp)
+        if self.buf is not None:
+            self.buf *= self.momentum
+            self.buf += tmp
+            np.multiply(self.buf, lr, out=tmp)
+        else:
+            tmp *= lr
+        theta -= tmp
+
+
+register_rule("rmsprop", "RMSProp: steps divided by a moving RMS of the gradient", RMSprop, (
+    lr_hyper(0.01),
+    Hyper("alpha", "float", 0.99, "decay of the moving average of squared gradients (lecture's gamma)",
+          check=unit_open, expect="in [0, 1)"),
+    eps_hyper(1e-8, "added to the RMS so the division stays finite"),
+    weight_decay_hyper(),
+    Hyper("momentum", "float", 0.0, "momentum on the normalised step: b <- momentum * b + g / r",
+          check=unit_open, expect="in [0, 1)"),
+    Hyper("centered", "bool", False, "divide by the gradient's moving standard deviation instead of RMS"),
+))
