@@ -1,0 +1,7 @@
+"""Optimizers and learning-rate schedules. Importing this package registers all of them."""
+
+from nnctl.optim.base import OPTIMIZERS, SCHEDULES, IterationInfo, Objective
+from nnctl.optim import first_order, schedules, full_batch  # noqa: F401  (registration)
+from nnctl.optim.clip import clip_grad_norm
+
+__all__ = ["OPTIMIZERS", "SCHEDULES", "IterationInfo", "Objective", "clip_grad_norm"]

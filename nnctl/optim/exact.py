@@ -1,0 +1,56 @@
+"""`exact`: the closed-form least-squares solution of linear regression, in one iteration.
+
+    theta* = argmin 1/(n k) ||X W + 1 b^T - Y||^2 + l2/2 ||W||^2      (see closed_form.py)
+
+The objective must offer `linear_problem() -> (X, Y, l2)`; only linreg does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnctl.errors import UsageError
+from nnctl.optim.base import OPTIMIZERS, IterationInfo
+from nnctl.optim.closed_form import solve_least_squares
+
+
+@OPTIMIZERS.register(
+    "exact",
+    "closed-form least squares for linreg (lstsq; Cholesky with l2), one iteration",
+    hypers=(),
+    aliases=("closed_form",),
+    family="full_batch",
+)
+class ExactLeastSquares:
+    def __init__(self, size, dtype=np.float64):
+        self.size = int(size)
+        self.dtype = dtype
+        self.n_fev = 0
+        self.n_gev = 0
+
+    def step(self, theta, objective) -> IterationInfo:
+        try:
+            X, Y, l2 = objective.linear_problem()
+        except (AttributeError, NotImplementedError):
+            raise UsageError(
+                "optimizer.name: exact applies only to linreg; use newton, lbfgs, ..."
+            ) from None
+        solution = solve_least_squares(X, Y, l2)
+        if solution.size != theta.size:
+            raise ValueError(f"exact: the solution has {solution.size} parameters, "
+                             f"theta has {theta.size}")
+        theta[...] = solution
+        f, g = objective.value_and_grad(np.asarray(theta, dtype=np.float64))
+        self.n_fev += 1
+        self.n_gev += 1
+        return IterationInfo(float(f), float(np.linalg.norm(g)), 1.0, self.n_fev, self.n_gev,
+                             "converged")
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"n_fev": np.array(self.n_fev), "n_gev": np.array(self.n_gev)}
+
+    def load_state_dict(self, state) -> None:
+        for name in ("n_fev", "n_gev"):
+            if name not in state:
+                raise UsageError(f"optimizer state: missing entry {name!r} for exact")
+            setattr(self, name, int(np.asarray(state[name]).item()))

@@ -1,0 +1,106 @@
+"""`lbfgs`: limited-memory BFGS (Nocedal & Wright Algorithm 7.4 / 7.5).
+
+    d_k = -H_k g_k,     w_{k+1} = w_k + a_k d_k    (a_k: strong-Wolfe search, first trial 1)
+
+H_k is never formed: it is BFGS applied to H_0 = gamma I, gamma = s.y / y.y of the newest pair,
+with the last m = history_size pairs s_i = w_{i+1} - w_i, y_i = g_{i+1} - g_i, rho_i = 1/y_i.s_i.
+Two-loop recursion:
+    q = g;  for i newest..oldest: alpha_i = rho_i s_i.q;  q -= alpha_i y_i
+    r = gamma q;  for i oldest..newest: beta = rho_i y_i.r;  r += (alpha_i - beta) s_i
+    d = -r
+With no pairs (first step, or after a failed search resets the memory): d = -g and the first
+trial step is min(1, 1/||g||). A pair with y.s <= 1e-10 ||y|| ||s|| is not stored.
+The pairs live in a ring buffer (fixed-shape arrays, so the state is a few arrays and counters).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnctl.errors import UsageError
+from nnctl.optim.base import OPTIMIZERS, IterationInfo
+from nnctl.optim.minimizer import C1, COMMON_HYPERS, MAX_LS, FullBatchMinimizer, c2_hyper
+from nnctl.registry import Hyper, positive
+
+CURVATURE_EPS = 1e-10
+
+
+@OPTIMIZERS.register(
+    "lbfgs",
+    "limited-memory BFGS (two-loop recursion), strong-Wolfe line search",
+    hypers=COMMON_HYPERS + (
+        Hyper("history_size", "int", 10, "curvature pairs (s, y) remembered",
+              check=positive, expect="> 0"),
+        C1,
+        c2_hyper(0.9),
+        MAX_LS,
+    ),
+    aliases=("l-bfgs", "l_bfgs"),
+    family="full_batch",
+)
+class LBFGS(FullBatchMinimizer):
+    STATE = ("steps", "grad_changes", "rho", "count", "newest")
+
+    def __init__(self, size, dtype=np.float64, *, history_size=10, c1=1e-4, c2=0.9, max_ls=25,
+                 **common):
+        super().__init__(size, dtype, **common)
+        if not c2 > c1:
+            raise UsageError(f"optimizer.c2: expected a number > c1 ({c1:g}), found {c2:g}")
+        self.c1, self.c2, self.max_ls = c1, c2, max_ls
+        self.history_size = history_size
+        self.steps = np.zeros((history_size, self.size))  # s_i (ring buffer rows)
+        self.grad_changes = np.zeros((history_size, self.size))  # y_i
+        self.rho = np.zeros(history_size)
+        self.count = 0  # pairs stored
+        self.newest = -1  # row of the newest pair
+
+    def step(self, theta, objective) -> IterationInfo:
+        done = self.begin(theta, objective)
+        if done is not None:
+            return done
+        d = self.direction(self.g)
+        if self.count and not float(self.g @ d) < 0.0:
+            d = self._forget()
+        search = self.wolfe_search(objective, d, self._first_trial())
+        if not search.armijo and self.count:
+            d = self._forget()
+            search = self.wolfe_search(objective, d, self._first_trial())
+        if not search.armijo:
+            return self.give_up(theta)
+        self._remember(search.x - self.x, search.g - self.g)
+        return self.finish(theta, search.x, search.f, search.g, search.step, d)
+
+    def direction(self, g: np.ndarray) -> np.ndarray:
+        """-H g by the two-loop recursion over the stored pairs."""
+        q = np.array(g, dtype=np.float64)
+        if self.count == 0:
+            return -q
+        m = self.history_size
+        newest_first = [(self.newest - j) % m for j in range(self.count)]
+        alphas = {}
+        for i in newest_first:
+            alphas[i] = self.rho[i] * float(self.steps[i] @ q)
+            q -= alphas[i] * self.grad_changes[i]
+        y = self.grad_changes[self.newest]
+        q *= 1.0 / (self.rho[self.newest] * float(y @ y))  # gamma = s.y / y.y
+        for i in reversed(newest_first):
+            beta = self.rho[i] * float(self.grad_changes[i] @ q)
+            q += (alphas[i] - beta) * self.steps[i]
+        return -q
+
+    def _first_trial(self) -> float:
+        return 1.0 if self.count else min(1.0, 1.0 / float(np.linalg.norm(self.g)))
+
+    def _forget(self) -> np.ndarray:
+        self.count, self.newest = 0, -1
+        return -self.g
+
+    def _remember(self, s, y) -> None:
+        ys = float(y @ s)
+        if not ys > CURVATURE_EPS * float(np.linalg.norm(y) * np.linalg.norm(s)):
+            return
+        self.newest = (self.newest + 1) % self.history_size
+        self.steps[self.newest] = s
+        self.grad_changes[self.newest] = y
+        self.rho[self.newest] = 1.0 / ys
+        self.count = min(self.count + 1, self.history_size)
