@@ -1,0 +1,117 @@
+"""Opening data files safely, and the table every file reader returns.
+
+A data file is checked before it is read (exists, is a file, is readable, no larger than
+`max_bytes`); gzip is recognised by its magic bytes (1f 8b), not by the name, and decompressed
+with the same size bound so a small archive cannot expand without limit.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from nnctl.errors import UsageError
+
+MAX_FILE_BYTES = 1 << 30  # 1 GiB: far beyond any dataset this tool trains on in memory
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass
+class RawTable:
+    """What a reader found, before task inference and label mapping.
+
+    y: the target as parsed values (float64, integers, or strings), or None.
+    locate(i): how messages name sample i ("line 7" in a CSV, "index 6" in an array file).
+    target_where: how messages name the target ("train.csv: column 'species'").
+    target_at(i): how messages name target entry i ("train.csv: line 7, column 'species'").
+    """
+
+    X: np.ndarray
+    y: np.ndarray | None
+    feature_names: list[str]
+    target_name: str | None
+    locate: Callable[[int], str]
+    target_where: str
+    target_at: Callable[[int], str]
+
+
+def size_text(n_bytes: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n_bytes >= 1 << shift:
+            return f"{n_bytes / (1 << shift):.1f} {unit}"
+    return f"{n_bytes} bytes"
+
+
+def check_file(path: Path, max_bytes: int, role: str = "data file") -> None:
+    """UsageError unless `path` is an existing, readable file of at most `max_bytes`."""
+    if not path.exists():
+        raise UsageError(f"{path}: {role} not found")
+    if path.is_dir():
+        raise UsageError(f"{path}: expected a {role}, found a folder")
+    if not os.access(path, os.R_OK):
+        raise UsageError(f"{path}: {role} is not readable (permission denied)")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise UsageError(f"{path}: {role} is {size_text(size)}, larger than the {size_text(max_bytes)} "
+                         "limit; refused")
+
+
+def is_gzip(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
+class _Bounded(io.RawIOBase):
+    """A read-only stream that refuses to yield more than `limit` bytes."""
+
+    def __init__(self, inner, limit: int, path: Path):
+        self._inner, self._limit, self._path, self._count = inner, limit, path, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._inner.readinto(buffer)
+        self._count += n
+        if self._count > self._limit:
+            raise UsageError(f"{self._path}: decompresses to more than {size_text(self._limit)}; refused")
+        return n
+
+
+@contextmanager
+def open_binary(path: Path, max_bytes: int) -> Iterator[io.BufferedIOBase]:
+    """The file's bytes, gunzipped when it starts with the gzip magic; errors of a corrupt or
+    truncated gzip stream become UsageError."""
+    try:
+        if is_gzip(path):
+            with gzip.GzipFile(path, "rb") as archive:
+                yield io.BufferedReader(_Bounded(archive, max_bytes, path))
+        else:
+            with open(path, "rb") as handle:
+                yield handle
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise UsageError(f"{path}: corrupt or truncated gzip data ({exc})") from None
+    except PermissionError:
+        raise UsageError(f"{path}: not readable (permission denied)") from None
+
+
+def read_bytes(path: Path, max_bytes: int) -> bytes:
+    with open_binary(path, max_bytes) as handle:
+        return handle.read()
+
+
+def head_bytes(path: Path, n: int = 8) -> bytes:
+    """The first `n` bytes of the (gunzipped) content, for format sniffing."""
+    try:
+        with open_binary(path, 1 << 20) as handle:
+            return handle.read(n)
+    except UsageError:
+        return b""

@@ -1,0 +1,81 @@
+"""Feature standardisation, fitted on the training part only.
+
+    mean_j  = (1/n) sum_i X_ij
+    scale_j = sqrt((1/n) sum_i (X_ij - mean_j)^2)      (population std, as scikit-learn)
+    X'_ij   = (X_ij - mean_j) / scale_j
+
+A constant column (std 0, up to rounding) gets scale 1, so it maps to 0 instead of dividing by
+zero. The statistics go into the checkpoint as plain lists, so eval and predict scale new data
+exactly as the model saw it in training.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnctl.errors import UsageError
+
+# A std this small relative to the column's magnitude is rounding error of a constant column.
+CONSTANT_RELATIVE_STD = 1e-12
+
+
+class Standardizer:
+    """`fit(X)` learns mean and scale per column; `transform(X)` returns a new scaled array."""
+
+    def __init__(self, mean: np.ndarray | None = None, scale: np.ndarray | None = None):
+        self.mean = mean
+        self.scale = scale
+
+    @property
+    def n_features(self) -> int | None:
+        return None if self.mean is None else int(self.mean.shape[0])
+
+    def fit(self, X: np.ndarray) -> Standardizer:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[0] == 0:
+            raise ValueError(f"fit needs a non-empty [n, d] array, found shape {X.shape}")
+        mean = X.mean(axis=0)
+        std = X.std(axis=0)
+        constant = std <= CONSTANT_RELATIVE_STD * np.maximum(1.0, np.abs(mean))
+        self.mean = mean
+        self.scale = np.where(constant, 1.0, std)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """(X - mean) / scale as a new array, in X's float dtype (float32 stays float32)."""
+        if self.mean is None:
+            raise ValueError("Standardizer.transform called before fit")
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.mean.shape[0]:
+            raise UsageError(f"expected data with {self.mean.shape[0]} feature columns to scale, "
+                             f"found shape {tuple(X.shape)}")
+        dtype = X.dtype if X.dtype.kind == "f" else np.float64
+        out = np.subtract(X, self.mean.astype(dtype), dtype=dtype)
+        out /= self.scale.astype(dtype)
+        return out
+
+    def inverse_transform(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X)
+        dtype = X.dtype if X.dtype.kind == "f" else np.float64
+        return X * self.scale.astype(dtype) + self.mean.astype(dtype)
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable statistics (Python floats; repr round-trips float64 exactly)."""
+        return {"mean": [float(v) for v in self.mean], "scale": [float(v) for v in self.scale]}
+
+    @classmethod
+    def from_dict(cls, state: dict, where: str = "scaling") -> Standardizer:
+        """Inverse of to_dict; a UsageError naming `where` for anything malformed."""
+        if not isinstance(state, dict) or "mean" not in state or "scale" not in state:
+            raise UsageError(f"{where}: expected a mapping with 'mean' and 'scale' lists, found {state!r:.80}")
+        try:
+            mean = np.asarray(state["mean"], dtype=np.float64)
+            scale = np.asarray(state["scale"], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise UsageError(f"{where}: 'mean' and 'scale' must be lists of numbers") from None
+        if mean.ndim != 1 or mean.shape != scale.shape:
+            raise UsageError(f"{where}: 'mean' and 'scale' must be lists of the same length, found "
+                             f"{mean.shape} and {scale.shape}")
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale)) and np.all(scale > 0)):
+            raise UsageError(f"{where}: expected finite means and positive scales")
+        return cls(mean, scale)
