@@ -1,0 +1,510 @@
+"""The config: schema, YAML loading, `-s key=value` overrides, validation and error texts.
+
+The schema is declared once, here, as `Hyper`s for the fixed sections and by reference to the
+registries for the named parts (dataset, activation, init scheme, loss, optimizer, schedule):
+`resolve` fills every default and validates; `json_schema` and `reference_markdown` are generated
+from the same declarations. A resolved config is a plain dict that replays the run as is.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nnctl.errors import UsageError, closest
+from nnctl.registry import Hyper, Registry, non_negative, positive, unit_open
+
+MAX_CONFIG_BYTES = 1_000_000  # a config is a few hundred bytes; refuse what cannot be one
+MAX_YAML_NODES = 100_000  # bounds YAML alias ("billion laughs") expansion
+
+TASKS = ("auto", "regression", "binary", "multiclass")
+
+# Fixed sections: key -> Hyper. Named parts (`name`/`scheme` + the entry's hypers) are added
+# from the registries at resolve time.
+DATA = (
+    Hyper("name", "str", None, "built-in dataset (see `nnctl datasets`); or give `path`", nullable=True),
+    Hyper("params", "any", None, "settings of a synthetic dataset, e.g. {n_samples: 2000, noise: 0.2}",
+          nullable=True),
+    Hyper("path", "str", None, "data file: CSV, NPZ (X, y), NPY (X; y in labels_path) or IDX images",
+          nullable=True),
+    Hyper("labels_path", "str", None, "the targets file for NPY or IDX data", nullable=True),
+    Hyper("target", "str", None, "CSV target column (default: `target`, else the last column)",
+          nullable=True),
+    Hyper("format", "str", "auto", "file format", choices=("auto", "csv", "npz", "npy", "idx")),
+    Hyper("task", "str", "auto", "learning task; auto infers it from the target", choices=TASKS),
+    Hyper("val_fraction", "float", 0.2, "share of the data held out for validation (seeded)",
+          check=unit_open, expect="in [0, 1)"),
+    Hyper("val_path", "str", None, "a separate validation file (same format); replaces val_fraction",
+          nullable=True),
+    Hyper("val_labels_path", "str", None, "the targets file of val_path for NPY or IDX data",
+          nullable=True),
+    Hyper("stratify", "bool", True, "keep class proportions in the split (classification)"),
+    Hyper("standardize", "bool", True, "scale features to mean 0, std 1 (fitted on the training part)"),
+)
+
+MODEL = (
+    Hyper("kind", "str", "mlp", "model: linreg, logreg, softmax or mlp",
+          choices=("linreg", "logreg", "softmax", "mlp")),
+    Hyper("hidden", "ints", (64,), "mlp hidden layer sizes", check=lambda v: all(h >= 1 for h in v),
+          expect="each >= 1"),
+    Hyper("activation", "any", "relu", "mlp activation: a name, or {name: leaky_relu, slope: 0.1}"),
+    Hyper("dropout", "float", 0.0, "mlp dropout probability after each hidden activation",
+          check=unit_open, expect="in [0, 1)"),
+    Hyper("batch_norm", "bool", False, "mlp batch normalisation after each hidden linear layer"),
+    Hyper("init_from", "str", None, "warm start: an nnctl checkpoint or .npz of parameter arrays",
+          nullable=True),
+)
+
+INIT = (
+    Hyper("bias", "float", 0.0, "constant every bias starts at"),
+)
+
+LOSS = (
+    Hyper("l2", "float", 0.0, "L2 penalty 0.5 * l2 * ||W||^2 on weights (not biases)",
+          check=non_negative, expect=">= 0"),
+)
+
+EARLY_STOPPING = (
+    Hyper("metric", "str", "val_loss", "monitored value: val_loss or val_<metric> (e.g. val_accuracy)"),
+    Hyper("patience", "int", 10, "epochs without improvement before stopping", check=lambda v: v >= 1,
+          expect=">= 1"),
+    Hyper("min_delta", "float", 0.0, "smallest change that counts as an improvement",
+          check=non_negative, expect=">= 0"),
+    Hyper("restore_best", "bool", True, "end with the best weights instead of the last"),
+)
+
+TRAIN = (
+    Hyper("epochs", "int", 20, "passes over the training data (iterations for full-batch methods)",
+          check=non_negative, expect=">= 0"),
+    Hyper("batch_size", "int", 32, "samples per mini-batch (first-order optimizers)", check=positive,
+          expect=">= 1"),
+    Hyper("shuffle", "bool", True, "reshuffle the training data every epoch (seeded)"),
+    Hyper("dtype", "str", "auto", "auto: float32 for mini-batch training, float64 for full-batch",
+          choices=("auto", "float32", "float64")),
+    Hyper("clip_grad_norm", "float", None, "clip the gradient to this global norm", check=positive,
+          expect="> 0", nullable=True),
+    Hyper("early_stopping", "any", None, "null, or {metric, patience, min_delta, restore_best}",
+          nullable=True),
+    Hyper("on_nonfinite", "str", "stop", "on a NaN/inf loss or gradient: stop (exit 1) or skip_batch",
+          choices=("stop", "skip_batch")),
+)
+
+OUTPUT = (
+    Hyper("dir", "str", None, "run folder (default runs/<config name>, made unique)", nullable=True),
+)
+
+SECTIONS = ("seed", "data", "model", "init", "loss", "optimizer", "schedule", "train", "output",
+            "compare")
+SEED = Hyper("seed", "int", 0, "the one seed every random stream is drawn from", check=non_negative,
+             expect=">= 0")
+
+
+def _registries() -> dict[str, Registry]:
+    """The registries the named parts refer to (imported late: keeps `nnctl --help` fast)."""
+    from nnctl.data import DATASETS
+    from nnctl.nn import ACTIVATIONS, INITS, LOSSES
+    from nnctl.optim import OPTIMIZERS, SCHEDULES
+
+    return {"dataset": DATASETS, "activation": ACTIVATIONS, "init": INITS, "loss": LOSSES,
+            "optimizer": OPTIMIZERS, "schedule": SCHEDULES}
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading and overrides
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses documents whose alias expansion would explode."""
+
+    def construct_document(self, node):
+        count = 0
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            count += 1
+            if count > MAX_YAML_NODES:
+                raise UsageError(f"{self.name}: the YAML expands to more than {MAX_YAML_NODES} nodes "
+                                 "(an alias bomb?); refused")
+            if isinstance(current, yaml.MappingNode):
+                for k, v in current.value:
+                    stack.extend((k, v))
+            elif isinstance(current, yaml.SequenceNode):
+                stack.extend(current.value)
+        return super().construct_document(node)
+
+
+def parse_yaml_text(text: str, source: str) -> Any:
+    loader = _BoundedLoader(text)
+    loader.name = source
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise UsageError(f"{where}: YAML syntax error: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{source}: YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def load_yaml(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise UsageError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the config ({exc.strerror})") from None
+    if path.is_dir():
+        raise UsageError(f"{path}: expected a YAML config file, found a folder")
+    if size > MAX_CONFIG_BYTES:
+        raise UsageError(f"{path}: {size} bytes is far beyond a config's size "
+                         f"(limit {MAX_CONFIG_BYTES}); refused")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: expected a UTF-8 YAML file, found binary data") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the config ({exc.strerror})") from None
+    raw = parse_yaml_text(text, str(path))
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path}: expected a mapping of sections (seed, data, model, ...), "
+                         f"found {type(raw).__name__}")
+    return raw
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """'optimizer.lr=0.1' -> (['optimizer', 'lr'], 0.1); the value is typed as YAML."""
+    if "=" not in text:
+        raise UsageError(f"-s {text!r}: expected KEY.PATH=VALUE, e.g. -s optimizer.lr=0.01")
+    key, _, value = text.partition("=")
+    parts = [p for p in key.strip().split(".")]
+    if not key.strip() or any(not p for p in parts):
+        raise UsageError(f"-s {text!r}: expected KEY.PATH=VALUE, found an empty key")
+    return parts, parse_yaml_text(value, f"-s {key}") if value.strip() else None
+
+
+# Sections that may be written as a bare name: `optimizer: adam` means `optimizer: {name: adam}`.
+_NAME_KEY = {"optimizer": "name", "schedule": "name", "loss": "name", "init": "scheme"}
+
+
+def _expand_shorthand(raw: dict) -> dict:
+    raw = dict(raw)
+    for section, key in _NAME_KEY.items():
+        if isinstance(raw.get(section), str):
+            raw[section] = {key: raw[section]}
+    return raw
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply `-s` overrides to a raw config; returns a new dict.
+
+    Changing `optimizer.name` (or `schedule.name`) drops the old entry's settings that the new
+    one does not have (e.g. adam's `betas` when switching to sgd), so `-s optimizer.name=lbfgs`
+    works on any config; settings given with `-s` are always kept (and validated).
+    """
+    out = _expand_shorthand(copy.deepcopy(raw))
+    renamed: set[str] = set()  # sections whose entry name was overridden
+    set_keys: dict[str, set[str]] = {}  # settings given with -s, per section
+    for text in overrides:
+        parts, value = parse_override(text)
+        if parts[0] in _NAME_KEY and len(parts) == 1 and isinstance(value, str):
+            parts = [parts[0], _NAME_KEY[parts[0]]]
+        node = out
+        for depth, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                where = ".".join(parts[: depth + 1])
+                raise UsageError(f"-s {text}: {where} is {child!r}, not a section with keys")
+            node = child
+        node[parts[-1]] = value
+        if parts[0] in ("optimizer", "schedule") and len(parts) >= 2:
+            if parts[1] == "name":
+                renamed.add(parts[0])
+            else:
+                set_keys.setdefault(parts[0], set()).add(parts[1])
+    for section in renamed:
+        entry_name = out[section].get("name")
+        registry = _registries()[section]
+        if entry_name not in registry:
+            continue  # resolve() reports the unknown name
+        known = {h.name for h in registry.get(entry_name).hypers} | {"name"}
+        keep = set_keys.get(section, set())
+        for key in list(out[section]):
+            if key not in known and key not in keep:
+                del out[section][key]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Validation
+
+
+def _check_keys(mapping: dict, allowed, where: str) -> None:
+    for key in mapping:
+        if key not in allowed:
+            listing = ", ".join(allowed)
+            path = f"{where}.{key}" if where else str(key)
+            raise UsageError(f"{path}: unknown key{closest(key, allowed)}; expected one of: {listing}")
+
+
+def _section(raw: dict, name: str) -> dict:
+    value = raw.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise UsageError(f"{name}: expected a mapping of settings, found {value!r}")
+    return value
+
+
+def _resolve_fixed(given: dict, hypers, where: str, extra_allowed=()) -> dict:
+    _check_keys(given, [h.name for h in hypers] + list(extra_allowed), where)
+    return {h.name: (h.convert(given[h.name], f"{where}.{h.name}") if h.name in given else h.default)
+            for h in hypers}
+
+
+def _resolve_named(given: dict, registry: Registry, where: str, key: str, default: str) -> dict:
+    """`{key: NAME, **settings}` validated against the registry entry NAME."""
+    given = dict(given)
+    name = given.pop(key, default)
+    entry = registry.get(name, f"{where}.{key}")
+    settings = registry.resolve(entry.name, given, where)
+    return {key: entry.name, **settings}
+
+
+def resolve(raw: dict, source: str = "config") -> dict:
+    """Validate a raw config (after overrides) and return it with every default filled in.
+
+    Raises UsageError naming the key path. The result contains only plain YAML types.
+    """
+    if not isinstance(raw, dict):
+        raise UsageError(f"{source}: expected a mapping of sections, found {type(raw).__name__}")
+    raw = _expand_shorthand(raw)
+    _check_keys(raw, SECTIONS, "")
+    regs = _registries()
+    cfg: dict[str, Any] = {}
+    cfg["seed"] = SEED.convert(raw["seed"], "seed") if "seed" in raw else SEED.default
+
+    data = _resolve_fixed(_section(raw, "data"), DATA, "data")
+    if (data["name"] is None) == (data["path"] is None):
+        raise UsageError("data: expected exactly one of data.name (a built-in dataset) or data.path "
+                         f"(a file), found {'both' if data['name'] else 'neither'}")
+    if data["name"] is not None:
+        entry = regs["dataset"].get(data["name"], "data.name")
+        data["name"] = entry.name
+        if data["params"] is not None and not isinstance(data["params"], dict):
+            raise UsageError(f"data.params: expected a mapping of settings, found {data['params']!r}")
+        data["params"] = regs["dataset"].resolve(entry.name, data["params"], "data.params")
+    elif data["params"]:
+        raise UsageError("data.params: settings apply to built-in synthetic datasets only; "
+                         "remove them or use data.name")
+    cfg["data"] = data
+
+    model = _resolve_fixed(_section(raw, "model"), MODEL, "model")
+    act = model["activation"]
+    act = {"name": act} if isinstance(act, str) else act
+    if not isinstance(act, dict):
+        raise UsageError(f"model.activation: expected a name or {{name: ..., ...}}, found {act!r}")
+    act_resolved = _resolve_named(act, regs["activation"], "model.activation", "name", "relu")
+    # Keep the plain name when no setting differs from its default: configs stay readable.
+    act_defaults = regs["activation"].get(act_resolved["name"]).defaults()
+    simple = all(act_resolved[k] == v for k, v in act_defaults.items())
+    model["activation"] = act_resolved["name"] if simple else act_resolved
+    model["hidden"] = list(model["hidden"])
+    cfg["model"] = model
+
+    init_raw = _section(raw, "init")
+    init_fixed = {k: v for k, v in init_raw.items() if k == "bias"}
+    init_named = {k: v for k, v in init_raw.items() if k != "bias"}
+    cfg["init"] = {**_resolve_named(init_named, regs["init"], "init", "scheme", "auto"),
+                   **_resolve_fixed(init_fixed, INIT, "init")}
+
+    loss_raw = dict(_section(raw, "loss"))
+    loss_name = loss_raw.pop("name", "auto")
+    cfg["loss"] = {"name": loss_name if loss_name == "auto"
+                   else regs["loss"].get(loss_name, "loss.name").name,
+                   **_resolve_fixed(loss_raw, LOSS, "loss")}
+
+    cfg["optimizer"] = _resolve_named(_section(raw, "optimizer"), regs["optimizer"], "optimizer",
+                                      "name", "adam")
+    cfg["schedule"] = _resolve_named(_section(raw, "schedule"), regs["schedule"], "schedule", "name",
+                                     "constant")
+
+    train = _resolve_fixed(_section(raw, "train"), TRAIN, "train")
+    es = train["early_stopping"]
+    if es is not None:
+        if es is True:
+            es = {}
+        if not isinstance(es, dict):
+            raise UsageError(f"train.early_stopping: expected null or a mapping "
+                             f"{{metric, patience, min_delta, restore_best}}, found {es!r}")
+        train["early_stopping"] = _resolve_fixed(es, EARLY_STOPPING, "train.early_stopping")
+    cfg["train"] = train
+    cfg["output"] = _resolve_fixed(_section(raw, "output"), OUTPUT, "output")
+    if raw.get("compare") is not None:
+        cfg["compare"] = raw["compare"]  # validated by the compare command
+    _check_combinations(cfg, regs)
+    return _plain(cfg)
+
+
+def _check_combinations(cfg: dict, regs) -> None:
+    """Cross-key rules that need no data (those that do are checked when the data is loaded)."""
+    kind = cfg["model"]["kind"]
+    opt = regs["optimizer"].get(cfg["optimizer"]["name"])
+    if "validate" in opt.info:  # rules across an optimizer's own settings (e.g. nesterov)
+        opt.info["validate"](cfg["optimizer"], "optimizer")
+    if opt.name == "exact" and kind != "linreg":
+        raise UsageError(f"optimizer.name: exact (the closed form) applies only to model.kind linreg, "
+                         f"found {kind}; use newton, lbfgs, cg, bfgs or a first-order optimizer")
+    if opt.info.get("family") == "full_batch" and cfg["model"]["dropout"] > 0 and kind == "mlp":
+        raise UsageError(f"optimizer.name: {opt.name} minimises the full training objective, which "
+                         "dropout makes random; set model.dropout: 0 or use a first-order optimizer")
+    es = cfg["train"]["early_stopping"]
+    if es is not None and not es["metric"].startswith("val_"):
+        raise UsageError(f"train.early_stopping.metric: expected val_loss or val_<metric>, "
+                         f"found {es['metric']!r}")
+
+
+def _plain(value):
+    """Tuples to lists, so the resolved config dumps as plain YAML and compares equal on reload."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def load_config(path: str | os.PathLike, overrides: list[str] | None = None) -> dict:
+    """Read, override, validate: the one entry point the commands use."""
+    raw = apply_overrides(load_yaml(path), overrides or [])
+    try:
+        return resolve(raw, str(path))
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+def dump_yaml(cfg: dict) -> str:
+    return yaml.safe_dump(cfg, sort_keys=False, default_flow_style=None, width=100)
+
+
+# ----------------------------------------------------------------------------------------------
+# Generated documentation
+
+
+def _hyper_schema(h: Hyper) -> dict:
+    types = {"float": {"type": "number"}, "int": {"type": "integer"}, "bool": {"type": "boolean"},
+             "str": {"type": "string"}, "floats": {"type": "array", "items": {"type": "number"}},
+             "ints": {"type": "array", "items": {"type": "integer"}}, "any": {}}
+    schema = dict(types[h.kind])
+    if h.choices:
+        schema["enum"] = list(h.choices)
+    if h.nullable and schema:
+        schema = {"anyOf": [schema, {"type": "null"}]}
+    schema["description"] = h.doc + (f" ({h.expect})" if h.expect else "")
+    if h.default is not None:
+        schema["default"] = _plain(h.default)
+    return schema
+
+
+def _object(hypers, extra: dict | None = None) -> dict:
+    props = {h.name: _hyper_schema(h) for h in hypers}
+    props.update(extra or {})
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
+def _named_schema(registry: Registry, key: str, extra_hypers=()) -> dict:
+    """oneOf over the registry's entries: each fixes `key` and lists its own settings."""
+    variants = []
+    for entry in registry.entries():
+        obj = _object(entry.hypers + tuple(extra_hypers),
+                      {key: {"enum": [entry.name, *entry.aliases], "description": entry.doc}})
+        obj["required"] = [key] if key != "scheme" else []
+        variants.append(obj)
+    names = [n for e in registry.entries() for n in (e.name, *e.aliases)]
+    return {"anyOf": [{"type": "string", "enum": names}, {"oneOf": variants}]}
+
+
+def json_schema() -> dict:
+    regs = _registries()
+    loss_names = ["auto"] + regs["loss"].all_names()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "nnctl training config",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "seed": _hyper_schema(SEED),
+            "data": _object(DATA),
+            "model": _object(MODEL),
+            "init": _named_schema(regs["init"], "scheme", INIT),
+            "loss": {"anyOf": [{"type": "string", "enum": loss_names},
+                               _object(LOSS, {"name": {"enum": loss_names}})]},
+            "optimizer": _named_schema(regs["optimizer"], "name"),
+            "schedule": _named_schema(regs["schedule"], "name"),
+            "train": _object(TRAIN, {"early_stopping": {"anyOf": [{"type": "null"},
+                                                                  _object(EARLY_STOPPING)]}}),
+            "output": _object(OUTPUT),
+            "compare": {"type": "object", "description": "settings for compare-optimizers"},
+        },
+    }
+
+
+def schema_json() -> str:
+    return json.dumps(json_schema(), indent=2)
+
+
+def _default_text(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_default_text(v) for v in value) + "]"
+    return str(value)
+
+
+def _hyper_rows(hypers, prefix: str) -> list[str]:
+    rows = []
+    for h in hypers:
+        accepted = ", ".join(map(str, h.choices)) if h.choices else h.describe()
+        rows.append(f"| `{prefix}{h.name}` | `{_default_text(h.default)}` | {accepted} | {h.doc} |")
+    return rows
+
+
+def reference_markdown() -> str:
+    """The config reference (docs/config-reference.md), generated from the declarations."""
+    regs = _registries()
+    head = ["| key | default | accepts | meaning |", "| --- | --- | --- | --- |"]
+    out = ["# Config reference", "",
+           "Generated by `nnctl config reference` from the same declarations that validate configs;",
+           "`nnctl config schema` prints the JSON Schema. Sections may be written as a bare name",
+           "(`optimizer: adam`, `schedule: cosine`, `loss: mse`, `init: he_normal`).", ""]
+    out += ["## Top level", "", *head, *_hyper_rows([SEED], ""), ""]
+    for title, hypers in (("data", DATA), ("model", MODEL), ("train", TRAIN), ("output", OUTPUT)):
+        out += [f"## {title}", "", *head, *_hyper_rows(hypers, f"{title}."), ""]
+    out += ["### train.early_stopping", "", *head, *_hyper_rows(EARLY_STOPPING, "train.early_stopping."), ""]
+    out += ["## loss", "", *head, "| `loss.name` | `auto` | auto or a loss below | auto: from the model and task |",
+            *_hyper_rows(LOSS, "loss."), ""]
+    out += ["## init", "", *head, "| `init.scheme` | `auto` | a scheme below | weight init |",
+            *_hyper_rows(INIT, "init."), ""]
+    sections = (("data.name", "dataset", "data.params."), ("model.activation", "activation", "model.activation."),
+                ("loss.name", "loss", "loss."), ("init.scheme", "init", "init."),
+                ("optimizer.name", "optimizer", "optimizer."), ("schedule.name", "schedule", "schedule."))
+    for key, reg_name, prefix in sections:
+        out += [f"## `{key}` choices", ""]
+        for entry in regs[reg_name].entries():
+            aliases = f" (also: {', '.join(entry.aliases)})" if entry.aliases else ""
+            out += [f"### `{entry.name}`{aliases}", "", entry.doc, ""]
+            if entry.hypers:
+                out += [*head, *_hyper_rows(entry.hypers, prefix), ""]
+    return "\n".join(out).rstrip() + "\n"

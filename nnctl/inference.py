@@ -1,0 +1,119 @@
+"""Use a trained model: rebuild it from a checkpoint, evaluate it, predict with it.
+
+The stored scaling statistics and class labels are applied to new data, so a CSV with the
+original columns and labels works as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nnctl import checkpoint
+from nnctl.errors import UsageError
+from nnctl.metrics import task_metrics
+from nnctl.rng import make_streams
+
+
+@dataclass
+class LoadedModel:
+    model: object
+    meta: dict
+    path: Path
+
+    @property
+    def cfg(self) -> dict:
+        return self.meta["config"]
+
+    def scale(self, X: np.ndarray) -> np.ndarray:
+        from nnctl.data import Standardizer
+
+        if self.meta["scaler"] is None:
+            return X
+        return Standardizer.from_dict(self.meta["scaler"]).transform(X)
+
+    def check_features(self, X: np.ndarray, source: str) -> None:
+        expected = self.meta["n_features"]
+        if X.ndim != 2 or X.shape[1] != expected:
+            found = X.shape[1] if X.ndim == 2 else X.shape
+            raise UsageError(f"{source}: has {found} feature columns, the model at {self.path} "
+                             f"was trained on {expected}"
+                             + (f" ({', '.join(self.meta['feature_names'][:8])}...)"
+                                if self.meta.get("feature_names") else ""))
+
+
+def load_model(run_or_ckpt: str | Path, prefer: str = "best") -> LoadedModel:
+    from nnctl.prepare import build_model
+
+    path = checkpoint.find_checkpoint(run_or_ckpt, prefer=prefer)
+    arrays, meta = checkpoint.load(path)
+    cfg = meta["config"]
+    cfg = {**cfg, "model": {**cfg["model"], "init_from": None}}
+    model = build_model(cfg, meta["n_features"], meta["n_outputs"], meta["task"],
+                        make_streams(cfg["seed"]), np.dtype(meta["dtype"]).type)
+    for name, view in {**model.named_parameters(), **model.buffers()}.items():
+        if name not in arrays or arrays[name].shape != view.shape:
+            raise UsageError(f"{path}: checkpoint array {name} is missing or has the wrong shape")
+        view[...] = arrays[name]
+    return LoadedModel(model, meta, path)
+
+
+def _eval_data(loaded: LoadedModel, data_spec: str | None, split: str, require_target: bool = True):
+    """(X scaled, y, source) to evaluate on: the run's own split, or a file / built-in."""
+    from nnctl.data import DATASETS, load_builtin, load_file
+    from nnctl.prepare import prepare_data
+
+    cfg, meta = loaded.cfg, loaded.meta
+    if data_spec is None:
+        data = prepare_data(cfg, make_streams(cfg["seed"]))
+        parts = {"train": (data.X_train, data.y_train), "val": (data.X_val, data.y_val),
+                 "all": (np.concatenate([data.X_train, data.X_val]),
+                         np.concatenate([data.y_train, data.y_val]))}
+        X, y = parts[split]
+        if len(X) == 0:
+            raise UsageError(f"--split {split}: the run has no {split} rows "
+                             f"(data.val_fraction is {cfg['data']['val_fraction']}); use --split train")
+        return X, y, f"{data.source} ({split} split)"
+    if not Path(data_spec).exists() and data_spec in DATASETS:
+        dataset = load_builtin(data_spec, {}, make_streams(cfg["seed"])["data"], task=meta["task"])
+    else:
+        dataset = load_file(data_spec, target=cfg["data"]["target"], classes=meta["classes"],
+                            task=meta["task"], require_target=require_target)
+    loaded.check_features(dataset.X, dataset.source)
+    return loaded.scale(dataset.X), dataset.y, dataset.source
+
+
+def evaluate(run_or_ckpt, data_spec: str | None = None, split: str = "val") -> dict:
+    loaded = load_model(run_or_ckpt)
+    X, y, source = _eval_data(loaded, data_spec, split)
+    model, task = loaded.model, loaded.meta["task"]
+    X = X.astype(model.dtype, copy=False)
+    proba = model.predict_proba(X) if task != "regression" else None
+    result = {"checkpoint": str(loaded.path), "data": source, "n": int(len(X)), "task": task,
+              "loss": model.loss(X, y)}
+    result.update(task_metrics(task, y, model.predict(X), proba, confusion=True))
+    if loaded.meta.get("classes") is not None:
+        result["classes"] = loaded.meta["classes"]
+    return result
+
+
+def predict_rows(run_or_ckpt, data_path: str, proba: bool = False):
+    """(header, rows) of predictions with the original class labels."""
+    loaded = load_model(run_or_ckpt)
+    X, _, _ = _eval_data(loaded, data_path, "all", require_target=False)
+    model, meta = loaded.model, loaded.meta
+    X = X.astype(model.dtype, copy=False)
+    if meta["task"] == "regression":
+        values = np.asarray(model.predict(X), dtype=np.float64).reshape(len(X), -1)
+        header = ["prediction"] if values.shape[1] == 1 else [f"prediction_{i}" for i in range(values.shape[1])]
+        return header, [[repr(float(v)) for v in row] for row in values]
+    classes = meta["classes"]
+    codes = model.predict(X)
+    labels = [classes[int(c)] for c in codes]
+    if not proba:
+        return ["prediction"], [[str(label)] for label in labels]
+    probabilities = model.predict_proba(X)
+    header = ["prediction"] + [f"proba_{c}" for c in classes]
+    return header, [[str(label)] + [f"{p:.6g}" for p in row] for label, row in zip(labels, probabilities)]

@@ -1,0 +1,136 @@
+"""From a resolved config to ready inputs: the data (loaded, split, scaled) and the model.
+
+Shared by `train`, `eval`, `predict`, `gradcheck` and `compare-optimizers`, so every command
+derives the split and the scaling the same way from the same seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nnctl.errors import UsageError
+
+
+@dataclass
+class PreparedData:
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    task: str
+    classes: list | None
+    feature_names: list[str]
+    scaler: object | None  # nnctl.data.Standardizer fitted on the training part
+    source: str
+
+    @property
+    def n_outputs(self) -> int:
+        """Logit count the head needs: classes for classification, targets for regression."""
+        if self.task == "regression":
+            return 1 if self.y_train.ndim == 1 else self.y_train.shape[1]
+        return len(self.classes)
+
+
+def load_dataset(data_cfg: dict, streams, *, which: str = "path", classes=None,
+                 require_target: bool = True, base_dir: Path | None = None):
+    """The Dataset a data section names: a built-in (generated from the 'data' stream) or a file.
+
+    which: "path" for the main data, "val_path" for the separate validation file.
+    """
+    from nnctl.data import load_builtin, load_file
+
+    if which == "path" and data_cfg["name"] is not None:
+        return load_builtin(data_cfg["name"], data_cfg["params"] or {}, streams["data"],
+                            task=data_cfg["task"])
+    path = Path(data_cfg[which])
+    labels = data_cfg["labels_path" if which == "path" else "val_labels_path"]
+    if base_dir is not None and not path.is_absolute() and not path.exists():
+        # Paths in a config are tried as given (relative to the working folder), then relative
+        # to the config file, so a config next to its data works from anywhere.
+        if (base_dir / path).exists():
+            path = base_dir / path
+            labels = str(base_dir / labels) if labels and not Path(labels).is_absolute() else labels
+    return load_file(path, target=data_cfg["target"], labels_path=labels, format=data_cfg["format"],
+                     task=data_cfg["task"], classes=classes, require_target=require_target)
+
+
+def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedData:
+    from nnctl.data import Standardizer, train_val_split
+
+    data_cfg = cfg["data"]
+    full = load_dataset(data_cfg, streams, base_dir=base_dir)
+    if data_cfg["val_path"] is not None:
+        val = load_dataset(data_cfg, streams, which="val_path", classes=full.classes, base_dir=base_dir)
+        if val.X.shape[1] != full.X.shape[1]:
+            raise UsageError(f"{data_cfg['val_path']}: data.val_path has {val.X.shape[1]} features, "
+                             f"the training data has {full.X.shape[1]}")
+        X_train, y_train, X_val, y_val = full.X, full.y, val.X, val.y
+    else:
+        train_idx, val_idx = train_val_split(full.y, data_cfg["val_fraction"], streams["split"],
+                                             stratify=data_cfg["stratify"], task=full.task)
+        X_train, y_train = full.X[train_idx], full.y[train_idx]
+        X_val, y_val = full.X[val_idx], full.y[val_idx]
+    if len(X_train) == 0:
+        raise UsageError(f"{full.source}: no training rows left after the validation split")
+    scaler = None
+    if data_cfg["standardize"]:
+        scaler = Standardizer().fit(X_train)
+        X_train, X_val = scaler.transform(X_train), scaler.transform(X_val)
+    return PreparedData(X_train, y_train, X_val, y_val, full.task, full.classes, full.feature_names,
+                        scaler, full.source)
+
+
+def resolve_dtype(cfg: dict) -> type:
+    """auto: float32 for mini-batch first-order training, float64 for full-batch methods."""
+    from nnctl.optim import OPTIMIZERS
+
+    choice = cfg["train"]["dtype"]
+    if choice != "auto":
+        return np.dtype(choice).type
+    family = OPTIMIZERS.get(cfg["optimizer"]["name"]).info.get("family")
+    return np.float64 if family == "full_batch" else np.float32
+
+
+def build_model(cfg: dict, n_features: int, n_outputs: int, task: str, streams, dtype):
+    from nnctl import nn
+
+    model_cfg, init_cfg = cfg["model"], cfg["init"]
+    activation = model_cfg["activation"]
+    act_name, act_params = (activation, {}) if isinstance(activation, str) else (
+        activation["name"], {k: v for k, v in activation.items() if k != "name"})
+    init_params = {k: v for k, v in init_cfg.items() if k not in ("scheme", "bias")}
+    loss = cfg["loss"]["name"]
+    model = nn.build_model(
+        model_cfg["kind"], n_features, n_outputs, task,
+        hidden=tuple(model_cfg["hidden"]), activation=act_name, activation_params=act_params,
+        dropout=model_cfg["dropout"], batch_norm=model_cfg["batch_norm"],
+        loss=None if loss == "auto" else loss, l2=cfg["loss"]["l2"],
+        init=init_cfg["scheme"], init_params=init_params, bias_init=init_cfg["bias"],
+        dtype=dtype, init_rng=streams["init"], dropout_rng=streams["dropout"],
+    )
+    if model_cfg["init_from"]:
+        warm_start(model, model_cfg["init_from"])
+    return model
+
+
+def warm_start(model, path: str) -> None:
+    """Copy parameter arrays by checkpoint name into the model, checking every shape."""
+    from nnctl.checkpoint import load_parameter_arrays
+
+    arrays = load_parameter_arrays(path)
+    params = model.named_parameters()
+    missing = [name for name in params if name not in arrays]
+    if missing:
+        raise UsageError(f"{path}: model.init_from lacks {', '.join(missing)}; "
+                         f"it holds {', '.join(sorted(arrays)) or 'no arrays'}")
+    for name, view in params.items():
+        if arrays[name].shape != view.shape:
+            raise UsageError(f"{path}: model.init_from: {name} has shape {list(arrays[name].shape)}, "
+                             f"the model expects {list(view.shape)}")
+        view[...] = arrays[name]
+    for name, buf in model.buffers().items():
+        if name in arrays and arrays[name].shape == buf.shape:
+            buf[...] = arrays[name]

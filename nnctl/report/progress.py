@@ -1,0 +1,107 @@
+"""Training progress on stderr.
+
+`make_reporter` picks a Rich live bar (epoch bar with ETA, running train loss, validation metric
+and lr) on a terminal, one plain line per epoch elsewhere, or nothing with -q. Updates inside an
+epoch are throttled to ~10 a second, so reporting never costs the training loop measurable time.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from nnctl.report.console import use_rich
+
+REFRESH_S = 0.1
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def epoch_line(row: dict, total: int) -> str:
+    """'epoch 3/30  train_loss 0.41  val_loss 0.39  val_accuracy 0.91  lr 0.001  1.2s'."""
+    keys = [k for k in row if k not in ("epoch", "step", "elapsed_s")]
+    parts = [f"epoch {row['epoch']}/{total}"] + [f"{k} {_fmt(row[k])}" for k in keys if row[k] is not None]
+    parts.append(f"{row['elapsed_s']:.1f}s")
+    return "  ".join(parts)
+
+
+class QuietReporter:
+    def start(self, total: int, title: str) -> None: ...
+    def batch(self, epoch: int, done: int, total: int, loss: float) -> None: ...
+    def epoch(self, row: dict) -> None: ...
+    def close(self) -> None: ...
+
+
+class PlainReporter(QuietReporter):
+    """One line per epoch; for long full-batch runs at most ~2 lines a second plus the last."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.total = 0
+        self._last = 0.0
+        self._pending: dict | None = None
+
+    def start(self, total, title):
+        self.total = total
+        print(title, file=self.stream, flush=True)
+
+    def epoch(self, row):
+        now = time.monotonic()
+        if now - self._last >= 0.5 or row["epoch"] in (1, self.total):
+            print(epoch_line(row, self.total), file=self.stream, flush=True)
+            self._last, self._pending = now, None
+        else:
+            self._pending = row
+
+    def close(self):
+        if self._pending is not None:
+            print(epoch_line(self._pending, self.total), file=self.stream, flush=True)
+            self._pending = None
+
+
+class RichReporter(QuietReporter):
+    def __init__(self):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        from nnctl.report.console import stderr_console
+
+        self.console = stderr_console()
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
+            console=self.console, refresh_per_second=10, transient=False,
+        )
+        self.task = None
+        self._last = 0.0
+        self._info = ""
+
+    def start(self, total, title):
+        self.progress.start()
+        self.task = self.progress.add_task(title, total=total, info="")
+
+    def batch(self, epoch, done, total, loss):
+        now = time.monotonic()
+        if now - self._last < REFRESH_S:
+            return
+        self._last = now
+        self.progress.update(self.task, info=f"batch {done}/{total} loss {loss:.4g}  {self._info}")
+
+    def epoch(self, row):
+        shown = [f"{k} {_fmt(v)}" for k, v in row.items()
+                 if k not in ("epoch", "step", "elapsed_s", "sample_grads") and v is not None][:5]
+        self._info = "  ".join(shown)
+        self.progress.update(self.task, completed=row["epoch"], info=self._info)
+
+    def close(self):
+        if self.task is not None:
+            self.progress.stop()
+
+
+def make_reporter(quiet: bool = False):
+    if quiet:
+        return QuietReporter()
+    return RichReporter() if use_rich() else PlainReporter()

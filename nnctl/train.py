@@ -1,0 +1,420 @@
+"""The training loop and its hooks: evaluation, early stopping, checkpoints, divergence,
+interruption and exact resume.
+
+Mini-batch (first-order) training: one epoch = one pass over the shuffled training set; the
+rate comes from the schedule, stepped once per epoch. Full-batch methods (gd, newton, cg, bfgs,
+lbfgs, exact): one "epoch" row = one iteration of the method on the whole training objective.
+Every row of metrics.jsonl carries `sample_grads` (per-sample gradient evaluations so far:
+one epoch or one full gradient = n_train), which puts both kinds on one axis.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nnctl import checkpoint, run_folder
+from nnctl.errors import NnctlError, TrainingFailed, UsageError
+from nnctl.metrics import PRIMARY, is_improvement, task_metrics
+from nnctl.rng import get_states, make_streams, set_states
+
+CHECKPOINT_INTERVAL_S = 2.0  # last.npz / best.npz are rewritten at most this often (and at the end)
+
+
+class Interrupted(NnctlError):
+    """SIGINT/SIGTERM: the state was saved; exit 130."""
+
+    exit_code = 130
+
+
+@dataclass
+class Progress:
+    """Everything that changes during training, besides parameters and optimizer state."""
+
+    epoch: int = 0  # epochs (or iterations) completed
+    step: int = 0  # optimizer steps taken
+    position: int = 0  # batches of the current epoch already done (mid-epoch interrupt)
+    loss_sum: float = 0.0  # running sums of the current epoch's train loss
+    loss_count: int = 0
+    sample_grads: int = 0
+    best_value: float | None = None
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    rows: int = 0  # metrics.jsonl rows written
+    skipped_batches: int = 0
+    elapsed_before: float = 0.0  # seconds spent by earlier sessions of a resumed run
+    stop_reason: str | None = None
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM; the loop finishes the current step, saves and stops."""
+
+    def __init__(self):
+        self.signal: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.signal is not None
+
+
+@contextmanager
+def catch_signals(flag: StopFlag):
+    def handler(signum, frame):
+        if flag.signal is not None:  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        flag.signal = signum
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread: no handlers, plain behaviour
+            pass
+    try:
+        yield flag
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+class Trainer:
+    """One training run from a resolved config into a run folder."""
+
+    def __init__(self, cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None):
+        from nnctl.optim import OPTIMIZERS, SCHEDULES
+        from nnctl.prepare import build_model, prepare_data, resolve_dtype
+
+        self.cfg, self.run_dir, self.reporter = cfg, Path(run_dir), reporter
+        self.streams = make_streams(cfg["seed"])
+        self.data = prepare_data(cfg, self.streams, base_dir)
+        self.dtype = resolve_dtype(cfg)
+        d = self.data
+        self.model = build_model(cfg, d.X_train.shape[1], d.n_outputs, d.task, self.streams, self.dtype)
+        opt_cfg = dict(cfg["optimizer"])
+        self.opt_entry = OPTIMIZERS.get(opt_cfg.pop("name"))
+        self.full_batch = self.opt_entry.info.get("family") == "full_batch"
+        self.max_iter = opt_cfg.get("max_iter") if self.full_batch else None
+        self.optimizer = self.opt_entry.build(self.model.n_params, self.dtype, **opt_cfg)
+        sched_cfg = dict(cfg["schedule"])
+        self.schedule = SCHEDULES.get(sched_cfg.pop("name")).build(
+            opt_cfg.get("lr", 1.0), cfg["train"]["epochs"], **sched_cfg)
+        self.progress = Progress()
+        self.stop = StopFlag()
+        es = cfg["train"]["early_stopping"]
+        self.has_val = len(d.X_val) > 0
+        if es is not None and not self.has_val:
+            raise UsageError("train.early_stopping: needs validation data; set data.val_fraction > 0 "
+                             "or data.val_path")
+        self.monitor = es["metric"] if es else ("val_loss" if self.has_val else "train_loss")
+        self.best_theta = None
+        self.best_buffers = None
+        self.batches = None
+        self._last_save = 0.0
+        self._saved_at_epoch = -1
+        self._t0 = time.perf_counter()
+        if not self.full_batch:
+            from nnctl.data import BatchIterator
+
+            self.batches = BatchIterator(d.X_train, d.y_train, cfg["train"]["batch_size"],
+                                         cfg["train"]["shuffle"], self.streams["shuffle"], self.dtype)
+        self.X_val = d.X_val.astype(self.dtype, copy=False)
+        self.y_val = d.y_val
+
+    # ------------------------------------------------------------------------------------------
+    @property
+    def total_epochs(self) -> int:
+        return self.max_iter or self.cfg["train"]["epochs"]
+
+    def elapsed(self) -> float:
+        return self.progress.elapsed_before + time.perf_counter() - self._t0
+
+    def run(self) -> dict:
+        title = (f"{self.cfg['model']['kind']} on {self.data.source}: {self.opt_entry.name}, "
+                 f"{self.model.n_params} parameters, {len(self.data.X_train)} train / "
+                 f"{len(self.data.X_val)} val")
+        self.reporter.start(self.total_epochs, title)
+        status = "completed"
+        try:
+            with catch_signals(self.stop):
+                if self.full_batch:
+                    status = self._fit_full_batch()
+                else:
+                    status = self._fit_mini_batch()
+        except Interrupted:
+            self.reporter.close()
+            raise
+        except TrainingFailed as exc:
+            self.reporter.close()
+            self._finish("diverged", str(exc))
+            raise
+        self.reporter.close()
+        return self._finish(status)
+
+    # ------------------------------------------------------------------------------------------
+    def _fit_mini_batch(self) -> str:
+        model, opt, p = self.model, self.optimizer, self.progress
+        train_cfg = self.cfg["train"]
+        clip = train_cfg["clip_grad_norm"]
+        skip_nonfinite = train_cfg["on_nonfinite"] == "skip_batch"
+        check_grad = skip_nonfinite or clip is not None
+        n_batches = self.batches.n_batches
+        from nnctl.optim import clip_grad_norm
+
+        while p.epoch < self.total_epochs:
+            lr = self.schedule.lr
+            for index, Xb, yb in self.batches.epoch(start=p.position):
+                loss = model.loss_and_grad(Xb, yb)
+                finite = math.isfinite(loss)
+                if finite and check_grad:
+                    norm = clip_grad_norm(model.grad, clip) if clip else float(np.sqrt(np.dot(model.grad, model.grad)))
+                    finite = math.isfinite(norm)
+                if not finite:
+                    if not skip_nonfinite:
+                        self._diverged(loss, lr)
+                    p.skipped_batches += 1
+                    if p.skipped_batches > 10 * n_batches:
+                        self._diverged(loss, lr, "every batch was skipped for 10 epochs")
+                else:
+                    opt.step(model.theta, model.grad, lr)
+                    p.loss_sum += loss * len(yb)
+                    p.loss_count += len(yb)
+                p.step += 1
+                p.position = index + 1
+                self.reporter.batch(p.epoch + 1, p.position, n_batches,
+                                    p.loss_sum / max(p.loss_count, 1))
+                if self.stop:
+                    self._interrupt()
+            p.sample_grads += len(self.data.X_train)
+            train_loss = p.loss_sum / p.loss_count if p.loss_count else float("nan")
+            p.epoch += 1
+            p.position, p.loss_sum, p.loss_count = 0, 0.0, 0
+            row = self._epoch_row(train_loss, lr)
+            # reduce_on_plateau watches a loss (mode min): the validation loss, else the train loss.
+            self.schedule.step(row.get("val_loss", row["train_loss"]))
+            if self._end_epoch(row):
+                return "early_stopped"
+        return "completed"
+
+    def _fit_full_batch(self) -> str:
+        model, p = self.model, self.progress
+        objective = model.objective(self.data.X_train, self.data.y_train)
+        # The optimizer works on its own copy: trial points of a line search are written into
+        # model.theta by the objective, so the iterate must not share that memory.
+        x = model.theta.astype(np.float64, copy=True)
+        if p.epoch == 0:
+            f0 = objective.value(x)
+            if not math.isfinite(f0):
+                self._diverged(f0, None, "the initial objective is not finite")
+        while p.epoch < self.total_epochs:
+            info = self.optimizer.step(x, objective)
+            model.theta[...] = x
+            p.step += 1
+            p.epoch += 1
+            p.sample_grads = info.n_gev * len(self.data.X_train)
+            if not (math.isfinite(info.loss) and np.all(np.isfinite(x))):
+                self._diverged(info.loss, None)
+            row = self._epoch_row(info.loss, None, extra={
+                "grad_norm": info.grad_norm, "step_size": info.step_size,
+                "n_fev": info.n_fev, "n_gev": info.n_gev})
+            p.stop_reason = info.stop_reason
+            if self._end_epoch(row):
+                return "early_stopped"
+            if info.stop_reason:
+                return "converged"
+            if self.stop:
+                self._interrupt()
+        if self.max_iter is not None or self.cfg["train"]["epochs"]:
+            p.stop_reason = p.stop_reason or "max_iter"
+        return "completed"
+
+    # ------------------------------------------------------------------------------------------
+    def _evaluate(self, X, y) -> dict:
+        """Validation loss and the task's metrics, batched, in eval mode."""
+        model = self.model
+        out = {"loss": model.loss(X, y)}
+        prediction = model.predict(X)
+        out.update(task_metrics(self.data.task, y, prediction))
+        return out
+
+    def _epoch_row(self, train_loss: float, lr, extra: dict | None = None) -> dict:
+        p = self.progress
+        row = {"epoch": p.epoch, "step": p.step, "train_loss": float(train_loss)}
+        if self.has_val:
+            row.update({f"val_{k}": v for k, v in self._evaluate(self.X_val, self.y_val).items()})
+        row["lr"] = lr
+        row["sample_grads"] = p.sample_grads
+        if extra:
+            row.update(extra)
+        row["elapsed_s"] = round(self.elapsed(), 4)
+        return row
+
+    def _end_epoch(self, row: dict) -> bool:
+        """Record the row, track the best, save; True when early stopping says stop."""
+        p = self.progress
+        run_folder.append_metrics(self.run_dir, row)
+        p.rows += 1
+        self.reporter.epoch(row)
+        value = row.get(self.monitor)
+        es = self.cfg["train"]["early_stopping"]
+        min_delta = es["min_delta"] if es else 0.0
+        improved = value is not None and is_improvement(self.monitor, value, p.best_value, min_delta)
+        if improved:
+            p.best_value, p.best_epoch, p.bad_epochs = float(value), p.epoch, 0
+            self.best_theta = self.model.theta.copy()
+            self.best_buffers = {k: v.copy() for k, v in self.model.buffers().items()}
+        else:
+            p.bad_epochs += 1
+        stop = es is not None and p.bad_epochs >= es["patience"]
+        last = stop or p.epoch >= self.total_epochs
+        if last or time.monotonic() - self._last_save >= CHECKPOINT_INTERVAL_S:
+            self._save_checkpoints()
+        return stop
+
+    # ------------------------------------------------------------------------------------------
+    def _diverged(self, value, lr, why: str | None = None):
+        p = self.progress
+        hint = "lower optimizer.lr" if lr is not None else "try another optimizer or more l2"
+        detail = why or f"the training loss became {value}"
+        raise TrainingFailed(f"training diverged at epoch {p.epoch + 1}, step {p.step + 1}: {detail} "
+                             f"(lr {lr}); {hint}, or set train.clip_grad_norm. "
+                             f"{self.run_dir / 'checkpoints' / 'last.npz'} keeps the last finite state")
+
+    def _interrupt(self):
+        self._save_checkpoints(last_only=True)
+        self._write_summary("interrupted")
+        name = signal.Signals(self.stop.signal).name
+        raise Interrupted(f"{name} received: state saved after step {self.progress.step} in "
+                          f"{self.run_dir}; resume with: nnctl train --resume {self.run_dir}")
+
+    # ------------------------------------------------------------------------------------------
+    def state_meta(self) -> dict:
+        p = self.progress
+        d = self.data
+        return {
+            "config": self.cfg,
+            "epoch": p.epoch, "step": p.step,
+            "progress": dict(vars(p)),
+            "rng": get_states(self.streams),
+            "scaler": d.scaler.to_dict() if d.scaler is not None else None,
+            "classes": d.classes, "task": d.task, "n_features": int(d.X_train.shape[1]),
+            "feature_names": d.feature_names, "n_outputs": d.n_outputs,
+            "dtype": np.dtype(self.dtype).name,
+            "schedule": self.schedule.state_dict(),
+            "elapsed_s": self.elapsed(),
+        }
+
+    def _arrays(self, theta=None, buffers=None) -> dict:
+        model = self.model
+        arrays = {}
+        if theta is not None:
+            saved = model.theta.copy()
+            model.theta[...] = theta
+        arrays.update({k: v.copy() for k, v in model.named_parameters().items()})
+        if theta is not None:
+            model.theta[...] = saved
+        arrays.update({k: v.copy() for k, v in (buffers or model.buffers()).items()})
+        return arrays
+
+    def _save_checkpoints(self, last_only: bool = False) -> None:
+        ckpt_dir = self.run_dir / "checkpoints"
+        meta = self.state_meta()
+        arrays = self._arrays()
+        arrays.update({f"optim.{k}": np.asarray(v) for k, v in self.optimizer.state_dict().items()})
+        if self.batches is not None:
+            arrays.update({f"data.{k}": np.asarray(v) for k, v in self.batches.state_dict().items()})
+        checkpoint.save(ckpt_dir / "last.npz", arrays, meta)
+        if not last_only and self.best_theta is not None:
+            best_meta = {**meta, "best": True, "epoch": self.progress.best_epoch}
+            checkpoint.save(ckpt_dir / "best.npz", self._arrays(self.best_theta, self.best_buffers),
+                            best_meta)
+        self._last_save = time.monotonic()
+        self._saved_at_epoch = self.progress.epoch
+
+    def restore(self, arrays: dict, meta: dict) -> None:
+        """Continue from a last.npz: parameters, optimizer, schedule, RNG, batch order, counters."""
+        model = self.model
+        for name, view in model.named_parameters().items():
+            view[...] = arrays[name]
+        for name, buf in model.buffers().items():
+            buf[...] = arrays[name]
+        self.optimizer.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("optim.")})
+        if self.batches is not None:
+            self.batches.load_state_dict({k[5:]: v for k, v in arrays.items() if k.startswith("data.")})
+        self.schedule.load_state_dict(meta["schedule"])
+        set_states(self.streams, meta["rng"])
+        prog = dict(meta["progress"])
+        prog["elapsed_before"] = meta["elapsed_s"]
+        self.progress = Progress(**prog)
+        best_path = self.run_dir / "checkpoints" / "best.npz"
+        if best_path.exists():
+            best_arrays, _ = checkpoint.load(best_path)
+            saved = model.theta.copy()
+            for name, view in model.named_parameters().items():
+                view[...] = best_arrays[name]
+            self.best_theta = model.theta.copy()
+            model.theta[...] = saved
+            self.best_buffers = {k: best_arrays[k] for k in model.buffers()}
+        run_folder.truncate_metrics(self.run_dir, self.progress.rows)
+
+    # ------------------------------------------------------------------------------------------
+    def _finish(self, status: str, message: str | None = None) -> dict:
+        if status != "diverged":
+            if self.best_theta is None:  # no epoch ran (or none was finite): best is the start
+                self.best_theta = self.model.theta.copy()
+                self.best_buffers = {k: v.copy() for k, v in self.model.buffers().items()}
+            if self._saved_at_epoch != self.progress.epoch or not (
+                    self.run_dir / "checkpoints" / "best.npz").exists():
+                self._save_checkpoints()
+            es = self.cfg["train"]["early_stopping"]
+            if es is not None and es["restore_best"]:
+                self.model.theta[...] = self.best_theta
+                for k, v in self.best_buffers.items():
+                    self.model.buffers()[k][...] = v
+        return self._write_summary(status, message)
+
+    def _write_summary(self, status: str, message: str | None = None) -> dict:
+        p, d = self.progress, self.data
+        rows = run_folder.read_metrics(self.run_dir)
+        best_row = next((r for r in rows if r["epoch"] == p.best_epoch), None)
+        final = {"train_loss": self.model.loss(d.X_train.astype(self.dtype, copy=False), d.y_train)}
+        if self.has_val and status != "diverged":
+            final.update({f"val_{k}": v for k, v in self._evaluate(self.X_val, self.y_val).items()})
+        summary = {
+            "status": status,
+            "message": message,
+            "stop_reason": p.stop_reason,
+            "run_dir": str(self.run_dir),
+            "model": self.cfg["model"]["kind"], "optimizer": self.opt_entry.name,
+            "task": d.task, "classes": d.classes, "n_params": int(self.model.n_params),
+            "n_train": int(len(d.X_train)), "n_val": int(len(d.X_val)),
+            "dtype": np.dtype(self.dtype).name,
+            "epochs": p.epoch, "steps": p.step, "sample_grads": p.sample_grads,
+            "monitor": self.monitor, "primary_metric": f"val_{PRIMARY[d.task]}",
+            "best_epoch": p.best_epoch, "best": best_row,
+            "final": final,
+            "elapsed_s": round(self.elapsed(), 4),
+        }
+        run_folder.write_summary(self.run_dir, summary)
+        return summary
+
+
+def train(cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
+    """Train a resolved config into a fresh run folder; returns summary.json's content."""
+    run_dir = Path(run_dir)
+    run_folder.write_config(run_dir, cfg)
+    trainer = Trainer(cfg, run_dir, reporter, base_dir)
+    return trainer.run()
+
+
+def resume(run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
+    """Continue an interrupted (or crashed) run from its checkpoints/last.npz."""
+    run_dir = Path(run_dir)
+    arrays, meta = checkpoint.load(checkpoint.find_checkpoint(run_dir, prefer="last"))
+    trainer = Trainer(meta["config"], run_dir, reporter, base_dir)
+    trainer.restore(arrays, meta)
+    return trainer.run()

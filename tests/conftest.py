@@ -1,0 +1,40 @@
+"""Shared test helpers: run nnctl as a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "configs"
+
+
+def run_nnctl(*args, cwd=None, env=None, timeout=300, input=None):
+    """`python -m nnctl ARGS` in a subprocess; returns the CompletedProcess (text mode)."""
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    full_env.pop("NNCTL_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "nnctl", *map(str, args)], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout, input=input)
+
+
+@pytest.fixture
+def nnctl(tmp_path):
+    """Run nnctl in a temporary working folder."""
+
+    def run(*args, **kwargs):
+        kwargs.setdefault("cwd", tmp_path)
+        return run_nnctl(*args, **kwargs)
+
+    return run
+
+
+def assert_clean_error(proc, code: int, *fragments: str):
+    """Exit code as expected, each fragment in stderr, and no traceback anywhere."""
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, proc.stderr
+    for fragment in fragments:
+        assert fragment in proc.stderr, (fragment, proc.stderr)
