@@ -37,7 +37,10 @@ class QuietReporter:
 
 
 class PlainReporter(QuietReporter):
-    """One line per epoch; for long full-batch runs at most ~2 lines a second plus the last."""
+    """One line per epoch; runs of more than EVERY_EPOCH_UP_TO epochs (long full-batch runs)
+    print at most ~2 lines a second, plus the first and the last."""
+
+    EVERY_EPOCH_UP_TO = 200
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
@@ -51,7 +54,8 @@ class PlainReporter(QuietReporter):
 
     def epoch(self, row):
         now = time.monotonic()
-        if now - self._last >= 0.5 or row["epoch"] in (1, self.total):
+        if (self.total <= self.EVERY_EPOCH_UP_TO or now - self._last >= 0.5
+                or row["epoch"] in (1, self.total)):
             print(epoch_line(row, self.total), file=self.stream, flush=True)
             self._last, self._pending = now, None
         else:
