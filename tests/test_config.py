@@ -177,3 +177,13 @@ def test_schema_accepts_the_resolved_example_when_jsonschema_is_installed():
     jsonschema.validate(cfg, json_schema())
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**cfg, "train": {**cfg["train"], "batchsize": 3}}, json_schema())
+
+
+def test_docs_reference_is_current():
+    """docs/config-reference.md is generated; regenerate with `nnctl config reference`."""
+    from pathlib import Path
+
+    from nnctl.config import reference_markdown
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "config-reference.md"
+    assert doc.read_text() == reference_markdown(), "run: nnctl config reference > docs/config-reference.md"
