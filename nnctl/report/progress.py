@@ -68,6 +68,8 @@ class PlainReporter(QuietReporter):
 
 
 class RichReporter(QuietReporter):
+    SHOWN = ("train_loss", "val_loss", "lr", "grad_norm")  # plus the task's main val metric
+
     def __init__(self):
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -75,7 +77,7 @@ class RichReporter(QuietReporter):
 
         self.console = stderr_console()
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+            TextColumn("{task.description}"), BarColumn(bar_width=30), TextColumn("{task.completed}/{task.total}"),
             TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
             console=self.console, refresh_per_second=10, transient=False,
         )
@@ -84,8 +86,9 @@ class RichReporter(QuietReporter):
         self._info = ""
 
     def start(self, total, title):
+        self.console.print(title)
         self.progress.start()
-        self.task = self.progress.add_task(title, total=total, info="")
+        self.task = self.progress.add_task("epoch", total=total, info="")
 
     def batch(self, epoch, done, total, loss):
         now = time.monotonic()
@@ -96,7 +99,7 @@ class RichReporter(QuietReporter):
 
     def epoch(self, row):
         shown = [f"{k} {_fmt(v)}" for k, v in row.items()
-                 if k not in ("epoch", "step", "elapsed_s", "sample_grads") and v is not None][:5]
+                 if k in self.SHOWN or k.startswith("val_") and k[4:] in ("accuracy", "r2")]
         self._info = "  ".join(shown)
         self.progress.update(self.task, completed=row["epoch"], info=self._info)
 
