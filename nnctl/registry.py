@@ -10,6 +10,7 @@ range check. `Registry.resolve(name, given, where)` fills defaults and validates
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -69,6 +70,9 @@ class Hyper:
         return base
 
 
+_SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
 def _convert_kind(kind: str, value: Any, where: str, expected: str) -> Any:
     def fail():
         return UsageError(f"{where}: expected {expected}, found {value!r} ({type(value).__name__})")
@@ -88,6 +92,9 @@ def _convert_kind(kind: str, value: Any, where: str, expected: str) -> Any:
             return int(value)
         raise fail()
     if kind == "float":
+        if isinstance(value, str) and _SCIENTIFIC.fullmatch(value.strip()):
+            # PyYAML follows YAML 1.1, which reads `1e-3` (no dot) as a string.
+            value = float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise fail()
         value = float(value)

@@ -187,3 +187,13 @@ def test_docs_reference_is_current():
 
     doc = Path(__file__).resolve().parents[1] / "docs" / "config-reference.md"
     assert doc.read_text() == reference_markdown(), "run: nnctl config reference > docs/config-reference.md"
+
+
+def test_scientific_notation_without_a_dot_is_a_number():
+    """PyYAML reads `1e-3` as a string (YAML 1.1); users mean a number."""
+    cfg = resolve(apply_overrides({"data": {"name": "iris"}}, ["optimizer.lr=1e-3"]))
+    assert cfg["optimizer"]["lr"] == 0.001
+    cfg = resolve(yaml.safe_load("data: {name: iris}\noptimizer: {name: sgd, lr: 5E-2}\n"))
+    assert cfg["optimizer"]["lr"] == 0.05
+    with pytest.raises(UsageError, match="optimizer.lr"):
+        resolve({"data": {"name": "iris"}, "optimizer": {"name": "sgd", "lr": "1e-3x"}})
