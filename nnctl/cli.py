@@ -211,6 +211,181 @@ def datasets(json_: bool = typer.Option(False, "--json", help="Print the list as
 
 
 # ------------------------------------------------------------------------------------------------
+SPEC_HELP = ("An optimizer, with optional settings typed as YAML: adam, sgd:lr=0.1,momentum=0.9 "
+             "(repeatable; default: compare.optimizers of the config, else every optimizer that "
+             "applies to the model). The config's own optimizer starts from the config's "
+             "settings, any other from its defaults.")
+SEEDS_HELP = ("Repeat every run with N seeds: the config's seed, seed+1, ..., seed+N-1; the table "
+              "and comparison.json give mean and std (default: compare.seeds, else 1).")
+JOBS_HELP = "Worker processes to run in; the numbers are the same as with --jobs 1."
+TARGET_HELP = ("Training loss whose first crossing is reported (epochs, sample-gradients, seconds); "
+               "default: 1% above the lowest training loss any run reached.")
+
+
+def _plot_or_hint(draw, quiet: bool) -> None:
+    """Draw a plot if matplotlib is there; otherwise one line on how to install it."""
+    from nnctl.report.plots import PlotsUnavailable
+
+    try:
+        path = draw()
+    except PlotsUnavailable as exc:
+        print(f"note: {exc}", file=sys.stderr)  # even with -q: a file the user expects is missing
+        return
+    if not quiet:
+        print(f"wrote {path}", file=sys.stderr)
+
+
+def _finish_comparison(result, quiet: bool, json_: bool, no_plot: bool) -> None:
+    from nnctl.report.compare_table import print_comparison
+    from nnctl.report.plots import plot_curves
+
+    if not no_plot:
+        title = f"{result.data['kind']} of {result.data['config']}"
+        _plot_or_hint(lambda: plot_curves(result.run_dirs(), result.out_dir / "curves.png",
+                                          title=title), quiet)
+    if not quiet:
+        print_comparison(result.data, result.curves)
+    if json_:
+        _print_json(result.data)
+
+
+@app.command("compare-optimizers")
+@command
+def compare_optimizers(
+    config: Optional[Path] = typer.Argument(None, help="YAML config (not needed with --landscape)."),
+    optimizer: List[str] = typer.Option([], "--optimizer", "-o", help=SPEC_HELP),
+    set_: List[str] = typer.Option([], "--set", "-s", help=SET_HELP + " Applies to every run."),
+    seeds: Optional[int] = typer.Option(None, "--seeds", help=SEEDS_HELP),
+    jobs: int = typer.Option(1, "--jobs", "-j", help=JOBS_HELP),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder, new or empty (default: runs/<config name>-compare, or runs/landscape-<name>, made unique)."),
+    target_loss: Optional[float] = typer.Option(None, "--target-loss", help=TARGET_HELP),
+    landscape: Optional[str] = typer.Option(None, "--landscape", help="Instead of a config: run the optimizers on a 2-D test function (rosenbrock, beale, canyon, saddle) and draw their paths (landscape.png)."),
+    start: Optional[str] = typer.Option(None, "--start", help="Landscape start point X,Y (e.g. --start -1.5,2; default: the landscape's)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Landscape steps per optimizer (default: the landscape's)."),
+    no_plot: bool = typer.Option(False, "--no-plot", help="Do not draw curves.png / landscape.png."),
+    json_: bool = typer.Option(False, "--json", help="Print comparison.json (landscape.json) on stdout (nothing else goes there)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table on stderr."),
+):
+    """Train every optimizer on the same model, split, init, batch order and budget; writes one
+    run folder per optimizer and seed, comparison.csv, comparison.json and curves.png."""
+    from nnctl.errors import UsageError
+
+    if landscape is not None:
+        given = [name for name, value in (("CONFIG", config), ("-s", set_), ("--seeds", seeds),
+                                          ("--target-loss", target_loss)) if value]
+        if given:
+            raise UsageError(f"--landscape: runs on a 2-D function, not a config; drop {', '.join(given)}")
+        _landscape(landscape, optimizer, start, steps, out, no_plot, json_, quiet)
+        return
+    if start is not None or steps is not None:
+        raise UsageError("--start and --steps belong to --landscape")
+    if config is None:
+        raise UsageError("missing CONFIG: nnctl compare-optimizers CONFIG.yaml (or --landscape NAME)")
+    from nnctl.compare import compare_plan, make_out_dir, run_plan
+
+    plan = compare_plan(config, optimizer, set_, seeds, target_loss)
+    out_dir = make_out_dir(out, Path("runs") / f"{config.stem}-compare")
+    result = run_plan(plan, out_dir, jobs, quiet)
+    _finish_comparison(result, quiet, json_, no_plot)
+
+
+def _landscape(name, optimizer, start, steps, out, no_plot, json_, quiet) -> None:
+    from nnctl.atomic import write_text
+    from nnctl.compare import make_out_dir, parse_spec
+    from nnctl.compare.landscapes import TOL, get_landscape, parse_start, run_landscape
+    from nnctl.report.compare_table import print_landscape
+    from nnctl.report.plots import plot_landscape
+    from nnctl.run_folder import to_json
+
+    surface = get_landscape(name)
+    specs = [parse_spec(s) for s in optimizer]
+    point = parse_start(start) if start is not None else None
+    surface, runs = run_landscape(name, specs, point, steps)
+    out_dir = make_out_dir(out, Path("runs") / f"landscape-{name}")
+    data = {"landscape": name, "doc": surface.doc, "start": list(point or surface.start),
+            "steps": steps or surface.steps, "tol": TOL, "f_min": surface.f_min, "out": str(out_dir),
+            "runs": [run.record(surface) for run in runs]}
+    write_text(out_dir / "landscape.json", to_json(data, indent=2) + "\n")
+    if not no_plot:
+        _plot_or_hint(lambda: plot_landscape(surface, runs, out_dir / "landscape.png"), quiet)
+    if not quiet:
+        import numpy as np
+
+        total = (steps or surface.steps) + 1
+        gaps = {}
+        with np.errstate(over="ignore", invalid="ignore"):
+            for run in runs:
+                curve = [max(surface.value(p) - surface.f_min, 1e-12) for p in run.path]
+                if not run.diverged:  # a method that stopped early stays where it stopped
+                    curve += curve[-1:] * (total - len(curve))
+                gaps[run.label] = curve
+        print_landscape(data, gaps)
+    if json_:
+        _print_json(data)
+
+
+@app.command()
+@command
+def sweep(
+    config: Path = typer.Argument(..., help="YAML config."),
+    set_: List[str] = typer.Option([], "--set", "-s", help="KEY=V1,V2,... is a sweep axis (one run per value; commas inside [...] or {...} belong to a value); KEY=VALUE a plain override. Repeatable: the runs are the Cartesian product."),
+    seeds: Optional[int] = typer.Option(None, "--seeds", help=SEEDS_HELP),
+    jobs: int = typer.Option(1, "--jobs", "-j", help=JOBS_HELP),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder, new or empty (default: runs/<config name>-sweep, made unique)."),
+    target_loss: Optional[float] = typer.Option(None, "--target-loss", help=TARGET_HELP),
+    no_plot: bool = typer.Option(False, "--no-plot", help="Do not draw curves.png."),
+    json_: bool = typer.Option(False, "--json", help="Print comparison.json on stdout (nothing else goes there)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table on stderr."),
+):
+    """Train every combination of the swept settings (e.g. -s optimizer.lr=0.001,0.01,0.1
+    -s model.activation=relu,elu: 6 runs) with the same seed, split and batch order; writes the
+    same folder as compare-optimizers."""
+    from nnctl.compare import make_out_dir, run_plan, sweep_plan
+
+    plan = sweep_plan(config, set_, seeds, target_loss)
+    out_dir = make_out_dir(out, Path("runs") / f"{config.stem}-sweep")
+    result = run_plan(plan, out_dir, jobs, quiet)
+    _finish_comparison(result, quiet, json_, no_plot)
+
+
+@app.command()
+@command
+def plot(
+    runs: List[Path] = typer.Argument(..., help="Run folders, or comparison / sweep folders (all their runs)."),
+    out: Path = typer.Option(..., "--out", help="Image file: .png, .pdf or .svg."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Column of metrics.jsonl for the fourth panel (default: the validation metric, e.g. val_accuracy)."),
+    title: Optional[str] = typer.Option(None, "--title", help="Figure title."),
+):
+    """Plot runs: loss against epochs, sample-gradients and wall time (log scale), and a metric.
+    Needs the extra nnctl[plot] (matplotlib); without it exits 2 saying how to install it."""
+    import json
+
+    from nnctl.errors import UsageError
+    from nnctl.report.plots import PlotsUnavailable, check_out_file, is_run_folder, plot_curves
+
+    check_out_file(out)
+    labelled = []
+    for run in runs:
+        listing = run / "comparison.json"
+        if listing.is_file():
+            data = json.loads(listing.read_text(encoding="utf-8"))
+            labelled += [(r["label"], run / r["run"]) for r in data["runs"] if r.get("run")]
+            if title is None and len(runs) == 1:
+                title = f"{data.get('kind', 'compare')} of {data.get('config')}"
+        elif is_run_folder(run):
+            labelled.append((run.name if len(runs) == 1 or
+                             len({r.name for r in runs}) == len(runs) else str(run), run))
+        else:
+            raise UsageError(f"{run}: expected a run folder (metrics.jsonl, summary.json) or a "
+                             "comparison folder (comparison.json)")
+    try:
+        path = plot_curves(labelled, out, metric, title)
+    except PlotsUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {path}", file=sys.stderr)
+
+
+# ------------------------------------------------------------------------------------------------
 @config_app.command("show")
 @command
 def config_show(

@@ -1,0 +1,26 @@
+"""compare-optimizers, sweeps and landscapes.
+
+    plan = compare_plan(config, ["adam", "sgd:lr=0.1"], overrides=["train.epochs=5"], seeds=2)
+    plan = sweep_plan(config, ["optimizer.lr=0.001,0.01", "model.activation=relu,elu"])
+    result = run_plan(plan, make_out_dir(None, Path("runs/x-compare")), jobs=2)
+    result.data            # comparison.json's content; result.curves: label -> metrics rows
+
+    run_landscape("canyon", ["sgd", "momentum"], start=(-8.0, 1.0), steps=1000)
+
+specs.py parses `NAME:KEY=VALUE,...` and sweep axes; plan.py builds the runs (fairness: same
+seed, init, split, batch order and budget); runner.py runs them (sequential or in worker
+processes, same numbers); aggregate.py makes the comparison rows; landscapes.py has the 2-D test
+functions.
+"""
+
+from __future__ import annotations
+
+from nnctl.compare.comparison import Comparison, make_out_dir, run_plan
+from nnctl.compare.plan import Plan, RunTask, compare_plan, read_section, sweep_plan
+from nnctl.compare.specs import OptimizerSpec, parse_spec, parse_sweep_option, split_top_level
+
+__all__ = [
+    "Comparison", "Plan", "RunTask", "OptimizerSpec",
+    "compare_plan", "sweep_plan", "run_plan", "make_out_dir", "read_section",
+    "parse_spec", "parse_sweep_option", "split_top_level",
+]

@@ -1,0 +1,104 @@
+"""A comparison (or sweep) from plan to folder: run every task, aggregate, write the files.
+
+    <out>/<label>[-seed<k>]/   one run folder per optimizer (or sweep point) and seed
+    <out>/comparison.csv        one row per run
+    <out>/comparison.json       {kind, config, seeds, target_loss, metric, runs: [...], summary: [...]}
+    <out>/curves.png            with matplotlib (nnctl[plot]); written by the caller
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from nnctl.compare import aggregate
+from nnctl.compare.plan import Plan, RunTask
+from nnctl.compare.runner import run_tasks
+from nnctl.errors import UsageError
+
+
+@dataclass
+class Comparison:
+    data: dict  # what comparison.json holds
+    out_dir: Path
+    curves: dict[str, list[list[dict]]]  # label -> metrics rows of each of its runs
+
+    def run_dirs(self) -> list[tuple[str, Path]]:
+        """(label, run folder) of every run that trained, in table order."""
+        return [(r["label"], self.out_dir / r["run"]) for r in self.data["runs"] if r["run"]]
+
+
+def make_out_dir(out: Path | None, default: Path) -> Path:
+    """`--out` must be new or empty; the default gets -2, -3, ... rather than overwrite."""
+    if out is not None:
+        path = Path(out)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise UsageError(f"{path}: exists and is not an empty folder; choose another --out")
+    else:
+        path, n = Path(default), 2
+        while path.exists():
+            path = Path(default).with_name(f"{Path(default).name}-{n}")
+            n += 1
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def progress_line(done: int, total: int, task: RunTask, result: dict) -> str:
+    """'[3/8] adam (seed 0): completed, 30 epochs, train loss 0.0177, val_accuracy 0.978, 1.0s'."""
+    head = f"[{done}/{total}] {task.label} (seed {task.seed}): {result['status']}"
+    summary = result["summary"]
+    if result["status"] == "skipped" or summary is None:
+        return f"{head}: {result['message']}"
+    parts = [head, f"{summary['epochs']} epochs"]
+    final = summary.get("final") or {}
+    for key in ("train_loss", summary.get("primary_metric")):
+        value = final.get(key)
+        if isinstance(value, float):
+            parts.append(f"{key.replace('_', ' ') if key == 'train_loss' else key} {value:.4g}")
+    parts.append(f"{summary['elapsed_s']:.1f}s")
+    return ", ".join(parts)
+
+
+def run_plan(plan: Plan, out_dir: Path, jobs: int = 1, quiet: bool = False) -> Comparison:
+    total = len(plan.tasks)
+    finished = 0
+
+    def on_done(task, result):
+        nonlocal finished
+        finished += 1
+        if not quiet:
+            print(progress_line(finished, total, task, result), file=sys.stderr, flush=True)
+
+    if jobs < 1:
+        raise UsageError(f"--jobs: expected an integer >= 1, found {jobs}")
+    results = run_tasks(plan.tasks, out_dir, jobs, on_done)
+    records = [aggregate.run_record(t, r, str(out_dir)) for t, r in zip(plan.tasks, results)]
+    rows = {i: r["rows"] for i, r in enumerate(results)}
+    if all(r["status"] == "skipped" for r in records):
+        raise UsageError(f"no run could start: {records[0]['label']}: {records[0]['message']}")
+    target = plan.target_loss if plan.target_loss is not None else aggregate.default_target(records, rows)
+    for i, record in enumerate(records):
+        aggregate.mark_target(record, rows[i], target)
+    metric = next((r["metric"] for r in records if r["metric"]), None)
+    data = {
+        "kind": plan.kind,
+        "config": plan.config,
+        "out": str(out_dir),
+        "seeds": plan.seeds,
+        "target_loss": target,
+        "target_rule": "given" if plan.target_loss is not None else
+        "1% above the lowest training loss a run reached",
+        "metric": metric,
+        "runs": records,
+        "summary": aggregate.summarize(records),
+    }
+    from nnctl.atomic import write_text
+    from nnctl.run_folder import to_json
+
+    write_text(out_dir / "comparison.json", to_json(data, indent=2) + "\n")
+    aggregate.write_csv(out_dir / "comparison.csv", records)
+    curves: dict[str, list[list[dict]]] = {}
+    for i, record in enumerate(records):
+        curves.setdefault(record["label"], []).append(rows[i])
+    return Comparison(data, out_dir, curves)

@@ -1,0 +1,147 @@
+"""The comparison and landscape tables on stderr, each loss curve drawn as a unicode sparkline
+(Rich table on a terminal, aligned plain text elsewhere)."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+from nnctl.report.console import use_rich
+from nnctl.report.tables import _table
+
+BARS = "▁▂▃▄▅▆▇█"
+WIDTH = 20  # characters of a sparkline
+
+
+def _finite(values) -> list[float | None]:
+    out = []
+    for v in values:
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        out.append(float(v) if ok else None)
+    return out
+
+
+def scale(curves: list[list]) -> tuple[float, float] | None:
+    """A shared log scale: (lowest positive value, highest value) over all curves."""
+    values = [v for c in curves for v in _finite(c) if v is not None and v > 0]
+    if not values:
+        return None
+    return min(values), max(values)
+
+
+def sparkline(values: list, bounds: tuple[float, float] | None, length: int | None = None,
+              width: int = WIDTH) -> str:
+    """The curve in `width` characters on a log scale between `bounds` (shared by every curve, so
+    heights compare across rows). The x axis spans `length` points (the longest curve): a curve
+    that stopped early ends early. Each character shows the last value of its stretch; a gap
+    is a missing or non-finite value."""
+    values = _finite(values)
+    length = max(length or len(values), 1)
+    if not values or bounds is None:
+        return ""
+    lo, hi = math.log(bounds[0]), math.log(bounds[1])
+    chars = []
+    for j in range(min(width, length)):
+        end = min(width, length)
+        last = (j + 1) * length // end - 1  # index of the last point of this stretch
+        if last >= len(values):
+            break
+        v = values[last]
+        if v is None or v <= 0:
+            chars.append(" " if v is None else BARS[0])
+            continue
+        level = 0 if hi <= lo else (math.log(v) - lo) / (hi - lo)
+        chars.append(BARS[min(len(BARS) - 1, max(0, int(level * len(BARS))))])
+    return "".join(chars).rstrip()
+
+
+def _emit(title: str, columns: list[str], rows: list[list[str]], no_wrap: tuple[int, ...] = ()) -> None:
+    """A Rich table on a terminal (cells as plain text: a label like `betas=[0.9,0.99]` is not
+    markup), the aligned plain table of report.tables elsewhere."""
+    if not use_rich():
+        _table(title, columns, rows)
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    from nnctl.report.console import stderr_console
+
+    table = Table(title=Text(title), title_justify="left")
+    for i, column in enumerate(columns):
+        table.add_column(Text(column), no_wrap=i in no_wrap)
+    for row in rows:
+        table.add_row(*(Text(str(cell)) for cell in row))
+    stderr_console().print(table)
+
+
+def _num(mean, std=None) -> str:
+    if mean is None:
+        return "-"
+    text = f"{mean:.4g}"
+    return f"{text}±{std:.2g}" if std is not None else text
+
+
+def print_comparison(data: dict, curves: dict[str, list[list[dict]]]) -> None:
+    """The summary rows of comparison.json, one per label (mean ± std over seeds)."""
+    first = {label: [r.get("train_loss") for r in (runs[0] if runs else [])]
+             for label, runs in curves.items()}
+    ok_labels = [e["label"] for e in data["summary"] if e["status"] not in ("diverged", "skipped")]
+    bounds = scale([first[label] for label in ok_labels] or list(first.values()))
+    length = max((len(c) for c in first.values()), default=0)
+    metric = data.get("metric") or "val metric"
+    rows, notes = [], []
+    for e in data["summary"]:
+        status = e["status"]
+        if status == "mixed" or (e["runs"] > 1 and e["diverged"]):
+            status = f"{status} ({e['diverged']}/{e['runs']} diverged)"
+        reached = "" if e["runs"] == 1 else f" [{e['target_reached']}/{e['runs']}]"
+        rows.append([
+            e["label"], status,
+            _num(e["final_train_loss_mean"], e["final_train_loss_std"]),
+            _num(e["best_val_loss_mean"], e["best_val_loss_std"]),
+            _num(e["best_val_metric_mean"], e["best_val_metric_std"]),
+            _num(e["epochs_mean"]),
+            _num(e["target_epoch_mean"]) + (reached if e["target_epoch_mean"] is not None else ""),
+            _num(e["target_sample_grads_mean"]),
+            _num(e["target_wall_s_mean"]),
+            _num(e["wall_s_mean"]),
+            sparkline(first.get(e["label"], []), bounds, length),
+        ])
+        if e["status"] == "skipped":
+            notes.append(f"{e['label']}: skipped: {e.get('message')}")
+    runs = {r["label"]: r for r in data["runs"] if r["diverged"]}
+    for label, r in runs.items():
+        notes.append(f"{label}: {r['message']}")
+    target = data["target_loss"]
+    seeds = data["seeds"]
+    title = (f"{data['kind']} of {data['config']}, seed{'s' if len(seeds) > 1 else ''} "
+             f"{', '.join(map(str, seeds))}; target@: epoch, sample-gradients and seconds at which "
+             f"the training loss first reached {'-' if target is None else f'{target:.4g}'} "
+             f"({data['target_rule']})")
+    head = "run" if data["kind"] == "sweep" else "optimizer"
+    _emit(title, [head, "status", "train loss", "best val loss", f"best {metric}", "epochs",
+                  "target@epoch", "target@grads", "target@s", "time (s)", "train loss (log)"], rows,
+          no_wrap=(0, 10))
+    for note in notes:
+        print(f"  {note}", file=sys.stderr)
+    print(f"results in {data['out']}", file=sys.stderr)
+
+
+def print_landscape(data: dict, paths: dict[str, list[float]]) -> None:
+    """The landscape table: steps to the minimum, where each run ended, its f - f* curve."""
+    bounds = scale(list(paths.values()))
+    length = max((len(p) for p in paths.values()), default=0)
+    rows = []
+    for r in data["runs"]:
+        settings = ",".join(f"{k}={v}" for k, v in r["settings"].items())
+        gap = None if r["final_value"] is None else r["final_value"] - data["f_min"]
+        reached = ("diverged" if r["diverged"] else
+                   r["steps_to_min"] if r["steps_to_min"] is not None else f"not in {r['steps']}")
+        rows.append([r["label"], settings, reached, _num(gap), _num(r["final_distance"]),
+                     sparkline(paths.get(r["label"], []), bounds, length)])
+    x, y = data["start"]
+    title = (f"{data['landscape']}: {data['doc']}; start ({x:g}, {y:g}); reached = within "
+             f"{data['tol']:g} of a minimum and staying")
+    _emit(title, ["optimizer", "settings", "steps to minimum", "final f - f*", "distance",
+                  "f - f* (log)"], rows, no_wrap=(0, 5))
+    print(f"results in {data['out']}", file=sys.stderr)

@@ -1,0 +1,215 @@
+"""Plots, with the optional extra `nnctl[plot]` (matplotlib, imported here only, Agg backend).
+
+    plot_curves([(label, run_dir), ...], "curves.png")      four panels: train (solid) and
+        validation (dashed) loss against epochs, sample-gradient evaluations and wall time, on a
+        log scale; and a validation metric against epochs. One colour and one legend entry per
+        label (runs of one label, e.g. several seeds, share them).
+    plot_landscape(landscape, runs, "landscape.png")          trajectories over the contour plot.
+
+Without matplotlib these raise PlotsUnavailable, whose text is the one line telling how to
+install the extra.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from nnctl.errors import UsageError
+
+INSTALL_HINT = 'plots need matplotlib, the optional extra: pip install "nnctl[plot]"'
+FORMATS = ("png", "pdf", "svg")
+
+
+class PlotsUnavailable(Exception):
+    def __init__(self):
+        super().__init__(INSTALL_HINT)
+
+
+def _matplotlib():
+    """The matplotlib module, on the Agg backend. Figures are made with `Figure` directly (no
+    pyplot): nothing global to close, and a faster import."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.figure  # noqa: F401
+    except ImportError:
+        raise PlotsUnavailable() from None
+    return matplotlib
+
+
+def check_out_file(path: Path) -> str:
+    fmt = Path(path).suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise UsageError(f"--out {path}: expected a .png, .pdf or .svg file name, found "
+                         f"{Path(path).suffix or 'no extension'!r}")
+    return fmt
+
+
+def _save(fig, path: Path) -> Path:
+    from nnctl.atomic import atomic_open
+
+    fmt = check_out_file(path)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "wb") as handle:
+        fig.savefig(handle, format=fmt, dpi=110)
+    return Path(path)
+
+
+def _series(rows: list[dict], x_key: str, y_key: str) -> tuple[list, list]:
+    """(x, y) of the rows where both are finite numbers (a gap elsewhere)."""
+    xs, ys = [], []
+    for row in rows:
+        x, y = row.get(x_key), row.get(y_key)
+        ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                 for v in (x, y))
+        xs.append(x if ok else math.nan)
+        ys.append(y if ok else math.nan)
+    return xs, ys
+
+
+def _loss_limits(all_rows: list[list[dict]]) -> tuple[float, float] | None:
+    """Log-axis limits: from the lowest positive loss to 10x the highest starting loss, so a
+    diverging run leaves the top of the panel instead of squashing every other curve."""
+    values, starts = [], []
+    for rows in all_rows:
+        for i, row in enumerate(rows):
+            for key in ("train_loss", "val_loss"):
+                v = row.get(key)
+                if isinstance(v, (int, float)) and math.isfinite(v) and v > 0:
+                    values.append(v)
+                    if i == 0:
+                        starts.append(v)
+    if not values:
+        return None
+    top = min(max(values), 10 * max(starts)) if starts else max(values)
+    return min(values) / 1.5, top * 1.5
+
+
+def is_run_folder(path: Path) -> bool:
+    """A run that diverged in its first epoch has a summary.json but no metrics.jsonl."""
+    return (Path(path) / "metrics.jsonl").is_file() or (Path(path) / "summary.json").is_file()
+
+
+def read_runs(runs: list[tuple[str, Path]]) -> list[tuple[str, list[dict], dict]]:
+    """(label, metrics rows, summary) of each run folder."""
+    import json
+
+    from nnctl.run_folder import read_metrics
+
+    out = []
+    for label, run_dir in runs:
+        run_dir = Path(run_dir)
+        if not is_run_folder(run_dir):
+            raise UsageError(f"{run_dir}: not a run folder (no metrics.jsonl or summary.json)")
+        summary_path = run_dir / "summary.json"
+        summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
+        out.append((label, read_metrics(run_dir), summary))
+    return out
+
+
+def default_metric(data: list[tuple[str, list[dict], dict]]) -> str:
+    for _, rows, summary in data:
+        if summary.get("primary_metric") and any(summary["primary_metric"] in r for r in rows):
+            return summary["primary_metric"]
+    return "val_loss"
+
+
+def plot_curves(runs: list[tuple[str, Path]], out_file: Path, metric: str | None = None,
+                title: str | None = None) -> Path:
+    """Reads the run folders and writes the four-panel figure to out_file."""
+    check_out_file(out_file)
+    data = read_runs(runs)
+    metric = metric or default_metric(data)
+    if data and not any(metric in row for _, rows, _ in data for row in rows):
+        keys = sorted({k for _, rows, _ in data for row in rows for k in row})
+        raise UsageError(f"--metric {metric}: no run has it; the runs' columns are: {', '.join(keys) or 'none'}")
+    return _save(curves_figure(data, metric, title), Path(out_file))
+
+
+def curves_figure(data: list[tuple[str, list[dict], dict]], metric: str, title: str | None = None):
+    """The figure of plot_curves from (label, metrics rows, summary) triples."""
+    mpl = _matplotlib()
+    fig = mpl.figure.Figure(figsize=(13, 9))
+    axes = fig.subplots(2, 2)
+    panels = [(axes[0][0], "epoch", "epoch (full-batch methods: iteration)"),
+              (axes[0][1], "sample_grads", "sample-gradient evaluations"),
+              (axes[1][0], "elapsed_s", "wall time (s)")]
+    labels = list(dict.fromkeys(label for label, _, _ in data))
+    palette = mpl.colormaps["tab10" if len(labels) <= 10 else "tab20"]  # distinct up to 20
+    colours = {label: palette(i % palette.N) for i, label in enumerate(labels)}
+    handles = {}
+    for label, rows, _ in data:
+        colour = colours[label]
+        for ax, x_key, _ in panels:
+            line, = ax.plot(*_series(rows, x_key, "train_loss"), color=colour, lw=1.6)
+            ax.plot(*_series(rows, x_key, "val_loss"), color=colour, lw=1.2, ls="--")
+            handles.setdefault(label, line)
+        axes[1][1].plot(*_series(rows, "epoch", metric), color=colour, lw=1.6)
+    limits = _loss_limits([rows for _, rows, _ in data])
+    for ax, _, xlabel in panels:
+        ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("loss (log scale)")
+        ax.grid(True, which="both", alpha=0.25)
+        if limits:
+            ax.set_ylim(*limits)
+    axes[0][0].set_title("loss per epoch")
+    axes[0][1].set_title("loss per sample-gradient evaluation")
+    axes[1][0].set_title("loss against wall time")
+    metric_ax = axes[1][1]
+    metric_ax.set_title(f"{metric} per epoch")
+    metric_ax.set_xlabel("epoch (full-batch methods: iteration)")
+    metric_ax.set_ylabel(metric)
+    metric_ax.grid(True, alpha=0.25)
+    if "loss" in metric:
+        metric_ax.set_yscale("log")
+    fig.suptitle((title + "\n" if title else "") + "solid: training loss, dashed: validation loss")
+    fig.legend(list(handles.values()), list(handles), loc="lower center",
+               ncol=min(len(handles), 6) or 1, frameon=False)
+    # Fixed margins: tight_layout would measure every tick label, seconds on log axes.
+    legend_rows = max(len(handles) - 1, 0) // 6 + 1
+    fig.subplots_adjust(left=0.07, right=0.98, top=0.9, bottom=0.08 + 0.025 * legend_rows,
+                        hspace=0.3, wspace=0.18)
+    return fig
+
+
+def plot_landscape(landscape, runs, out_file: Path, title: str | None = None) -> Path:
+    """Trajectories (nnctl.compare.landscapes.LandscapeRun) over the contours, to out_file."""
+    check_out_file(out_file)
+    return _save(landscape_figure(landscape, runs, title), Path(out_file))
+
+
+def landscape_figure(landscape, runs, title: str | None = None):
+    """Contours of log10(f - f* + 0.001), the minima (stars), the start (dot), one path each."""
+    import numpy as np
+
+    mpl = _matplotlib()
+    x0, x1, y0, y1 = landscape.bounds
+    xs, ys = np.linspace(x0, x1, 300), np.linspace(y0, y1, 300)
+    X, Y = np.meshgrid(xs, ys)
+    Z = landscape.value(np.array([X, Y])) - landscape.f_min
+    fig = mpl.figure.Figure(figsize=(10, 7))
+    ax = fig.subplots()
+    log_gap = np.log10(Z + 1e-3)  # log: the flat floor of a valley gets contours too
+    ax.contourf(X, Y, log_gap, levels=30, cmap="Greys", alpha=0.3)
+    ax.contour(X, Y, log_gap, levels=30, colors="grey", linewidths=0.5, alpha=0.8)
+    for mx, my in landscape.minima:  # drawn over the paths (zorder), which end on them
+        ax.plot(mx, my, marker="*", color="black", mec="white", ms=16, ls="none", zorder=5)
+    start = runs[0].path[0] if runs else None
+    if start is not None:
+        ax.plot(start[0], start[1], marker="o", color="black", ms=7, ls="none", zorder=5)
+    for run in runs:
+        reached = f"{run.steps_to_min} steps" if run.steps_to_min is not None else (
+            "diverged" if run.diverged else "not reached")
+        ax.plot(run.path[:, 0], run.path[:, 1], lw=1.4, marker=".", ms=2.5,
+                label=f"{run.label} ({reached})")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(title or f"{landscape.name}: {landscape.doc}")
+    ax.legend(loc="upper right", fontsize=9, framealpha=0.85)
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.94, bottom=0.08)
+    return fig
