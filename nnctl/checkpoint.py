@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -23,60 +24,109 @@ from nnctl.errors import UsageError
 MAX_CHECKPOINT_BYTES = 4 << 30
 
 
+# Testing hook, not a user setting: with NNCTL_TEST_SLOW_CHECKPOINT=N, the N-th and later
+# checkpoint writes of the process write half the file, flush it and sleep SLOW_WRITE_SLEEP_S
+# before the rest, so a test can kill -9 the process in the middle of a write (tests/
+# test_durability.py) and check that the previous checkpoint survives intact.
+TEST_SLOW_ENV = "NNCTL_TEST_SLOW_CHECKPOINT"
+SLOW_WRITE_SLEEP_S = 60.0
+_writes = 0
+
+
 def save(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    global _writes
     meta = {**meta, "format_version": CHECKPOINT_FORMAT, "nnctl_version": __version__}
-    payload = {name: np.ascontiguousarray(value) for name, value in arrays.items()}
+    # np.asarray, not np.ascontiguousarray: that one turns 0-d arrays (step counters) into 1-d.
+    payload = {name: np.asarray(value) for name, value in arrays.items()}
     payload["meta"] = np.array(json.dumps(meta))
+    _writes += 1
+    slow_from = os.environ.get(TEST_SLOW_ENV, "").strip()
     with atomic_open(path, "wb") as handle:
-        np.savez(handle, **payload)
+        if slow_from.isdigit() and _writes >= int(slow_from):
+            _slow_write(handle, payload)
+        else:
+            np.savez(handle, **payload)
+
+
+def _slow_write(handle, payload) -> None:
+    """The testing hook above: a write that stalls half-way."""
+    import io
+    import time
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **payload)
+    data = buffer.getvalue()
+    handle.write(data[: len(data) // 2])
+    handle.flush()
+    time.sleep(SLOW_WRITE_SLEEP_S)
+    handle.write(data[len(data) // 2:])
+
+
+ZIP_MAGIC = b"PK\x03\x04"  # an .npz is a zip archive of .npy files
+
+
+def _read_npz(path: Path, role: str) -> dict[str, np.ndarray]:
+    """Every array of the .npz at `path`, loaded without pickle; UsageError naming `role`
+    ("checkpoint", "model.init_from") for anything that is not a readable .npz of plain arrays."""
+    if not path.exists():
+        raise UsageError(f"{path}: {role} not found")
+    if path.is_dir():
+        raise UsageError(f"{path}: {role}: expected a file (.npz), found a folder")
+    size = path.stat().st_size
+    if size > MAX_CHECKPOINT_BYTES:
+        raise UsageError(f"{path}: {role} is larger than {MAX_CHECKPOINT_BYTES >> 30} GiB; refused")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(ZIP_MAGIC))
+    except OSError as exc:
+        raise UsageError(f"{path}: {role} cannot be read ({exc.strerror})") from None
+    if head != ZIP_MAGIC:
+        found = "an empty file" if size == 0 else ".npy data" if head.startswith(b"\x93NUM") else "other data"
+        raise UsageError(f"{path}: {role} is not a readable .npz (a zip archive of arrays); found {found}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise UsageError(f"{path}: {role} holds object arrays, which would need pickle to load; "
+                             "refused (nnctl checkpoints never do)") from None
+        raise UsageError(f"{path}: {role} is not a readable .npz ({exc})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, zlib.error) as exc:
+        raise UsageError(f"{path}: {role} is not a readable .npz (truncated or corrupt: {exc})") from None
 
 
 def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
     """(arrays, meta) of an nnctl checkpoint; UsageError for anything else."""
     path = Path(path)
-    if not path.exists():
-        raise UsageError(f"{path}: checkpoint not found")
-    if path.is_dir():
-        raise UsageError(f"{path}: expected a checkpoint file (.npz), found a folder")
-    if path.stat().st_size > MAX_CHECKPOINT_BYTES:
-        raise UsageError(f"{path}: larger than {MAX_CHECKPOINT_BYTES >> 30} GiB; refused")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise UsageError(f"{path}: holds object arrays, which would need pickle to load; "
-                             "refused (nnctl checkpoints never do)") from None
-        raise UsageError(f"{path}: not a readable .npz checkpoint ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise UsageError(f"{path}: not a readable .npz checkpoint (truncated or corrupt: {exc})") from None
+    arrays = _read_npz(path, "checkpoint")
     if "meta" not in arrays:
         raise UsageError(f"{path}: not an nnctl checkpoint (no 'meta' entry); to warm-start from "
                          "plain parameter arrays use model.init_from")
     try:
         meta = json.loads(str(arrays.pop("meta")))
-    except (json.JSONDecodeError, TypeError):
+    except (json.JSONDecodeError, TypeError, ValueError):
         raise UsageError(f"{path}: not an nnctl checkpoint ('meta' is not JSON)") from None
     if not isinstance(meta, dict) or "format_version" not in meta:
         raise UsageError(f"{path}: not an nnctl checkpoint ('meta' has no format_version)")
-    if meta["format_version"] > CHECKPOINT_FORMAT:
-        raise UsageError(f"{path}: checkpoint format {meta['format_version']} is newer than this "
+    version = meta["format_version"]
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise UsageError(f"{path}: not an nnctl checkpoint (format_version {version!r} is not a number)")
+    if version > CHECKPOINT_FORMAT:
+        raise UsageError(f"{path}: checkpoint format {version} is newer than this "
                          f"nnctl ({__version__}) reads (format {CHECKPOINT_FORMAT}); upgrade nnctl")
+    for key, kind in (("config", dict), ("n_features", int), ("n_outputs", int), ("task", str),
+                      ("dtype", str)):
+        if not isinstance(meta.get(key), kind):
+            raise UsageError(f"{path}: not a usable nnctl checkpoint (meta.{key} is missing or not "
+                             f"a {kind.__name__})")
     return arrays, meta
 
 
 def load_parameter_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Parameter arrays from an nnctl checkpoint or any .npz holding them by name (init_from)."""
-    path = Path(path)
-    if not path.exists():
-        raise UsageError(f"{path}: model.init_from file not found")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {n: archive[n] for n in archive.files if n != "meta" and not n.startswith(("optim.", "data."))}
-    except ValueError as exc:
-        raise UsageError(f"{path}: model.init_from: cannot load without pickle ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise UsageError(f"{path}: model.init_from: not a readable .npz ({exc})") from None
+    arrays = _read_npz(Path(path), "model.init_from")
+    return {n: v for n, v in arrays.items()
+            if n != "meta" and not n.startswith(("optim.", "data.", "best."))}
 
 
 def find_checkpoint(run_or_ckpt: str | os.PathLike, prefer: str = "best") -> Path:

@@ -139,18 +139,33 @@ class _BoundedLoader(yaml.SafeLoader):
 
 
 def parse_yaml_text(text: str, source: str) -> Any:
-    loader = _BoundedLoader(text)
-    loader.name = source
+    loader = None
     try:
+        loader = _BoundedLoader(text)  # its reader already refuses control characters
+        loader.name = source
         return loader.get_single_data()
+    except yaml.constructor.ConstructorError as exc:
+        # Safe loading: a tag such as !!python/object is refused, never constructed.
+        mark = exc.problem_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        tag = (exc.problem or "").rpartition("tag ")[2] or "this tag"
+        raise UsageError(f"{where}: YAML tag {tag} is not allowed; configs are plain YAML "
+                         "(mappings, lists, strings, numbers, booleans, null)") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         raise UsageError(f"{where}: YAML syntax error: {exc.problem}") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise UsageError(f"{source}:{line}:{column}: expected YAML text, found the control "
+                         f"character U+{code:04X}") from None
     except yaml.YAMLError as exc:
         raise UsageError(f"{source}: YAML error: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def load_yaml(path: str | os.PathLike) -> dict:

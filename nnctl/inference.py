@@ -30,7 +30,7 @@ class LoadedModel:
     def scale(self, X: np.ndarray) -> np.ndarray:
         from nnctl.data import Standardizer
 
-        if self.meta["scaler"] is None:
+        if self.meta.get("scaler") is None:
             return X
         return Standardizer.from_dict(self.meta["scaler"]).transform(X)
 
@@ -45,19 +45,57 @@ class LoadedModel:
 
 
 def load_model(run_or_ckpt: str | Path, prefer: str = "best") -> LoadedModel:
+    from nnctl.config import resolve
     from nnctl.prepare import build_model
 
     path = checkpoint.find_checkpoint(run_or_ckpt, prefer=prefer)
     arrays, meta = checkpoint.load(path)
-    cfg = meta["config"]
+    try:
+        cfg = resolve(meta["config"], str(path))
+    except UsageError as exc:
+        raise UsageError(f"{path}: the saved config: {exc}") from None
+    meta = {**meta, "config": cfg}
+    _check_meta(path, meta)
     cfg = {**cfg, "model": {**cfg["model"], "init_from": None}}
     model = build_model(cfg, meta["n_features"], meta["n_outputs"], meta["task"],
-                        make_streams(cfg["seed"]), np.dtype(meta["dtype"]).type)
+                        make_streams(cfg["seed"]), np.dtype(meta["dtype"]).type, data_source=str(path))
     for name, view in {**model.named_parameters(), **model.buffers()}.items():
-        if name not in arrays or arrays[name].shape != view.shape:
+        if name not in arrays or arrays[name].shape != view.shape or arrays[name].dtype.kind not in "fiu":
             raise UsageError(f"{path}: checkpoint array {name} is missing or has the wrong shape")
         view[...] = arrays[name]
     return LoadedModel(model, meta, path)
+
+
+def _check_meta(path: Path, meta: dict) -> None:
+    """UsageError naming the entry when the checkpoint's meta cannot describe a model (a
+    damaged or hand-edited file): everything eval and predict rely on is checked here."""
+    from nnctl.data import TASKS, Standardizer
+
+    def bad(key, expected):
+        return UsageError(f"{path}: meta.{key}: expected {expected}, found {meta.get(key)!r:.60}")
+
+    if meta["task"] not in TASKS:
+        raise bad("task", f"one of {', '.join(TASKS)}")
+    if meta["dtype"] not in ("float32", "float64"):
+        raise bad("dtype", "float32 or float64")
+    for key in ("n_features", "n_outputs"):
+        if isinstance(meta[key], bool) or meta[key] < 1:
+            raise bad(key, "a count >= 1")
+    classes = meta.get("classes")
+    if meta["task"] != "regression" and (not isinstance(classes, list) or len(classes) < 2 or not all(
+            isinstance(c, (int, float, str)) and not isinstance(c, bool) for c in classes)):
+        raise bad("classes", "a list of at least 2 class labels")
+    if meta["task"] != "regression":
+        if meta["n_outputs"] != len(classes) or (meta["task"] == "binary" and len(classes) != 2):
+            raise bad("n_outputs", f"one per class for {meta['task']} classification with "
+                                   f"{len(classes)} classes")
+    names = meta.get("feature_names")
+    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise bad("feature_names", "a list of column names")
+    if meta.get("scaler") is not None:
+        scaler = Standardizer.from_dict(meta["scaler"], f"{path}: meta.scaler")
+        if scaler.mean.shape != (meta["n_features"],):
+            raise bad("scaler", f"statistics of {meta['n_features']} features")
 
 
 def _eval_data(loaded: LoadedModel, data_spec: str | None, split: str, require_target: bool = True):
@@ -67,7 +105,9 @@ def _eval_data(loaded: LoadedModel, data_spec: str | None, split: str, require_t
 
     cfg, meta = loaded.cfg, loaded.meta
     if data_spec is None:
-        data = prepare_data(cfg, make_streams(cfg["seed"]))
+        # Relative data paths of the run are found where training found them (next to its config).
+        base_dir = Path(meta["base_dir"]) if isinstance(meta.get("base_dir"), str) else None
+        data = prepare_data(cfg, make_streams(cfg["seed"]), base_dir)
         parts = {"train": (data.X_train, data.y_train), "val": (data.X_val, data.y_val),
                  "all": (np.concatenate([data.X_train, data.X_val]),
                          np.concatenate([data.y_train, data.y_val]))}
@@ -79,7 +119,7 @@ def _eval_data(loaded: LoadedModel, data_spec: str | None, split: str, require_t
     if not Path(data_spec).exists() and data_spec in DATASETS:
         dataset = load_builtin(data_spec, {}, make_streams(cfg["seed"])["data"], task=meta["task"])
     else:
-        dataset = load_file(data_spec, target=cfg["data"]["target"], classes=meta["classes"],
+        dataset = load_file(data_spec, target=cfg["data"]["target"], classes=meta.get("classes"),
                             task=meta["task"], require_target=require_target)
     loaded.check_features(dataset.X, dataset.source)
     return loaded.scale(dataset.X), dataset.y, dataset.source

@@ -94,7 +94,10 @@ def resolve_dtype(cfg: dict) -> type:
     return np.float64 if family == "full_batch" else np.float32
 
 
-def build_model(cfg: dict, n_features: int, n_outputs: int, task: str, streams, dtype):
+def build_model(cfg: dict, n_features: int, n_outputs: int, task: str, streams, dtype,
+                data_source: str | None = None):
+    """The config's model for this data. data_source (a file path or built-in name): named in
+    the message when the model, loss or task does not fit the data."""
     from nnctl import nn
 
     model_cfg, init_cfg = cfg["model"], cfg["init"]
@@ -103,14 +106,19 @@ def build_model(cfg: dict, n_features: int, n_outputs: int, task: str, streams, 
         activation["name"], {k: v for k, v in activation.items() if k != "name"})
     init_params = {k: v for k, v in init_cfg.items() if k not in ("scheme", "bias")}
     loss = cfg["loss"]["name"]
-    model = nn.build_model(
-        model_cfg["kind"], n_features, n_outputs, task,
-        hidden=tuple(model_cfg["hidden"]), activation=act_name, activation_params=act_params,
-        dropout=model_cfg["dropout"], batch_norm=model_cfg["batch_norm"],
-        loss=None if loss == "auto" else loss, l2=cfg["loss"]["l2"],
-        init=init_cfg["scheme"], init_params=init_params, bias_init=init_cfg["bias"],
-        dtype=dtype, init_rng=streams["init"], dropout_rng=streams["dropout"],
-    )
+    try:
+        model = nn.build_model(
+            model_cfg["kind"], n_features, n_outputs, task,
+            hidden=tuple(model_cfg["hidden"]), activation=act_name, activation_params=act_params,
+            dropout=model_cfg["dropout"], batch_norm=model_cfg["batch_norm"],
+            loss=None if loss == "auto" else loss, l2=cfg["loss"]["l2"],
+            init=init_cfg["scheme"], init_params=init_params, bias_init=init_cfg["bias"],
+            dtype=dtype, init_rng=streams["init"], dropout_rng=streams["dropout"],
+        )
+    except UsageError as exc:
+        if data_source is None:
+            raise
+        raise UsageError(f"{data_source}: {exc}") from None
     if model_cfg["init_from"]:
         warm_start(model, model_cfg["init_from"])
     return model

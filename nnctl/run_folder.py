@@ -7,7 +7,7 @@ import math
 import shutil
 from pathlib import Path
 
-from nnctl.atomic import append_line, write_text
+from nnctl.atomic import TEMP_SUFFIX, append_line, write_text
 from nnctl.errors import UsageError
 
 RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "checkpoints")
@@ -43,6 +43,21 @@ def create(path: Path, force: bool = False, unique: bool = True) -> Path:
             raise UsageError(f"{path}: run folder exists and is not empty; use --force to replace it")
     (path / "checkpoints").mkdir(parents=True, exist_ok=True)
     return path
+
+
+def remove_stale_temp_files(run_dir: Path) -> list[Path]:
+    """Delete the temporary files (`.NAME.XXXX.tmp`, see nnctl.atomic) that writes cut short by
+    a crash left in the run folder and its checkpoints; the real files are never touched."""
+    removed = []
+    for folder in (Path(run_dir), Path(run_dir) / "checkpoints"):
+        if folder.is_dir():
+            for path in folder.glob(f".*{TEMP_SUFFIX}"):
+                try:
+                    path.unlink()
+                    removed.append(path)
+                except OSError:
+                    pass
+    return removed
 
 
 def _finite(value):

@@ -11,8 +11,10 @@ one epoch or one full gradient = n_train), which puts both kinds on one axis.
 from __future__ import annotations
 
 import math
+import os
 import signal
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,24 @@ from nnctl.errors import NnctlError, TrainingFailed, UsageError
 from nnctl.metrics import PRIMARY, is_improvement, task_metrics
 from nnctl.rng import get_states, make_streams, set_states
 
+BEST_PREFIX = "best."  # last.npz holds the best weights (early-stopping state) under best.<name>
 CHECKPOINT_INTERVAL_S = 2.0  # last.npz / best.npz are rewritten at most this often (and at the end)
+
+# Testing hook, not a user setting: NNCTL_TEST_INTERRUPT_AT_STEP=N raises the stop flag right
+# after optimizer step N (a full-batch iteration counts as one step), exactly as a SIGINT
+# arriving during that step would. The resume tests use it to interrupt at a chosen point,
+# mid-epoch, deterministically; a real signal is tested too.
+TEST_INTERRUPT_ENV = "NNCTL_TEST_INTERRUPT_AT_STEP"
+
+
+def _test_interrupt_step() -> int | None:
+    value = os.environ.get(TEST_INTERRUPT_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"{TEST_INTERRUPT_ENV}: expected a step number, found {value!r}") from None
 
 
 class Interrupted(NnctlError):
@@ -90,11 +109,14 @@ class Trainer:
         from nnctl.prepare import build_model, prepare_data, resolve_dtype
 
         self.cfg, self.run_dir, self.reporter = cfg, Path(run_dir), reporter
+        self.base_dir = None if base_dir is None else Path(base_dir).resolve()
+        self._interrupt_at = _test_interrupt_step()
         self.streams = make_streams(cfg["seed"])
         self.data = prepare_data(cfg, self.streams, base_dir)
         self.dtype = resolve_dtype(cfg)
         d = self.data
-        self.model = build_model(cfg, d.X_train.shape[1], d.n_outputs, d.task, self.streams, self.dtype)
+        self.model = build_model(cfg, d.X_train.shape[1], d.n_outputs, d.task, self.streams, self.dtype,
+                                 data_source=d.source)
         opt_cfg = dict(cfg["optimizer"])
         self.opt_entry = OPTIMIZERS.get(opt_cfg.pop("name"))
         self.full_batch = self.opt_entry.info.get("family") == "full_batch"
@@ -116,6 +138,7 @@ class Trainer:
         self.batches = None
         self._last_save = 0.0
         self._saved_at_epoch = -1
+        self._warned_skip = False
         self._t0 = time.perf_counter()
         if not self.full_batch:
             from nnctl.data import BatchIterator
@@ -140,7 +163,14 @@ class Trainer:
         self.reporter.start(self.total_epochs, title)
         status = "completed"
         try:
-            with catch_signals(self.stop):
+            # Overflow and NaN are detected and reported as divergence below; NumPy's own
+            # warnings about them would only add noise to that message.
+            with catch_signals(self.stop), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                if self.progress.step == 0 and not (self.run_dir / "checkpoints" / "last.npz").exists():
+                    # The starting point, so last.npz exists (and is finite) even if the very
+                    # first steps diverge or the process is killed before the first epoch ends.
+                    self._save_checkpoints(last_only=True)
+                    self._last_save = 0.0  # and the first epoch's end is saved too
                 if self.full_batch:
                     status = self._fit_full_batch()
                 else:
@@ -161,7 +191,6 @@ class Trainer:
         train_cfg = self.cfg["train"]
         clip = train_cfg["clip_grad_norm"]
         skip_nonfinite = train_cfg["on_nonfinite"] == "skip_batch"
-        check_grad = skip_nonfinite or clip is not None
         n_batches = self.batches.n_batches
         from nnctl.optim import clip_grad_norm
 
@@ -170,15 +199,22 @@ class Trainer:
             for index, Xb, yb in self.batches.epoch(start=p.position):
                 loss = model.loss_and_grad(Xb, yb)
                 finite = math.isfinite(loss)
-                if finite and check_grad:
+                norm = None
+                if finite:
+                    # One dot product per step: a NaN/inf gradient with a finite loss would
+                    # otherwise poison the parameters silently before the loss shows it.
                     norm = clip_grad_norm(model.grad, clip) if clip else float(np.sqrt(np.dot(model.grad, model.grad)))
                     finite = math.isfinite(norm)
                 if not finite:
+                    what = (f"the training loss became {loss}" if not math.isfinite(loss)
+                            else f"the gradient norm became {norm}")
                     if not skip_nonfinite:
-                        self._diverged(loss, lr)
+                        self._diverged(loss, lr, what)
                     p.skipped_batches += 1
+                    self._warn_skip(what)
                     if p.skipped_batches > 10 * n_batches:
-                        self._diverged(loss, lr, "every batch was skipped for 10 epochs")
+                        self._diverged(loss, lr, f"{what}, and {p.skipped_batches} batches were skipped "
+                                                 "(more than 10 epochs' worth)")
                 else:
                     opt.step(model.theta, model.grad, lr)
                     p.loss_sum += loss * len(yb)
@@ -187,6 +223,8 @@ class Trainer:
                 p.position = index + 1
                 self.reporter.batch(p.epoch + 1, p.position, n_batches,
                                     p.loss_sum / max(p.loss_count, 1))
+                if p.step == self._interrupt_at:
+                    self.stop.signal = signal.SIGINT  # testing hook, see TEST_INTERRUPT_ENV
                 if self.stop:
                     self._interrupt()
             p.sample_grads += len(self.data.X_train)
@@ -209,15 +247,27 @@ class Trainer:
         if p.epoch == 0:
             f0 = objective.value(x)
             if not math.isfinite(f0):
-                self._diverged(f0, None, "the initial objective is not finite")
+                self._diverged(f0, None, f"the objective at the initial parameters is {f0}")
         while p.epoch < self.total_epochs:
+            # The iterate and the optimizer's state before the step: a step that ends on a
+            # non-finite point is undone, so last.npz keeps the last finite state.
+            x_before, state_before = x.copy(), self.optimizer.state_dict()
             info = self.optimizer.step(x, objective)
+            if not (math.isfinite(info.loss) and math.isfinite(info.grad_norm) and np.all(np.isfinite(x))):
+                x[...] = x_before
+                model.theta[...] = x_before
+                self.optimizer.load_state_dict(state_before)
+                if not math.isfinite(info.loss):
+                    what = f"the objective became {info.loss}"
+                elif not math.isfinite(info.grad_norm):
+                    what = f"the gradient norm became {info.grad_norm}"
+                else:
+                    what = f"the parameters became non-finite (objective {info.loss})"
+                self._diverged(info.loss, self.cfg["optimizer"].get("lr"), what)
             model.theta[...] = x
             p.step += 1
             p.epoch += 1
             p.sample_grads = info.n_gev * len(self.data.X_train)
-            if not (math.isfinite(info.loss) and np.all(np.isfinite(x))):
-                self._diverged(info.loss, None)
             row = self._epoch_row(info.loss, None, extra={
                 "grad_norm": info.grad_norm, "step_size": info.step_size,
                 "n_fev": info.n_fev, "n_gev": info.n_gev})
@@ -226,6 +276,8 @@ class Trainer:
                 return "early_stopped"
             if info.stop_reason:
                 return "converged"
+            if p.step == self._interrupt_at:
+                self.stop.signal = signal.SIGINT  # testing hook, see TEST_INTERRUPT_ENV
             if self.stop:
                 self._interrupt()
         if self.max_iter is not None or self.cfg["train"]["epochs"]:
@@ -276,16 +328,38 @@ class Trainer:
         return stop
 
     # ------------------------------------------------------------------------------------------
+    def _warn_skip(self, what: str) -> None:
+        if not self._warned_skip:
+            self._warned_skip = True
+            p = self.progress
+            warnings.warn(f"epoch {p.epoch + 1}, step {p.step + 1}: {what}; batch skipped "
+                          "(train.on_nonfinite: skip_batch); the count is in summary.json")
+
     def _diverged(self, value, lr, why: str | None = None):
+        """Stop with exit 1. The current state is the last finite one (a non-finite step is
+        never applied, or is undone): it goes to last.npz, unless somehow not finite, when the
+        previous last.npz (finite when written) stays."""
         p = self.progress
-        hint = "lower optimizer.lr" if lr is not None else "try another optimizer or more l2"
+        self._save_checkpoints()
         detail = why or f"the training loss became {value}"
-        raise TrainingFailed(f"training diverged at epoch {p.epoch + 1}, step {p.step + 1}: {detail} "
-                             f"(lr {lr}); {hint}, or set train.clip_grad_norm. "
-                             f"{self.run_dir / 'checkpoints' / 'last.npz'} keeps the last finite state")
+        train_cfg = self.cfg["train"]
+        if lr is not None:
+            options = [f"lower optimizer.lr (now {lr:g})"]
+            if self.full_batch and "armijo" in self.cfg["optimizer"]:
+                options.append("set optimizer.armijo: true")
+            if not self.full_batch and train_cfg["clip_grad_norm"] is None:
+                options.append("set train.clip_grad_norm")
+            if not self.full_batch and train_cfg["on_nonfinite"] == "stop":
+                options.append("set train.on_nonfinite: skip_batch")
+            hint = ", ".join(options[:-1]) + (" or " if len(options) > 1 else "") + options[-1]
+        else:
+            hint = "standardize the data, add loss.l2, or try another optimizer"
+        raise TrainingFailed(f"training diverged at epoch {p.epoch + 1}, step {p.step + 1}: {detail}; "
+                             f"{hint}. {self.run_dir / 'checkpoints' / 'last.npz'} keeps the last "
+                             "finite state")
 
     def _interrupt(self):
-        self._save_checkpoints(last_only=True)
+        self._save_checkpoints()
         self._write_summary("interrupted")
         name = signal.Signals(self.stop.signal).name
         raise Interrupted(f"{name} received: state saved after step {self.progress.step} in "
@@ -306,6 +380,9 @@ class Trainer:
             "dtype": np.dtype(self.dtype).name,
             "schedule": self.schedule.state_dict(),
             "elapsed_s": self.elapsed(),
+            # Relative data paths in the config were found next to the config file: a resume
+            # from another working folder looks there too.
+            "base_dir": None if self.base_dir is None else str(self.base_dir),
         }
 
     def _arrays(self, theta=None, buffers=None) -> dict:
@@ -320,46 +397,104 @@ class Trainer:
         arrays.update({k: v.copy() for k, v in (buffers or model.buffers()).items()})
         return arrays
 
-    def _save_checkpoints(self, last_only: bool = False) -> None:
+    def _save_checkpoints(self, last_only: bool = False) -> bool:
+        """Write last.npz (the full state) and best.npz; False, writing nothing, when the
+        parameters are not all finite: a finite last.npz is never replaced by a diverged one."""
         ckpt_dir = self.run_dir / "checkpoints"
-        meta = self.state_meta()
         arrays = self._arrays()
+        if not all(np.all(np.isfinite(v)) for v in arrays.values()):
+            return False
+        meta = self.state_meta()
         arrays.update({f"optim.{k}": np.asarray(v) for k, v in self.optimizer.state_dict().items()})
         if self.batches is not None:
             arrays.update({f"data.{k}": np.asarray(v) for k, v in self.batches.state_dict().items()})
+        if self.best_theta is not None:
+            # The early-stopping state includes the best weights: kept inside last.npz too, so
+            # a resume never depends on best.npz having been written at the same moment.
+            best = self._arrays(self.best_theta, self.best_buffers)
+            arrays.update({f"{BEST_PREFIX}{k}": v for k, v in best.items()})
         checkpoint.save(ckpt_dir / "last.npz", arrays, meta)
         if not last_only and self.best_theta is not None:
             best_meta = {**meta, "best": True, "epoch": self.progress.best_epoch}
-            checkpoint.save(ckpt_dir / "best.npz", self._arrays(self.best_theta, self.best_buffers),
-                            best_meta)
+            checkpoint.save(ckpt_dir / "best.npz", best, best_meta)
         self._last_save = time.monotonic()
         self._saved_at_epoch = self.progress.epoch
+        return True
 
-    def restore(self, arrays: dict, meta: dict) -> None:
-        """Continue from a last.npz: parameters, optimizer, schedule, RNG, batch order, counters."""
+    def restore(self, arrays: dict, meta: dict, source: Path | str = "checkpoint") -> None:
+        """Continue from a last.npz: parameters, optimizer, schedule, RNG, batch order, counters,
+        early-stopping state. UsageError naming `source` when it does not fit this run."""
         model = self.model
-        for name, view in model.named_parameters().items():
-            view[...] = arrays[name]
-        for name, buf in model.buffers().items():
-            buf[...] = arrays[name]
-        self.optimizer.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("optim.")})
-        if self.batches is not None:
-            self.batches.load_state_dict({k[5:]: v for k, v in arrays.items() if k.startswith("data.")})
-        self.schedule.load_state_dict(meta["schedule"])
-        set_states(self.streams, meta["rng"])
-        prog = dict(meta["progress"])
-        prog["elapsed_before"] = meta["elapsed_s"]
-        self.progress = Progress(**prog)
-        best_path = self.run_dir / "checkpoints" / "best.npz"
-        if best_path.exists():
-            best_arrays, _ = checkpoint.load(best_path)
-            saved = model.theta.copy()
-            for name, view in model.named_parameters().items():
-                view[...] = best_arrays[name]
+        n_features = int(self.data.X_train.shape[1])
+        if meta.get("n_features") not in (None, n_features):
+            raise UsageError(f"{self.data.source}: has {n_features} feature columns, the checkpoint "
+                             f"{source} was trained on {meta['n_features']} (has the data changed?)")
+        self._load_arrays(arrays, source)
+        try:
+            self.optimizer.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("optim.")})
+            if self.batches is not None:
+                self.batches.load_state_dict({k[5:]: v for k, v in arrays.items() if k.startswith("data.")},
+                                             str(source))
+            self.schedule.load_state_dict(meta["schedule"])
+            set_states(self.streams, meta["rng"])
+            prog = dict(meta["progress"])
+            prog["elapsed_before"] = float(meta["elapsed_s"])
+            self.progress = self._checked_progress(prog)
+        except UsageError as exc:
+            raise UsageError(f"{source}: {exc}") from None
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
+            # A damaged or hand-edited meta (the arrays were checked above): refuse it by name.
+            raise UsageError(f"{source}: not a resumable nnctl checkpoint (bad or missing state: "
+                             f"{type(exc).__name__} {exc})") from None
+        if any(k.startswith(BEST_PREFIX) for k in arrays):
+            best = {k[len(BEST_PREFIX):]: v for k, v in arrays.items() if k.startswith(BEST_PREFIX)}
+            best_source = source
+        else:  # older checkpoints: the best weights are only in best.npz
+            best_path = self.run_dir / "checkpoints" / "best.npz"
+            best, best_source = (checkpoint.load(best_path)[0], best_path) if best_path.exists() else (None, None)
+        if best is not None and self.progress.best_value is not None:
+            saved_theta = model.theta.copy()
+            saved_buffers = {k: v.copy() for k, v in model.buffers().items()}
+            self._load_arrays(best, best_source)
             self.best_theta = model.theta.copy()
-            model.theta[...] = saved
-            self.best_buffers = {k: best_arrays[k] for k in model.buffers()}
+            self.best_buffers = {k: v.copy() for k, v in model.buffers().items()}
+            model.theta[...] = saved_theta
+            for k, v in saved_buffers.items():
+                model.buffers()[k][...] = v
         run_folder.truncate_metrics(self.run_dir, self.progress.rows)
+
+    def _checked_progress(self, prog: dict) -> Progress:
+        """Progress from a checkpoint's meta, every counter of the right type and in range."""
+        progress = Progress(**prog)
+        for name, value in vars(progress).items():
+            if name in ("loss_sum", "elapsed_before", "best_value", "stop_reason"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"progress.{name} is {value!r}, expected a count >= 0")
+        for name in ("loss_sum", "elapsed_before", "best_value"):
+            value = getattr(progress, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise ValueError(f"progress.{name} is {value!r}, expected a number")
+        if progress.stop_reason is not None and not isinstance(progress.stop_reason, str):
+            raise ValueError(f"progress.stop_reason is {progress.stop_reason!r}, expected a string")
+        n_batches = self.batches.n_batches if self.batches is not None else 0
+        if progress.position > n_batches:
+            raise ValueError(f"progress.position is {progress.position}, expected at most {n_batches}")
+        return progress
+
+    def _load_arrays(self, arrays: dict, source) -> None:
+        """Copy the model's parameters and buffers from `arrays`, checking names and shapes."""
+        for name, view in {**self.model.named_parameters(), **self.model.buffers()}.items():
+            value = arrays.get(name)
+            if value is None:
+                raise UsageError(f"{source}: no array {name!r}; the checkpoint does not match the "
+                                 "model of its own config")
+            if value.shape != view.shape:
+                raise UsageError(f"{source}: array {name!r} has shape {list(value.shape)}, the model "
+                                 f"built from the config and data expects {list(view.shape)}")
+            if value.dtype.kind not in "fiu":
+                raise UsageError(f"{source}: array {name!r} holds {value.dtype}, expected numbers")
+            view[...] = value
 
     # ------------------------------------------------------------------------------------------
     def _finish(self, status: str, message: str | None = None) -> dict:
@@ -394,6 +529,7 @@ class Trainer:
             "n_train": int(len(d.X_train)), "n_val": int(len(d.X_val)),
             "dtype": np.dtype(self.dtype).name,
             "epochs": p.epoch, "steps": p.step, "sample_grads": p.sample_grads,
+            "skipped_batches": p.skipped_batches,  # non-finite batches (train.on_nonfinite: skip_batch)
             "monitor": self.monitor, "primary_metric": f"val_{PRIMARY[d.task]}",
             "best_epoch": p.best_epoch, "best": best_row,
             "final": final,
@@ -413,8 +549,27 @@ def train(cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None) -> d
 
 def resume(run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
     """Continue an interrupted (or crashed) run from its checkpoints/last.npz."""
+    from nnctl.config import resolve
+
     run_dir = Path(run_dir)
-    arrays, meta = checkpoint.load(checkpoint.find_checkpoint(run_dir, prefer="last"))
-    trainer = Trainer(meta["config"], run_dir, reporter, base_dir)
-    trainer.restore(arrays, meta)
+    if not run_dir.is_dir():
+        raise UsageError(f"{run_dir}: --resume expects a run folder (with checkpoints/last.npz), "
+                         + ("found a file" if run_dir.exists() else "found nothing there"))
+    last = run_dir / "checkpoints" / "last.npz"
+    if not last.exists():
+        raise UsageError(f"{run_dir}: no checkpoints/last.npz to resume from (not an nnctl run folder, "
+                         "or the run was stopped before it saved anything)")
+    # Temporary files of writes a crash cut short: never read, only in the way.
+    run_folder.remove_stale_temp_files(run_dir)
+    arrays, meta = checkpoint.load(last)
+    if not isinstance(meta.get("config"), dict):
+        raise UsageError(f"{last}: not a resumable nnctl checkpoint (its meta has no config)")
+    try:
+        cfg = resolve(meta["config"], str(last))
+    except UsageError as exc:
+        raise UsageError(f"{last}: the saved config: {exc}") from None
+    if base_dir is None and isinstance(meta.get("base_dir"), str):
+        base_dir = Path(meta["base_dir"])
+    trainer = Trainer(cfg, run_dir, reporter, base_dir)
+    trainer.restore(arrays, meta, last)
     return trainer.run()

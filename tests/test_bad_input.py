@@ -1,0 +1,274 @@
+"""Bad input of every kind, run as real processes: exit 2, no traceback, and a message naming the
+file and the key path or the line/column (issue 6, part 1 and 5).
+
+One table, CASES: (id, command line, fragments stderr must contain). The files the commands
+refer to are made once in a shared folder (`world`), and the processes run a few at a time (each
+is a full interpreter start) so the table stays fast; each case is still its own test.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from conftest import assert_clean_error, run_nnctl
+
+IRIS = "data: {name: iris}\n"
+TINY_RUN = """
+seed: 0
+data: {name: iris, val_fraction: 0.2}
+model: {kind: softmax}
+optimizer: {name: sgd, lr: 0.1}
+train: {epochs: 1, batch_size: 32}
+"""
+
+# Config files: name -> YAML text (each trains iris unless it says otherwise).
+CONFIGS = {
+    "syntax.yaml": "data: {name: iris\nmodel: {kind: mlp}\n",
+    "epochs_type.yaml": IRIS + "train: {epochs: ten}\n",
+    "lr_type.yaml": IRIS + "optimizer: {name: sgd, lr: fast}\n",
+    "train_key.yaml": IRIS + "train: {batch_sise: 8}\n",
+    "optim_key.yaml": IRIS + "optimizer: {name: sgd, momentun: 0.9}\n",
+    "lr_zero.yaml": IRIS + "optimizer: {name: sgd, lr: 0}\n",
+    "momentum_one.yaml": IRIS + "optimizer: {name: sgd, momentum: 1.0}\n",
+    "betas_high.yaml": IRIS + "optimizer: {name: adam, betas: [0.9, 1.0]}\n",
+    "epochs_negative.yaml": IRIS + "train: {epochs: -1}\n",
+    "batch_zero.yaml": IRIS + "train: {batch_size: 0}\n",
+    "val_one.yaml": "data: {name: iris, val_fraction: 1.0}\n",
+    "logreg_multiclass.yaml": IRIS + "model: {kind: logreg}\n",
+    "exact_softmax.yaml": IRIS + "model: {kind: softmax}\noptimizer: {name: exact}\n",
+    "mse_softmax.yaml": IRIS + "model: {kind: softmax}\nloss: {name: mse}\n",
+    "lbfgs_dropout.yaml": IRIS + "model: {kind: mlp, dropout: 0.5}\noptimizer: {name: lbfgs}\n",
+    "dataset.yaml": "data: {name: irsi}\n",
+    "python_tag.yaml": "data: !!python/object/apply:os.system ['echo pwned > pwned.txt']\n",
+    "alias_bomb.yaml": "".join(
+        [f"a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"]
+        + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 8)]),
+    "good_iris.yaml": IRIS + "train: {epochs: 1}\n",
+    # data files (written below) referred to by configs
+    "missing_data.yaml": "data: {path: nowhere.csv}\n",
+    "ragged.yaml": "data: {path: ragged.csv}\n",
+    "nonnumeric.yaml": "data: {path: nonnumeric.csv}\n",
+    "nan.yaml": "data: {path: nan.csv}\n",
+    "inf.yaml": "data: {path: inf.csv}\n",
+    "no_target.yaml": "data: {path: good.csv, target: label}\n",
+    "single_class.yaml": "data: {path: single.csv}\n",
+    "no_rows.yaml": "data: {path: header_only.csv}\n",
+    "idx_magic.yaml": "data: {path: bad-magic-idx3-ubyte, labels_path: labels-idx1-ubyte}\n",
+    "idx_size.yaml": "data: {path: short-idx3-ubyte, labels_path: labels-idx1-ubyte}\n",
+    "huge_data.yaml": "data: {path: huge.csv}\n",
+    "npz_object.yaml": "data: {path: object.npz}\n",
+    "init_from_object.yaml": IRIS + "model: {kind: softmax, init_from: object_ckpt.npz}\n",
+    "init_from_shape.yaml": "data: {name: wine}\nmodel: {kind: softmax, init_from: run/checkpoints/last.npz}\n",
+}
+
+CSV_FILES = {
+    "good.csv": "x1,x2,target\n1,2,a\n2,3,b\n3,1,a\n4,4,b\n",
+    "ragged.csv": "x1,x2,target\n1,2,a\n2,3\n3,1,a\n",
+    "nonnumeric.csv": "x1,x2,target\n1,2,a\n2,three,b\n3,1,a\n",
+    "nan.csv": "x1,x2,target\n1,2,a\nnan,3,b\n3,1,a\n",
+    "inf.csv": "x1,x2,target\n1,2,a\n2,3,b\n3,-inf,a\n",
+    "single.csv": "x1,x2,target\n1,2,a\n2,3,a\n3,1,a\n",
+    "header_only.csv": "x1,x2,target\n",
+}
+
+CASES = [
+    # -- the config file itself ------------------------------------------------------------------
+    ("config-missing", ["train", "nope.yaml"], ["nope.yaml", "not found"]),
+    ("config-unreadable", ["train", "good.csv/x.yaml"], ["x.yaml", "cannot read"]),
+    ("config-binary", ["train", "binary.yaml"], ["binary.yaml", "UTF-8"]),
+    ("config-too-big", ["train", "huge.yaml"], ["huge.yaml", "bytes", "refused"]),
+    ("yaml-syntax", ["train", "syntax.yaml"], ["syntax.yaml:2:", "YAML syntax error"]),
+    ("yaml-python-tag", ["train", "python_tag.yaml"], ["python_tag.yaml:1:", "python/object", "not allowed"]),
+    ("yaml-alias-bomb", ["train", "alias_bomb.yaml"], ["alias_bomb.yaml", "alias bomb", "refused"]),
+    # -- types and keys ----------------------------------------------------------------------------
+    ("type-int", ["train", "epochs_type.yaml"], ["epochs_type.yaml", "train.epochs", "an integer", "'ten'"]),
+    ("type-float", ["train", "lr_type.yaml"], ["lr_type.yaml", "optimizer.lr", "a number", "'fast'"]),
+    ("unknown-train-key", ["train", "train_key.yaml"], ["train_key.yaml", "train.batch_sise", 'did you mean "batch_size"']),
+    ("unknown-optim-key", ["train", "optim_key.yaml"], ["optim_key.yaml", "optimizer.momentun", 'did you mean "momentum"']),
+    ("override-bad-value", ["train", "good_iris.yaml", "-s", "optimizer.lr=abc"], ["good_iris.yaml", "optimizer.lr", "'abc'"]),
+    # -- ranges ------------------------------------------------------------------------------------
+    ("lr-zero", ["train", "lr_zero.yaml"], ["lr_zero.yaml", "optimizer.lr", "> 0", "found 0"]),
+    ("momentum-one", ["train", "momentum_one.yaml"], ["momentum_one.yaml", "optimizer.momentum", "[0, 1)", "1.0"]),
+    ("betas-one", ["train", "betas_high.yaml"], ["betas_high.yaml", "optimizer.betas", "[0.9, 1.0]"]),
+    ("epochs-negative", ["train", "epochs_negative.yaml"], ["epochs_negative.yaml", "train.epochs", ">= 0", "-1"]),
+    ("batch-size-zero", ["train", "batch_zero.yaml"], ["batch_zero.yaml", "train.batch_size", ">= 1", "found 0"]),
+    ("val-fraction-one", ["train", "val_one.yaml"], ["val_one.yaml", "data.val_fraction", "[0, 1)", "1.0"]),
+    # -- combinations ------------------------------------------------------------------------------
+    ("logreg-3-classes", ["train", "logreg_multiclass.yaml"], ["iris: model.kind", "logreg", "3 classes"]),
+    ("exact-softmax", ["train", "exact_softmax.yaml"], ["exact_softmax.yaml", "optimizer.name", "linreg"]),
+    ("mse-softmax", ["train", "mse_softmax.yaml"], ["iris: loss.name", "mse"]),
+    ("lbfgs-dropout", ["train", "lbfgs_dropout.yaml"], ["lbfgs_dropout.yaml", "optimizer.name", "dropout"]),
+    ("unknown-dataset", ["train", "dataset.yaml"], ["dataset.yaml", "data.name", "'irsi'", 'did you mean "iris"']),
+    # -- data files --------------------------------------------------------------------------------
+    ("data-missing", ["train", "missing_data.yaml"], ["nowhere.csv", "not found"]),
+    ("csv-ragged", ["train", "ragged.yaml"], ["ragged.csv", "line 3", "2 fields, expected 3"]),
+    ("csv-non-numeric", ["train", "nonnumeric.yaml"], ["nonnumeric.csv", "line 3, column 'x2'", "expected a number", "'three'"]),
+    ("csv-nan", ["train", "nan.yaml"], ["nan.csv", "line 3, column 'x1'", "finite", "nan"]),
+    ("csv-inf", ["train", "inf.yaml"], ["inf.csv", "line 4, column 'x2'", "finite", "-inf"]),
+    ("csv-missing-target", ["train", "no_target.yaml"], ["good.csv", "no target column 'label'", "x1, x2, target"]),
+    ("csv-single-class", ["train", "single_class.yaml"], ["single.csv", "column 'target'", "single class ('a')"]),
+    ("csv-no-rows", ["train", "no_rows.yaml"], ["header_only.csv", "no data rows"]),
+    ("idx-bad-magic", ["train", "idx_magic.yaml"], ["bad-magic-idx3-ubyte", "bad magic number"]),
+    ("idx-size-mismatch", ["train", "idx_size.yaml"], ["short-idx3-ubyte", "header", "truncated"]),
+    ("data-too-big", ["train", "huge_data.yaml"], ["huge.csv", "limit", "refused"]),
+    ("npz-object-array", ["train", "npz_object.yaml"], ["object.npz", "pickle", "refused"]),
+    # -- checkpoints: eval / predict ---------------------------------------------------------------
+    ("eval-missing", ["eval", "no_run"], ["no_run", "no such run folder or checkpoint"]),
+    ("eval-truncated", ["eval", "truncated.npz"], ["truncated.npz", "truncated or corrupt"]),
+    ("eval-text-file", ["eval", "good.csv"], ["good.csv", "not a readable .npz", "other data"]),
+    ("eval-not-nnctl", ["eval", "plain.npz"], ["plain.npz", "not an nnctl checkpoint"]),
+    ("eval-newer-format", ["eval", "newer.npz"], ["newer.npz", "format 99 is newer"]),
+    ("eval-object-array", ["eval", "object_ckpt.npz"], ["object_ckpt.npz", "pickle", "refused"]),
+    ("eval-feature-count", ["eval", "run", "--data", "three_features.csv"], ["three_features.csv", "3 feature columns", "4"]),
+    ("eval-unknown-label", ["eval", "run", "--data", "new_label.csv"], ["new_label.csv", "line 2, column 'target'", "'rose'"]),
+    ("predict-feature-count", ["predict", "run", "three_features.csv"], ["three_features.csv", "3 feature columns"]),
+    # -- checkpoints: --resume and init_from -------------------------------------------------------
+    ("resume-missing", ["train", "--resume", "no_run"], ["no_run", "--resume expects a run folder"]),
+    ("resume-no-checkpoint", ["train", "--resume", "somedir"], ["somedir", "no checkpoints/last.npz"]),
+    ("resume-truncated", ["train", "--resume", "run_truncated"], ["run_truncated", "last.npz", "truncated or corrupt"]),
+    ("resume-newer-format", ["train", "--resume", "run_newer"], ["run_newer", "last.npz", "is newer"]),
+    ("resume-object-array", ["train", "--resume", "run_object"], ["run_object", "last.npz", "pickle"]),
+    ("resume-bad-config", ["train", "--resume", "run_bad_config"], ["run_bad_config", "last.npz", "optimizer.lr"]),
+    ("resume-feature-count", ["train", "--resume", "csv_run"], ["changing.csv", "3 feature columns", "last.npz", "trained on 2"]),
+    ("init-from-object", ["train", "init_from_object.yaml"], ["object_ckpt.npz", "model.init_from", "pickle"]),
+    ("init-from-shape", ["train", "init_from_shape.yaml"], ["last.npz", "model.init_from", "linear0.weight has shape [4, 3]", "[13, 3]"]),
+]
+
+
+def _idx(dtype_code: int, shape, payload: bytes) -> bytes:
+    return bytes([0, 0, dtype_code, len(shape)]) + struct.pack(f">{len(shape)}I", *shape) + payload
+
+
+def _resave(source, target, change_meta=None, change_arrays=None):
+    """A copy of checkpoint `source` with its meta / arrays changed (written with NumPy
+    directly, as a foreign or tampered file would be)."""
+    with np.load(source, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    if change_meta:
+        change_meta(meta)
+    if change_arrays:
+        change_arrays(arrays)
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(target, **arrays)
+
+
+def _copy_run(world, name, **changes):
+    """A copy of the run folder whose last.npz is damaged by `_resave(**changes)`."""
+    shutil.copytree(world / "run", world / name)
+    last = world / name / "checkpoints" / "last.npz"
+    _resave(last, last, **changes)
+
+
+def _make_world(world):
+    for name, text in {**CONFIGS, **CSV_FILES}.items():
+        (world / name).write_text(text)
+    (world / "run.yaml").write_text(TINY_RUN)
+    (world / "somedir").mkdir()
+    (world / "binary.yaml").write_bytes(b"\xff\xfe\x00data: \x80\x81\n")
+    with open(world / "huge.yaml", "wb") as handle:  # sparse: instant, no disk used
+        handle.truncate(2_000_000)
+    with open(world / "huge.csv", "wb") as handle:
+        handle.truncate((1 << 30) + 1)
+    images = _idx(0x08, (4, 2, 2), bytes(range(16)))
+    (world / "short-idx3-ubyte").write_bytes(images[:-5])
+    (world / "bad-magic-idx3-ubyte").write_bytes(b"\x08\x03\x00\x00" + images[4:])
+    (world / "labels-idx1-ubyte").write_bytes(_idx(0x08, (4,), bytes([0, 1, 0, 1])))
+    np.savez(world / "object.npz", X=np.array([[1.0], [2.0]]), y=np.array([{"a": 1}, None], dtype=object))
+
+    # A real run to damage, and a run on a CSV that will change under it.
+    proc = run_nnctl("train", "run.yaml", "--out", "run", "-q", cwd=world)
+    assert proc.returncode == 0, proc.stderr
+    (world / "changing.csv").write_text("a,b,target\n" + "".join(
+        f"{i % 7},{(i * 3) % 5},{i % 2}\n" for i in range(40)))
+    (world / "csv_run.yaml").write_text("data: {path: changing.csv}\nmodel: {kind: logreg}\n"
+                                        "train: {epochs: 2}\n")
+    proc = run_nnctl("train", "csv_run.yaml", "--out", "csv_run", "-q", cwd=world)
+    assert proc.returncode == 0, proc.stderr
+    (world / "changing.csv").write_text("a,b,c,target\n" + "".join(
+        f"{i % 7},{(i * 3) % 5},{i % 3},{i % 2}\n" for i in range(40)))
+
+    last = world / "run" / "checkpoints" / "last.npz"
+    blob = last.read_bytes()
+    (world / "truncated.npz").write_bytes(blob[: len(blob) // 2])
+    np.savez(world / "plain.npz", w=np.zeros(3))
+    _resave(last, world / "newer.npz", change_meta=lambda m: m.update(format_version=99))
+    _resave(last, world / "object_ckpt.npz",
+            change_arrays=lambda a: a.update({"linear0.weight": np.array([None, {"x": 1}], dtype=object)}))
+
+    def bad_lr(meta):
+        meta["config"]["optimizer"]["lr"] = -1.0
+
+    shutil.copytree(world / "run", world / "run_truncated")
+    (world / "run_truncated" / "checkpoints" / "last.npz").write_bytes(blob[:100])
+    _copy_run(world, "run_newer", change_meta=lambda m: m.update(format_version=99))
+    _copy_run(world, "run_object", change_arrays=lambda a: a.update(
+        {"optim.momentum_buffer": np.array([None], dtype=object)}))
+    _copy_run(world, "run_bad_config", change_meta=bad_lr)
+
+    text = (importlib.resources.files("nnctl.data") / "bundled" / "iris.csv").read_text().splitlines()
+    header = text[0].split(",")
+    rows = [line.split(",") for line in text[1:6]]
+    (world / "three_features.csv").write_text(
+        "\n".join(",".join(r[1:]) for r in [header] + rows) + "\n")
+    label = header.index("target")
+    rows[0][label] = "rose"
+    (world / "new_label.csv").write_text("\n".join(",".join(r) for r in [header] + rows) + "\n")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """Every case's CompletedProcess, run two or three at a time."""
+    world = tmp_path_factory.mktemp("bad_input")
+    _make_world(world)
+
+    def run(case):
+        return case[0], run_nnctl(*case[1], cwd=world, timeout=120)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        done = dict(pool.map(run, CASES))
+    done["__world__"] = world
+    return done
+
+
+def test_the_table_is_large_enough():
+    assert len(CASES) >= 40
+    assert len({case[0] for case in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case_id, argv, fragments", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_exits_2_with_a_message(results, case_id, argv, fragments):
+    proc = results[case_id]
+    assert_clean_error(proc, 2, *fragments)
+    assert proc.stderr.startswith("error: "), proc.stderr
+    assert proc.stdout == "", proc.stdout
+    # One or two lines, as the contract says; never a dump.
+    assert len(proc.stderr.strip().splitlines()) <= 2, proc.stderr
+
+
+def test_nothing_executed_and_nothing_written(results):
+    world = results["__world__"]
+    assert not (world / "pwned.txt").exists()  # the python tag was refused, not run
+    # Failed trainings on bad configs wrote no metrics anywhere.
+    runs = world / "runs"
+    if runs.exists():
+        assert not list(runs.rglob("metrics.jsonl"))
+
+
+def test_debug_variable_shows_the_traceback(tmp_path):
+    (tmp_path / "bad.yaml").write_text(IRIS + "optimizer: {name: adma}\n")
+    env = {**os.environ, "NNCTL_DEBUG": "1"}
+    proc = subprocess.run([sys.executable, "-m", "nnctl", "train", "bad.yaml"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "Traceback" in proc.stderr and "UsageError" in proc.stderr
