@@ -32,6 +32,15 @@ def nnctl(tmp_path):
     return run
 
 
+def without_wall_time(obj):
+    """comparison.json minus what may change between two runs: wall times and the out folder."""
+    if isinstance(obj, dict):
+        return {k: without_wall_time(v) for k, v in obj.items() if "wall" not in k and k != "out"}
+    if isinstance(obj, list):
+        return [without_wall_time(v) for v in obj]
+    return obj
+
+
 def assert_clean_error(proc, code: int, *fragments: str):
     """Exit code as expected, each fragment in stderr, and no traceback anywhere."""
     assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)

@@ -11,7 +11,7 @@ import statistics
 import numpy as np
 import pytest
 
-from conftest import CONFIGS, assert_clean_error, run_nnctl
+from conftest import CONFIGS, assert_clean_error, run_nnctl, without_wall_time
 from nnctl.compare import compare_plan
 from nnctl.compare.specs import parse_spec, split_top_level, unique_labels
 from nnctl.errors import UsageError
@@ -33,15 +33,6 @@ def iris_config(tmp_path, name="iris.yaml", seed=0, dropout=0.0, epochs=3, extra
     path = tmp_path / name
     path.write_text(IRIS_MLP.format(seed=seed, dropout=dropout, epochs=epochs, extra=extra))
     return path
-
-
-def without_wall_time(obj):
-    """comparison.json minus what may change between two runs: wall times and the out folder."""
-    if isinstance(obj, dict):
-        return {k: without_wall_time(v) for k, v in obj.items() if "wall" not in k and k != "out"}
-    if isinstance(obj, list):
-        return [without_wall_time(v) for v in obj]
-    return obj
 
 
 def metrics_rows(run_dir):

@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from conftest import assert_clean_error, run_nnctl
+from conftest import assert_clean_error, run_nnctl, without_wall_time
 from nnctl.compare import sweep_plan
 from nnctl.compare.specs import parse_sweep_option
 from nnctl.errors import UsageError
@@ -27,14 +27,6 @@ def config(tmp_path):
     path = tmp_path / "iris-mlp.yaml"
     path.write_text(CONFIG)
     return path
-
-
-def without_wall_time(obj):
-    if isinstance(obj, dict):
-        return {k: without_wall_time(v) for k, v in obj.items() if "wall" not in k and k != "out"}
-    if isinstance(obj, list):
-        return [without_wall_time(v) for v in obj]
-    return obj
 
 
 def test_the_product_of_axes_with_plain_overrides_and_lists(tmp_path, config):
