@@ -15,6 +15,13 @@ MLP: no dense Hessian (NotImplementedError); `hvp` by central differences of the
 (eps: the model dtype's machine epsilon). Its error is O(h^2) from the third derivatives plus
 O(eps / h) rounding: about 1e-8 relative in float64 away from ReLU kinks.
 
+Speed (the data is the big thing: every pass over X costs more than all the rest): for the
+one-layer models the logits Z = X W + b of the last point evaluated are kept, so a gradient,
+Hessian or Hessian-vector product asked for at that point (what Newton and the line searches
+do) needs no second forward pass; f and g together cost one X W and one X^T dZ. Each Hessian
+block X~^T diag(w) X~ is accumulated over row chunks that stay in cache, as (X_c * sqrt(w))^T
+(X_c * sqrt(w)) (a symmetric rank-k update) when w >= 0, without ever forming [X, 1].
+
 Batch norm is evaluated in train mode with the statistics of the full batch (deterministic);
 `value_and_grad` sets the running statistics to those of the point it evaluates (so after
 optimisation they describe the training set), the other evaluations leave them alone.
@@ -25,6 +32,41 @@ from __future__ import annotations
 import numpy as np
 
 from nnctl.errors import UsageError
+
+GRAM_CHUNK_BYTES = 4 << 20  # rows of X per Hessian chunk: about this many bytes (cache-friendly)
+
+
+def weighted_gram(X: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """X~^T diag(weight) X~ for X~ = [X, 1], a (d+1) x (d+1) float64 matrix, exactly symmetric.
+
+    Row chunks of X are scaled into one reused buffer, so nothing of n rows is formed: with
+    weights >= 0, B = X_c * sqrt(w_c) adds B^T B (a BLAS syrk: half the work of a general
+    product) and B^T sqrt(w_c) = sum_i w_i x_i (the bias column). Weights with a negative entry
+    (softmax's off-diagonal blocks) add X_c^T (X_c * w_c) instead.
+    """
+    n, d = X.shape
+    weight = np.asarray(weight, dtype=np.float64)
+    gram = np.zeros((d + 1, d + 1))
+    nonnegative = bool(np.all(weight >= 0.0))
+    factor = np.sqrt(weight) if nonnegative else weight
+    rows = max(1, min(n, GRAM_CHUNK_BYTES // (8 * d)))
+    buffer = np.empty((rows, d))
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        chunk, f, B = X[start:stop], factor[start:stop], buffer[: stop - start]
+        np.multiply(chunk, f[:, None], out=B)
+        if nonnegative:
+            gram[:d, :d] += B.T @ B  # NumPy calls syrk for a product with its own transpose
+            gram[:d, d] += B.T @ f
+        else:
+            gram[:d, :d] += chunk.T @ B
+            gram[:d, d] += B.sum(axis=0)
+    if not nonnegative:
+        gram[:d, :d] += gram[:d, :d].T
+        gram[:d, :d] *= 0.5
+    gram[d, :d] = gram[:d, d]
+    gram[d, d] = weight.sum()
+    return gram
 
 
 class ModelObjective:
@@ -41,8 +83,11 @@ class ModelObjective:
             raise UsageError("the full-batch objective needs at least one training row")
         self.size = model.n_params
         self.n_samples = self.X.shape[0]
-        self._cached_theta = None  # theta of the cached logits (one-layer curvature)
-        self._cached_logits = None
+        self.linear = model.kind != "mlp"  # one Linear layer: the closed forms below apply
+        self._X64 = None  # float64 copy of X, made once if the curvature needs it (float32 model)
+        self._logits = None  # Z at _logits_theta (one-layer models), reused while theta is
+        self._logits_theta = None
+        self._dlogits = None
 
     # -- the function and its gradient -----------------------------------------------------
     def _load(self, theta) -> None:
@@ -51,17 +96,47 @@ class ModelObjective:
             raise ValueError(f"expected theta of shape ({self.size},), found {theta.shape}")
         np.copyto(self.model.theta, theta, casting="same_kind")
 
+    def _linear_logits(self, theta) -> np.ndarray:
+        """Z = X W + b at theta (loaded into the model), from the cache when theta is its point."""
+        self._load(theta)
+        if self._logits_theta is not None and np.array_equal(theta, self._logits_theta):
+            return self._logits
+        layer = self.model.layers[0]
+        if self._logits is None:
+            self._logits = np.empty((self.n_samples, layer.out_features), dtype=self.model.dtype)
+        np.matmul(self.X, layer.weight, out=self._logits)
+        self._logits += layer.bias
+        self._logits_theta = np.array(theta, dtype=np.float64)
+        return self._logits
+
     def value(self, theta) -> float:
+        if self.linear:
+            logits = self._linear_logits(theta)
+            return float(self.model.loss_fn.value(logits, self.y) + self.model.penalty())
         self._load(theta)
         with self.model.frozen():
             logits = self.model._forward(self.X, True)
             return float(self.model.loss_fn.value(logits, self.y) + self.model.penalty())
 
     def _gradient(self, theta, running_momentum=None) -> tuple[float, np.ndarray]:
+        if self.linear:
+            return self._linear_gradient(theta)
         self._load(theta)
         with self.model.frozen(running_momentum):
             value = self.model._loss_and_grad(self.X, self.y)
         return float(value), self.model.grad.astype(np.float64)
+
+    def _linear_gradient(self, theta) -> tuple[float, np.ndarray]:
+        """dL/dW = X^T dZ, dL/db = sum of dZ over the rows (what Linear.backward computes)."""
+        logits = self._linear_logits(theta)
+        if self._dlogits is None:
+            self._dlogits = np.empty_like(logits)
+        model, layer = self.model, self.model.layers[0]
+        value, dlogits = model.loss_fn.value_and_grad(logits, self.y, out=self._dlogits)
+        np.matmul(self.X.T, dlogits, out=layer.weight_grad)
+        np.sum(dlogits, axis=0, out=layer.bias_grad)
+        value = model._add_penalty(value)
+        return float(value), model.grad.astype(np.float64)
 
     def value_and_grad(self, theta) -> tuple[float, np.ndarray]:
         """(f, g); g is a fresh float64 array."""
@@ -69,33 +144,42 @@ class ModelObjective:
 
     # -- curvature -------------------------------------------------------------------------
     def _one_layer(self, what: str):
-        if self.model.kind == "mlp":
+        if not self.linear:
             raise NotImplementedError(f"{what}: an mlp has no closed-form Hessian; use hvp "
                                       "(finite differences of gradients) or a quasi-Newton method")
         return self.model.layers[0]
 
+    def _X_float64(self) -> np.ndarray:
+        if self.X.dtype == np.float64:
+            return self.X
+        if self._X64 is None:
+            self._X64 = self.X.astype(np.float64)
+        return self._X64
+
     def _logits64(self, theta) -> np.ndarray:
-        theta = np.asarray(theta, dtype=np.float64)
-        if self._cached_theta is None or not np.array_equal(theta, self._cached_theta):
-            self._load(theta)
-            self._cached_logits = self.model._forward(self.X, False).astype(np.float64)
-            self._cached_theta = theta.copy()
-        return self._cached_logits
+        logits = self._linear_logits(np.asarray(theta, dtype=np.float64))
+        return logits if logits.dtype == np.float64 else logits.astype(np.float64)
 
     def hessian(self, theta) -> np.ndarray:
         """Dense exact Hessian (one-layer models), including the bias and L2 terms."""
         layer = self._one_layer("hessian")
         d, k, n = layer.in_features, layer.out_features, self.n_samples
         blocks = self.model.loss_fn.hessian_blocks(self._logits64(theta))  # [n, k, k]
-        X1 = np.hstack([self.X.astype(np.float64), np.ones((n, 1))])  # X~ = [X, 1]
+        X = self._X_float64()
         H = np.zeros((d + 1, k, d + 1, k))
+        previous = None  # (weight, gram) of the last diagonal block: mse repeats one weight
         for j in range(k):
             for m in range(j, k):
                 weight = blocks[:, j, m]
                 if not weight.any():
                     continue  # mse: outputs do not interact
-                H[:, j, :, m] = (X1.T * weight) @ X1 / n
-                H[:, m, :, j] = H[:, j, :, m].T
+                if previous is not None and np.array_equal(weight, previous[0]):
+                    gram = previous[1]
+                else:
+                    gram = weighted_gram(X, weight) / n
+                    previous = (weight, gram)
+                H[:, j, :, m] = gram
+                H[:, m, :, j] = gram.T
         H = H.reshape((d + 1) * k, (d + 1) * k)
         weights = np.arange(d * k)
         H[weights, weights] += self.model.l2
@@ -104,13 +188,13 @@ class ModelObjective:
     def hvp(self, theta, v) -> np.ndarray:
         """H(theta) @ v: exact for the one-layer models, central differences for mlp."""
         v = np.asarray(v, dtype=np.float64)
-        if self.model.kind == "mlp":
+        if not self.linear:
             return self._hvp_finite_differences(theta, v)
         layer = self._one_layer("hvp")
         d, k, n = layer.in_features, layer.out_features, self.n_samples
         logits = self._logits64(theta)
         V = v.reshape(d + 1, k)  # [dW; db]
-        X = self.X if self.X.dtype == np.float64 else self.X.astype(np.float64)
+        X = self._X_float64()
         Z = X @ V[:d] + V[d]  # directional change of the logits
         S = self.model.loss_fn.hessian_times(logits, Z) / n
         out = np.empty_like(V)

@@ -77,15 +77,24 @@ class BinaryCrossEntropy:
         return y
 
     def _per_sample(self, z, y):
-        return np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+        """(l_i, e^-|z_i|): the loss and the one exponential both it and s(z) need."""
+        e = np.exp(-np.abs(z))
+        losses = np.log1p(e)
+        losses += np.maximum(z, 0)
+        losses -= z * y
+        return losses, e
 
     def value(self, logits, y) -> float:
-        return float(np.mean(self._per_sample(logits[:, 0], y)))
+        return float(np.mean(self._per_sample(logits[:, 0], y)[0]))
 
     def value_and_grad(self, logits, y, out=None):
         z = logits[:, 0]
-        value = float(np.mean(self._per_sample(z, y)))
-        grad = np.subtract(sigmoid(z), y, out=None if out is None else out[:, 0])
+        losses, e = self._per_sample(z, y)
+        value = float(np.mean(losses))
+        # s(z) from the same e (as `sigmoid` computes it): 1/(1+e) for z >= 0, e/(1+e) below
+        one_plus_e = np.add(e, 1.0, out=losses)
+        grad = np.divide(np.where(z >= 0, 1.0, e), one_plus_e, out=None if out is None else out[:, 0])
+        grad -= y
         grad *= 1.0 / z.shape[0]
         return value, grad.reshape(-1, 1)
 
@@ -124,22 +133,41 @@ class SoftmaxCrossEntropy:
     def _shifted(self, logits, out=None):
         return np.subtract(logits, logits.max(axis=1, keepdims=True), out=out)
 
+    def _picked(self, shifted, y) -> np.ndarray:
+        """Flat positions i * k + y_i of the true classes (row offsets kept for the batch size)."""
+        n, k = shifted.shape
+        offsets = self.__dict__.get("_offsets")
+        if offsets is None or offsets.shape[0] != n or self._offset_k != k:
+            offsets = self._offsets = np.arange(n) * k
+            self._offset_k = k
+        return offsets + y
+
+    @staticmethod
+    def _mean_loss(total, picked_logits, n) -> float:
+        # mean of log(sum_j e^{z_ij - max_i}) - (z_{i,y_i} - max_i), summed in one order by
+        # both value() and value_and_grad() so the two give the same number
+        return (float(np.log(total).sum()) - float(picked_logits.sum())) / n
+
     def value(self, logits, y) -> float:
         shifted = self._shifted(logits)
-        picked = shifted[np.arange(len(y)), y]
-        return float(np.mean(np.log(np.exp(shifted).sum(axis=1)) - picked))
+        picked = shifted.ravel().take(self._picked(shifted, y))
+        total = np.exp(shifted, out=shifted).sum(axis=1, keepdims=True)
+        return self._mean_loss(total, picked, len(y))
 
     def value_and_grad(self, logits, y, out=None):
         n = logits.shape[0]
-        rows = np.arange(n)
-        shifted = self._shifted(logits, out=out)
-        picked = shifted[rows, y]
-        probs = np.exp(shifted, out=shifted)
+        probs = self._shifted(logits, out=out)
+        if not probs.flags.c_contiguous:  # the flat view below must be a view
+            probs = np.ascontiguousarray(probs)
+        flat = probs.ravel()
+        where = self._picked(probs, y)
+        picked = flat.take(where)
+        np.exp(probs, out=probs)
         total = probs.sum(axis=1, keepdims=True)
-        value = float(np.mean(np.log(total[:, 0]) - picked))
-        probs /= total
-        probs[rows, y] -= 1.0
-        probs *= 1.0 / n
+        value = self._mean_loss(total, picked, n)
+        total *= n
+        probs /= total  # p / n
+        flat[where] -= 1.0 / n  # (p - onehot(y)) / n
         return value, probs
 
     def probabilities(self, logits):

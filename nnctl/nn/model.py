@@ -155,6 +155,10 @@ class Model:
         value, d = self.loss_fn.value_and_grad(logits, y, out=self._dlogits)
         for layer in reversed(self.layers):
             d = layer.backward(d)
+        return self._add_penalty(value)
+
+    def _add_penalty(self, value: float) -> float:
+        """value + 0.5 l2 ||W||^2, and l2 W added to the weight entries of `grad`."""
         if self.l2:
             weights, scratch = self.theta[self._penalised], self._penalty_scratch
             np.multiply(weights, self.l2, out=scratch)

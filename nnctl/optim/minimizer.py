@@ -162,6 +162,8 @@ class FullBatchMinimizer:
             value = np.asarray(state[name])
             current = getattr(self, name)
             shape = np.shape(current)
+            if shape == () and value.shape == (1,):
+                value = value.reshape(())  # older checkpoints stored scalars as 1-element arrays
             if value.shape != shape:
                 raise UsageError(f"optimizer state {name!r}: expected shape {shape}, "
                                  f"found {value.shape}")
