@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import CONFIGS, REPO, assert_clean_error, run_nnctl
+from conftest import REPO, assert_clean_error, run_nnctl
 
 TINY = """
 seed: 3
@@ -127,7 +127,6 @@ def test_eval_on_the_runs_split_and_json(iris_run):
 
 def iris_csv(path, rows=None, drop_column=None):
     """The bundled iris CSV, optionally cut to some rows / without a column."""
-    from nnctl.data import load_builtin  # noqa: F401  (ensures the package data exists)
     import importlib.resources
 
     text = (importlib.resources.files("nnctl.data") / "bundled" / "iris.csv").read_text()

@@ -197,3 +197,9 @@ def test_scientific_notation_without_a_dot_is_a_number():
     assert cfg["optimizer"]["lr"] == 0.05
     with pytest.raises(UsageError, match="optimizer.lr"):
         resolve({"data": {"name": "iris"}, "optimizer": {"name": "sgd", "lr": "1e-3x"}})
+
+
+def test_wolfe_constants_are_checked_at_config_time():
+    with pytest.raises(UsageError, match=r"optimizer.c2: expected a number > c1"):
+        resolve({"data": {"name": "iris"}, "model": {"kind": "softmax"},
+                 "optimizer": {"name": "lbfgs", "c1": 0.5, "c2": 0.4}})

@@ -17,7 +17,8 @@ import numpy as np
 
 from nnctl.errors import UsageError
 from nnctl.optim.base import OPTIMIZERS, IterationInfo
-from nnctl.optim.minimizer import C1, COMMON_HYPERS, MAX_LS, FullBatchMinimizer, c2_hyper
+from nnctl.optim.minimizer import (C1, COMMON_HYPERS, MAX_LS, FullBatchMinimizer, c2_hyper,
+                                   check_wolfe_constants)
 from nnctl.registry import Hyper, positive
 
 CURVATURE_EPS = 1e-10
@@ -35,6 +36,7 @@ CURVATURE_EPS = 1e-10
               check=positive, expect="> 0"),
     ),
     family="full_batch",
+    validate=check_wolfe_constants,
 )
 class BFGS(FullBatchMinimizer):
     STATE = ("inverse_hessian", "n_updates")
@@ -48,8 +50,7 @@ class BFGS(FullBatchMinimizer):
                 f"optimizer.name: bfgs keeps a {self.size} x {self.size} matrix "
                 f"({megabytes:.0f} MB), above optimizer.max_matrix_mb = {max_matrix_mb:g}; "
                 "use optimizer.name: lbfgs")
-        if not c2 > c1:
-            raise UsageError(f"optimizer.c2: expected a number > c1 ({c1:g}), found {c2:g}")
+        check_wolfe_constants({"c1": c1, "c2": c2})
         self.c1, self.c2, self.max_ls = c1, c2, max_ls
         self.inverse_hessian = np.eye(self.size)
         self.n_updates = 0

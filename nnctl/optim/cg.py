@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnctl.errors import UsageError
 from nnctl.optim.base import OPTIMIZERS, IterationInfo
-from nnctl.optim.minimizer import C1, COMMON_HYPERS, MAX_LS, FullBatchMinimizer, c2_hyper
+from nnctl.optim.minimizer import (C1, COMMON_HYPERS, MAX_LS, FullBatchMinimizer, c2_hyper,
+                                   check_wolfe_constants)
 from nnctl.registry import Hyper, positive
 
 
@@ -34,6 +34,7 @@ from nnctl.registry import Hyper, positive
     ),
     aliases=("conjugate_gradients",),
     family="full_batch",
+    validate=check_wolfe_constants,
 )
 class ConjugateGradients(FullBatchMinimizer):
     STATE = ("direction", "previous_grad", "previous_step", "has_direction", "since_restart")
@@ -41,8 +42,7 @@ class ConjugateGradients(FullBatchMinimizer):
     def __init__(self, size, dtype=np.float64, *, beta="polak_ribiere", restart=None, c1=1e-4,
                  c2=0.1, max_ls=25, **common):
         super().__init__(size, dtype, **common)
-        if not c2 > c1:
-            raise UsageError(f"optimizer.c2: expected a number > c1 ({c1:g}), found {c2:g}")
+        check_wolfe_constants({"c1": c1, "c2": c2})
         self.beta, self.c1, self.c2, self.max_ls = beta, c1, c2, max_ls
         self.restart = restart if restart is not None else max(self.size, 1)
         self.direction = np.zeros(self.size)  # d_{k-1}

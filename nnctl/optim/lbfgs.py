@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnctl.errors import UsageError
 from nnctl.optim.base import OPTIMIZERS, IterationInfo
-from nnctl.optim.minimizer import C1, COMMON_HYPERS, MAX_LS, FullBatchMinimizer, c2_hyper
+from nnctl.optim.minimizer import (C1, COMMON_HYPERS, MAX_LS, FullBatchMinimizer, c2_hyper,
+                                   check_wolfe_constants)
 from nnctl.registry import Hyper, positive
 
 CURVATURE_EPS = 1e-10
@@ -37,6 +37,7 @@ CURVATURE_EPS = 1e-10
     ),
     aliases=("l-bfgs", "l_bfgs"),
     family="full_batch",
+    validate=check_wolfe_constants,
 )
 class LBFGS(FullBatchMinimizer):
     STATE = ("steps", "grad_changes", "rho", "count", "newest")
@@ -44,8 +45,7 @@ class LBFGS(FullBatchMinimizer):
     def __init__(self, size, dtype=np.float64, *, history_size=10, c1=1e-4, c2=0.9, max_ls=25,
                  **common):
         super().__init__(size, dtype, **common)
-        if not c2 > c1:
-            raise UsageError(f"optimizer.c2: expected a number > c1 ({c1:g}), found {c2:g}")
+        check_wolfe_constants({"c1": c1, "c2": c2})
         self.c1, self.c2, self.max_ls = c1, c2, max_ls
         self.history_size = history_size
         self.steps = np.zeros((history_size, self.size))  # s_i (ring buffer rows)

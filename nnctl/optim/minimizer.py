@@ -53,6 +53,14 @@ def c2_hyper(default: float) -> Hyper:
                  check=_in_open_unit, expect="in (0, 1)")
 
 
+def check_wolfe_constants(settings: dict, where: str = "optimizer") -> None:
+    """0 < c1 < c2 < 1: a step meeting both strong-Wolfe conditions exists only then.
+    Registered as the entries' `validate`, so `config validate` catches it before training."""
+    c1, c2 = settings["c1"], settings["c2"]
+    if not c2 > c1:
+        raise UsageError(f"{where}.c2: expected a number > c1 ({c1:g}), found {c2:g}")
+
+
 class FullBatchMinimizer:
     """Cache of the current point, counters, stopping rules and state for one run."""
 
