@@ -247,3 +247,61 @@ def test_bad_data_name_and_missing_file(tmp_path):
 def test_python_dash_m_entry_point():
     proc = subprocess.run([sys.executable, "-m", "nnctl", "--version"], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0 and "nnctl" in proc.stdout
+
+
+def test_init_from_warm_starts_from_a_run_and_from_plain_arrays(iris_run, tmp_path):
+    _, run, _ = iris_run
+    with np.load(run / "checkpoints" / "best.npz", allow_pickle=False) as ckpt:
+        weight, bias = ckpt["linear0.weight"], ckpt["linear0.bias"]
+    # A plain .npz from elsewhere, holding only the arrays under their checkpoint names.
+    np.savez(tmp_path / "foreign.npz", **{"linear0.weight": weight, "linear0.bias": bias})
+    for source in (run / "checkpoints" / "best.npz", tmp_path / "foreign.npz"):
+        cfg = write(tmp_path / "warm.yaml", TINY.replace("epochs: 5", "epochs: 0").replace(
+            "model: {kind: softmax}", f"model: {{kind: softmax, init_from: '{source}'}}"))
+        out = tmp_path / f"warm-{source.stem}"
+        proc = run_nnctl("train", cfg, "--out", out, "-q", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        with np.load(out / "checkpoints" / "last.npz", allow_pickle=False) as warm:
+            assert np.array_equal(warm["linear0.weight"], weight)
+            assert np.array_equal(warm["linear0.bias"], bias)
+
+
+def test_train_on_a_csv_file_with_string_labels_then_predict_them(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    labels = np.where(X[:, 0] + 0.5 * X[:, 1] > 0, "spam", "ham")
+    lines = ["a,b,c,kind"] + [f"{r[0]:.5f},{r[1]:.5f},{r[2]:.5f},{lab}" for r, lab in zip(X, labels)]
+    (tmp_path / "mail.csv").write_text("\n".join(lines) + "\n")
+    cfg = write(tmp_path / "mail.yaml", "data: {path: mail.csv, target: kind}\nmodel: {kind: logreg}\n"
+                                        "optimizer: lbfgs\ntrain: {epochs: 30}\n")
+    proc = run_nnctl("train", cfg, "--out", tmp_path / "run", "-q", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["task"] == "binary" and summary["classes"] == ["ham", "spam"]
+    assert summary["final"]["val_accuracy"] >= 0.95
+    proc = run_nnctl("predict", tmp_path / "run", tmp_path / "mail.csv", cwd=tmp_path)
+    predicted = [row[0] for row in csv.reader(io.StringIO(proc.stdout))][1:]
+    assert np.mean(np.array(predicted) == labels) >= 0.95
+
+
+def test_train_on_mnist_style_idx_files(tmp_path):
+    """IDX is MNIST's own format: a user with the MNIST files trains on them directly."""
+    import gzip
+    import struct
+
+    rng = np.random.default_rng(1)
+    n, rows, cols = 120, 4, 4
+    labels = rng.integers(0, 3, n).astype(np.uint8)
+    images = rng.integers(0, 40, (n, rows, cols)).astype(np.uint8)
+    images[np.arange(n), labels, 0] = 255  # the class is visible in one pixel
+    with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">HBBIII", 0, 0x08, 3, n, rows, cols) + images.tobytes())
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(struct.pack(">HBBI", 0, 0x08, 1, n) + labels.tobytes())
+    cfg = write(tmp_path / "idx.yaml", "data: {path: train-images-idx3-ubyte.gz, "
+                                       "labels_path: train-labels-idx1-ubyte}\nmodel: {kind: softmax}\n"
+                                       "optimizer: {name: adam, lr: 0.05}\ntrain: {epochs: 20}\n")
+    proc = run_nnctl("train", cfg, "--out", tmp_path / "run", "-q", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["task"] == "multiclass" and summary["n_train"] + summary["n_val"] == n
+    assert summary["final"]["val_accuracy"] >= 0.9
