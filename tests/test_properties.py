@@ -27,7 +27,10 @@ from nnctl.errors import UsageError  # noqa: E402
 from nnctl.optim import OPTIMIZERS, SCHEDULES  # noqa: E402
 from nnctl.nn import ACTIVATIONS, INITS  # noqa: E402
 
-SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+# In CI the examples are derandomized (the same every run), so a landing never hinges on luck;
+# locally each run explores new examples.
+SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow],
+                derandomize=os.environ.get("CI") == "true", print_blob=True)
 
 # Small datasets of each task, and the models that fit them.
 DATA = {
