@@ -56,6 +56,16 @@ class MeanSquaredError:
         return np.broadcast_to((2.0 / k) * np.eye(k), (n, k, k))
 
 
+def _one_per_sample(y, expected: str) -> np.ndarray:
+    """Targets as one value per sample: a [n, 1] column is accepted as [n]."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise UsageError(f"{expected}, found shape {list(y.shape)}")
+    return y
+
+
 @LOSSES.register("binary_cross_entropy", "log loss of one logit per sample, y in {0, 1} (with logits)",
                  aliases=("bce",), tasks=("binary",))
 class BinaryCrossEntropy:
@@ -65,12 +75,7 @@ class BinaryCrossEntropy:
     name = "binary_cross_entropy"
 
     def targets(self, y, n_logits, dtype):
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        if y.ndim != 1:
-            raise UsageError(f"binary_cross_entropy: expected a 1-D target, found shape {list(y.shape)}")
-        y = y.astype(dtype, copy=False)
+        y = _one_per_sample(y, "binary_cross_entropy: expected a 1-D target").astype(dtype, copy=False)
         if np.any((y != 0) & (y != 1)):
             raise UsageError("binary_cross_entropy: expected targets in {0, 1}, found "
                              f"{np.unique(y[(y != 0) & (y != 1)])[:5].tolist()}")
@@ -116,11 +121,7 @@ class SoftmaxCrossEntropy:
     name = "cross_entropy"
 
     def targets(self, y, n_logits, dtype):
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        if y.ndim != 1:
-            raise UsageError(f"cross_entropy: expected 1-D class codes, found shape {list(y.shape)}")
+        y = _one_per_sample(y, "cross_entropy: expected 1-D class codes")
         if y.dtype.kind not in "iu":
             if y.dtype.kind != "f" or not np.all(np.mod(y, 1) == 0):
                 raise UsageError(f"cross_entropy: expected integer class codes, found dtype {y.dtype}")
