@@ -85,13 +85,12 @@ def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedDa
 
 def resolve_dtype(cfg: dict) -> type:
     """auto: float32 for mini-batch first-order training, float64 for full-batch methods."""
-    from nnctl.optim import OPTIMIZERS
+    from nnctl.optim import OPTIMIZERS, is_full_batch
 
     choice = cfg["train"]["dtype"]
     if choice != "auto":
         return np.dtype(choice).type
-    family = OPTIMIZERS.get(cfg["optimizer"]["name"]).info.get("family")
-    return np.float64 if family == "full_batch" else np.float32
+    return np.float64 if is_full_batch(OPTIMIZERS.get(cfg["optimizer"]["name"])) else np.float32
 
 
 def build_model(cfg: dict, n_features: int, n_outputs: int, task: str, streams, dtype,

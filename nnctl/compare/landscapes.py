@@ -192,14 +192,14 @@ def steps_to_minimum(landscape: Landscape, path: np.ndarray, tol: float = TOL) -
 
 def run_optimizer(landscape: Landscape, spec, start, steps: int) -> LandscapeRun:
     """Run one optimizer spec (nnctl.compare.specs.OptimizerSpec) from `start` for `steps` steps."""
-    from nnctl.optim import OPTIMIZERS
+    from nnctl.optim import OPTIMIZERS, is_full_batch
 
     entry = OPTIMIZERS.get(spec.name)
     settings = {**landscape.suggested.get(entry.name, {}), **spec.settings}
     if entry.name == "exact":
         raise UsageError(f"--optimizer {spec.label!r}: exact solves least squares; it has no "
                          "landscape counterpart")
-    full_batch = entry.info.get("family") == "full_batch"
+    full_batch = is_full_batch(entry)
     optimizer = entry.build(2, np.float64, **settings)
     theta = np.array(start, dtype=np.float64)
     objective = LandscapeObjective(landscape) if full_batch else None
