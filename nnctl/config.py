@@ -374,14 +374,19 @@ def resolve(raw: dict, source: str = "config") -> dict:
 
 def _check_combinations(cfg: dict, regs) -> None:
     """Cross-key rules that need no data (those that do are checked when the data is loaded)."""
-    kind = cfg["model"]["kind"]
+    from nnctl.nn.kinds import kinds, model_kind, or_list
+    from nnctl.optim import is_full_batch
+
+    kind = model_kind(cfg["model"]["kind"])
     opt = regs["optimizer"].get(cfg["optimizer"]["name"])
     if "validate" in opt.info:  # rules across an optimizer's own settings (e.g. nesterov)
         opt.info["validate"](cfg["optimizer"], "optimizer")
-    if opt.name == "exact" and kind != "linreg":
-        raise UsageError(f"optimizer.name: exact (the closed form) applies only to model.kind linreg, "
-                         f"found {kind}; use newton, lbfgs, cg, bfgs or a first-order optimizer")
-    if opt.info.get("family") == "full_batch" and cfg["model"]["dropout"] > 0 and kind == "mlp":
+    if opt.name == "exact" and not kind.least_squares:
+        solvable = or_list([k.name for k in kinds() if k.least_squares])
+        raise UsageError(f"optimizer.name: exact (the closed form) applies only to model.kind "
+                         f"{solvable}, found {kind.name}; use newton, lbfgs, cg, bfgs or a "
+                         "first-order optimizer")
+    if is_full_batch(opt) and cfg["model"]["dropout"] > 0 and kind.takes_dropout:
         raise UsageError(f"optimizer.name: {opt.name} minimises the full training objective, which "
                          "dropout makes random; set model.dropout: 0 or use a first-order optimizer")
     es = cfg["train"]["early_stopping"]
