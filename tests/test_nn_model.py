@@ -357,6 +357,41 @@ def test_predictions():
         model.loss(X, y[:5])
 
 
+def test_each_loss_turns_logits_into_predictions_through_its_link():
+    from nnctl.nn import LOSSES
+
+    z = np.array([[0.0], [2.0], [-1.0]])
+    mse, bce, ce = (LOSSES.get(n).build() for n in ("mse", "bce", "cross_entropy"))
+    assert (mse.link, bce.link, ce.link) == ("identity", "sigmoid", "softmax")
+    single = mse.predict(z)
+    np.testing.assert_array_equal(single, [0.0, 2.0, -1.0])
+    assert single.shape == (3,) and not np.shares_memory(single, z)
+    np.testing.assert_array_equal(mse.predict(np.hstack([z, -z])), np.hstack([z, -z]))
+    s = np.array([0.5, 1 / (1 + np.exp(-2.0)), 1 / (1 + np.exp(1.0))])  # 0.5, 0.8808, 0.2689
+    np.testing.assert_allclose(bce.probabilities(z), np.column_stack([1 - s, s]), rtol=1e-15)
+    np.testing.assert_array_equal(bce.predict(z), [0, 1, 0])  # a tie (z = 0) is class 0
+    three = np.array([[1.0, 3.0, 2.0], [0.0, 0.0, -1.0]])
+    e = np.exp(three - three.max(1, keepdims=True))
+    np.testing.assert_allclose(ce.probabilities(three), e / e.sum(1, keepdims=True), rtol=1e-15)
+    prediction = ce.predict(three)
+    np.testing.assert_array_equal(prediction, [1, 0])
+    assert prediction.dtype == np.int64 and bce.predict(z).dtype == np.int64
+
+
+@pytest.mark.parametrize("kind,task,k,shape,dtype", [
+    ("linreg", "regression", 1, (0,), np.float64), ("linreg", "regression", 3, (0, 3), np.float64),
+    ("logreg", "binary", 2, (0,), np.int64), ("softmax", "multiclass", 3, (0,), np.int64),
+    ("mlp", "binary", 2, (0,), np.int64),
+])
+def test_predictions_of_no_rows_keep_their_shape_and_dtype(kind, task, k, shape, dtype):
+    model = build(kind, task, k=k, hidden=[3], batch_norm=kind == "mlp")
+    X = np.zeros((0, 4))
+    prediction = model.predict(X)
+    assert prediction.shape == shape and prediction.dtype == dtype
+    if task != "regression":
+        assert model.predict_proba(X).shape == (0, model.n_classes)
+
+
 def test_eval_loss_is_chunked_exactly_and_has_no_penalty():
     rng = np.random.default_rng(0)
     n = EVAL_CHUNK_ROWS + 123

@@ -15,8 +15,8 @@ from nnctl.nn.activations import ACTIVATIONS, sigmoid
 from nnctl.nn.curvature import ModelObjective
 from nnctl.nn.gradcheck import gradcheck
 from nnctl.nn.init import INITS, auto_scheme
-from nnctl.nn.layers import BatchNorm, Dropout, Layer, Linear
 from nnctl.nn.kinds import MODELS, ModelKind, model_kind
+from nnctl.nn.layers import BatchNorm, Dropout, Layer, Linear
 from nnctl.nn.losses import LOSSES, make_loss
 from nnctl.nn.model import EVAL_CHUNK_ROWS, TASKS, Model, build_model
 from nnctl.nn.params import FlatParameters, ParamSpec, allocate
