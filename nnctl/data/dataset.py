@@ -20,13 +20,14 @@ never seen is an error naming the file, the row and the value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from nnctl.errors import UsageError
 from nnctl.tasks import TASKS
+
 MAX_AUTO_CLASSES = 20  # more distinct integer values than this reads as a regression target
 
 

@@ -22,6 +22,7 @@ from nnctl.nn.losses import LOSSES
 from nnctl.nn.params import allocate
 from nnctl.registry import Registry
 from nnctl.tasks import TASKS
+
 EVAL_CHUNK_ROWS = 4096  # eval-mode passes go through the data in chunks this big (bounds memory)
 
 MODELS = Registry("model kind")
