@@ -538,10 +538,11 @@ def reference_markdown() -> str:
            "`nnctl config schema` prints the JSON Schema. Sections may be written as a bare name",
            "(`optimizer: adam`, `schedule: cosine`, `loss: mse`, `init: he_normal`).", ""]
     out += ["## Top level", "", *head, *_hyper_rows([SEED], ""), ""]
-    for title, hypers in (("data", DATA), ("model", MODEL), ("train", TRAIN), ("output", OUTPUT),
-                          ("compare", COMPARE)):
+    for title, hypers in (("data", DATA), ("model", MODEL), ("train", TRAIN), ("output", OUTPUT)):
         out += [f"## {title}", "", *head, *_hyper_rows(hypers, f"{title}."), ""]
     out += ["### train.early_stopping", "", *head, *_hyper_rows(EARLY_STOPPING, "train.early_stopping."), ""]
+    out += ["## compare", "", "Defaults of `compare-optimizers` and `sweep`; their options win.", "",
+            *head, *_hyper_rows(COMPARE, "compare."), ""]
     out += ["## loss", "", *head, "| `loss.name` | `auto` | auto or a loss below | auto: from the model and task |",
             *_hyper_rows(LOSS, "loss."), ""]
     out += ["## init", "", *head, "| `init.scheme` | `auto` | a scheme below | weight init |",
