@@ -93,7 +93,7 @@ def resolve_dtype(cfg: dict) -> type:
     return np.float64 if is_full_batch(OPTIMIZERS.get(cfg["optimizer"]["name"])) else np.float32
 
 
-def build_model(cfg: dict, n_features: int, n_outputs: int, task: str, streams, dtype,
+def model_from_config(cfg: dict, n_features: int, n_outputs: int, task: str, streams, dtype,
                 data_source: str | None = None):
     """The config's model for this data. data_source (a file path or built-in name): named in
     the message when the model, loss or task does not fit the data."""

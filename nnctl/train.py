@@ -106,7 +106,7 @@ class Trainer:
 
     def __init__(self, cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None):
         from nnctl.optim import OPTIMIZERS, SCHEDULES
-        from nnctl.prepare import build_model, prepare_data, resolve_dtype
+        from nnctl.prepare import model_from_config, prepare_data, resolve_dtype
 
         self.cfg, self.run_dir, self.reporter = cfg, Path(run_dir), reporter
         self.base_dir = None if base_dir is None else Path(base_dir).resolve()
@@ -115,7 +115,7 @@ class Trainer:
         self.data = prepare_data(cfg, self.streams, base_dir)
         self.dtype = resolve_dtype(cfg)
         d = self.data
-        self.model = build_model(cfg, d.X_train.shape[1], d.n_outputs, d.task, self.streams, self.dtype,
+        self.model = model_from_config(cfg, d.X_train.shape[1], d.n_outputs, d.task, self.streams, self.dtype,
                                  data_source=d.source)
         opt_cfg = dict(cfg["optimizer"])
         self.opt_entry = OPTIMIZERS.get(opt_cfg.pop("name"))

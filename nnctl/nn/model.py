@@ -20,8 +20,8 @@ from nnctl.nn.kinds import ModelKind, describe_target, model_kind
 from nnctl.nn.layers import BatchNorm, Dropout, Linear
 from nnctl.nn.losses import LOSSES
 from nnctl.nn.params import allocate
+from nnctl.tasks import TASKS
 
-TASKS = ("regression", "binary", "multiclass")
 EVAL_CHUNK_ROWS = 4096  # eval-mode passes go through the data in chunks this big (bounds memory)
 
 class Model:
