@@ -59,10 +59,7 @@ def load_model(run_or_ckpt: str | Path, prefer: str = "best") -> LoadedModel:
     cfg = {**cfg, "model": {**cfg["model"], "init_from": None}}
     model = model_from_config(cfg, meta["n_features"], meta["n_outputs"], meta["task"],
                         make_streams(cfg["seed"]), np.dtype(meta["dtype"]).type, data_source=str(path))
-    for name, view in {**model.named_parameters(), **model.buffers()}.items():
-        if name not in arrays or arrays[name].shape != view.shape or arrays[name].dtype.kind not in "fiu":
-            raise UsageError(f"{path}: checkpoint array {name} is missing or has the wrong shape")
-        view[...] = arrays[name]
+    model.load_state_dict(arrays, path)
     return LoadedModel(model, meta, path)
 
 

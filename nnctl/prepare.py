@@ -124,7 +124,9 @@ def model_from_config(cfg: dict, n_features: int, n_outputs: int, task: str, str
 
 
 def warm_start(model, path: str) -> None:
-    """Copy parameter arrays by checkpoint name into the model, checking every shape."""
+    """Start from another model's parameters: every parameter by its checkpoint name, with its
+    shape (the messages name model.init_from); buffers too when present and of the same shape
+    (a plain .npz of weights has none)."""
     from nnctl.checkpoint import load_parameter_arrays
 
     arrays = load_parameter_arrays(path)
@@ -137,7 +139,7 @@ def warm_start(model, path: str) -> None:
         if arrays[name].shape != view.shape:
             raise UsageError(f"{path}: model.init_from: {name} has shape {list(arrays[name].shape)}, "
                              f"the model expects {list(view.shape)}")
-        view[...] = arrays[name]
-    for name, buf in model.buffers().items():
-        if name in arrays and arrays[name].shape == buf.shape:
-            buf[...] = arrays[name]
+    state = model.state_dict()
+    state.update({name: value for name, value in arrays.items()
+                  if name in state and value.shape == state[name].shape})
+    model.load_state_dict(state, f"{path}: model.init_from")
