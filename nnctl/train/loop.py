@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnctl.errors import NnctlError, TrainingFailed
+from nnctl.optim import clip_grad_norm
 
 
 class Interrupted(NnctlError):
@@ -35,6 +36,7 @@ class NonFinite:
 
 
 def fit_mini_batch(state, callbacks) -> str:
+    """Epochs of mini-batch steps; returns the status: completed or early_stopped."""
     c, model = state.counters, state.model
     while c.epoch < state.total_epochs:
         lr = state.schedule.lr
@@ -63,6 +65,7 @@ def fit_mini_batch(state, callbacks) -> str:
 
 
 def fit_full_batch(state, callbacks) -> str:
+    """Iterations of a full-batch method; returns completed, early_stopped or converged."""
     c, model = state.counters, state.model
     objective = model.objective(state.data.X_train, state.data.y_train)
     # The optimizer works on its own copy: trial points of a line search are written into
@@ -96,8 +99,6 @@ def fit_full_batch(state, callbacks) -> str:
 def _loss_and_gradient(state, Xb, yb) -> tuple[float, str | None]:
     """The batch's loss, its gradient in model.grad (clipped to clip_grad_norm), and what is
     not finite about them (None: nothing)."""
-    from nnctl.optim import clip_grad_norm
-
     model = state.model
     loss = model.loss_and_grad(Xb, yb)
     if not math.isfinite(loss):
