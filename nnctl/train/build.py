@@ -10,7 +10,7 @@ from nnctl.train.state import BestSnapshot, TrainState
 
 
 def build_state(cfg: dict, run_dir: Path, base_dir: Path | None = None) -> TrainState:
-    from nnctl.optim import OPTIMIZERS, SCHEDULES
+    from nnctl.optim import OPTIMIZERS, SCHEDULES, is_full_batch
     from nnctl.prepare import model_from_config, prepare_data, resolve_dtype
 
     streams = make_streams(cfg["seed"])
@@ -20,7 +20,7 @@ def build_state(cfg: dict, run_dir: Path, base_dir: Path | None = None) -> Train
                               dtype, data_source=data.source)
     opt_cfg = dict(cfg["optimizer"])
     entry = OPTIMIZERS.get(opt_cfg.pop("name"))
-    full_batch = entry.info.get("family") == "full_batch"
+    full_batch = is_full_batch(entry)
     optimizer = entry.build(model.n_params, dtype, **opt_cfg)
     sched_cfg = dict(cfg["schedule"])
     schedule = SCHEDULES.get(sched_cfg.pop("name")).build(
