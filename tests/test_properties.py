@@ -25,8 +25,8 @@ from fault_launch import interrupting_at_step  # noqa: E402
 from nnctl.cli import app  # noqa: E402
 from nnctl.config import resolve  # noqa: E402
 from nnctl.errors import UsageError  # noqa: E402
-from nnctl.optim import OPTIMIZERS, SCHEDULES  # noqa: E402
 from nnctl.nn import ACTIVATIONS, INITS  # noqa: E402
+from nnctl.optim import OPTIMIZERS, SCHEDULES  # noqa: E402
 
 # In CI the examples are derandomized (the same every run), so a landing never hinges on luck;
 # locally each run explores new examples.

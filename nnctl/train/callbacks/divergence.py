@@ -30,7 +30,8 @@ class DivergenceGuard(Callback):
         if not self._warned:
             self._warned = True
             warnings.warn(f"epoch {c.epoch + 1}, step {c.step + 1}: {event.what}; batch skipped "
-                          "(train.on_nonfinite: skip_batch); the count is in summary.json")
+                          "(train.on_nonfinite: skip_batch); the count is in summary.json",
+                          stacklevel=2)
         if c.skipped_batches > SKIP_LIMIT_EPOCHS * state.batches.n_batches:
             raise self._failure(state, event, f"{event.what}, and {c.skipped_batches} batches were "
                                               "skipped (more than 10 epochs' worth)")
