@@ -218,6 +218,25 @@ SPEC_HELP = ("An optimizer, with optional settings typed as YAML: adam, sgd:lr=0
 SEEDS_HELP = ("Repeat every run with N seeds: the config's seed, seed+1, ..., seed+N-1; the table "
               "and comparison.json give mean and std (default: compare.seeds, else 1).")
 JOBS_HELP = "Worker processes to run in; the numbers are the same as with --jobs 1."
+EXECUTOR_HELP = ("Where the runs go: local (this machine, --jobs processes) or dask (a "
+                 "dask.distributed cluster, --scheduler; needs nnctl[dask]). Same numbers.")
+SCHEDULER_HELP = "Dask scheduler address, e.g. tcp://HOST:8786 (default: $DASK_SCHEDULER_ADDRESS)."
+RESUME_HELP = ("Finish an interrupted comparison or sweep folder: runs only the runs it lacks, "
+               "from its plan.json (give no CONFIG, -o, -s, --seeds, --target-loss or --out).")
+
+
+def _executor(name: str, jobs: int, scheduler: Optional[str]):
+    from nnctl.compare.executors import make_executor
+
+    return make_executor(name, jobs, scheduler)
+
+
+def _check_resume(resume: Path, **given) -> None:
+    from nnctl.errors import UsageError
+
+    named = [name for name, value in given.items() if value]
+    if named:
+        raise UsageError(f"--resume: finishes the folder's own plan; drop {', '.join(named)}")
 TARGET_HELP = ("Training loss whose first crossing is reported (epochs, sample-gradients, seconds); "
                "default: 1% above the lowest training loss any run reached.")
 
@@ -265,14 +284,28 @@ def compare_optimizers(
     no_plot: bool = typer.Option(False, "--no-plot", help="Do not draw curves.png / landscape.png."),
     json_: bool = typer.Option(False, "--json", help="Print comparison.json (landscape.json) on stdout (nothing else goes there)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table on stderr."),
+    executor: str = typer.Option("local", "--executor", help=EXECUTOR_HELP),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
+    resume: Optional[Path] = typer.Option(None, "--resume", help=RESUME_HELP),
 ):
     """Train every optimizer on the same model, split, init, batch order and budget; writes one
     run folder per optimizer and seed, comparison.csv, comparison.json and curves.png."""
     from nnctl.errors import UsageError
 
+    if resume is not None:
+        _check_resume(resume, CONFIG=config, **{"-o": optimizer, "-s": set_, "--seeds": seeds,
+                      "--target-loss": target_loss, "--out": out, "--landscape": landscape})
+        from nnctl.compare import resume_comparison
+
+        result = resume_comparison(resume, "compare", _executor(executor, jobs, scheduler), quiet)
+        _finish_comparison(result, quiet, json_, no_plot)
+        return
     if landscape is not None:
         given = [name for name, value in (("CONFIG", config), ("-s", set_), ("--seeds", seeds),
-                                          ("--target-loss", target_loss)) if value]
+                                          ("--target-loss", target_loss),
+                                          ("--scheduler", scheduler)) if value]
+        if executor != "local":
+            given.append("--executor")
         if given:
             raise UsageError(f"--landscape: runs on a 2-D function, not a config; drop {', '.join(given)}")
         _landscape(landscape, optimizer, start, steps, out, no_plot, json_, quiet)
@@ -283,9 +316,10 @@ def compare_optimizers(
         raise UsageError("missing CONFIG: nnctl compare-optimizers CONFIG.yaml (or --landscape NAME)")
     from nnctl.compare import compare_plan, make_out_dir, run_plan
 
+    runner = _executor(executor, jobs, scheduler)
     plan = compare_plan(config, optimizer, set_, seeds, target_loss)
     out_dir = make_out_dir(out, Path("runs") / f"{config.stem}-compare")
-    result = run_plan(plan, out_dir, jobs, quiet)
+    result = run_plan(plan, out_dir, jobs, quiet, executor=runner)
     _finish_comparison(result, quiet, json_, no_plot)
 
 
@@ -327,7 +361,7 @@ def _landscape(name, optimizer, start, steps, out, no_plot, json_, quiet) -> Non
 @app.command()
 @command
 def sweep(
-    config: Path = typer.Argument(..., help="YAML config."),
+    config: Optional[Path] = typer.Argument(None, help="YAML config (not needed with --resume)."),
     set_: List[str] = typer.Option([], "--set", "-s", help="KEY=V1,V2,... is a sweep axis (one run per value; commas inside [...] or {...} belong to a value); KEY=VALUE a plain override. Repeatable: the runs are the Cartesian product."),
     seeds: Optional[int] = typer.Option(None, "--seeds", help=SEEDS_HELP),
     jobs: int = typer.Option(1, "--jobs", "-j", help=JOBS_HELP),
@@ -336,15 +370,28 @@ def sweep(
     no_plot: bool = typer.Option(False, "--no-plot", help="Do not draw curves.png."),
     json_: bool = typer.Option(False, "--json", help="Print comparison.json on stdout (nothing else goes there)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table on stderr."),
+    executor: str = typer.Option("local", "--executor", help=EXECUTOR_HELP),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
+    resume: Optional[Path] = typer.Option(None, "--resume", help=RESUME_HELP),
 ):
     """Train every combination of the swept settings (e.g. -s optimizer.lr=0.001,0.01,0.1
     -s model.activation=relu,elu: 6 runs) with the same seed, split and batch order; writes the
     same folder as compare-optimizers."""
-    from nnctl.compare import make_out_dir, run_plan, sweep_plan
+    from nnctl.compare import make_out_dir, resume_comparison, run_plan, sweep_plan
+    from nnctl.errors import UsageError
 
+    runner = _executor(executor, jobs, scheduler)
+    if resume is not None:
+        _check_resume(resume, CONFIG=config, **{"-s": set_, "--seeds": seeds,
+                      "--target-loss": target_loss, "--out": out})
+        result = resume_comparison(resume, "sweep", runner, quiet)
+        _finish_comparison(result, quiet, json_, no_plot)
+        return
+    if config is None:
+        raise UsageError("missing CONFIG: nnctl sweep CONFIG.yaml -s KEY=V1,V2 (or --resume DIR)")
     plan = sweep_plan(config, set_, seeds, target_loss)
     out_dir = make_out_dir(out, Path("runs") / f"{config.stem}-sweep")
-    result = run_plan(plan, out_dir, jobs, quiet)
+    result = run_plan(plan, out_dir, jobs, quiet, executor=runner)
     _finish_comparison(result, quiet, json_, no_plot)
 
 

@@ -25,6 +25,7 @@ from nnctl import checkpoint, run_folder
 from nnctl.errors import NnctlError, TrainingFailed, UsageError
 from nnctl.metrics import PRIMARY, is_improvement, task_metrics
 from nnctl.rng import get_states, make_streams, set_states
+from nnctl.threads import blas_threads
 
 BEST_PREFIX = "best."  # last.npz holds the best weights (early-stopping state) under best.<name>
 CHECKPOINT_INTERVAL_S = 2.0  # last.npz / best.npz are rewritten at most this often (and at the end)
@@ -543,8 +544,8 @@ def train(cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None) -> d
     """Train a resolved config into a fresh run folder; returns summary.json's content."""
     run_dir = Path(run_dir)
     run_folder.write_config(run_dir, cfg)
-    trainer = Trainer(cfg, run_dir, reporter, base_dir)
-    return trainer.run()
+    with blas_threads(cfg["train"]["threads"]):  # part of the config: the count changes the bits
+        return Trainer(cfg, run_dir, reporter, base_dir).run()
 
 
 def resume(run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
@@ -570,6 +571,7 @@ def resume(run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
         raise UsageError(f"{last}: the saved config: {exc}") from None
     if base_dir is None and isinstance(meta.get("base_dir"), str):
         base_dir = Path(meta["base_dir"])
-    trainer = Trainer(cfg, run_dir, reporter, base_dir)
-    trainer.restore(arrays, meta, last)
-    return trainer.run()
+    with blas_threads(cfg["train"]["threads"]):
+        trainer = Trainer(cfg, run_dir, reporter, base_dir)
+        trainer.restore(arrays, meta, last)
+        return trainer.run()
