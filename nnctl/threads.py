@@ -54,6 +54,21 @@ def blas_libraries() -> list[dict]:
             if lib.get("user_api") == "blas"]
 
 
+def _check_applied(n: int) -> None:
+    """Fail rather than train with another count than the config says (other bits).
+
+    OpenBLAS (0.3.31 at least) ignores a count set from a thread other than the main one once
+    the main thread has set one itself. No nnctl process does that (`nnctl train` and the
+    local workers train on their main thread; a Dask worker's main thread runs no BLAS), but
+    a program embedding nnctl could."""
+    from threadpoolctl import threadpool_info
+
+    found = [lib["num_threads"] for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    if found and min(found) != n:
+        raise UsageError(f"train.threads: {n} BLAS threads were asked for, the BLAS uses "
+                         f"{min(found)} (a count set from another thread of this process wins)")
+
+
 # The BLAS thread count is one setting for the whole process. Runs on several threads of one
 # process (a Dask worker started with --nthreads 2) must not change it under each other: the
 # first run sets it, later runs with the same count join, a run that needs another count waits
@@ -66,6 +81,7 @@ _local = threading.local()
 @contextmanager
 def blas_threads(n: int):
     """Run the body with the BLAS limited to `n` threads."""
+    import numpy  # noqa: F401  (loads the BLAS, so that there is something to limit)
     from threadpoolctl import threadpool_limits
 
     if getattr(_local, "depth", 0):
@@ -86,6 +102,7 @@ def blas_threads(n: int):
         _active["runs"] += 1
     _local.depth = 1
     try:
+        _check_applied(n)
         yield
     finally:
         _local.depth = 0
