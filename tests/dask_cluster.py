@@ -34,7 +34,7 @@ class LocalDaskCluster:
         finally:
             log.close()  # the child keeps its own handle
 
-    def start(self) -> "LocalDaskCluster":
+    def start(self) -> LocalDaskCluster:
         scheduler_file = self.folder / "scheduler.json"
         self.scheduler = self._spawn("scheduler", [
             "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",

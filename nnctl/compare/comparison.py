@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,6 +120,7 @@ def _run(plan: Plan, out_dir: Path, executor, quiet: bool, finished: dict) -> Co
             f"finish with: nnctl {COMMANDS[plan.kind]} --resume {out_dir}") from None
     finally:
         progress.close()
+        executor.close()
     by_index = {**finished, **{t.index: r for t, r in zip(todo, fresh)}}
     results = [by_index[t.index] for t in plan.tasks]
     records = [aggregate.run_record(t, r, str(out_dir)) for t, r in zip(plan.tasks, results)]

@@ -20,8 +20,13 @@ class RunsProgress:
         if note:
             print(note, file=sys.stderr, flush=True)
         if use_rich():
-            from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             from nnctl.report.console import stderr_console
 

@@ -29,3 +29,7 @@ class Executor(Protocol):
     def run(self, tasks: list[RunTask], out_dir: Path, done: Done) -> None:
         """Run every task (each has a config); call done(task, result) as each finishes."""
         ...
+
+    def close(self) -> None:
+        """Let go of what the executor holds (a cluster connection); run() does it too."""
+        ...

@@ -37,7 +37,9 @@ class DaskExecutor:
 
     def __init__(self, address: str):
         self.address = address
-        import_distributed()  # fail now, before any folder is made
+        # Connect now: a wrong address fails before any folder is made.
+        self._distributed = import_distributed()
+        self._client = self._connect(self._distributed)
 
     def describe(self) -> str:
         return f"the Dask cluster at {self.address}"
@@ -53,8 +55,7 @@ class DaskExecutor:
                              ) from None
 
     def run(self, tasks: list[RunTask], out_dir: Path, done: Done) -> None:
-        distributed = import_distributed()
-        client = self._connect(distributed)
+        distributed, client = self._distributed, self._client
         futures: dict = {}
         try:
             cache: dict = {}
@@ -89,4 +90,7 @@ class DaskExecutor:
                 client.cancel(list(futures))
             raise
         finally:
-            client.close()
+            self.close()
+
+    def close(self) -> None:
+        self._client.close()

@@ -36,6 +36,9 @@ class LocalExecutor:
     def describe(self) -> str:
         return "here" if self.jobs == 1 else f"{self.jobs} worker processes"
 
+    def close(self) -> None:
+        pass  # the process pool lives only inside run()
+
     def run(self, tasks: list[RunTask], out_dir: Path, done: Done) -> None:
         from nnctl.compare.runner import execute
 
