@@ -71,6 +71,7 @@ class DaskExecutor:
                     data = scattered[files.digest]
                 key = f"nnctl-run-{task.folder}-{uuid.uuid4().hex[:8]}"
                 futures[client.submit(shipping.run_shipped, task, data, key=key)] = task
+            cache.clear()  # the cluster has the bytes now; `scattered` keeps them there
             for future in distributed.as_completed(list(futures), loop=client.loop):
                 task = futures.pop(future)
                 try:
