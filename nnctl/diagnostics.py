@@ -16,7 +16,8 @@ def check_config(cfg: dict, base_dir: Path | None = None) -> str:
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)
     dtype = resolve_dtype(cfg)
-    model = model_from_config(cfg, data.X_train.shape[1], data.n_outputs, data.task, streams, dtype)
+    model = model_from_config(cfg, data.X_train.shape[1], data.n_outputs, data.task, streams, dtype,
+                              data_source=data.source)  # the same words as `train`
     optimizer_from_config(cfg, model.n_params, dtype)
     return (f"{data.task}, {len(data.X_train)} train / {len(data.X_val)} val rows, "
             f"{data.X_train.shape[1]} features, {model.n_params} parameters")
@@ -30,7 +31,7 @@ def run_gradcheck(cfg: dict, samples: int, base_dir: Path | None = None, toleran
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)
     model = model_from_config(cfg, data.X_train.shape[1], data.n_outputs, data.task, streams,
-                              np.float64)
+                              np.float64, data_source=data.source)
     n = max(1, min(samples, len(data.X_train)))
     errors = gradcheck(model, data.X_train[:n], data.y_train[:n])
     worst = max(errors.values()) if errors else 0.0
