@@ -586,7 +586,8 @@ def reference_markdown() -> str:
            "`nnctl config schema` prints the JSON Schema. Sections may be written as a bare name",
            "(`optimizer: adam`, `schedule: cosine`, `loss: mse`, `init: he_normal`).", ""]
     out += ["## Top level", "", *head, *_hyper_rows([SEED], ""), ""]
-    for title, hypers in (("data", DATA), ("model", _model_hypers()), ("train", TRAIN), ("output", OUTPUT)):
+    fixed = (("data", DATA), ("model", _model_hypers()), ("train", TRAIN), ("output", OUTPUT))
+    for title, hypers in fixed:
         out += [f"## {title}", "", *head, *_hyper_rows(hypers, f"{title}."), ""]
     out += ["### train.early_stopping", "", *head, *_hyper_rows(EARLY_STOPPING, "train.early_stopping."), ""]
     out += ["## compare", "", "Defaults of `compare-optimizers` and `sweep`; their options win.", "",
