@@ -18,8 +18,9 @@ from nnctl.nn.init import INITS, auto_scheme
 from nnctl.nn.kinds import MODELS, ModelKind, model_kind
 from nnctl.nn.layers import BatchNorm, Dropout, Layer, Linear
 from nnctl.nn.losses import LOSSES, make_loss
-from nnctl.nn.model import EVAL_CHUNK_ROWS, TASKS, Model, build_model
+from nnctl.nn.model import EVAL_CHUNK_ROWS, Model, build_model
 from nnctl.nn.params import FlatParameters, ParamSpec, allocate
+from nnctl.tasks import TASKS
 
 __all__ = [
     "ACTIVATIONS", "LOSSES", "INITS", "MODELS", "TASKS", "EVAL_CHUNK_ROWS",
