@@ -31,6 +31,7 @@ in tests or CI):
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import os
 import time
@@ -57,7 +58,7 @@ def cross_entropy(logits: np.ndarray, y: np.ndarray) -> float:
 
 def he_weights(rng, widths):
     return [(rng.standard_normal((a, b)) * np.sqrt(2 / a)).astype(np.float32)
-            for a, b in zip(widths[:-1], widths[1:])]
+            for a, b in itertools.pairwise(widths)]
 
 
 def batch_starts(n: int, batch: int) -> range:
