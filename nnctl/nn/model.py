@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nnctl.errors import UsageError
 from nnctl.nn.activations import ACTIVATIONS
-from nnctl.nn.curvature import ModelObjective
 from nnctl.nn.init import INITS, SYMMETRIC, auto_scheme
 from nnctl.nn.kinds import ModelKind, describe_target, model_kind
 from nnctl.nn.layers import BatchNorm, Dropout, Linear
 from nnctl.nn.losses import LOSSES
 from nnctl.nn.params import allocate
+
+if TYPE_CHECKING:  # imported by objective(): first-order training never needs it
+    from nnctl.nn.curvature import ModelObjective
 
 TASKS = ("regression", "binary", "multiclass")
 EVAL_CHUNK_ROWS = 4096  # eval-mode passes go through the data in chunks this big (bounds memory)
@@ -214,6 +217,8 @@ class Model:
 
     def objective(self, X, y) -> ModelObjective:
         """The full-batch training objective (mean loss + penalty) as a function of theta."""
+        from nnctl.nn.curvature import ModelObjective
+
         return ModelObjective(self, X, y)
 
     def astype(self, dtype) -> "Model":
