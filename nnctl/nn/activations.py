@@ -69,7 +69,7 @@ class ReLU(Activation):
 
     def backward(self, dout):
         positive_part = np.greater(self._y, 0, out=self._buffer("mask", dout.shape, bool))
-        return np.multiply(dout, positive_part, out=self._buffer("dx", dout.shape, dout.dtype))
+        return np.multiply(dout, positive_part, out=dout)  # in place (see Layer.backward)
 
 
 @ACTIVATIONS.register(

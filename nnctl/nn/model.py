@@ -45,7 +45,6 @@ class Model:
         self._params = allocate(self.layers, self.dtype)
         self._penalised = slice(0, self._params.n_penalised)
         self._penalty_scratch = np.empty(self._params.n_penalised, dtype=self.dtype)
-        self._dlogits = None
 
     # -- parameters ------------------------------------------------------------------------
     @property
@@ -120,9 +119,9 @@ class Model:
 
     def _loss_and_grad(self, X, y) -> float:
         logits = self._forward(X, True)
-        if self._dlogits is None or self._dlogits.shape != logits.shape:
-            self._dlogits = np.empty(logits.shape, dtype=self.dtype)
-        value, d = self.loss_fn.value_and_grad(logits, y, out=self._dlogits)
+        # The gradient overwrites the logits: they are the head Linear's output buffer, which
+        # its backward does not read (it needs its input), so no buffer and no copy for dL/dz.
+        value, d = self.loss_fn.value_and_grad(logits, y, out=logits)
         for layer in reversed(self.layers):
             d = layer.backward(d)
         return self._add_penalty(value)
