@@ -12,6 +12,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 # Prefixes of module names --help must not load.
 HEAVY = ("numpy", "matplotlib", "nnctl.data", "nnctl.optim", "nnctl.nn", "nnctl.train",
          "nnctl.compare", "nnctl.config")
@@ -71,3 +73,44 @@ def test_the_check_recognises_heavy_modules():
                   "nnctl.data.csv_reader", "nnctl.errors", "numpyish", "nnctl.cli"]) == [
         "numpy", "numpy.linalg", "matplotlib.pyplot", "nnctl.optim.first_order.adam",
         "nnctl.data.csv_reader"]
+
+
+LAZY_PROBE = r"""
+import json, sys
+from nnctl.data import BatchIterator, Standardizer
+after_batches = sorted(m for m in sys.modules if m.startswith("nnctl."))
+import nnctl.nn.gradcheck  # the module first: the package must still export the function
+import nnctl.data, nnctl.nn
+resolved = {}
+for package in (nnctl.data, nnctl.nn):
+    for name in package.__all__:
+        value = getattr(package, name)
+        home = getattr(value, "__module__", None) or package.__name__
+        resolved[f"{package.__name__}.{name}"] = [type(value).__name__, home,
+                                                   name in dir(package)]
+json.dump({"after_batches": after_batches, "resolved": resolved}, sys.stdout)
+"""
+
+
+def test_packages_import_a_module_only_when_one_of_its_names_is_used():
+    done = subprocess.run([sys.executable, "-c", LAZY_PROBE], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    # the batch iterator and the scaler came without the readers, datasets or the engine
+    assert set(report["after_batches"]) == {
+        "nnctl.data", "nnctl.data.batches", "nnctl.data.scaling", "nnctl.errors", "nnctl.lazy"}
+    resolved = report["resolved"]
+    assert resolved["nnctl.nn.gradcheck"][0] == "function"
+    assert resolved["nnctl.nn.build_model"][:2] == ["function", "nnctl.nn.model"]
+    assert resolved["nnctl.data.BatchIterator"][:2] == ["type", "nnctl.data.batches"]
+    assert resolved["nnctl.data.DATASETS"][0] == "Registry"
+    assert all(in_dir for _, _, in_dir in resolved.values())
+    assert len(resolved) == 42  # every exported name resolved (20 in data, 22 in nn)
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    import nnctl.data
+
+    with pytest.raises(AttributeError, match="module 'nnctl.data' has no attribute 'no_such'"):
+        nnctl.data.no_such  # noqa: B018
