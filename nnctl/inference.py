@@ -46,7 +46,7 @@ class LoadedModel:
 
 def load_model(run_or_ckpt: str | Path, prefer: str = "best") -> LoadedModel:
     from nnctl.config import resolve
-    from nnctl.prepare import build_model
+    from nnctl.prepare import model_from_config
 
     path = checkpoint.find_checkpoint(run_or_ckpt, prefer=prefer)
     arrays, meta = checkpoint.load(path)
@@ -57,12 +57,9 @@ def load_model(run_or_ckpt: str | Path, prefer: str = "best") -> LoadedModel:
     meta = {**meta, "config": cfg}
     _check_meta(path, meta)
     cfg = {**cfg, "model": {**cfg["model"], "init_from": None}}
-    model = build_model(cfg, meta["n_features"], meta["n_outputs"], meta["task"],
+    model = model_from_config(cfg, meta["n_features"], meta["n_outputs"], meta["task"],
                         make_streams(cfg["seed"]), np.dtype(meta["dtype"]).type, data_source=str(path))
-    for name, view in {**model.named_parameters(), **model.buffers()}.items():
-        if name not in arrays or arrays[name].shape != view.shape or arrays[name].dtype.kind not in "fiu":
-            raise UsageError(f"{path}: checkpoint array {name} is missing or has the wrong shape")
-        view[...] = arrays[name]
+    model.load_state_dict(arrays, path)
     return LoadedModel(model, meta, path)
 
 

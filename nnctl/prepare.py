@@ -93,7 +93,7 @@ def resolve_dtype(cfg: dict) -> type:
     return np.float64 if is_full_batch(OPTIMIZERS.get(cfg["optimizer"]["name"])) else np.float32
 
 
-def build_model(cfg: dict, n_features: int, n_outputs: int, task: str, streams, dtype,
+def model_from_config(cfg: dict, n_features: int, n_outputs: int, task: str, streams, dtype,
                 data_source: str | None = None):
     """The config's model for this data. data_source (a file path or built-in name): named in
     the message when the model, loss or task does not fit the data."""
@@ -124,7 +124,9 @@ def build_model(cfg: dict, n_features: int, n_outputs: int, task: str, streams, 
 
 
 def warm_start(model, path: str) -> None:
-    """Copy parameter arrays by checkpoint name into the model, checking every shape."""
+    """Start from another model's parameters: every parameter by its checkpoint name, with its
+    shape (the messages name model.init_from); buffers too when present and of the same shape
+    (a plain .npz of weights has none)."""
     from nnctl.checkpoint import load_parameter_arrays
 
     arrays = load_parameter_arrays(path)
@@ -137,7 +139,7 @@ def warm_start(model, path: str) -> None:
         if arrays[name].shape != view.shape:
             raise UsageError(f"{path}: model.init_from: {name} has shape {list(arrays[name].shape)}, "
                              f"the model expects {list(view.shape)}")
-        view[...] = arrays[name]
-    for name, buf in model.buffers().items():
-        if name in arrays and arrays[name].shape == buf.shape:
-            buf[...] = arrays[name]
+    state = model.state_dict()
+    state.update({name: value for name, value in arrays.items()
+                  if name in state and value.shape == state[name].shape})
+    model.load_state_dict(state, f"{path}: model.init_from")

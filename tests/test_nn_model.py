@@ -415,3 +415,54 @@ def test_astype_copies_parameters_and_buffers():
     np.testing.assert_allclose(copy.buffers()["batchnorm0.running_var"],
                                model.buffers()["batchnorm0.running_var"], rtol=1e-6)
     np.testing.assert_allclose(copy.forward(X), model.forward(X), rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------
+# State: state_dict / load_state_dict (checkpoints, warm starts, best-weights snapshots)
+
+
+def test_state_dict_holds_copies_of_parameters_then_buffers_by_name():
+    model = build("mlp", "multiclass", hidden=(5,), batch_norm=True)
+    state = model.state_dict()
+    assert list(state) == ["linear0.weight", "batchnorm0.gamma", "batchnorm0.beta",
+                           "linear1.weight", "linear1.bias",
+                           "batchnorm0.running_mean", "batchnorm0.running_var"]
+    assert state["linear0.weight"].shape == (4, 5) and state["batchnorm0.running_var"].shape == (5,)
+    theta = model.theta.copy()
+    state["linear0.weight"][...] = 7.0  # a copy: the model is untouched
+    assert np.array_equal(model.theta, theta)
+
+
+def test_load_state_dict_restores_parameters_and_buffers_exactly():
+    source = build("mlp", "multiclass", hidden=(5,), batch_norm=True, seed=1)
+    X, y = data("multiclass")
+    source.loss_and_grad(X, y)  # a train-mode pass moves the running statistics
+    target = build("mlp", "multiclass", hidden=(5,), batch_norm=True, seed=2)
+    assert not np.array_equal(target.theta, source.theta)
+    extra = {"optim.step": np.array(3)}  # other entries of a checkpoint are ignored
+    target.load_state_dict({**source.state_dict(), **extra}, "ckpt")
+    assert np.array_equal(target.theta, source.theta)
+    for name, value in source.buffers().items():
+        assert np.array_equal(target.buffers()[name], value), name
+    assert np.array_equal(target.predict_proba(X), source.predict_proba(X))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.pop("linear1.bias"),
+     "ckpt: no array 'linear1.bias'; the checkpoint does not match the model of its own config"),
+    (lambda s: s.update({"linear0.weight": np.zeros((3, 5))}),
+     "ckpt: array 'linear0.weight' has shape [3, 5], the model built from the config and data "
+     "expects [4, 5]"),
+    (lambda s: s.update({"batchnorm0.running_mean": np.array(["a"] * 5)}),
+     "ckpt: array 'batchnorm0.running_mean' holds <U1, expected numbers"),
+])
+def test_load_state_dict_refuses_a_mismatch_by_name_and_writes_nothing(change, message):
+    model = build("mlp", "multiclass", hidden=(5,), batch_norm=True)
+    before = model.state_dict()
+    state = {name: value + 1.0 for name, value in before.items()}
+    change(state)
+    with pytest.raises(UsageError) as info:
+        model.load_state_dict(state, "ckpt")
+    assert str(info.value).startswith(message)
+    for name, value in model.state_dict().items():
+        assert np.array_equal(value, before[name]), name

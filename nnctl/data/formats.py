@@ -71,10 +71,8 @@ def load_file(
     max_bytes: refuse larger files (and gzip content that decompresses to more).
     """
     path = Path(path)
-    if format not in FORMATS:
-        raise UsageError(f"data.format: expected one of {', '.join(FORMATS)}, found {format!r}")
-    if task not in ("auto",) + TASKS:
-        raise UsageError(f"data.task: expected one of auto, {', '.join(TASKS)}, found {task!r}")
+    # Both validated with the config (or read from a checked checkpoint).
+    assert format in FORMATS and task in ("auto",) + TASKS, (format, task)
     check_file(path, max_bytes)
     labels = Path(labels_path) if labels_path is not None else None
     if labels is not None:

@@ -20,11 +20,11 @@ from nnctl.nn.kinds import ModelKind, describe_target, model_kind
 from nnctl.nn.layers import BatchNorm, Dropout, Linear
 from nnctl.nn.losses import LOSSES
 from nnctl.nn.params import allocate
+from nnctl.tasks import TASKS
 
 if TYPE_CHECKING:  # imported by objective(): first-order training never needs it
     from nnctl.nn.curvature import ModelObjective
 
-TASKS = ("regression", "binary", "multiclass")
 EVAL_CHUNK_ROWS = 4096  # eval-mode passes go through the data in chunks this big (bounds memory)
 
 class Model:
@@ -89,6 +89,30 @@ class Model:
                 out[f"{layer.name}.running_mean"] = layer.running_mean
                 out[f"{layer.name}.running_var"] = layer.running_var
         return out
+
+    # -- state: checkpoints, warm starts, best-weights snapshots ---------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters, then the buffers, under their checkpoint names."""
+        return {name: value.copy() for name, value in {**self.named_parameters(),
+                                                        **self.buffers()}.items()}
+
+    def load_state_dict(self, arrays: dict, source) -> None:
+        """Copy every parameter and buffer from `arrays` (extra entries are ignored); UsageError
+        naming `source` when one is missing, has another shape or holds no numbers, and then
+        nothing is copied."""
+        targets = {**self.named_parameters(), **self.buffers()}
+        for name, view in targets.items():
+            value = arrays.get(name)
+            if value is None:
+                raise UsageError(f"{source}: no array {name!r}; the checkpoint does not match the "
+                                 "model of its own config")
+            if value.shape != view.shape:
+                raise UsageError(f"{source}: array {name!r} has shape {list(value.shape)}, the "
+                                 f"model built from the config and data expects {list(view.shape)}")
+            if value.dtype.kind not in "fiu":
+                raise UsageError(f"{source}: array {name!r} holds {value.dtype}, expected numbers")
+        for name, view in targets.items():
+            view[...] = arrays[name]
 
     # -- inputs ----------------------------------------------------------------------------
     def _inputs(self, X) -> np.ndarray:
