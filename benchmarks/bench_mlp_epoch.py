@@ -57,8 +57,10 @@ def cross_entropy(logits: np.ndarray, y: np.ndarray) -> float:
 
 
 def he_weights(rng, widths):
-    return [(rng.standard_normal((a, b)) * np.sqrt(2 / a)).astype(np.float32)
-            for a, b in itertools.pairwise(widths)]
+    return [
+        (rng.standard_normal((a, b)) * np.sqrt(2 / a)).astype(np.float32)
+        for a, b in itertools.pairwise(widths)
+    ]
 
 
 def batch_starts(n: int, batch: int) -> range:
@@ -75,12 +77,14 @@ def floor_epoch(X, y, hidden, batch):
     fill = np.random.default_rng(1)
     # per batch size: activations A_1..A_L (layer outputs) and backward signals dZ_1..dZ_L
     acts = {n: [fill.standard_normal((n, w), dtype=np.float32) for w in widths[1:]] for n in sizes}
-    deltas = {n: [fill.standard_normal((n, w), dtype=np.float32) * 1e-3 for w in widths[1:]]
-              for n in sizes}
+    deltas = {
+        n: [fill.standard_normal((n, w), dtype=np.float32) * 1e-3 for w in widths[1:]]
+        for n in sizes
+    }
 
     def epoch():
         for start in batch_starts(len(X), batch):
-            xb = X[start:start + batch]
+            xb = X[start : start + batch]
             a, d = acts[len(xb)], deltas[len(xb)]
             inputs = [xb, *a[:-1]]
             for i, w in enumerate(weights):
@@ -99,8 +103,18 @@ def nnctl_epoch(X, y, hidden, batch):
     from nnctl.optim import OPTIMIZERS
 
     rngs = [np.random.default_rng(i) for i in range(3)]
-    model = build_model("mlp", D_IN, D_OUT, "multiclass", hidden=hidden, activation="relu",
-                        init="he_normal", dtype=np.float32, init_rng=rngs[0], dropout_rng=rngs[1])
+    model = build_model(
+        "mlp",
+        D_IN,
+        D_OUT,
+        "multiclass",
+        hidden=hidden,
+        activation="relu",
+        init="he_normal",
+        dtype=np.float32,
+        init_rng=rngs[0],
+        dropout_rng=rngs[1],
+    )
     opt = OPTIMIZERS.get("adam").build(model.n_params, np.float32, lr=1e-3)
     batches = BatchIterator(X, y, batch, True, rngs[2], np.float32)
 
@@ -130,7 +144,7 @@ def numpy_epoch(X, y, hidden, batch):
         np.take(X, perm, axis=0, out=Xs, mode="clip")
         np.take(y, perm, out=ys, mode="clip")
         for start in batch_starts(len(X), batch):
-            xb, yb = Xs[start:start + batch], ys[start:start + batch]
+            xb, yb = Xs[start : start + batch], ys[start : start + batch]
             n = len(xb)
             inputs, pre = [xb], []
             for i, (w, b) in enumerate(zip(weights, biases)):
@@ -152,8 +166,8 @@ def numpy_epoch(X, y, hidden, batch):
             state["t"] += 1
             t = state["t"]
             # torch's Adam: w -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
-            step = lr / (1 - beta1 ** t)
-            root_correction = math.sqrt(1 - beta2 ** t)  # Python floats keep float32 float32
+            step = lr / (1 - beta1**t)
+            root_correction = math.sqrt(1 - beta2**t)  # Python floats keep float32 float32
             for param, g, mm, vv in zip(params, grads, m, v):
                 mm *= beta1
                 mm += (1 - beta1) * g
@@ -194,7 +208,7 @@ def torch_epoch(X, y, hidden, batch, threads: int):
         torch.index_select(yt, 0, perm, out=ys)
         for start in batch_starts(len(Xs), batch):
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(Xs[start:start + batch]), ys[start:start + batch])
+            loss = loss_fn(model(Xs[start : start + batch]), ys[start : start + batch])
             loss.backward()
             opt.step()
 
@@ -229,10 +243,15 @@ def describe_pools() -> list[str]:
     for pool in pools:
         what = " ".join(str(v) for v in (pool["internal_api"], pool.get("version")) if v)
         kernel = pool.get("architecture")
-        lines.append(f"{pool['user_api']}: {what}{f', kernel {kernel}' if kernel else ''}, "
-                     f"{pool['num_threads']} threads ({os.path.basename(pool['filepath'])})")
-    overrides = [f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-                                                  "OPENBLAS_NUM_THREADS") if k in os.environ]
+        lines.append(
+            f"{pool['user_api']}: {what}{f', kernel {kernel}' if kernel else ''}, "
+            f"{pool['num_threads']} threads ({os.path.basename(pool['filepath'])})"
+        )
+    overrides = [
+        f"{k}={os.environ[k]}"
+        for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS")
+        if k in os.environ
+    ]
     lines.append("OpenBLAS overrides: " + (", ".join(overrides) if overrides else "none"))
     return lines
 
@@ -241,16 +260,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--samples", type=int, default=60_000)
-    parser.add_argument("--hidden", default="256",
-                        help="hidden layer sizes, comma-separated (default 256; try 512,512)")
+    parser.add_argument(
+        "--hidden",
+        default="256",
+        help="hidden layer sizes, comma-separated (default 256; try 512,512)",
+    )
     parser.add_argument("--batch", type=int, default=128)
     args = parser.parse_args()
     hidden = tuple(int(h) for h in args.hidden.split(","))
     X, y = synthetic(args.samples)
     threads = blas_threads()
     shape = (X, y, hidden, args.batch)
-    runs = {"floor": floor_epoch(*shape), "nnctl": nnctl_epoch(*shape),
-            "numpy loop": numpy_epoch(*shape)}
+    runs = {
+        "floor": floor_epoch(*shape),
+        "nnctl": nnctl_epoch(*shape),
+        "numpy loop": numpy_epoch(*shape),
+    }
     try:
         runs["pytorch"] = torch_epoch(*shape, threads)
         torch_note = f"torch threads {threads}"
@@ -267,22 +292,28 @@ def main():
     times = {name: min(seconds) for name, seconds in rounds.items()}
 
     widths = "-".join(str(w) for w in (D_IN, *hidden, D_OUT))
-    print(f"MLP {widths} relu, Adam, batch {args.batch}, float32, {args.samples} samples; best of "
-          f"{args.repeats} epochs; {os.cpu_count()} cores; {torch_note}")
+    print(
+        f"MLP {widths} relu, Adam, batch {args.batch}, float32, {args.samples} samples; best of "
+        f"{args.repeats} epochs; {os.cpu_count()} cores; {torch_note}"
+    )
     for line in describe_pools():  # after the runs: every library that ran is loaded by now
         print(f"  {line}")
     check = slice(0, min(len(X), 10_000))
     for name, seconds in times.items():
         logits = runs[name][1]
-        trained = ("the matrix products alone" if logits is None else
-                   f"loss after {args.repeats + 1} epochs: "
-                   f"{cross_entropy(logits(X[check]), y[check]):.3f}")
+        trained = (
+            "the matrix products alone"
+            if logits is None
+            else f"loss after {args.repeats + 1} epochs: "
+            f"{cross_entropy(logits(X[check]), y[check]):.3f}"
+        )
         print(f"  {name:<11} {seconds:7.3f} s/epoch   ({trained})")
     nnctl = times["nnctl"]
     print(f"  nnctl / floor      = {nnctl / times['floor']:.2f}x   (target <= {TARGET_FLOOR}x)")
     if "pytorch" in times:
-        print(f"  nnctl / pytorch    = {nnctl / times['pytorch']:.2f}x   "
-              f"(target <= {TARGET_TORCH}x)")
+        print(
+            f"  nnctl / pytorch    = {nnctl / times['pytorch']:.2f}x   (target <= {TARGET_TORCH}x)"
+        )
     print(f"  nnctl / numpy loop = {nnctl / times['numpy loop']:.2f}x")
 
 

@@ -40,8 +40,9 @@ def command_paths() -> list[list[str]]:
 
 def run(args: list[str], cwd: Path, python_flags: tuple[str, ...] = ()) -> tuple[float, str]:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, *python_flags, *args], cwd=cwd, capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, *python_flags, *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} exited {done.returncode}:\n{done.stderr}")
@@ -68,27 +69,42 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        iris = ["-m", "nnctl", "train", str(ROOT / "configs" / "iris-softmax.yaml"), "-q",
-                "--out", str(work / "iris"), "--force"]
+        iris = [
+            "-m",
+            "nnctl",
+            "train",
+            str(ROOT / "configs" / "iris-softmax.yaml"),
+            "-q",
+            "--out",
+            str(work / "iris"),
+            "--force",
+        ]
         cases = {"python -c pass": (["-c", "pass"], None)}
         for path in command_paths():
-            cases[" ".join(["nnctl", *path, "--help"])] = (["-m", "nnctl", *path, "--help"],
-                                                           HELP_TARGET_MS)
+            cases[" ".join(["nnctl", *path, "--help"])] = (
+                ["-m", "nnctl", *path, "--help"],
+                HELP_TARGET_MS,
+            )
         cases["nnctl train iris-softmax.yaml"] = (iris, IRIS_TARGET_MS)
         times = {name: [] for name in cases}
         for _ in range(args.repeats):
             for name, (argv, _) in cases.items():
                 times[name].append(run(argv, work)[0])
         print(f"median of {args.repeats} runs, {sys.executable}")
-        for name, (argv, target) in cases.items():
+        for name, (_, target) in cases.items():
             ms = 1000 * statistics.median(times[name])
-            verdict = ("" if target is None else
-                       f"  target {target} ms: {'ok' if ms <= target else 'OVER'}")
+            verdict = (
+                ""
+                if target is None
+                else f"  target {target} ms: {'ok' if ms <= target else 'OVER'}"
+            )
             print(f"  {name:<42} {ms:6.0f} ms{verdict}")
         if args.imports:
             for name in ("nnctl --help", "nnctl train --help", "nnctl train iris-softmax.yaml"):
-                print(f"largest imports of {name}: " + ", ".join(largest_imports(cases[name][0],
-                                                                               work)))
+                print(
+                    f"largest imports of {name}: "
+                    + ", ".join(largest_imports(cases[name][0], work))
+                )
 
 
 if __name__ == "__main__":

@@ -22,12 +22,21 @@ PLAIN = {
     "sigmoid": ({}, plain_sigmoid, lambda x, y, d: (1.0 - y) * y * d),
     "tanh": ({}, np.tanh, lambda x, y, d: (1.0 - y * y) * d),
     "relu": ({}, lambda x: np.maximum(x, 0), lambda x, y, d: d * (y > 0)),
-    "leaky_relu": ({"slope": 0.1}, lambda x: np.where(x > 0, x, 0.1 * x),
-                   lambda x, y, d: np.where(x > 0, d, 0.1 * d)),
-    "elu": ({"alpha": 1.5}, lambda x: np.where(x > 0, x, 1.5 * np.expm1(np.minimum(x, 0))),
-            lambda x, y, d: np.where(x > 0, d, d * (y + 1.5))),
-    "softplus": ({}, lambda x: np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))),
-                 lambda x, y, d: d * plain_sigmoid(x)),
+    "leaky_relu": (
+        {"slope": 0.1},
+        lambda x: np.where(x > 0, x, 0.1 * x),
+        lambda x, y, d: np.where(x > 0, d, 0.1 * d),
+    ),
+    "elu": (
+        {"alpha": 1.5},
+        lambda x: np.where(x > 0, x, 1.5 * np.expm1(np.minimum(x, 0))),
+        lambda x, y, d: np.where(x > 0, d, d * (y + 1.5)),
+    ),
+    "softplus": (
+        {},
+        lambda x: np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))),
+        lambda x, y, d: d * plain_sigmoid(x),
+    ),
     "identity": ({}, lambda x: x, lambda x, y, d: d),
 }
 
@@ -35,8 +44,24 @@ PLAIN = {
 def inputs(dtype):
     rng = np.random.default_rng(0)
     spread = [rng.standard_normal(400) * scale for scale in (0.01, 1, 30, 300)]
-    edges = np.array([0.0, -0.0, 1e-40, -1e-40, 1e-310, 88.0, -88.0, 710.0, -710.0, 1e4, -1e4,
-                      np.inf, -np.inf, np.nan])
+    edges = np.array(
+        [
+            0.0,
+            -0.0,
+            1e-40,
+            -1e-40,
+            1e-310,
+            88.0,
+            -88.0,
+            710.0,
+            -710.0,
+            1e4,
+            -1e4,
+            np.inf,
+            -np.inf,
+            np.nan,
+        ]
+    )
     with np.errstate(over="ignore", under="ignore"):
         x = np.concatenate([*spread, edges]).astype(dtype)
     return np.stack([x, -x, x[::-1]], axis=1)  # [n, 3]: a batch of rows
@@ -80,6 +105,7 @@ def test_a_second_step_of_the_same_shape_reuses_the_buffers(name):
 
 def test_sigmoid_without_buffers_keeps_the_type_of_its_input():
     assert sigmoid(np.zeros(3, np.float32)).dtype == np.float32
-    np.testing.assert_array_equal(sigmoid(np.array([0, 1, -3])),
-                                  plain_sigmoid(np.array([0.0, 1.0, -3.0])))
+    np.testing.assert_array_equal(
+        sigmoid(np.array([0, 1, -3])), plain_sigmoid(np.array([0.0, 1.0, -3.0]))
+    )
     assert float(sigmoid(np.array(0.0))) == 0.5

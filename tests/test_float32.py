@@ -19,8 +19,12 @@ OPTIMIZER_SETTINGS = {
     "sgd": {"lr": 0.01, "weight_decay": 0.01},
     "momentum": {"lr": 0.01, "dampening": 0.1, "weight_decay": 0.01},
     "nesterov": {"lr": 0.01, "weight_decay": 0.01},
-    "adagrad": {"lr": 0.01, "lr_decay": 0.01, "weight_decay": 0.01,
-                "initial_accumulator_value": 0.1},
+    "adagrad": {
+        "lr": 0.01,
+        "lr_decay": 0.01,
+        "weight_decay": 0.01,
+        "initial_accumulator_value": 0.1,
+    },
     "rmsprop": {"lr": 0.01, "momentum": 0.5, "centered": True, "weight_decay": 0.01},
     "adadelta": {"weight_decay": 0.01},
     "adam": {"lr": 0.01, "amsgrad": True, "weight_decay": 0.01},
@@ -52,9 +56,12 @@ def float_arrays(obj, path: str, seen: set | None = None):
 
 
 def assert_all_float32(**objects):
-    wrong = [f"{path}: {array.dtype} {array.shape}"
-             for name, obj in objects.items() for path, array in float_arrays(obj, name)
-             if array.dtype != F32]
+    wrong = [
+        f"{path}: {array.dtype} {array.shape}"
+        for name, obj in objects.items()
+        for path, array in float_arrays(obj, name)
+        if array.dtype != F32
+    ]
     assert not wrong, "float64 (or other) arrays in a float32 run:\n" + "\n".join(wrong)
 
 
@@ -82,11 +89,23 @@ def test_mlp_with_every_layer_stays_float32_under_every_optimizer(optimizer_name
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40, 5))  # float64 on purpose: the iterator casts it once
     y = rng.integers(0, 3, 40)
-    model = build_model("mlp", 5, 3, "multiclass", hidden=(8, 6), activation="relu",
-                        dropout=0.2, batch_norm=True, l2=0.01, dtype=np.float32,
-                        init_rng=np.random.default_rng(1), dropout_rng=np.random.default_rng(2))
-    optimizer = OPTIMIZERS.get(optimizer_name).build(model.n_params, np.float32,
-                                                     **OPTIMIZER_SETTINGS[optimizer_name])
+    model = build_model(
+        "mlp",
+        5,
+        3,
+        "multiclass",
+        hidden=(8, 6),
+        activation="relu",
+        dropout=0.2,
+        batch_norm=True,
+        l2=0.01,
+        dtype=np.float32,
+        init_rng=np.random.default_rng(1),
+        dropout_rng=np.random.default_rng(2),
+    )
+    optimizer = OPTIMIZERS.get(optimizer_name).build(
+        model.n_params, np.float32, **OPTIMIZER_SETTINGS[optimizer_name]
+    )
     batches = train_steps(model, optimizer, X, y)
     assert model.theta.dtype == F32 and model.grad.dtype == F32
     assert_all_float32(model=model, optimizer=optimizer, batches=batches)
@@ -99,24 +118,37 @@ def test_mlp_with_every_layer_stays_float32_under_every_optimizer(optimizer_name
 def test_every_activation_and_loss_stays_float32(activation, task, n_outputs):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((30, 4))
-    y = (rng.standard_normal((30, n_outputs)) if task == "regression"
-         else rng.integers(0, n_outputs, 30))
-    model = build_model("mlp", 4, n_outputs, task, hidden=(7,), activation=activation,
-                        dtype=np.float32, init_rng=np.random.default_rng(1))
+    y = (
+        rng.standard_normal((30, n_outputs))
+        if task == "regression"
+        else rng.integers(0, n_outputs, 30)
+    )
+    model = build_model(
+        "mlp",
+        4,
+        n_outputs,
+        task,
+        hidden=(7,),
+        activation=activation,
+        dtype=np.float32,
+        init_rng=np.random.default_rng(1),
+    )
     optimizer = OPTIMIZERS.get("adam").build(model.n_params, np.float32)
     batches = train_steps(model, optimizer, X, y, batch_size=8)
     assert_all_float32(model=model, optimizer=optimizer, batches=batches)
 
 
-@pytest.mark.parametrize("kind,task,n_outputs", [("linreg", "regression", 1),
-                                                 ("logreg", "binary", 2),
-                                                 ("softmax", "multiclass", 4)])
+@pytest.mark.parametrize(
+    "kind,task,n_outputs",
+    [("linreg", "regression", 1), ("logreg", "binary", 2), ("softmax", "multiclass", 4)],
+)
 def test_one_layer_models_stay_float32(kind, task, n_outputs):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((30, 4))
     y = rng.standard_normal(30) if task == "regression" else rng.integers(0, n_outputs, 30)
-    model = build_model(kind, 4, n_outputs, task, l2=0.1, dtype=np.float32,
-                        init_rng=np.random.default_rng(1))
+    model = build_model(
+        kind, 4, n_outputs, task, l2=0.1, dtype=np.float32, init_rng=np.random.default_rng(1)
+    )
     optimizer = OPTIMIZERS.get("momentum").build(model.n_params, np.float32, lr=0.01)
     batches = train_steps(model, optimizer, X, y, batch_size=8)
     assert_all_float32(model=model, optimizer=optimizer, batches=batches)
@@ -124,8 +156,9 @@ def test_one_layer_models_stay_float32(kind, task, n_outputs):
 
 def test_the_walk_finds_a_float64_array():
     """The check itself: a float64 buffer slipped into a layer is reported by its path."""
-    model = build_model("mlp", 3, 2, "multiclass", hidden=(4,), dtype=np.float32,
-                        init_rng=np.random.default_rng(0))
+    model = build_model(
+        "mlp", 3, 2, "multiclass", hidden=(4,), dtype=np.float32, init_rng=np.random.default_rng(0)
+    )
     model.layers[1]._stray = np.zeros(3)
     with pytest.raises(AssertionError, match=r"model\.layers\.1\._stray: float64"):
         assert_all_float32(model=model)

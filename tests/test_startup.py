@@ -15,8 +15,16 @@ import sys
 import pytest
 
 # Prefixes of module names --help must not load.
-HEAVY = ("numpy", "matplotlib", "nnctl.data", "nnctl.optim", "nnctl.nn", "nnctl.train",
-         "nnctl.compare", "nnctl.config")
+HEAVY = (
+    "numpy",
+    "matplotlib",
+    "nnctl.data",
+    "nnctl.optim",
+    "nnctl.nn",
+    "nnctl.train",
+    "nnctl.compare",
+    "nnctl.config",
+)
 
 PROBE = r"""
 import io, json, sys
@@ -52,8 +60,9 @@ def heavy(modules: list[str]) -> list[str]:
 
 
 def test_help_of_every_command_loads_no_heavy_module():
-    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stderr)
     helps = report["helps"]
@@ -63,16 +72,32 @@ def test_help_of_every_command_loads_no_heavy_module():
     assert all("Usage:" in text for text in helps.values())
     offenders = {step: heavy(modules) for step, modules in report["loaded"].items()}
     offenders = {step: found for step, found in offenders.items() if found}
-    assert not offenders, "\n".join(f"{step}: loads {', '.join(found[:8])}"
-                                    f"{f' and {len(found) - 8} more' if len(found) > 8 else ''}"
-                                    for step, found in offenders.items())
+    assert not offenders, "\n".join(
+        f"{step}: loads {', '.join(found[:8])}"
+        f"{f' and {len(found) - 8} more' if len(found) > 8 else ''}"
+        for step, found in offenders.items()
+    )
 
 
 def test_the_check_recognises_heavy_modules():
-    assert heavy(["numpy", "numpy.linalg", "matplotlib.pyplot", "nnctl.optim.first_order.adam",
-                  "nnctl.data.csv_reader", "nnctl.errors", "numpyish", "nnctl.cli"]) == [
-        "numpy", "numpy.linalg", "matplotlib.pyplot", "nnctl.optim.first_order.adam",
-        "nnctl.data.csv_reader"]
+    assert heavy(
+        [
+            "numpy",
+            "numpy.linalg",
+            "matplotlib.pyplot",
+            "nnctl.optim.first_order.adam",
+            "nnctl.data.csv_reader",
+            "nnctl.errors",
+            "numpyish",
+            "nnctl.cli",
+        ]
+    ) == [
+        "numpy",
+        "numpy.linalg",
+        "matplotlib.pyplot",
+        "nnctl.optim.first_order.adam",
+        "nnctl.data.csv_reader",
+    ]
 
 
 LAZY_PROBE = r"""
@@ -93,13 +118,19 @@ json.dump({"after_batches": after_batches, "resolved": resolved}, sys.stdout)
 
 
 def test_packages_import_a_module_only_when_one_of_its_names_is_used():
-    done = subprocess.run([sys.executable, "-c", LAZY_PROBE], capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", LAZY_PROBE], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     # the batch iterator and the scaler came without the readers, datasets or the engine
     assert set(report["after_batches"]) == {
-        "nnctl.data", "nnctl.data.batches", "nnctl.data.scaling", "nnctl.errors", "nnctl.lazy"}
+        "nnctl.data",
+        "nnctl.data.batches",
+        "nnctl.data.scaling",
+        "nnctl.errors",
+        "nnctl.lazy",
+    }
     resolved = report["resolved"]
     assert resolved["nnctl.nn.gradcheck"][0] == "function"
     assert resolved["nnctl.nn.build_model"][:2] == ["function", "nnctl.nn.model"]
