@@ -15,13 +15,14 @@ from nnctl.registry import Hyper, Registry, non_negative, positive
 ACTIVATIONS = Registry("activation")
 
 
-def sigmoid(x: np.ndarray, out: np.ndarray | None = None,
-            scratch: np.ndarray | None = None) -> np.ndarray:
+def sigmoid(x: np.ndarray, out: np.ndarray | None = None, scratch: np.ndarray | None = None,
+            mask: np.ndarray | None = None) -> np.ndarray:
     """s(x) = 1 / (1 + e^-x), computed from e = e^-|x| <= 1 so it never overflows:
     s = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0.
 
-    `out` and `scratch` (x's shape and dtype, not x itself) take the result and 1 + e, so a
-    layer calling this every step allocates nothing; the numbers are the same either way."""
+    `out`, `scratch` (x's shape and dtype, not x itself) and `mask` (x's shape, bool) take the
+    result, 1 + e and x >= 0, so a layer calling this every step allocates nothing; the numbers
+    are the same either way."""
     x = np.asarray(x)
     if out is None:  # the type of e^-|x|: float32 stays float32, integers become float64
         out = np.empty(x.shape, np.result_type(x.dtype, 1.0))
@@ -29,7 +30,7 @@ def sigmoid(x: np.ndarray, out: np.ndarray | None = None,
     np.negative(e, out=e)
     np.exp(e, out=e)
     one_plus_e = np.add(e, 1.0, out=scratch)
-    np.copyto(e, 1.0, where=x >= 0)  # the numerator: 1 for x >= 0, e below
+    np.copyto(e, 1.0, where=np.greater_equal(x, 0, out=mask))  # numerator: 1, or e below 0
     return np.divide(e, one_plus_e, out=e)
 
 
@@ -46,7 +47,8 @@ class Sigmoid(Activation):
 
     def forward(self, x, train=False):
         self._s = sigmoid(x, self._buffer("out", x.shape, x.dtype),
-                          self._buffer("scratch", x.shape, x.dtype))
+                          self._buffer("scratch", x.shape, x.dtype),
+                          self._buffer("mask", x.shape, bool))
         return self._s
 
     def backward(self, dout):
@@ -157,7 +159,8 @@ class Softplus(Activation):
 
     def backward(self, dout):
         dx = sigmoid(self._x, self._buffer("dx", dout.shape, dout.dtype),
-                     self._buffer("scratch", dout.shape, dout.dtype))
+                     self._buffer("scratch", dout.shape, dout.dtype),
+                     self._buffer("mask", dout.shape, bool))
         dx *= dout
         return dx
 
