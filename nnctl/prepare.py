@@ -137,7 +137,8 @@ def model_from_config(cfg: dict, n_features: int, n_outputs: int, task: str, str
 def check_model_fits_data(cfg: dict, n_features, n_outputs, task) -> None:
     """The config rules that need the data: its task, features and outputs against the model
     kind and the loss. Checked once, here, before the model is built."""
-    from nnctl.nn import LOSSES, TASKS
+    from nnctl.nn import LOSSES
+    from nnctl.tasks import TASKS
     from nnctl.nn.kinds import describe_target, kinds, model_kind, or_list
 
     if task not in TASKS:

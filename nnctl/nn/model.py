@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nnctl.errors import UsageError
 from nnctl.nn.activations import ACTIVATIONS
-from nnctl.nn.curvature import ModelObjective
 from nnctl.nn.init import INITS, SYMMETRIC, auto_scheme
 from nnctl.nn.kinds import ModelKind, model_kind
 from nnctl.nn.layers import BatchNorm, Dropout, Linear
 from nnctl.nn.losses import LOSSES
 from nnctl.nn.params import allocate
+
+if TYPE_CHECKING:  # imported by objective(): first-order training never needs it
+    from nnctl.nn.curvature import ModelObjective
 
 EVAL_CHUNK_ROWS = 4096  # eval-mode passes go through the data in chunks this big (bounds memory)
 
@@ -42,7 +45,6 @@ class Model:
         self._params = allocate(self.layers, self.dtype)
         self._penalised = slice(0, self._params.n_penalised)
         self._penalty_scratch = np.empty(self._params.n_penalised, dtype=self.dtype)
-        self._dlogits = None
 
     # -- parameters ------------------------------------------------------------------------
     @property
@@ -141,9 +143,9 @@ class Model:
 
     def _loss_and_grad(self, X, y) -> float:
         logits = self._forward(X, True)
-        if self._dlogits is None or self._dlogits.shape != logits.shape:
-            self._dlogits = np.empty(logits.shape, dtype=self.dtype)
-        value, d = self.loss_fn.value_and_grad(logits, y, out=self._dlogits)
+        # The gradient overwrites the logits: they are the head Linear's output buffer, which
+        # its backward does not read (it needs its input), so no buffer and no copy for dL/dz.
+        value, d = self.loss_fn.value_and_grad(logits, y, out=logits)
         for layer in reversed(self.layers):
             d = layer.backward(d)
         return self._add_penalty(value)
@@ -238,6 +240,8 @@ class Model:
 
     def objective(self, X, y) -> ModelObjective:
         """The full-batch training objective (mean loss + penalty) as a function of theta."""
+        from nnctl.nn.curvature import ModelObjective
+
         return ModelObjective(self, X, y)
 
     def astype(self, dtype) -> "Model":
