@@ -29,6 +29,7 @@ app = typer.Typer(
 config_app = typer.Typer(help="Show, validate or describe configs.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
+FORMAT_HELP = "Data format: auto (from the name, else the content), csv, npz, npy or idx."
 SET_HELP = "Override a config key, typed as YAML: -s optimizer.lr=0.01 (repeatable)."
 
 
@@ -136,9 +137,10 @@ def train(
 @command
 def eval_(
     run: Path = typer.Argument(..., help="Run folder (uses checkpoints/best.npz) or a checkpoint .npz."),
-    data: Optional[str] = typer.Option(None, "--data", help="A data file or built-in dataset name (default: the run's own data)."),
+    data: Optional[str] = typer.Option(None, "--data", help="A data file (- for stdin) or built-in dataset name (default: the run's own data). CSV columns are matched by header name."),
     split: str = typer.Option("val", "--split", help="With the run's own data: val, train or all."),
     json_: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+    data_format: str = typer.Option("auto", "--format", help=FORMAT_HELP),
 ):
     """Evaluate a trained model: loss and the task's metrics (accuracy, log loss, confusion
     matrix; or MSE, RMSE, MAE, R2)."""
@@ -148,7 +150,7 @@ def eval_(
 
     if split not in ("val", "train", "all"):
         raise UsageError(f"--split: expected val, train or all, found {split!r}")
-    result = evaluate(run, data, split)
+    result = evaluate(run, data, split, data_format)
     if json_:
         _print_json(result)
     else:
@@ -159,17 +161,22 @@ def eval_(
 @command
 def predict(
     run: Path = typer.Argument(..., help="Run folder or checkpoint .npz."),
-    data: str = typer.Argument(..., help="Data file (CSV, NPZ, NPY, IDX); a target column, if present, is ignored."),
+    data: str = typer.Argument(..., help="Data file (CSV, NPZ, NPY, IDX), or - for stdin. CSV columns are matched by header name, in any order; the target and other unused columns are ignored."),
     proba: bool = typer.Option(False, "--proba", help="Add one probability column per class."),
+    data_format: str = typer.Option("auto", "--format", help=FORMAT_HELP),
+    keep: List[str] = typer.Option([], "--keep", help="Copy this input column (e.g. an id) into the output, before the predictions (repeatable)."),
+    no_header: bool = typer.Option(False, "--no-header", help="Write the prediction rows without the header line."),
 ):
-    """Predict for every row of DATA; CSV on stdout with the original class labels."""
+    """Predict for every row of DATA; CSV on stdout with the original class labels (regression:
+    in the target's own units), one row per input row."""
     import csv
 
     from nnctl.inference import predict_rows
 
-    header, rows = predict_rows(run, data, proba)
+    header, rows = predict_rows(run, data, proba, data_format, keep)
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(header)
+    if not no_header:
+        writer.writerow(header)
     writer.writerows(rows)
     sys.stdout.flush()
 

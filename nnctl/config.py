@@ -45,6 +45,19 @@ DATA = (
           nullable=True),
     Hyper("stratify", "bool", True, "keep class proportions in the split (classification)"),
     Hyper("standardize", "bool", True, "scale features to mean 0, std 1 (fitted on the training part)"),
+    Hyper("drop", "any", [], "CSV columns left out (e.g. [id]); \"\" names a column with an empty "
+          "header (R row names)"),
+    Hyper("missing", "str", "error", "CSV cells in na_values: error (names them), drop_rows, or "
+          "impute (training median; most frequent value for categorical columns)",
+          choices=("error", "drop_rows", "impute")),
+    Hyper("na_values", "any", ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "?"],
+          "cell texts that mean a missing value (rows with a missing target are never trained on)"),
+    Hyper("categorical", "any", "auto", "auto: every non-numeric CSV column is one-hot encoded "
+          "(categories from the training part); a list of columns; or none"),
+    Hyper("delimiter", "str", "auto", "CSV field separator: auto (detects , ; tab |) or the "
+          "character (or its name: comma, semicolon, tab, pipe)"),
+    Hyper("standardize_target", "any", "auto", "auto (= true for regression): train on the "
+          "target scaled to mean 0, std 1; metrics and predictions stay in its own units; or false"),
 )
 
 MODEL = (
@@ -170,6 +183,10 @@ def parse_yaml_text(text: str, source: str) -> Any:
 
 def load_yaml(path: str | os.PathLike) -> dict:
     path = Path(path)
+    if str(path) == "-":  # `nnctl train -`: the config comes on standard input
+        import sys
+
+        return _mapping(parse_yaml_text(sys.stdin.read(MAX_CONFIG_BYTES + 1), "<stdin>"), "<stdin>")
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -187,7 +204,10 @@ def load_yaml(path: str | os.PathLike) -> dict:
         raise UsageError(f"{path}: expected a UTF-8 YAML file, found binary data") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the config ({exc.strerror})") from None
-    raw = parse_yaml_text(text, str(path))
+    return _mapping(parse_yaml_text(text, str(path)), path)
+
+
+def _mapping(raw, path) -> dict:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -323,6 +343,7 @@ def resolve(raw: dict, source: str = "config") -> dict:
     elif data["params"]:
         raise UsageError("data.params: settings apply to built-in synthetic datasets only; "
                          "remove them or use data.name")
+    _check_data_columns(data)
     cfg["data"] = data
 
     model = _resolve_fixed(_section(raw, "model"), MODEL, "model")
@@ -370,6 +391,18 @@ def resolve(raw: dict, source: str = "config") -> dict:
         cfg["compare"] = raw["compare"]  # validated by the compare command
     _check_combinations(cfg, regs)
     return _plain(cfg)
+
+
+def _check_data_columns(data: dict) -> None:
+    """The table keys (drop, missing, na_values, categorical, delimiter, standardize_target)."""
+    from nnctl.data.columns import check_settings
+    from nnctl.data.delimiter import parse_delimiter
+
+    check_settings(data)
+    parse_delimiter(data["delimiter"])
+    if data["standardize_target"] not in ("auto", True, False):
+        raise UsageError(f"data.standardize_target: expected auto, true or false, found "
+                         f"{data['standardize_target']!r}")
 
 
 def _check_combinations(cfg: dict, regs) -> None:
@@ -479,6 +512,8 @@ def schema_json() -> str:
 
 
 def _default_text(value) -> str:
+    if value == "":
+        return '""'
     if value is None:
         return "null"
     if isinstance(value, bool):

@@ -26,6 +26,7 @@ from nnctl.errors import NnctlError, TrainingFailed, UsageError
 from nnctl.metrics import PRIMARY, is_improvement, task_metrics
 from nnctl.rng import get_states, make_streams, set_states
 
+LOSS_UNITS_SCALED = "standardized target"  # metrics.jsonl rows of data.standardize_target runs
 BEST_PREFIX = "best."  # last.npz holds the best weights (early-stopping state) under best.<name>
 CHECKPOINT_INTERVAL_S = 2.0  # last.npz / best.npz are rewritten at most this often (and at the end)
 
@@ -290,12 +291,15 @@ class Trainer:
         model = self.model
         out = {"loss": model.loss(X, y)}
         prediction = model.predict(X)
-        out.update(task_metrics(self.data.task, y, prediction))
+        # R2, RMSE, MAE in the target's own units, whatever the model was trained on.
+        out.update(task_metrics(self.data.task, *self.data.in_target_units(y, prediction)))
         return out
 
     def _epoch_row(self, train_loss: float, lr, extra: dict | None = None) -> dict:
         p = self.progress
         row = {"epoch": p.epoch, "step": p.step, "train_loss": float(train_loss)}
+        if self.data.target_scaler is not None:
+            row["loss_units"] = LOSS_UNITS_SCALED  # the losses, not the metrics
         if self.has_val:
             row.update({f"val_{k}": v for k, v in self._evaluate(self.X_val, self.y_val).items()})
         row["lr"] = lr
@@ -375,6 +379,8 @@ class Trainer:
             "progress": dict(vars(p)),
             "rng": get_states(self.streams),
             "scaler": d.scaler.to_dict() if d.scaler is not None else None,
+            "columns": d.columns.to_dict() if d.columns is not None else None,
+            "target_scaler": d.target_scaler.to_dict() if d.target_scaler is not None else None,
             "classes": d.classes, "task": d.task, "n_features": int(d.X_train.shape[1]),
             "feature_names": d.feature_names, "n_outputs": d.n_outputs,
             "dtype": np.dtype(self.dtype).name,
@@ -531,6 +537,7 @@ class Trainer:
             "epochs": p.epoch, "steps": p.step, "sample_grads": p.sample_grads,
             "skipped_batches": p.skipped_batches,  # non-finite batches (train.on_nonfinite: skip_batch)
             "monitor": self.monitor, "primary_metric": f"val_{PRIMARY[d.task]}",
+            "loss_units": LOSS_UNITS_SCALED if d.target_scaler is not None else "target",
             "best_epoch": p.best_epoch, "best": best_row,
             "final": final,
             "elapsed_s": round(self.elapsed(), 4),
@@ -541,7 +548,10 @@ class Trainer:
 
 def train(cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
     """Train a resolved config into a fresh run folder; returns summary.json's content."""
+    from nnctl.prepare import absolute_paths
+
     run_dir = Path(run_dir)
+    cfg = absolute_paths(cfg, base_dir)  # config.yaml replays from any folder
     run_folder.write_config(run_dir, cfg)
     trainer = Trainer(cfg, run_dir, reporter, base_dir)
     return trainer.run()

@@ -230,7 +230,8 @@ class ColumnPipeline:
         absent = [n for n in self.input_names if n not in table.names]
         if absent:
             shown = ", ".join(repr(n) for n in absent[:10])
-            raise UsageError(f"{table.source}: no column {shown}{closest(absent[0], table.names)}; "
+            spare = [n for n in table.names if n not in self.input_names]  # could be a typo
+            raise UsageError(f"{table.source}: no column {shown}{closest(absent[0], spare)}; "
                              f"{where} uses the columns {', '.join(self.input_names[:30])} "
                              "(matched by header name, in any order)")
 
@@ -313,3 +314,13 @@ class ColumnPipeline:
     def numeric(cls, names: list[str]) -> ColumnPipeline:
         """The pipeline of a model trained before pipelines were stored: numbers, by name."""
         return cls([ColumnSpec(n, "numeric") for n in names], "error")
+
+
+def fit_on_rows(table: ColumnTable, settings: dict, train_rows: np.ndarray,
+                val_rows: np.ndarray) -> tuple[ColumnPipeline, np.ndarray, np.ndarray]:
+    """The pipeline fitted on the training rows of `table`, and (X_train, X_val) from it."""
+    if settings["missing"] == "error":
+        refuse_missing(table, used_columns(table, settings["drop"]))  # every row, one message
+    train = table.take(train_rows)
+    pipeline = fit_columns(train, settings)
+    return pipeline, pipeline.transform(train), pipeline.transform(table.take(val_rows))
