@@ -419,6 +419,23 @@ def config_validate(
     print(f"{config}: valid ({facts})", file=sys.stderr)
 
 
+@config_app.command("init")
+@command
+def config_init(
+    data: str = typer.Option(..., "--data", help="Your CSV file (header row of column names)."),
+    target: Optional[str] = typer.Option(None, "--target", help="The column to predict (default: `target`, else the last column)."),
+    model: Optional[str] = typer.Option(None, "--model", help="linreg, logreg, softmax or mlp (default: the linear model of the task)."),
+):
+    """Print a complete, commented starter config for a CSV on stdout: the columns used, those
+    left out and why, the inferred task, missing-value counts, and settings that train well."""
+    from nnctl.errors import UsageError
+    from nnctl.starter import starter_config
+
+    if model is not None and model not in ("linreg", "logreg", "softmax", "mlp"):
+        raise UsageError(f"--model: expected linreg, logreg, softmax or mlp, found {model!r}")
+    sys.stdout.write(starter_config(data, target, model))
+
+
 @config_app.command("schema")
 @command
 def config_schema():
