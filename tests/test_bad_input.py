@@ -8,7 +8,6 @@ is a full interpreter start) so the table stays fast; each case is still its own
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_clean_error, run_nnctl
+from nnctl.data import bundled_path
 
 IRIS = "data: {name: iris}\n"
 TINY_RUN = """
@@ -216,7 +216,7 @@ def _make_world(world):
         {"optim.momentum_buffer": np.array([None], dtype=object)}))
     _copy_run(world, "run_bad_config", change_meta=bad_lr)
 
-    text = (importlib.resources.files("nnctl.data") / "bundled" / "iris.csv").read_text().splitlines()
+    text = bundled_path("iris.csv").read_text().splitlines()
     header = text[0].split(",")
     rows = [line.split(",") for line in text[1:6]]
     (world / "three_features.csv").write_text(

@@ -127,9 +127,9 @@ def test_eval_on_the_runs_split_and_json(iris_run):
 
 def iris_csv(path, rows=None, drop_column=None):
     """The bundled iris CSV, optionally cut to some rows / without a column."""
-    import importlib.resources
+    from nnctl.data import bundled_path
 
-    text = (importlib.resources.files("nnctl.data") / "bundled" / "iris.csv").read_text()
+    text = bundled_path("iris.csv").read_text()
     lines = text.splitlines()
     if rows is not None:
         lines = lines[: rows + 1]
