@@ -167,6 +167,8 @@ def fit_columns(table: ColumnTable, settings: dict) -> ColumnPipeline:
         present = ~table.missing(name)
         if name in categorical:
             spec = _fit_categorical(table, name, present)
+            if missing != "impute":
+                spec.fill = None  # drop_rows: a missing category leaves its row out
         else:
             values = table.column(name)
             if not np.all(np.isfinite(values[present])):
