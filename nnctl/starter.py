@@ -39,6 +39,7 @@ def starter_config(data_path: str, target: str | None, model: str | None = None)
     out = [f"# Starter config for {facts.path} ({facts.n_rows} rows, {facts.delimiter}-separated),",
            "# written by `nnctl config init`. Train it with: nnctl train THIS_FILE.yaml",
            f"# Task: {facts.task}{classes}, target column {facts.target!r}"
+           + ("" if target else " (no --target given: the last column)")
            + (f" ({facts.target_missing} rows without a target are left out)."
               if facts.target_missing else "."),
            "# Columns used:"]
@@ -57,8 +58,9 @@ def starter_config(data_path: str, target: str | None, model: str | None = None)
             f"  drop: {_yaml_text([c.name for c in dropped])}"]
     if missing:
         total = sum(c.n_missing for c in missing)
-        out.append(f"  missing: impute       # {total} missing cells in {len(missing)} columns: "
-                   "training medians / most frequent values (or drop_rows, or error)")
+        out.append(f"  missing: impute       # {total} missing cells in {len(missing)} "
+                   f"column{'s' if len(missing) > 1 else ''}: training medians / most frequent "
+                   "values (or drop_rows, or error)")
     else:
         out.append("  missing: error        # no missing cells found; new ones will be refused")
     out.append(f"  na_values: {_yaml_text(facts.na_values)}")

@@ -374,3 +374,18 @@ def test_config_init_describes_the_table_and_trains(tmp_path):
 ])
 def test_sniff_delimiter(text, expected):
     assert sniff_delimiter(text.splitlines(keepends=True)) == expected
+
+
+def test_trailing_delimiter_column_is_ignored(tmp_path):
+    path = tmp_path / "trail.csv"
+    path.write_text("a,b,y,\n1,2,0,\n2,3,1,\n3,1,0,\n4,4,1,\n")
+    cfg = {"data": {"path": str(path), "target": "y", "val_fraction": 0.0},
+           "model": {"kind": "logreg"}}
+    proc = run_nnctl("train", write_config(tmp_path / "t.yaml", cfg), "--out", "run", "-q",
+                     cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = predictions(run_nnctl("predict", "run", "-", cwd=tmp_path, input="b,a\n2,1\n"))
+    assert out[0] == ["prediction"] and len(out) == 2
+    init = run_nnctl("config", "init", "--data", path, "--target", "y", cwd=tmp_path)
+    assert "(no name): no header name and no value (a trailing delimiter)" in init.stdout
+    assert "a: row numbers" not in init.stdout  # 4 rows say nothing about an index

@@ -112,7 +112,10 @@ def used_columns(table: ColumnTable, drop: list[str]) -> list[str]:
             raise UsageError(f"{table.source}: data.drop names column {shown}, which is not in "
                              f"the file{closest(name, table.names)}; columns: "
                              f"{', '.join(table.names[:30])}")
-    used = [n for n in table.names if n not in set(drop)]
+    # An unnamed column without a single value is what a trailing delimiter on every line
+    # makes (a spreadsheet export): nothing to use, nothing to ask about.
+    used = [n for n in table.names if n not in set(drop)
+            and not (n == "" and table.missing(n).all())]
     for j, name in enumerate(table.names):
         if name == "" and name in used:
             raise UsageError(f"{table.source}: column {j + 1} has no name (R row names or a "

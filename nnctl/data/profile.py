@@ -78,7 +78,8 @@ def _facts(name: str, values: np.ndarray, missing: np.ndarray) -> ColumnFacts:
         n_distinct = len(np.unique(present))
         facts = ColumnFacts(name, "categorical", int(missing.sum()), n_distinct)
         if name == "":
-            facts.drop_reason = "no header name (R row names or a pandas index)"
+            facts.drop_reason = ("no header name (R row names or a pandas index)" if len(present)
+                                 else "no header name and no value (a trailing delimiter)")
         elif len(present) >= ID_LIKE_MIN_ROWS and n_distinct >= ID_LIKE_SHARE * len(present):
             facts.drop_reason = f"a distinct value on {n_distinct} of {len(present)} rows: an identifier"
         elif n_distinct > MAX_CATEGORIES:
@@ -94,8 +95,10 @@ def _numeric_facts(name, present, n_missing, n_rows, stray) -> ColumnFacts:
     facts = ColumnFacts(name, "numeric", n_missing, n_distinct, stray=stray)
     integers = len(present) and bool(np.all(present == np.round(present)))
     if name == "":
-        facts.drop_reason = "no header name (R row names or a pandas index)"
-    elif integers and n_distinct == n_rows and np.all(np.diff(present) == 1):
+        facts.drop_reason = ("no header name (R row names or a pandas index)" if len(present)
+                             else "no header name and no value (a trailing delimiter)")
+    elif (integers and n_distinct == n_rows >= ID_LIKE_MIN_ROWS
+          and np.all(np.diff(present) == 1)):
         facts.drop_reason = "row numbers (1, 2, 3, ...)"
     elif ID_NAME.match(name) and n_distinct == len(present) and n_rows >= ID_LIKE_MIN_ROWS:
         facts.drop_reason = "a distinct number on every row, named like an identifier"
