@@ -46,18 +46,21 @@ DATA = (
     Hyper("stratify", "bool", True, "keep class proportions in the split (classification)"),
     Hyper("standardize", "bool", True, "scale features to mean 0, std 1 (fitted on the training part)"),
     Hyper("drop", "any", [], "CSV columns left out (e.g. [id]); \"\" names a column with an empty "
-          "header (R row names)"),
+          "header (R row names)", expect="(a list of column names)"),
     Hyper("missing", "str", "error", "CSV cells in na_values: error (names them), drop_rows, or "
           "impute (training median; most frequent value for categorical columns)",
           choices=("error", "drop_rows", "impute")),
     Hyper("na_values", "any", ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "?"],
-          "cell texts that mean a missing value (rows with a missing target are never trained on)"),
+          "cell texts that mean a missing value (rows with a missing target are never trained on)",
+          expect="(a list of texts)"),
     Hyper("categorical", "any", "auto", "auto: every non-numeric CSV column is one-hot encoded "
-          "(categories from the training part); a list of columns; or none"),
-    Hyper("delimiter", "str", "auto", "CSV field separator: auto (detects , ; tab |) or the "
-          "character (or its name: comma, semicolon, tab, pipe)"),
+          "(categories from the training part); a list of columns; or none",
+          expect="(auto, none or a list of column names)"),
+    Hyper("delimiter", "str", "auto", "CSV field separator: auto (detects comma, semicolon, tab "
+          "or pipe) or one character, or its name (comma, semicolon, tab, pipe)"),
     Hyper("standardize_target", "any", "auto", "auto (= true for regression): train on the "
-          "target scaled to mean 0, std 1; metrics and predictions stay in its own units; or false"),
+          "target scaled to mean 0, std 1; metrics and predictions stay in its own units; or false",
+          expect="(auto, true or false)"),
 )
 
 MODEL = (
