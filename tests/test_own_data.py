@@ -389,3 +389,15 @@ def test_trailing_delimiter_column_is_ignored(tmp_path):
     init = run_nnctl("config", "init", "--data", path, "--target", "y", cwd=tmp_path)
     assert "(no name): no header name and no value (a trailing delimiter)" in init.stdout
     assert "a: row numbers" not in init.stdout  # 4 rows say nothing about an index
+
+
+def test_target_scaling_without_validation_rows(tmp_path):
+    big = regression_table(tmp_path / "big.csv", 100.0, 1000.0)
+    cfg = {"data": {"path": str(big), "target": "price", "val_fraction": 0.0},
+           "model": {"kind": "linreg"}, "optimizer": {"name": "exact"}, "train": {"epochs": 1}}
+    run, summary, _ = train(tmp_path, cfg)
+    assert summary["n_val"] == 0 and summary["loss_units"] == "standardized target"
+    evaluated = json.loads(run_nnctl("eval", run, "--split", "train", "--json", cwd=tmp_path).stdout)
+    # Every row, whose target has std exactly 100: R2 = 1 - MSE / 100^2, in the target's units.
+    assert evaluated["r2"] > 0.95 and evaluated["n"] == 600
+    assert evaluated["rmse"] == pytest.approx(100 * np.sqrt(1 - evaluated["r2"]), rel=1e-9)

@@ -87,13 +87,18 @@ def fit_target_scaler(task: str, setting, y_train: np.ndarray) -> Standardizer |
     (prices around 1e5); classification targets are never scaled."""
     if task != "regression" or setting is False or len(y_train) == 0:
         return None
-    return Standardizer().fit(np.asarray(y_train, dtype=np.float64).reshape(len(y_train), -1))
+    return Standardizer().fit(_columns(np.asarray(y_train, dtype=np.float64)))
+
+
+def _columns(y: np.ndarray) -> np.ndarray:
+    """A target as [n, outputs] (a view), also when n is 0."""
+    return y.reshape(-1, 1) if y.ndim == 1 else y
 
 
 def scale_target(scaler: Standardizer | None, y: np.ndarray) -> np.ndarray:
     if scaler is None:
         return y
-    return scaler.transform(y.reshape(len(y), -1)).reshape(y.shape)
+    return scaler.transform(_columns(y)).reshape(y.shape)
 
 
 def unscale_target(scaler: Standardizer | None, y: np.ndarray) -> np.ndarray:
@@ -101,4 +106,4 @@ def unscale_target(scaler: Standardizer | None, y: np.ndarray) -> np.ndarray:
     if scaler is None:
         return y
     y = np.asarray(y, dtype=np.float64)
-    return scaler.inverse_transform(y.reshape(len(y), -1)).reshape(y.shape)
+    return scaler.inverse_transform(_columns(y)).reshape(y.shape)
