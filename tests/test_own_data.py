@@ -401,3 +401,21 @@ def test_target_scaling_without_validation_rows(tmp_path):
     # Every row, whose target has std exactly 100: R2 = 1 - MSE / 100^2, in the target's units.
     assert evaluated["r2"] > 0.95 and evaluated["n"] == 600
     assert evaluated["rmse"] == pytest.approx(100 * np.sqrt(1 - evaluated["r2"]), rel=1e-9)
+
+
+def test_column_kind_is_read_from_every_row_not_the_split(tmp_path):
+    """A text column whose training rows happen to hold numbers only is still categorical (the
+    property test's find: x1 = abc, 0)."""
+    from nnctl.data.columns import fit_on_rows
+    from nnctl.data.formats import COLUMN_DEFAULTS
+    from nnctl.data.table import ColumnTable
+
+    table = ColumnTable(["x1", "x2"], [np.array(["abc", "0", "abc", "1"], dtype=object),
+                                       np.array([1.0, 0.0, 2.0, 3.0])],
+                        np.arange(2, 6), "t.csv")
+    pipeline, X_train, X_val = fit_on_rows(table, COLUMN_DEFAULTS, np.array([1, 3]),
+                                           np.array([0, 2]))
+    assert [s.kind for s in pipeline.specs] == ["categorical", "numeric"]
+    assert pipeline.output_names == ["x1=0", "x1=1", "x2"]
+    np.testing.assert_array_equal(X_train, [[1, 0, 0], [0, 1, 3]])
+    np.testing.assert_array_equal(X_val, [[0, 0, 1], [0, 0, 2]])  # 'abc' unseen: all zeros

@@ -149,7 +149,7 @@ def _refuse_stray_text(table: ColumnTable, name: str) -> None:
     values = table.column(name)
     present = [(i, v) for i, v in enumerate(values) if v is not None]
     numeric = sum(is_number(v) for _, v in present)
-    if present and numeric >= MOSTLY_NUMERIC_SHARE * len(present):
+    if present and len(present) > numeric >= MOSTLY_NUMERIC_SHARE * len(present):
         row, value = next((i, v) for i, v in present if not is_number(v))
         raise UsageError(f"{table.source}: {table.locate(row)}, column {name!r}: expected a "
                          f"number, found {value!r} (the column is otherwise numeric): add "
@@ -157,14 +157,26 @@ def _refuse_stray_text(table: ColumnTable, name: str) -> None:
                          "or data.drop it")
 
 
-def fit_columns(table: ColumnTable, settings: dict) -> ColumnPipeline:
+def _as_numbers(table: ColumnTable, name: str, values: np.ndarray, hint: str = "") -> np.ndarray:
+    """A column as float64 (NaN for missing); UsageError naming the first non-number."""
+    if values.dtype != object:
+        return values
+    for i, v in enumerate(values):
+        if v is not None and not is_number(v):
+            raise UsageError(f"{table.source}: {table.locate(i)}, column {name!r}: expected a "
+                             f"number, found {v!r}{hint}")
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+def fit_columns(table: ColumnTable, settings: dict, schema: ColumnTable | None = None) -> ColumnPipeline:
     """The pipeline learned from `table` (the training rows). settings: the resolved data
-    section (drop, missing, categorical)."""
+    section (drop, missing, categorical). schema: the whole table, when `table` is part of it:
+    which columns are categorical is read from every row, not from the split's luck."""
     used = used_columns(table, settings["drop"])
     missing = settings["missing"]
     if missing == "error":
         refuse_missing(table, used)
-    categorical = set(_categorical_names(table, used, settings["categorical"]))
+    categorical = set(_categorical_names(schema or table, used, settings["categorical"]))
     specs = []
     for name in used:
         present = ~table.missing(name)
@@ -173,7 +185,8 @@ def fit_columns(table: ColumnTable, settings: dict) -> ColumnPipeline:
             if missing != "impute":
                 spec.fill = None  # drop_rows: a missing category leaves its row out
         else:
-            values = table.column(name)
+            values = _as_numbers(table, name, table.column(name),
+                                 "; list the column in data.categorical or data.drop it")
             if not np.all(np.isfinite(values[present])):
                 row = int(np.flatnonzero(present & ~np.isfinite(values))[0])
                 raise UsageError(f"{table.source}: {table.locate(row)}, column {name!r}: expected "
@@ -268,11 +281,7 @@ class ColumnPipeline:
         return np.concatenate(blocks, axis=1) if blocks else np.empty((table.n_rows, 0))
 
     def _numeric(self, table, spec, values, missing) -> np.ndarray:
-        if values.dtype == object:  # text where training had numbers
-            bad = next(i for i, v in enumerate(values) if v is not None and not is_number(v))
-            raise UsageError(f"{table.source}: {table.locate(bad)}, column {spec.name!r}: "
-                             f"expected a number, found {values[bad]!r}")
-        values = values.astype(np.float64, copy=True)
+        values = _as_numbers(table, spec.name, values).astype(np.float64, copy=True)
         infinite = np.isinf(values)
         if infinite.any():
             row = int(np.flatnonzero(infinite)[0])
@@ -327,5 +336,5 @@ def fit_on_rows(table: ColumnTable, settings: dict, train_rows: np.ndarray,
     if settings["missing"] == "error":
         refuse_missing(table, used_columns(table, settings["drop"]))  # every row, one message
     train = table.take(train_rows)
-    pipeline = fit_columns(train, settings)
+    pipeline = fit_columns(train, settings, schema=table)
     return pipeline, pipeline.transform(train), pipeline.transform(table.take(val_rows))
