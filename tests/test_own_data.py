@@ -14,6 +14,7 @@ import yaml
 from conftest import assert_clean_error, run_nnctl
 from messy_tables import CATEGORICAL, NUMERIC, patients, write_csv
 from nnctl.data.delimiter import sniff_delimiter
+from nnctl.errors import UsageError
 
 L2 = 1e-3
 MISSING_TARGETS = (3, 50, 700)
@@ -410,12 +411,17 @@ def test_column_kind_is_read_from_every_row_not_the_split(tmp_path):
     from nnctl.data.formats import COLUMN_DEFAULTS
     from nnctl.data.table import ColumnTable
 
-    table = ColumnTable(["x1", "x2"], [np.array(["abc", "0", "abc", "1"], dtype=object),
-                                       np.array([1.0, 0.0, 2.0, 3.0])],
-                        np.arange(2, 6), "t.csv")
-    pipeline, X_train, X_val = fit_on_rows(table, COLUMN_DEFAULTS, np.array([1, 3]),
-                                           np.array([0, 2]))
+    table = ColumnTable(["x1", "x2"], [np.array(["abc", "0", "abc", "def", "1"], dtype=object),
+                                       np.array([1.0, 0.0, 2.0, 4.0, 3.0])],
+                        np.arange(2, 7), "t.csv")
+    with pytest.warns(UserWarning, match=r"not seen in training .*'x1': 3"):
+        pipeline, X_train, X_val = fit_on_rows(table, COLUMN_DEFAULTS, np.array([1, 4]),
+                                               np.array([0, 2, 3]))
     assert [s.kind for s in pipeline.specs] == ["categorical", "numeric"]
     assert pipeline.output_names == ["x1=0", "x1=1", "x2"]
     np.testing.assert_array_equal(X_train, [[1, 0, 0], [0, 1, 3]])
-    np.testing.assert_array_equal(X_val, [[0, 0, 1], [0, 0, 2]])  # 'abc' unseen: all zeros
+    np.testing.assert_array_equal(X_val, [[0, 0, 1], [0, 0, 2], [0, 0, 4]])  # unseen: zeros
+    # Half numbers or more: stray spellings in a numeric column, refused by name (the find).
+    table.values[0] = np.array(["abc", "0", "2", "3", "1"], dtype=object)
+    with pytest.raises(UsageError, match="line 2, column 'x1': expected a number, found 'abc'"):
+        fit_on_rows(table, COLUMN_DEFAULTS, np.array([1, 4]), np.array([0, 2, 3]))
