@@ -137,7 +137,9 @@ def train(
 @command
 def eval_(
     run: Path = typer.Argument(..., help="Run folder (uses checkpoints/best.npz) or a checkpoint .npz."),
-    data: Optional[str] = typer.Option(None, "--data", help="A data file (- for stdin) or built-in dataset name (default: the run's own data). CSV columns are matched by header name."),
+    data: Optional[str] = typer.Option(None, "--data", help=(
+        "A data file (- for stdin) or built-in dataset name (default: the run's own data). "
+        "CSV columns are matched by header name.")),
     split: str = typer.Option("val", "--split", help="With the run's own data: val, train or all."),
     json_: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
     data_format: str = typer.Option("auto", "--format", help=FORMAT_HELP),
@@ -161,11 +163,16 @@ def eval_(
 @command
 def predict(
     run: Path = typer.Argument(..., help="Run folder or checkpoint .npz."),
-    data: str = typer.Argument(..., help="Data file (CSV, NPZ, NPY, IDX), or - for stdin. CSV columns are matched by header name, in any order; the target and other unused columns are ignored."),
+    data: str = typer.Argument(..., help=(
+        "Data file (CSV, NPZ, NPY, IDX), or - for stdin. CSV columns are matched by header "
+        "name, in any order; the target and other unused columns are ignored.")),
     proba: bool = typer.Option(False, "--proba", help="Add one probability column per class."),
     data_format: str = typer.Option("auto", "--format", help=FORMAT_HELP),
-    keep: List[str] = typer.Option([], "--keep", help="Copy this input column (e.g. an id) into the output, before the predictions (repeatable)."),
-    no_header: bool = typer.Option(False, "--no-header", help="Write the prediction rows without the header line."),
+    keep: List[str] = typer.Option([], "--keep", help=(
+        "Copy this input column (e.g. an id) into the output, before the predictions "
+        "(repeatable).")),
+    no_header: bool = typer.Option(False, "--no-header",
+                                   help="Write the prediction rows without the header line."),
 ):
     """Predict for every row of DATA; CSV on stdout with the original class labels (regression:
     in the target's own units), one row per input row."""
@@ -423,8 +430,10 @@ def config_validate(
 @command
 def config_init(
     data: str = typer.Option(..., "--data", help="Your CSV file (header row of column names)."),
-    target: Optional[str] = typer.Option(None, "--target", help="The column to predict (default: `target`, else the last column)."),
-    model: Optional[str] = typer.Option(None, "--model", help="linreg, logreg, softmax or mlp (default: the linear model of the task)."),
+    target: Optional[str] = typer.Option(None, "--target", help=(
+        "The column to predict (default: `target`, else the last column).")),
+    model: Optional[str] = typer.Option(None, "--model", help=(
+        "linreg, logreg, softmax or mlp (default: the linear model of the task).")),
 ):
     """Print a complete, commented starter config for a CSV on stdout: the columns used, those
     left out and why, the inferred task, missing-value counts, and settings that train well."""

@@ -485,6 +485,18 @@ def _named_schema(registry: Registry, key: str, extra_hypers=()) -> dict:
     return {"anyOf": [{"type": "string", "enum": names}, {"oneOf": variants}]}
 
 
+def _data_schema() -> dict:
+    """The data section, with the exact shapes of the table keys declared as "any"."""
+    names = {"type": "array", "items": {"type": "string"}}
+    schema = _object(DATA)
+    shapes = {"drop": names, "na_values": names,
+              "categorical": {"anyOf": [{"enum": ["auto", "none"]}, names]},
+              "standardize_target": {"anyOf": [{"enum": ["auto"]}, {"type": "boolean"}]}}
+    for key, shape in shapes.items():
+        schema["properties"][key] = {**schema["properties"][key], **shape}
+    return schema
+
+
 def json_schema() -> dict:
     regs = _registries()
     loss_names = ["auto"] + regs["loss"].all_names()
@@ -495,7 +507,7 @@ def json_schema() -> dict:
         "additionalProperties": False,
         "properties": {
             "seed": _hyper_schema(SEED),
-            "data": _object(DATA),
+            "data": _data_schema(),
             "model": _object(MODEL),
             "init": _named_schema(regs["init"], "scheme", INIT),
             "loss": {"anyOf": [{"type": "string", "enum": loss_names},

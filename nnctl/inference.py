@@ -40,8 +40,15 @@ class LoadedModel:
     def columns(self):
         """The stored column pipeline (CSV and bundled training data), else None."""
         from nnctl.data.columns import ColumnPipeline
+        from nnctl.data.formats import CSV_SUFFIXES
 
         if self.meta.get("columns") is None:
+            # A model trained on a CSV before pipelines were stored: numeric columns, by name.
+            path = self.cfg["data"].get("path")
+            names = self.meta.get("feature_names")
+            if names and isinstance(path, str) and self.cfg["data"]["format"] in ("auto", "csv") \
+                    and path.lower().endswith(CSV_SUFFIXES):
+                return ColumnPipeline.numeric(names)
             return None
         return ColumnPipeline.from_dict(self.meta["columns"], f"{self.path}: meta.columns")
 
@@ -51,7 +58,8 @@ class LoadedModel:
 
         if self.meta.get("target_scaler") is None:
             return None
-        return Standardizer.from_dict(self.meta["target_scaler"], f"{self.path}: meta.target_scaler")
+        return Standardizer.from_dict(self.meta["target_scaler"],
+                                      f"{self.path}: meta.target_scaler")
 
     def check_features(self, X: np.ndarray, source: str) -> None:
         expected = self.meta["n_features"]
@@ -206,7 +214,8 @@ def predict_rows(run_or_ckpt, data_path: str, proba: bool = False, data_format: 
     complete = ~np.isnan(X).any(axis=1)
     if not complete.all():
         warnings.warn(f"{dataset.source}: {int((~complete).sum())} rows have a missing cell the "
-                      "model does not impute (data.missing: drop_rows); their predictions are empty")
+                      "model does not impute (data.missing: drop_rows); their predictions are "
+                      "empty")
     X = X[complete].astype(model.dtype, copy=False)
     kept = [dataset.table.raw_text[k].tolist() for k in keep]
     if meta["task"] == "regression":

@@ -89,7 +89,6 @@ def load_dataset(data_cfg: dict, streams, *, which: str = "path", classes=None,
 
 def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedData:
     from nnctl.data import Standardizer, train_val_split
-
     from nnctl.data.columns import fit_on_rows
     from nnctl.data.scaling import fit_target_scaler, scale_target
 

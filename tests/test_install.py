@@ -42,7 +42,8 @@ def test_wheel_installs_bundled_datasets_and_trains_from_another_folder(tmp_path
     assert install.returncode == 0, install.stderr
     # The dependencies (numpy, typer, ...) come from this interpreter's site-packages, added
     # after the venv's own, so the installed nnctl is the one imported.
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+    site = subprocess.run([str(python), "-c",
+                           "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
     (Path(site) / "zz_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
 

@@ -10,9 +10,9 @@ import json
 import numpy as np
 import pytest
 import yaml
-
 from conftest import assert_clean_error, run_nnctl
 from messy_tables import CATEGORICAL, NUMERIC, patients, write_csv
+
 from nnctl.data.delimiter import sniff_delimiter
 from nnctl.errors import UsageError
 
@@ -120,7 +120,8 @@ def test_messy_csv_matches_the_scikit_learn_pipeline(tmp_path, task, kind, optim
     assert [specs[c]["fill"] for c in NUMERIC] == pytest.approx(num[0].statistics_.tolist())
     imputer, encoder = cat[0], cat[1]
     assert [specs[c]["fill"] for c in CATEGORICAL] == imputer.statistics_.tolist()
-    assert [specs[c]["categories"] for c in CATEGORICAL] == [c.tolist() for c in encoder.categories_]
+    assert [specs[c]["categories"] for c in CATEGORICAL] == [
+        c.tolist() for c in encoder.categories_]
     assert "patient_id" not in specs and "" not in specs
 
 
@@ -132,13 +133,13 @@ def binary_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("own")
     columns, target = patients(400, seed=2, task="binary")
     path = write_csv(folder / "train.csv", columns, target)
-    run, summary, _ = train(folder, messy_config(path, "logreg", "lbfgs", drop=["patient_id"]))
+    run, _, _ = train(folder, messy_config(path, "logreg", "lbfgs", drop=["patient_id"]))
     return folder, run, columns, target
 
 
 def test_predictions_identical_shuffled_columns_stdin_extra_columns(binary_run, tmp_path):
-    folder, run, columns, target = binary_run
-    rows = range(0, 60)
+    _, run, columns, target = binary_run
+    rows = range(60)
     plain = write_csv(tmp_path / "plain.csv", columns, target, rows=rows)
     base = predictions(run_nnctl("predict", run, plain, "--proba", cwd=tmp_path))
     assert len(base) == 61 and base[0][0] == "prediction"
@@ -167,7 +168,7 @@ def test_predictions_identical_shuffled_columns_stdin_extra_columns(binary_run, 
 
 
 def test_missing_feature_column_is_exit_2_naming_it(binary_run, tmp_path):
-    folder, run, columns, target = binary_run
+    _, run, columns, target = binary_run
     without = {k: v for k, v in columns.items() if k != "bmi"}
     path = write_csv(tmp_path / "nobmi.csv", without, target, rows=range(10))
     assert_clean_error(run_nnctl("predict", run, path, cwd=tmp_path), 2, "nobmi.csv",
@@ -180,7 +181,7 @@ def test_missing_feature_column_is_exit_2_naming_it(binary_run, tmp_path):
 
 
 def test_unseen_category_is_all_zeros_with_one_warning_line(binary_run, tmp_path):
-    folder, run, columns, target = binary_run
+    _, run, columns, target = binary_run
     changed = dict(columns, region=["Mars"] * 3 + columns["region"][3:],
                    smoker=["sometimes"] + columns["smoker"][1:])
     path = write_csv(tmp_path / "new.csv", changed, target, rows=range(10))
@@ -192,7 +193,7 @@ def test_unseen_category_is_all_zeros_with_one_warning_line(binary_run, tmp_path
 
 
 def test_imputed_cells_take_the_training_median_and_mode(binary_run, tmp_path):
-    folder, run, columns, target = binary_run
+    _, run, columns, target = binary_run
     meta = json.loads(str(np.load(run / "checkpoints" / "best.npz")["meta"]))
     specs = {c["name"]: c for c in meta["columns"]["columns"]}
     row = {k: [v[0]] for k, v in columns.items()}
@@ -282,8 +283,8 @@ def regression_table(path, scale: float, shift: float):
     X = rng.normal(size=(600, 5))
     y = X @ np.array([1.0, -2.0, 0.5, 0.0, 1.5]) + 0.3 * rng.normal(size=600)
     y = (y - y.mean()) / y.std()
-    lines = ["a,b,c,d,e,price"] + [",".join(repr(float(v)) for v in row) + f",{float(t * scale + shift)!r}"
-                                   for row, t in zip(X, y)]
+    lines = ["a,b,c,d,e,price"] + [",".join(repr(float(v)) for v in row)
+                                   + f",{float(t * scale + shift)!r}" for row, t in zip(X, y)]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -398,7 +399,8 @@ def test_target_scaling_without_validation_rows(tmp_path):
            "model": {"kind": "linreg"}, "optimizer": {"name": "exact"}, "train": {"epochs": 1}}
     run, summary, _ = train(tmp_path, cfg)
     assert summary["n_val"] == 0 and summary["loss_units"] == "standardized target"
-    evaluated = json.loads(run_nnctl("eval", run, "--split", "train", "--json", cwd=tmp_path).stdout)
+    proc = run_nnctl("eval", run, "--split", "train", "--json", cwd=tmp_path)
+    evaluated = json.loads(proc.stdout)
     # Every row, whose target has std exactly 100: R2 = 1 - MSE / 100^2, in the target's units.
     assert evaluated["r2"] > 0.95 and evaluated["n"] == 600
     assert evaluated["rmse"] == pytest.approx(100 * np.sqrt(1 - evaluated["r2"]), rel=1e-9)
@@ -425,3 +427,27 @@ def test_column_kind_is_read_from_every_row_not_the_split(tmp_path):
     table.values[0] = np.array(["abc", "0", "2", "3", "1"], dtype=object)
     with pytest.raises(UsageError, match="line 2, column 'x1': expected a number, found 'abc'"):
         fit_on_rows(table, COLUMN_DEFAULTS, np.array([1, 4]), np.array([0, 2, 3]))
+
+
+def test_checkpoint_without_a_stored_pipeline_binds_csv_columns_by_name(tmp_path):
+    """Runs trained on a CSV before the pipeline was stored (numeric columns only) bind by the
+    feature names in their meta too: reversed columns give the same predictions."""
+    path = tmp_path / "num.csv"
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(80, 3))
+    y = (X @ [1.0, -1.0, 0.5] > 0).astype(int)
+    path.write_text("a,b,c,y\n" + "".join(f"{a!r},{b!r},{c!r},{t}\n"
+                                           for (a, b, c), t in zip(X.tolist(), y)))
+    run, _, _ = train(tmp_path, {"data": {"path": str(path), "target": "y"},
+                                 "model": {"kind": "logreg"}, "optimizer": {"name": "lbfgs"}})
+    best = run / "checkpoints" / "best.npz"
+    with np.load(best) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    meta = json.loads(str(arrays["meta"]))
+    del meta["columns"], meta["target_scaler"]  # as an older nnctl wrote it
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(best, **arrays)
+    reversed_file = tmp_path / "reversed.csv"
+    reversed_file.write_text("c,b,a\n" + "".join(f"{c!r},{b!r},{a!r}\n" for a, b, c in X.tolist()))
+    same = predictions(run_nnctl("predict", best, path, "--proba", cwd=tmp_path))
+    assert predictions(run_nnctl("predict", best, reversed_file, "--proba", cwd=tmp_path)) == same

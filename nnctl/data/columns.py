@@ -168,7 +168,8 @@ def _as_numbers(table: ColumnTable, name: str, values: np.ndarray, hint: str = "
     return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
 
 
-def fit_columns(table: ColumnTable, settings: dict, schema: ColumnTable | None = None) -> ColumnPipeline:
+def fit_columns(table: ColumnTable, settings: dict,
+                schema: ColumnTable | None = None) -> ColumnPipeline:
     """The pipeline learned from `table` (the training rows). settings: the resolved data
     section (drop, missing, categorical). schema: the whole table, when `table` is part of it:
     which columns are categorical is read from every row, not from the split's luck."""
@@ -225,7 +226,7 @@ def _as_text(values: np.ndarray) -> np.ndarray:
         return values
     out = np.empty(len(values), dtype=object)
     for i, v in enumerate(values.tolist()):
-        out[i] = None if v != v else number_text(v)
+        out[i] = None if np.isnan(v) else number_text(v)
     return out
 
 
@@ -321,7 +322,8 @@ class ColumnPipeline:
                     raise ValueError(spec.name)
                 specs.append(spec)
         except (KeyError, TypeError, ValueError) as exc:
-            raise UsageError(f"{where}: not a column pipeline ({type(exc).__name__} {exc})") from None
+            raise UsageError(f"{where}: not a column pipeline "
+                             f"({type(exc).__name__} {exc})") from None
         return cls(specs, state["missing"])
 
     @classmethod

@@ -146,7 +146,8 @@ def _read_rows(path: Path, reader, target, require_target, na_values, delimiter,
                               f"the target column {target_name!r}; left out")
                 keep = np.flatnonzero(~absent)
                 if len(keep) == 0:
-                    raise UsageError(f"{path}: column {target_name!r}: every target cell is missing")
+                    raise UsageError(f"{path}: column {target_name!r}: every target cell is "
+                                     "missing")
                 table, cells = table.take(keep), cells[keep]
             else:
                 cells = None  # predict input: the target is not needed

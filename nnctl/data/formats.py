@@ -10,9 +10,8 @@ Formats (`format="auto"` picks one from the name, then from the content):
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -20,6 +19,7 @@ from nnctl.data.columns import fit_columns as fit_columns_on
 from nnctl.data.columns import incomplete_rows, used_columns
 from nnctl.data.csv_reader import read_csv
 from nnctl.data.dataset import TASKS, Dataset, make_dataset
+from nnctl.data.delimiter import parse_delimiter
 from nnctl.data.files import (
     MAX_FILE_BYTES,
     STDIN_NAME,
@@ -28,7 +28,6 @@ from nnctl.data.files import (
     is_stream,
     spooled,
 )
-from nnctl.data.delimiter import parse_delimiter
 from nnctl.data.idx_reader import looks_like_idx, read_idx
 from nnctl.data.npz_reader import read_npy_pair, read_npz
 from nnctl.data.table import DEFAULT_NA_VALUES

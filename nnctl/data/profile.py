@@ -16,7 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from nnctl.data.columns import ID_LIKE_MIN_ROWS, ID_LIKE_SHARE, MAX_CATEGORIES, MOSTLY_NUMERIC_SHARE
+from nnctl.data.columns import (
+    ID_LIKE_MIN_ROWS,
+    ID_LIKE_SHARE,
+    MAX_CATEGORIES,
+    MOSTLY_NUMERIC_SHARE,
+)
 from nnctl.data.csv_reader import read_csv
 from nnctl.data.dataset import infer_task
 from nnctl.data.files import MAX_FILE_BYTES
@@ -61,7 +66,8 @@ def _stray_spellings(values: np.ndarray) -> list[str]:
     present = [v for v in values if v is not None]
     odd = sorted({v for v in present if not is_number(v)})
     numeric = len(present) - sum(1 for v in present if not is_number(v))
-    if present and numeric >= MOSTLY_NUMERIC_SHARE * len(present) and len(odd) <= MAX_STRAY_SPELLINGS:
+    mostly_numbers = present and numeric >= MOSTLY_NUMERIC_SHARE * len(present)
+    if mostly_numbers and len(odd) <= MAX_STRAY_SPELLINGS:
         return odd
     return []
 
@@ -81,9 +87,11 @@ def _facts(name: str, values: np.ndarray, missing: np.ndarray) -> ColumnFacts:
             facts.drop_reason = ("no header name (R row names or a pandas index)" if len(present)
                                  else "no header name and no value (a trailing delimiter)")
         elif len(present) >= ID_LIKE_MIN_ROWS and n_distinct >= ID_LIKE_SHARE * len(present):
-            facts.drop_reason = f"a distinct value on {n_distinct} of {len(present)} rows: an identifier"
+            facts.drop_reason = (f"a distinct value on {n_distinct} of {len(present)} rows: "
+                                 "an identifier")
         elif n_distinct > MAX_CATEGORIES:
-            facts.drop_reason = f"{n_distinct} distinct values, more than {MAX_CATEGORIES} categories"
+            facts.drop_reason = (f"{n_distinct} distinct values, more than {MAX_CATEGORIES} "
+                                 "categories")
         elif n_distinct <= 1:
             facts.drop_reason = "the same value on every row" if n_distinct else "no value at all"
         return facts

@@ -88,7 +88,7 @@ def join_chunks(chunks: list[np.ndarray]) -> np.ndarray:
         if chunk.dtype != object:
             text = np.empty(len(chunk), dtype=object)
             for i, v in enumerate(chunk.tolist()):
-                text[i] = None if v != v else number_text(v)
+                text[i] = None if np.isnan(v) else number_text(v)
             chunk = text
         parts.append(chunk)
     return np.concatenate(parts)
