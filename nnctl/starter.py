@@ -48,7 +48,8 @@ def starter_config(data_path: str, target: str | None, model: str | None = None)
                   else "numeric")
         gaps = f", {c.n_missing} missing" if c.n_missing else ""
         stray = f" (incl. {', '.join(map(repr, c.stray))}, read as missing)" if c.stray else ""
-        out.append(f"#   {c.name or '(no name)'}: {detail}{gaps}{stray}")
+        note = f"; {c.note}" if c.note else ""
+        out.append(f"#   {c.name or '(no name)'}: {detail}{gaps}{stray}{note}")
     if dropped:
         out.append("# Columns left out (data.drop):")
         out += [f"#   {c.name or '(no name)'}: {c.drop_reason}" for c in dropped]

@@ -451,3 +451,34 @@ def test_checkpoint_without_a_stored_pipeline_binds_csv_columns_by_name(tmp_path
     reversed_file.write_text("c,b,a\n" + "".join(f"{c!r},{b!r},{a!r}\n" for a, b, c in X.tolist()))
     same = predictions(run_nnctl("predict", best, path, "--proba", cwd=tmp_path))
     assert predictions(run_nnctl("predict", best, reversed_file, "--proba", cwd=tmp_path)) == same
+
+
+def test_decimal_commas_in_a_semicolon_file_read_as_numbers(tmp_path):
+    from nnctl.data import load_file
+
+    dots = tmp_path / "dots.csv"
+    dots.write_text('a,b,city,price\n1.5,2,"Köln, Nord",10.25\n-0.25,3,Bonn,NA\n3,4.75,Bonn,7\n')
+    commas = tmp_path / "commas.csv"
+    commas.write_text("a;b;city;price\n1,5;2;Köln, Nord;10,25\n-0,25;3;Bonn;NA\n3;4,75;Bonn;7\n")
+    with pytest.warns(UserWarning, match="1 of 3 rows have no value"):
+        expected = load_file(dots, task="regression")
+    with pytest.warns(UserWarning, match="1 of 3 rows have no value"):
+        found = load_file(commas, task="regression")
+    np.testing.assert_array_equal(found.X, expected.X)
+    np.testing.assert_array_equal(found.y, [10.25, 7.0])
+    assert found.feature_names == ["a", "b", "city=Bonn", "city=Köln, Nord"]
+
+
+def test_config_init_flags_integer_codes_and_stray_spellings(tmp_path):
+    rows = [f"{i % 4 + 1},{'-' if i % 9 == 0 else i * 0.5},{i % 2}" for i in range(40)]
+    path = tmp_path / "codes.csv"
+    path.write_text("grade,dose,y\n" + "\n".join(rows) + "\n")
+    proc = run_nnctl("config", "init", "--data", path, "--target", "y", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "grade: numeric; 4 distinct integers: if they are codes" in proc.stdout
+    assert "dose: numeric, 5 missing (incl. '-', read as missing)" in proc.stdout
+    cfg = yaml.safe_load(proc.stdout)
+    assert "-" in cfg["data"]["na_values"] and cfg["data"]["missing"] == "impute"
+    config = tmp_path / "codes.yaml"
+    config.write_text(proc.stdout)
+    assert run_nnctl("train", config, "--out", "run", "-q", cwd=tmp_path).returncode == 0

@@ -30,7 +30,13 @@ import numpy as np
 from nnctl.data.dataset import parse_target
 from nnctl.data.delimiter import NAMES, SNIFF_LINES, sniff_delimiter
 from nnctl.data.files import RawTable, open_binary
-from nnctl.data.table import DEFAULT_NA_VALUES, ColumnTable, convert_cells, join_chunks
+from nnctl.data.table import (
+    DEFAULT_NA_VALUES,
+    ColumnTable,
+    convert_cells,
+    decimal_comma_numbers,
+    join_chunks,
+)
 from nnctl.errors import UsageError, closest
 
 CHUNK_ROWS = 4096  # rows converted per NumPy call: bounds the temporary string array
@@ -108,7 +114,8 @@ def _read_rows(path: Path, reader, target, require_target, na_values, delimiter,
                 column_chunks[j].append(numbers[:, j])
         except ValueError:
             for j in range(len(feature_index)):
-                column_chunks[j].append(convert_cells(features[:, j], na_values))
+                column_chunks[j].append(convert_cells(features[:, j], na_values,
+                                                      decimal_comma=delimiter != ","))
         if target_index is not None:
             target_chunks.append(cells[:, target_index])
         for name, j in keep_index.items():
@@ -151,6 +158,9 @@ def _read_rows(path: Path, reader, target, require_target, na_values, delimiter,
                 table, cells = table.take(keep), cells[keep]
             else:
                 cells = None  # predict input: the target is not needed
+        if cells is not None and delimiter != ",":
+            numbers = decimal_comma_numbers(cells)
+            cells = cells if numbers is None else numbers
         y = None if cells is None else parse_target(cells)
     rows = table.lines
     return RawTable(None, y, feature_names, target_name, lambda i: f"line {rows[i]}",

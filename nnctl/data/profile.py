@@ -29,6 +29,7 @@ from nnctl.data.table import DEFAULT_NA_VALUES, is_number
 
 ID_NAME = re.compile(r"^(id|index|row|rownum|row_?id|.*[_ ]id)$", re.IGNORECASE)
 MAX_STRAY_SPELLINGS = 5
+MAX_CODES = 10  # a numeric column of this few distinct integers may be category codes
 
 
 @dataclass
@@ -39,6 +40,7 @@ class ColumnFacts:
     n_distinct: int
     drop_reason: str | None = None
     stray: list[str] = field(default_factory=list)  # odd spellings in a numeric column
+    note: str | None = None
 
 
 @dataclass
@@ -112,6 +114,9 @@ def _numeric_facts(name, present, n_missing, n_rows, stray) -> ColumnFacts:
         facts.drop_reason = "a distinct number on every row, named like an identifier"
     elif n_distinct <= 1:
         facts.drop_reason = "the same value on every row" if n_distinct else "no value at all"
+    elif integers and 3 <= n_distinct <= MAX_CODES and n_rows >= ID_LIKE_MIN_ROWS:
+        facts.note = (f"{n_distinct} distinct integers: if they are codes, not amounts, list "
+                      "it in data.categorical")
     return facts
 
 

@@ -64,14 +64,31 @@ class ColumnTable:
         return f"line {int(self.lines[row])}"
 
 
-def convert_cells(cells: np.ndarray, na_values: frozenset) -> np.ndarray:
+def decimal_comma_numbers(cells: np.ndarray) -> np.ndarray | None:
+    """Cells such as "3,25" (a decimal comma, as European spreadsheets write them in ;- or
+    tab-separated files) as float64, or None when some cell is not such a number."""
+    if not np.all(np.char.count(cells, ".") == 0):
+        return None  # "1.234,5" (a thousands point) or a mix of styles: leave it as text
+    try:
+        return np.char.replace(cells, ",", ".").astype(np.float64)
+    except ValueError:
+        return None
+
+
+def convert_cells(cells: np.ndarray, na_values: frozenset,
+                  decimal_comma: bool = False) -> np.ndarray:
     """One column's text cells (a chunk of rows) as float64 with NaN for missing cells, or, when
-    some cell is not a number, as text with None for missing cells."""
+    some cell is not a number, as text with None for missing cells. decimal_comma: "3,25"
+    reads as 3.25 (files not separated by commas)."""
     stripped = np.char.strip(cells)
     missing = np.isin(stripped, list(na_values)) if na_values else np.zeros(len(cells), bool)
     try:
         numbers = np.where(missing, "nan", stripped).astype(np.float64)
     except ValueError:
+        numbers = (decimal_comma_numbers(np.where(missing, "nan", stripped)) if decimal_comma
+                   else None)
+        if numbers is not None:
+            return numbers
         out = np.empty(len(cells), dtype=object)
         for i, text in enumerate(stripped.tolist()):
             out[i] = None if missing[i] else (number_text(float(text)) if is_number(text) else text)
