@@ -4,6 +4,7 @@ content (axes labelled, log scale on loss, one legend entry per label)."""
 
 from __future__ import annotations
 
+import os
 import json
 import math
 
@@ -32,7 +33,9 @@ def no_matplotlib(tmp_path):
     fake = tmp_path / "fake-site" / "matplotlib"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text('raise ImportError("No module named \'matplotlib\' (simulated)")\n')
-    return {"PYTHONPATH": str(tmp_path / "fake-site")}
+    # Prepended, not replacing: the subprocess must still import this tree's nnctl.
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path / "fake-site"),
+                                                        os.environ.get("PYTHONPATH")]))}
 
 
 def compare(tmp_path, out, env=None, *extra):
