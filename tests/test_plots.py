@@ -4,9 +4,9 @@ content (axes labelled, log scale on loss, one legend entry per label)."""
 
 from __future__ import annotations
 
-import os
 import json
 import math
+import os
 
 import pytest
 
