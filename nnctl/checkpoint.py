@@ -24,42 +24,13 @@ from nnctl.errors import UsageError
 MAX_CHECKPOINT_BYTES = 4 << 30
 
 
-# Testing hook, not a user setting: with NNCTL_TEST_SLOW_CHECKPOINT=N, the N-th and later
-# checkpoint writes of the process write half the file, flush it and sleep SLOW_WRITE_SLEEP_S
-# before the rest, so a test can kill -9 the process in the middle of a write (tests/
-# test_durability.py) and check that the previous checkpoint survives intact.
-TEST_SLOW_ENV = "NNCTL_TEST_SLOW_CHECKPOINT"
-SLOW_WRITE_SLEEP_S = 60.0
-_writes = 0
-
-
 def save(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> None:
-    global _writes
     meta = {**meta, "format_version": CHECKPOINT_FORMAT, "nnctl_version": __version__}
     # np.asarray, not np.ascontiguousarray: that one turns 0-d arrays (step counters) into 1-d.
     payload = {name: np.asarray(value) for name, value in arrays.items()}
     payload["meta"] = np.array(json.dumps(meta))
-    _writes += 1
-    slow_from = os.environ.get(TEST_SLOW_ENV, "").strip()
     with atomic_open(path, "wb") as handle:
-        if slow_from.isdigit() and _writes >= int(slow_from):
-            _slow_write(handle, payload)
-        else:
-            np.savez(handle, **payload)
-
-
-def _slow_write(handle, payload) -> None:
-    """The testing hook above: a write that stalls half-way."""
-    import io
-    import time
-
-    buffer = io.BytesIO()
-    np.savez(buffer, **payload)
-    data = buffer.getvalue()
-    handle.write(data[: len(data) // 2])
-    handle.flush()
-    time.sleep(SLOW_WRITE_SLEEP_S)
-    handle.write(data[len(data) // 2:])
+        np.savez(handle, **payload)
 
 
 ZIP_MAGIC = b"PK\x03\x04"  # an .npz is a zip archive of .npy files

@@ -9,8 +9,9 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from enum import Enum
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated
 
 import typer
 
@@ -29,8 +30,43 @@ app = typer.Typer(
 config_app = typer.Typer(help="Show, validate or describe configs.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
-FORMAT_HELP = "Data format: auto (from the name, else the content), csv, npz, npy or idx."
-SET_HELP = "Override a config key, typed as YAML: -s optimizer.lr=0.01 (repeatable)."
+# Options several commands share, declared once. Each command's docstring says what its
+# result and its output folder are.
+SetOption = Annotated[list[str] | None, typer.Option(
+    "--set", "-s", help="Override a config key, typed as YAML: -s optimizer.lr=0.01 "
+                        "(repeatable; in a comparison it applies to every run).")]
+JsonOption = Annotated[bool, typer.Option(
+    "--json", help="Print the result (e.g. summary.json, comparison.json) as one JSON document "
+                   "on stdout (nothing else goes there).")]
+QuietOption = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="No progress output, and no result table on stderr.")]
+RunDirOption = Annotated[Path | None, typer.Option(
+    "--out", help="Run folder (default: output.dir or runs/<config name>, made unique).")]
+ResultDirOption = Annotated[Path | None, typer.Option(
+    "--out", help="Output folder, new or empty (default: runs/<config name>-compare or -sweep, "
+                  "or runs/landscape-<name>, made unique).")]
+SeedsOption = Annotated[int | None, typer.Option(
+    "--seeds", help="Repeat every run with N seeds: the config's seed, seed+1, ..., seed+N-1; "
+                    "the table and comparison.json give mean and std (default: compare.seeds, "
+                    "else 1).")]
+JobsOption = Annotated[int, typer.Option(
+    "--jobs", "-j", help="Worker processes to run in; the numbers are the same as with --jobs 1.")]
+TargetLossOption = Annotated[float | None, typer.Option(
+    "--target-loss", help="Training loss whose first crossing is reported (epochs, "
+                          "sample-gradients, seconds); default: 1% above the lowest training loss "
+                          "any run reached.")]
+NoPlotOption = Annotated[bool, typer.Option(
+    "--no-plot", help="Do not draw curves.png / landscape.png.")]
+
+
+class Split(str, Enum):
+    """Which rows of the run's own data `eval` scores."""
+
+    val = "val"
+    train = "train"
+    all = "all"
+FormatOption = Annotated[str, typer.Option(
+    "--format", help="Data format: auto (from the name, else the content), csv, npz, npy or idx.")]
 
 
 def _version(value: bool):
@@ -40,8 +76,9 @@ def _version(value: bool):
 
 
 @app.callback()
-def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                      help="Print the version and exit.")):
+def main(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Print the version and exit.")] = False):
     pass
 
 
@@ -52,38 +89,30 @@ def command(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from nnctl.errors import NnctlError
+        from nnctl.report.console import route_warnings
 
-        _route_warnings()
+        route_warnings()
         try:
             return fn(*args, **kwargs)
         except NnctlError as exc:
             if os.environ.get("NNCTL_DEBUG") == "1":
                 raise
             print(f"error: {exc}" if exc.exit_code != 130 else str(exc), file=sys.stderr)
-            raise typer.Exit(exc.exit_code)
+            raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
-            raise typer.Exit(130)
+            raise typer.Exit(130) from None
         except BrokenPipeError:
             # The reader went away (e.g. `| head`): stop quietly, and keep Python from
             # complaining again when it flushes stdout at exit.
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
-            raise typer.Exit(0)
+            raise typer.Exit(0) from None
         except MemoryError:
             print("error: out of memory; use a smaller model, batch or dataset", file=sys.stderr)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
 
     return wrapper
-
-
-def _route_warnings():
-    import warnings
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        print(f"warning: {message}", file=sys.stderr)
-
-    warnings.showwarning = show
 
 
 def _print_json(obj) -> None:
@@ -97,36 +126,24 @@ def _print_json(obj) -> None:
 @app.command()
 @command
 def train(
-    config: Optional[Path] = typer.Argument(None, help="YAML config (not needed with --resume)."),
-    set_: List[str] = typer.Option([], "--set", "-s", help=SET_HELP),
-    out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default: output.dir or runs/<config name>, made unique)."),
-    force: bool = typer.Option(False, "--force", help="Replace the run files in an existing --out folder."),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue an interrupted run folder from its last checkpoint."),
-    json_: bool = typer.Option(False, "--json", help="Print summary.json on stdout (nothing else goes there)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    config: Annotated[Path | None, typer.Argument(
+        help="YAML config (not needed with --resume).")] = None,
+    set_: SetOption = None,
+    out: RunDirOption = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace the run files in an existing --out folder.")] = False,
+    resume: Annotated[Path | None, typer.Option(
+        "--resume", help="Continue an interrupted run folder from its last checkpoint.")] = None,
+    json_: JsonOption = False,
+    quiet: QuietOption = False,
 ):
     """Train a model from a YAML config; writes a run folder (config.yaml, metrics.jsonl,
-    summary.json, checkpoints/last.npz and best.npz)."""
-    from nnctl import run_folder
-    from nnctl.config import load_config
-    from nnctl.errors import UsageError
+    summary.json, checkpoints/last.npz and best.npz). --json prints summary.json."""
+    from nnctl.commands import train_or_resume
     from nnctl.report.progress import make_reporter
     from nnctl.report.tables import print_summary
-    from nnctl.train import resume as resume_run
-    from nnctl.train import train as train_run
 
-    reporter = make_reporter(quiet)
-    if resume is not None:
-        if config is not None or set_:
-            raise UsageError("--resume: continues the run with its own config; give no CONFIG or -s")
-        summary = resume_run(resume, reporter)
-    else:
-        if config is None:
-            raise UsageError("missing CONFIG: nnctl train CONFIG.yaml (or --resume RUN)")
-        cfg = load_config(config, set_)
-        run_dir = run_folder.create(out or run_folder.default_dir(config, cfg), force=force,
-                                    unique=out is None and not force)
-        summary = train_run(cfg, run_dir, reporter, base_dir=config.resolve().parent)
+    summary = train_or_resume(config, set_ or [], out, force, resume, make_reporter(quiet))
     if not quiet:
         print_summary(summary)
     if json_:
@@ -136,23 +153,22 @@ def train(
 @app.command("eval")
 @command
 def eval_(
-    run: Path = typer.Argument(..., help="Run folder (uses checkpoints/best.npz) or a checkpoint .npz."),
-    data: Optional[str] = typer.Option(None, "--data", help=(
-        "A data file (- for stdin) or built-in dataset name (default: the run's own data). "
-        "CSV columns are matched by header name.")),
-    split: str = typer.Option("val", "--split", help="With the run's own data: val, train or all."),
-    json_: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
-    data_format: str = typer.Option("auto", "--format", help=FORMAT_HELP),
+    run: Annotated[Path, typer.Argument(
+        help="Run folder (uses checkpoints/best.npz) or a checkpoint .npz.")],
+    data: Annotated[str | None, typer.Option(
+        "--data", help="A data file (- for stdin) or built-in dataset name (default: the run's "
+                       "own data). CSV columns are matched by header name.")] = None,
+    split: Annotated[Split, typer.Option(
+        "--split", help="With the run's own data: val, train or all.")] = Split.val,
+    json_: JsonOption = False,
+    data_format: FormatOption = "auto",
 ):
     """Evaluate a trained model: loss and the task's metrics (accuracy, log loss, confusion
     matrix; or MSE, RMSE, MAE, R2)."""
-    from nnctl.errors import UsageError
     from nnctl.inference import evaluate
     from nnctl.report.tables import print_eval
 
-    if split not in ("val", "train", "all"):
-        raise UsageError(f"--split: expected val, train or all, found {split!r}")
-    result = evaluate(run, data, split, data_format)
+    result = evaluate(run, data, split.value, data_format)
     if json_:
         _print_json(result)
     else:
@@ -162,17 +178,18 @@ def eval_(
 @app.command()
 @command
 def predict(
-    run: Path = typer.Argument(..., help="Run folder or checkpoint .npz."),
-    data: str = typer.Argument(..., help=(
-        "Data file (CSV, NPZ, NPY, IDX), or - for stdin. CSV columns are matched by header "
-        "name, in any order; the target and other unused columns are ignored.")),
-    proba: bool = typer.Option(False, "--proba", help="Add one probability column per class."),
-    data_format: str = typer.Option("auto", "--format", help=FORMAT_HELP),
-    keep: List[str] = typer.Option([], "--keep", help=(
-        "Copy this input column (e.g. an id) into the output, before the predictions "
-        "(repeatable).")),
-    no_header: bool = typer.Option(False, "--no-header",
-                                   help="Write the prediction rows without the header line."),
+    run: Annotated[Path, typer.Argument(help="Run folder or checkpoint .npz.")],
+    data: Annotated[str, typer.Argument(
+        help="Data file (CSV, NPZ, NPY, IDX), or - for stdin. CSV columns are matched by header "
+             "name, in any order; the target and other unused columns are ignored.")],
+    proba: Annotated[bool, typer.Option(
+        "--proba", help="Add one probability column per class.")] = False,
+    data_format: FormatOption = "auto",
+    keep: Annotated[list[str] | None, typer.Option(
+        "--keep", help="Copy this input column (e.g. an id) into the output, before the "
+                       "predictions (repeatable).")] = None,
+    no_header: Annotated[bool, typer.Option(
+        "--no-header", help="Write the prediction rows without the header line.")] = False,
 ):
     """Predict for every row of DATA; CSV on stdout with the original class labels (regression:
     in the target's own units), one row per input row."""
@@ -180,7 +197,7 @@ def predict(
 
     from nnctl.inference import predict_rows
 
-    header, rows = predict_rows(run, data, proba, data_format, keep)
+    header, rows = predict_rows(run, data, proba, data_format, keep or [])
     writer = csv.writer(sys.stdout, lineterminator="\n")
     if not no_header:
         writer.writerow(header)
@@ -191,17 +208,18 @@ def predict(
 @app.command()
 @command
 def gradcheck(
-    config: Path = typer.Argument(..., help="YAML config."),
-    set_: List[str] = typer.Option([], "--set", "-s", help=SET_HELP),
-    samples: int = typer.Option(64, "--samples", help="Training rows to check on."),
-    json_: bool = typer.Option(False, "--json", help="Print the errors as JSON on stdout."),
+    config: Annotated[Path, typer.Argument(help="YAML config.")],
+    set_: SetOption = None,
+    samples: Annotated[int, typer.Option("--samples", help="Training rows to check on.")] = 64,
+    json_: JsonOption = False,
 ):
     """Check the model's analytic gradients against central finite differences (float64)."""
     from nnctl.config import load_config
-    from nnctl.report.tables import print_gradcheck
     from nnctl.diagnostics import run_gradcheck
+    from nnctl.report.tables import print_gradcheck
 
-    result = run_gradcheck(load_config(config, set_), samples, base_dir=config.resolve().parent)
+    cfg = load_config(config, set_ or [])
+    result = run_gradcheck(cfg, samples, base_dir=config.resolve().parent)
     if json_:
         _print_json(result)
     else:
@@ -212,10 +230,10 @@ def gradcheck(
 
 @app.command()
 @command
-def datasets(json_: bool = typer.Option(False, "--json", help="Print the list as JSON on stdout.")):
+def datasets(json_: JsonOption = False):
     """List the built-in datasets: size, features, task and source."""
-    from nnctl.report.tables import print_datasets
     from nnctl.diagnostics import dataset_listing
+    from nnctl.report.tables import print_datasets
 
     listing = dataset_listing()
     if json_:
@@ -229,11 +247,6 @@ SPEC_HELP = ("An optimizer, with optional settings typed as YAML: adam, sgd:lr=0
              "(repeatable; default: compare.optimizers of the config, else every optimizer that "
              "applies to the model). The config's own optimizer starts from the config's "
              "settings, any other from its defaults.")
-SEEDS_HELP = ("Repeat every run with N seeds: the config's seed, seed+1, ..., seed+N-1; the table "
-              "and comparison.json give mean and std (default: compare.seeds, else 1).")
-JOBS_HELP = "Worker processes to run in; the numbers are the same as with --jobs 1."
-TARGET_HELP = ("Training loss whose first crossing is reported (epochs, sample-gradients, seconds); "
-               "default: 1% above the lowest training loss any run reached.")
 
 
 def _plot_or_hint(draw, quiet: bool) -> None:
@@ -249,7 +262,7 @@ def _plot_or_hint(draw, quiet: bool) -> None:
         print(f"wrote {path}", file=sys.stderr)
 
 
-def _finish_comparison(result, quiet: bool, json_: bool, no_plot: bool) -> None:
+def _render_comparison(result, quiet: bool, json_: bool, no_plot: bool) -> None:
     from nnctl.report.compare_table import print_comparison
     from nnctl.report.plots import plot_curves
 
@@ -263,149 +276,106 @@ def _finish_comparison(result, quiet: bool, json_: bool, no_plot: bool) -> None:
         _print_json(result.data)
 
 
+def _render_landscape(result, quiet: bool, json_: bool, no_plot: bool) -> None:
+    from nnctl.report.compare_table import print_landscape
+    from nnctl.report.plots import plot_landscape
+
+    if not no_plot:
+        _plot_or_hint(lambda: plot_landscape(result.surface, result.runs,
+                                             result.out_dir / "landscape.png"), quiet)
+    if not quiet:
+        print_landscape(result.data, result.gaps())
+    if json_:
+        _print_json(result.data)
+
+
 @app.command("compare-optimizers")
 @command
 def compare_optimizers(
-    config: Optional[Path] = typer.Argument(None, help="YAML config (not needed with --landscape)."),
-    optimizer: List[str] = typer.Option([], "--optimizer", "-o", help=SPEC_HELP),
-    set_: List[str] = typer.Option([], "--set", "-s", help=SET_HELP + " Applies to every run."),
-    seeds: Optional[int] = typer.Option(None, "--seeds", help=SEEDS_HELP),
-    jobs: int = typer.Option(1, "--jobs", "-j", help=JOBS_HELP),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output folder, new or empty (default: runs/<config name>-compare, or runs/landscape-<name>, made unique)."),
-    target_loss: Optional[float] = typer.Option(None, "--target-loss", help=TARGET_HELP),
-    landscape: Optional[str] = typer.Option(None, "--landscape", help="Instead of a config: run the optimizers on a 2-D test function (rosenbrock, beale, canyon, saddle) and draw their paths (landscape.png)."),
-    start: Optional[str] = typer.Option(None, "--start", help="Landscape start point X,Y (e.g. --start -1.5,2; default: the landscape's)."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Landscape steps per optimizer (default: the landscape's)."),
-    no_plot: bool = typer.Option(False, "--no-plot", help="Do not draw curves.png / landscape.png."),
-    json_: bool = typer.Option(False, "--json", help="Print comparison.json (landscape.json) on stdout (nothing else goes there)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table on stderr."),
+    config: Annotated[Path | None, typer.Argument(
+        help="YAML config (not needed with --landscape).")] = None,
+    optimizer: Annotated[list[str] | None, typer.Option(
+        "--optimizer", "-o", help=SPEC_HELP)] = None,
+    set_: SetOption = None,
+    seeds: SeedsOption = None,
+    jobs: JobsOption = 1,
+    out: ResultDirOption = None,
+    target_loss: TargetLossOption = None,
+    landscape: Annotated[str | None, typer.Option(
+        "--landscape", help="Instead of a config: run the optimizers on a 2-D test function "
+                            "(rosenbrock, beale, canyon, saddle) and draw their paths "
+                            "(landscape.png).")] = None,
+    start: Annotated[str | None, typer.Option(
+        "--start", help="Landscape start point X,Y (e.g. --start -1.5,2; default: the "
+                        "landscape's).")] = None,
+    steps: Annotated[int | None, typer.Option(
+        "--steps", help="Landscape steps per optimizer (default: the landscape's).")] = None,
+    no_plot: NoPlotOption = False,
+    json_: JsonOption = False,
+    quiet: QuietOption = False,
 ):
     """Train every optimizer on the same model, split, init, batch order and budget; writes one
-    run folder per optimizer and seed, comparison.csv, comparison.json and curves.png."""
-    from nnctl.errors import UsageError
+    run folder per optimizer and seed, comparison.csv, comparison.json and curves.png
+    (--landscape: landscape.json and landscape.png). --json prints comparison.json
+    (landscape.json)."""
+    from nnctl import commands
+    from nnctl.compare import Comparison
 
-    if landscape is not None:
-        given = [name for name, value in (("CONFIG", config), ("-s", set_), ("--seeds", seeds),
-                                          ("--target-loss", target_loss)) if value]
-        if given:
-            raise UsageError(f"--landscape: runs on a 2-D function, not a config; drop {', '.join(given)}")
-        _landscape(landscape, optimizer, start, steps, out, no_plot, json_, quiet)
-        return
-    if start is not None or steps is not None:
-        raise UsageError("--start and --steps belong to --landscape")
-    if config is None:
-        raise UsageError("missing CONFIG: nnctl compare-optimizers CONFIG.yaml (or --landscape NAME)")
-    from nnctl.compare import compare_plan, make_out_dir, run_plan
-
-    plan = compare_plan(config, optimizer, set_, seeds, target_loss)
-    out_dir = make_out_dir(out, Path("runs") / f"{config.stem}-compare")
-    result = run_plan(plan, out_dir, jobs, quiet)
-    _finish_comparison(result, quiet, json_, no_plot)
-
-
-def _landscape(name, optimizer, start, steps, out, no_plot, json_, quiet) -> None:
-    from nnctl.atomic import write_text
-    from nnctl.compare import make_out_dir, parse_spec
-    from nnctl.compare.landscapes import TOL, get_landscape, parse_start, run_landscape
-    from nnctl.report.compare_table import print_landscape
-    from nnctl.report.plots import plot_landscape
-    from nnctl.run_folder import to_json
-
-    surface = get_landscape(name)
-    specs = [parse_spec(s) for s in optimizer]
-    point = parse_start(start) if start is not None else None
-    surface, runs = run_landscape(name, specs, point, steps)
-    out_dir = make_out_dir(out, Path("runs") / f"landscape-{name}")
-    data = {"landscape": name, "doc": surface.doc, "start": list(point or surface.start),
-            "steps": steps or surface.steps, "tol": TOL, "f_min": surface.f_min, "out": str(out_dir),
-            "runs": [run.record(surface) for run in runs]}
-    write_text(out_dir / "landscape.json", to_json(data, indent=2) + "\n")
-    if not no_plot:
-        _plot_or_hint(lambda: plot_landscape(surface, runs, out_dir / "landscape.png"), quiet)
-    if not quiet:
-        import numpy as np
-
-        total = (steps or surface.steps) + 1
-        gaps = {}
-        with np.errstate(over="ignore", invalid="ignore"):
-            for run in runs:
-                curve = [max(surface.value(p) - surface.f_min, 1e-12) for p in run.path]
-                if not run.diverged:  # a method that stopped early stays where it stopped
-                    curve += curve[-1:] * (total - len(curve))
-                gaps[run.label] = curve
-        print_landscape(data, gaps)
-    if json_:
-        _print_json(data)
+    result = commands.compare_optimizers(config, optimizer or [], set_ or [], seeds, jobs, out,
+                                         target_loss, quiet, landscape, start, steps)
+    render = _render_comparison if isinstance(result, Comparison) else _render_landscape
+    render(result, quiet, json_, no_plot)
 
 
 @app.command()
 @command
 def sweep(
-    config: Path = typer.Argument(..., help="YAML config."),
-    set_: List[str] = typer.Option([], "--set", "-s", help="KEY=V1,V2,... is a sweep axis (one run per value; commas inside [...] or {...} belong to a value); KEY=VALUE a plain override. Repeatable: the runs are the Cartesian product."),
-    seeds: Optional[int] = typer.Option(None, "--seeds", help=SEEDS_HELP),
-    jobs: int = typer.Option(1, "--jobs", "-j", help=JOBS_HELP),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output folder, new or empty (default: runs/<config name>-sweep, made unique)."),
-    target_loss: Optional[float] = typer.Option(None, "--target-loss", help=TARGET_HELP),
-    no_plot: bool = typer.Option(False, "--no-plot", help="Do not draw curves.png."),
-    json_: bool = typer.Option(False, "--json", help="Print comparison.json on stdout (nothing else goes there)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table on stderr."),
+    config: Annotated[Path, typer.Argument(help="YAML config.")],
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", "-s", help="KEY=V1,V2,... is a sweep axis (one run per value; commas inside "
+                            "[...] or {...} belong to a value); KEY=VALUE a plain override. "
+                            "Repeatable: the runs are the Cartesian product.")] = None,
+    seeds: SeedsOption = None,
+    jobs: JobsOption = 1,
+    out: ResultDirOption = None,
+    target_loss: TargetLossOption = None,
+    no_plot: NoPlotOption = False,
+    json_: JsonOption = False,
+    quiet: QuietOption = False,
 ):
     """Train every combination of the swept settings (e.g. -s optimizer.lr=0.001,0.01,0.1
     -s model.activation=relu,elu: 6 runs) with the same seed, split and batch order; writes the
     same folder as compare-optimizers."""
-    from nnctl.compare import make_out_dir, run_plan, sweep_plan
+    from nnctl import commands
 
-    plan = sweep_plan(config, set_, seeds, target_loss)
-    out_dir = make_out_dir(out, Path("runs") / f"{config.stem}-sweep")
-    result = run_plan(plan, out_dir, jobs, quiet)
-    _finish_comparison(result, quiet, json_, no_plot)
+    result = commands.sweep(config, set_ or [], seeds, jobs, out, target_loss, quiet)
+    _render_comparison(result, quiet, json_, no_plot)
 
 
 @app.command()
 @command
 def plot(
-    runs: List[Path] = typer.Argument(..., help="Run folders, or comparison / sweep folders (all their runs)."),
-    out: Path = typer.Option(..., "--out", help="Image file: .png, .pdf or .svg."),
-    metric: Optional[str] = typer.Option(None, "--metric", help="Column of metrics.jsonl for the fourth panel (default: the validation metric, e.g. val_accuracy)."),
-    title: Optional[str] = typer.Option(None, "--title", help="Figure title."),
+    runs: Annotated[list[Path], typer.Argument(
+        help="Run folders, or comparison / sweep folders (all their runs).")],
+    out: Annotated[Path, typer.Option("--out", help="Image file: .png, .pdf or .svg.")],
+    metric: Annotated[str | None, typer.Option(
+        "--metric", help="Column of metrics.jsonl for the fourth panel (default: the validation "
+                         "metric, e.g. val_accuracy).")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="Figure title.")] = None,
 ):
     """Plot runs: loss against epochs, sample-gradients and wall time (log scale), and a metric.
     Needs the extra nnctl[plot] (matplotlib); without it exits 2 saying how to install it."""
-    import json
+    from nnctl.commands import plot_runs
 
-    from nnctl.errors import UsageError
-    from nnctl.report.plots import PlotsUnavailable, check_out_file, is_run_folder, plot_curves
-
-    check_out_file(out)
-    labelled = []
-    for run in runs:
-        listing = run / "comparison.json"
-        if listing.is_file():
-            data = json.loads(listing.read_text(encoding="utf-8"))
-            labelled += [(r["label"], run / r["run"]) for r in data["runs"] if r.get("run")]
-            if title is None and len(runs) == 1:
-                title = f"{data.get('kind', 'compare')} of {data.get('config')}"
-        elif is_run_folder(run):
-            labelled.append((run.name if len(runs) == 1 or
-                             len({r.name for r in runs}) == len(runs) else str(run), run))
-        else:
-            raise UsageError(f"{run}: expected a run folder (metrics.jsonl, summary.json) or a "
-                             "comparison folder (comparison.json)")
-    try:
-        path = plot_curves(labelled, out, metric, title)
-    except PlotsUnavailable as exc:
-        raise UsageError(str(exc)) from None
+    path = plot_runs(runs, out, metric, title)
     print(f"wrote {path}", file=sys.stderr)
 
 
 # ------------------------------------------------------------------------------------------------
 @config_app.command("show")
 @command
-def config_show(
-    config: Path = typer.Argument(..., help="YAML config."),
-    set_: List[str] = typer.Option([], "--set", "-s", help=SET_HELP),
-):
+def config_show(config: Annotated[Path, typer.Argument(help="YAML config.")],
+                set_: SetOption = None):
     """Print the fully resolved config (every default filled in) as YAML on stdout."""
     from nnctl.config import dump_yaml, load_config
 
@@ -414,10 +384,8 @@ def config_show(
 
 @config_app.command("validate")
 @command
-def config_validate(
-    config: Path = typer.Argument(..., help="YAML config."),
-    set_: List[str] = typer.Option([], "--set", "-s", help=SET_HELP),
-):
+def config_validate(config: Annotated[Path, typer.Argument(help="YAML config.")],
+                    set_: SetOption = None):
     """Check a config, its data and its model without training (exit 0 when valid)."""
     from nnctl.config import load_config
     from nnctl.diagnostics import check_config
@@ -429,11 +397,13 @@ def config_validate(
 @config_app.command("init")
 @command
 def config_init(
-    data: str = typer.Option(..., "--data", help="Your CSV file (header row of column names)."),
-    target: Optional[str] = typer.Option(None, "--target", help=(
-        "The column to predict (default: `target`, else the last column).")),
-    model: Optional[str] = typer.Option(None, "--model", help=(
-        "linreg, logreg, softmax or mlp (default: the linear model of the task).")),
+    data: Annotated[str, typer.Option(
+        "--data", help="Your CSV file (header row of column names).")],
+    target: Annotated[str | None, typer.Option(
+        "--target", help="The column to predict (default: `target`, else the last column).")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", help="linreg, logreg, softmax or mlp (default: the linear model of the "
+                        "task).")] = None,
 ):
     """Print a complete, commented starter config for a CSV on stdout: the columns used, those
     left out and why, the inferred task, missing-value counts, and settings that train well."""

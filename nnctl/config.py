@@ -16,13 +16,12 @@ from typing import Any
 
 import yaml
 
-from nnctl.errors import UsageError, closest
-from nnctl.registry import Hyper, Registry, non_negative, positive, unit_open
+from nnctl.errors import UsageError
+from nnctl.registry import Hyper, Registry, check_keys, non_negative, positive, unit_open
+from nnctl.tasks import TASKS
 
 MAX_CONFIG_BYTES = 1_000_000  # a config is a few hundred bytes; refuse what cannot be one
 MAX_YAML_NODES = 100_000  # bounds YAML alias ("billion laughs") expansion
-
-TASKS = ("auto", "regression", "binary", "multiclass")
 
 # Fixed sections: key -> Hyper. Named parts (`name`/`scheme` + the entry's hypers) are added
 # from the registries at resolve time.
@@ -36,7 +35,8 @@ DATA = (
     Hyper("target", "str", None, "CSV target column (default: `target`, else the last column)",
           nullable=True),
     Hyper("format", "str", "auto", "file format", choices=("auto", "csv", "npz", "npy", "idx")),
-    Hyper("task", "str", "auto", "learning task; auto infers it from the target", choices=TASKS),
+    Hyper("task", "str", "auto", "learning task; auto infers it from the target",
+          choices=("auto",) + TASKS),
     Hyper("val_fraction", "float", 0.2, "share of the data held out for validation (seeded)",
           check=unit_open, expect="in [0, 1)"),
     Hyper("val_path", "str", None, "a separate validation file (same format); replaces val_fraction",
@@ -112,6 +112,17 @@ TRAIN = (
 
 OUTPUT = (
     Hyper("dir", "str", None, "run folder (default runs/<config name>, made unique)", nullable=True),
+)
+
+# The compare: section: defaults of compare-optimizers and sweep (the command line beats them).
+COMPARE = (
+    Hyper("optimizers", "any", None, "optimizers to compare: specs such as adam or sgd:lr=0.1, or "
+          "mappings {name: sgd, lr: 0.1} (default: every optimizer that applies)", nullable=True),
+    Hyper("seeds", "int", 1, "repeat every run with this many seeds: seed, seed+1, ...",
+          check=positive, expect=">= 1"),
+    Hyper("target_loss", "float", None, "training loss whose first crossing is reported "
+          "(default: 1% above the lowest any run reached)", check=positive, expect="> 0",
+          nullable=True),
 )
 
 SECTIONS = ("seed", "data", "model", "init", "loss", "optimizer", "schedule", "train", "output",
@@ -288,14 +299,6 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 # Validation
 
 
-def _check_keys(mapping: dict, allowed, where: str) -> None:
-    for key in mapping:
-        if key not in allowed:
-            listing = ", ".join(allowed)
-            path = f"{where}.{key}" if where else str(key)
-            raise UsageError(f"{path}: unknown key{closest(key, allowed)}; expected one of: {listing}")
-
-
 def _section(raw: dict, name: str) -> dict:
     value = raw.get(name)
     if value is None:
@@ -306,7 +309,7 @@ def _section(raw: dict, name: str) -> dict:
 
 
 def _resolve_fixed(given: dict, hypers, where: str, extra_allowed=()) -> dict:
-    _check_keys(given, [h.name for h in hypers] + list(extra_allowed), where)
+    check_keys(given, [h.name for h in hypers] + list(extra_allowed), where)
     return {h.name: (h.convert(given[h.name], f"{where}.{h.name}") if h.name in given else h.default)
             for h in hypers}
 
@@ -328,7 +331,7 @@ def resolve(raw: dict, source: str = "config") -> dict:
     if not isinstance(raw, dict):
         raise UsageError(f"{source}: expected a mapping of sections, found {type(raw).__name__}")
     raw = _expand_shorthand(raw)
-    _check_keys(raw, SECTIONS, "")
+    check_keys(raw, SECTIONS, "")
     regs = _registries()
     cfg: dict[str, Any] = {}
     cfg["seed"] = SEED.convert(raw["seed"], "seed") if "seed" in raw else SEED.default
@@ -390,9 +393,10 @@ def resolve(raw: dict, source: str = "config") -> dict:
         train["early_stopping"] = _resolve_fixed(es, EARLY_STOPPING, "train.early_stopping")
     cfg["train"] = train
     cfg["output"] = _resolve_fixed(_section(raw, "output"), OUTPUT, "output")
-    if raw.get("compare") is not None:
-        cfg["compare"] = raw["compare"]  # validated by the compare command
+    if raw.get("compare") is not None:  # absent stays absent: `train` configs do not grow one
+        cfg["compare"] = _resolve_compare(_section(raw, "compare"))
     _check_combinations(cfg, regs)
+    _check_validation_data(cfg)
     return _plain(cfg)
 
 
@@ -408,16 +412,47 @@ def _check_data_columns(data: dict) -> None:
                          f"{data['standardize_target']!r}")
 
 
+def _resolve_compare(given: dict) -> dict:
+    """The compare: section with its defaults; each optimizer entry is checked as a spec (and
+    kept as written: its label names the runs)."""
+    from nnctl.optimizer_specs import spec_from_entry
+
+    section = _resolve_fixed(given, COMPARE, "compare")
+    optimizers = section["optimizers"]
+    if optimizers is not None:
+        if not isinstance(optimizers, list) or not optimizers:
+            raise UsageError("compare.optimizers: expected a non-empty list of optimizer specs "
+                             f"(\"adam\", \"sgd:lr=0.1\" or {{name: sgd, lr: 0.1}}), "
+                             f"found {optimizers!r}")
+        for i, item in enumerate(optimizers):
+            spec_from_entry(item, f"compare.optimizers[{i}]")
+    return section
+
+
+def _check_validation_data(cfg: dict) -> None:
+    """Rules that need validation rows: early stopping watches a validation value."""
+    data = cfg["data"]
+    if (cfg["train"]["early_stopping"] is not None and data["val_fraction"] == 0
+            and data["val_path"] is None):
+        raise UsageError("train.early_stopping: needs validation data; set data.val_fraction > 0 "
+                         "or data.val_path")
+
+
 def _check_combinations(cfg: dict, regs) -> None:
     """Cross-key rules that need no data (those that do are checked when the data is loaded)."""
-    kind = cfg["model"]["kind"]
+    from nnctl.nn.kinds import kinds, model_kind, or_list
+    from nnctl.optim import is_full_batch
+
+    kind = model_kind(cfg["model"]["kind"])
     opt = regs["optimizer"].get(cfg["optimizer"]["name"])
     if "validate" in opt.info:  # rules across an optimizer's own settings (e.g. nesterov)
         opt.info["validate"](cfg["optimizer"], "optimizer")
-    if opt.name == "exact" and kind != "linreg":
-        raise UsageError(f"optimizer.name: exact (the closed form) applies only to model.kind linreg, "
-                         f"found {kind}; use newton, lbfgs, cg, bfgs or a first-order optimizer")
-    if opt.info.get("family") == "full_batch" and cfg["model"]["dropout"] > 0 and kind == "mlp":
+    if opt.name == "exact" and not kind.least_squares:
+        solvable = or_list([k.name for k in kinds() if k.least_squares])
+        raise UsageError(f"optimizer.name: exact (the closed form) applies only to model.kind "
+                         f"{solvable}, found {kind.name}; use newton, lbfgs, cg, bfgs or a "
+                         "first-order optimizer")
+    if is_full_batch(opt) and cfg["model"]["dropout"] > 0 and kind.takes_dropout:
         raise UsageError(f"optimizer.name: {opt.name} minimises the full training objective, which "
                          "dropout makes random; set model.dropout: 0 or use a first-order optimizer")
     es = cfg["train"]["early_stopping"]
@@ -517,7 +552,10 @@ def json_schema() -> dict:
             "train": _object(TRAIN, {"early_stopping": {"anyOf": [{"type": "null"},
                                                                   _object(EARLY_STOPPING)]}}),
             "output": _object(OUTPUT),
-            "compare": {"type": "object", "description": "settings for compare-optimizers"},
+            "compare": _object(COMPARE, {"optimizers": {
+                "anyOf": [{"type": "null"}, {"type": "array", "minItems": 1, "items": {
+                    "anyOf": [{"type": "string"}, {"type": "object", "required": ["name"]}]}}],
+                "description": COMPARE[0].doc}}),
         },
     }
 
@@ -558,6 +596,8 @@ def reference_markdown() -> str:
     for title, hypers in (("data", DATA), ("model", MODEL), ("train", TRAIN), ("output", OUTPUT)):
         out += [f"## {title}", "", *head, *_hyper_rows(hypers, f"{title}."), ""]
     out += ["### train.early_stopping", "", *head, *_hyper_rows(EARLY_STOPPING, "train.early_stopping."), ""]
+    out += ["## compare", "", "Defaults of `compare-optimizers` and `sweep`; their options win.", "",
+            *head, *_hyper_rows(COMPARE, "compare."), ""]
     out += ["## loss", "", *head, "| `loss.name` | `auto` | auto or a loss below | auto: from the model and task |",
             *_hyper_rows(LOSS, "loss."), ""]
     out += ["## init", "", *head, "| `init.scheme` | `auto` | a scheme below | weight init |",

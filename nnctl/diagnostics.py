@@ -12,12 +12,12 @@ from nnctl.rng import make_streams
 def check_config(cfg: dict, base_dir: Path | None = None) -> str:
     """Load the data and build the model and optimizer, as `train` would; a short fact line."""
     from nnctl.optim import OPTIMIZERS
-    from nnctl.prepare import build_model, prepare_data, resolve_dtype
+    from nnctl.prepare import model_from_config, prepare_data, resolve_dtype
 
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)
     dtype = resolve_dtype(cfg)
-    model = build_model(cfg, data.X_train.shape[1], data.n_outputs, data.task, streams, dtype)
+    model = model_from_config(cfg, data.X_train.shape[1], data.n_outputs, data.task, streams, dtype)
     opt = dict(cfg["optimizer"])
     OPTIMIZERS.get(opt.pop("name")).build(model.n_params, dtype, **opt)
     return (f"{data.task}, {len(data.X_train)} train / {len(data.X_val)} val rows, "
@@ -27,11 +27,12 @@ def check_config(cfg: dict, base_dir: Path | None = None) -> str:
 def run_gradcheck(cfg: dict, samples: int, base_dir: Path | None = None, tolerance: float = 1e-6) -> dict:
     """Max relative error per parameter block, in float64, on the first `samples` training rows."""
     from nnctl.nn import gradcheck
-    from nnctl.prepare import build_model, prepare_data
+    from nnctl.prepare import model_from_config, prepare_data
 
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)
-    model = build_model(cfg, data.X_train.shape[1], data.n_outputs, data.task, streams, np.float64)
+    model = model_from_config(cfg, data.X_train.shape[1], data.n_outputs, data.task, streams,
+                              np.float64)
     n = max(1, min(samples, len(data.X_train)))
     errors = gradcheck(model, data.X_train[:n], data.y_train[:n])
     worst = max(errors.values()) if errors else 0.0

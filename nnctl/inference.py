@@ -73,7 +73,7 @@ class LoadedModel:
 
 def load_model(run_or_ckpt: str | Path, prefer: str = "best") -> LoadedModel:
     from nnctl.config import resolve
-    from nnctl.prepare import build_model
+    from nnctl.prepare import model_from_config
 
     path = checkpoint.find_checkpoint(run_or_ckpt, prefer=prefer)
     arrays, meta = checkpoint.load(path)
@@ -84,12 +84,9 @@ def load_model(run_or_ckpt: str | Path, prefer: str = "best") -> LoadedModel:
     meta = {**meta, "config": cfg}
     _check_meta(path, meta)
     cfg = {**cfg, "model": {**cfg["model"], "init_from": None}}
-    model = build_model(cfg, meta["n_features"], meta["n_outputs"], meta["task"],
+    model = model_from_config(cfg, meta["n_features"], meta["n_outputs"], meta["task"],
                         make_streams(cfg["seed"]), np.dtype(meta["dtype"]).type, data_source=str(path))
-    for name, view in {**model.named_parameters(), **model.buffers()}.items():
-        if name not in arrays or arrays[name].shape != view.shape or arrays[name].dtype.kind not in "fiu":
-            raise UsageError(f"{path}: checkpoint array {name} is missing or has the wrong shape")
-        view[...] = arrays[name]
+    model.load_state_dict(arrays, path)
     return LoadedModel(model, meta, path)
 
 
@@ -169,8 +166,10 @@ def _load_bound_file(loaded: LoadedModel, data_spec: str, require_target: bool,
                      data_format: str, keep):
     """A data file for this model: a CSV's columns are found by header name (any order, extra
     columns ignored) and go through the stored column pipeline; other formats by position."""
-    from nnctl.data import load_file
+    from nnctl.data import FORMATS, load_file
 
+    if data_format not in FORMATS:
+        raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, found {data_format!r}")
     cfg, meta = loaded.cfg, loaded.meta
     settings = {k: cfg["data"][k] for k in ("na_values", "delimiter")}
     dataset = load_file(data_spec, target=cfg["data"]["target"], classes=meta.get("classes"),
@@ -215,7 +214,7 @@ def predict_rows(run_or_ckpt, data_path: str, proba: bool = False, data_format: 
     if not complete.all():
         warnings.warn(f"{dataset.source}: {int((~complete).sum())} rows have a missing cell the "
                       "model does not impute (data.missing: drop_rows); their predictions are "
-                      "empty")
+                      "empty", stacklevel=2)
     X = X[complete].astype(model.dtype, copy=False)
     kept = [dataset.table.raw_text[k].tolist() for k in keep]
     if meta["task"] == "regression":

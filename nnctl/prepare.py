@@ -13,6 +13,8 @@ import numpy as np
 
 from nnctl.errors import UsageError
 
+LOSS_UNITS_SCALED = "standardized target"  # losses of data.standardize_target runs
+
 
 @dataclass
 class PreparedData:
@@ -130,16 +132,15 @@ def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedDa
 
 def resolve_dtype(cfg: dict) -> type:
     """auto: float32 for mini-batch first-order training, float64 for full-batch methods."""
-    from nnctl.optim import OPTIMIZERS
+    from nnctl.optim import OPTIMIZERS, is_full_batch
 
     choice = cfg["train"]["dtype"]
     if choice != "auto":
         return np.dtype(choice).type
-    family = OPTIMIZERS.get(cfg["optimizer"]["name"]).info.get("family")
-    return np.float64 if family == "full_batch" else np.float32
+    return np.float64 if is_full_batch(OPTIMIZERS.get(cfg["optimizer"]["name"])) else np.float32
 
 
-def build_model(cfg: dict, n_features: int, n_outputs: int, task: str, streams, dtype,
+def model_from_config(cfg: dict, n_features: int, n_outputs: int, task: str, streams, dtype,
                 data_source: str | None = None):
     """The config's model for this data. data_source (a file path or built-in name): named in
     the message when the model, loss or task does not fit the data."""
@@ -170,7 +171,9 @@ def build_model(cfg: dict, n_features: int, n_outputs: int, task: str, streams, 
 
 
 def warm_start(model, path: str) -> None:
-    """Copy parameter arrays by checkpoint name into the model, checking every shape."""
+    """Start from another model's parameters: every parameter by its checkpoint name, with its
+    shape (the messages name model.init_from); buffers too when present and of the same shape
+    (a plain .npz of weights has none)."""
     from nnctl.checkpoint import load_parameter_arrays
 
     arrays = load_parameter_arrays(path)
@@ -183,7 +186,7 @@ def warm_start(model, path: str) -> None:
         if arrays[name].shape != view.shape:
             raise UsageError(f"{path}: model.init_from: {name} has shape {list(arrays[name].shape)}, "
                              f"the model expects {list(view.shape)}")
-        view[...] = arrays[name]
-    for name, buf in model.buffers().items():
-        if name in arrays and arrays[name].shape == buf.shape:
-            buf[...] = arrays[name]
+    state = model.state_dict()
+    state.update({name: value for name, value in arrays.items()
+                  if name in state and value.shape == state[name].shape})
+    model.load_state_dict(state, f"{path}: model.init_from")

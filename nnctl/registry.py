@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from nnctl.errors import UsageError, closest, unknown_name
 
@@ -70,7 +71,9 @@ class Hyper:
         return base
 
 
-_SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+# PyYAML follows YAML 1.1, which reads `1e-3` (no dot) as a string; people mean a number.
+# The one pattern for that, used by config values and by command-line specs alike.
+SCIENTIFIC_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 def _convert_kind(kind: str, value: Any, where: str, expected: str) -> Any:
@@ -92,8 +95,7 @@ def _convert_kind(kind: str, value: Any, where: str, expected: str) -> Any:
             return int(value)
         raise fail()
     if kind == "float":
-        if isinstance(value, str) and _SCIENTIFIC.fullmatch(value.strip()):
-            # PyYAML follows YAML 1.1, which reads `1e-3` (no dot) as a string.
+        if isinstance(value, str) and SCIENTIFIC_NUMBER.fullmatch(value.strip()):
             value = float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise fail()
@@ -137,6 +139,22 @@ def all_in_unit_open(values) -> bool:
     return all(0 <= v < 1 for v in values)
 
 
+def check_keys(given: dict, allowed, where: str, owner: str | None = None) -> None:
+    """UsageError at the first key of `given` not in `allowed`, naming its path and the closest
+    allowed key. `owner` ("optimizer 'adam'") words it as a setting of that entry."""
+    allowed = list(allowed)
+    for key in given:
+        if key in allowed:
+            continue
+        path = f"{where}.{key}" if where else str(key)
+        if owner is not None:
+            listing = ", ".join(sorted(allowed)) or "none"
+            raise UsageError(f"{path}: unknown setting for {owner}{closest(key, allowed)}; "
+                             f"its settings are: {listing}")
+        raise UsageError(f"{path}: unknown key{closest(key, allowed)}; "
+                         f"expected one of: {', '.join(allowed)}")
+
+
 @dataclass
 class Entry:
     """A registered thing: `build` is the function or class; `hypers` its parameters."""
@@ -150,12 +168,6 @@ class Entry:
 
     def defaults(self) -> dict:
         return {h.name: h.default for h in self.hypers}
-
-    def hyper(self, name: str) -> Hyper | None:
-        for h in self.hypers:
-            if h.name == name:
-                return h
-        return None
 
 
 class Registry:
@@ -214,14 +226,8 @@ class Registry:
         """
         entry = self.get(name, where)
         given = dict(given or {})
-        known = {h.name for h in entry.hypers}
-        for key in given:
-            if key not in known:
-                listing = ", ".join(sorted(known)) or "none"
-                raise UsageError(
-                    f"{where}.{key}: unknown setting for {self.kind} {entry.name!r}"
-                    f"{closest(key, known)}; its settings are: {listing}"
-                )
+        check_keys(given, [h.name for h in entry.hypers], where,
+                   owner=f"{self.kind} {entry.name!r}")
         out = {}
         for h in entry.hypers:
             out[h.name] = h.convert(given[h.name], f"{where}.{h.name}") if h.name in given else h.default

@@ -21,6 +21,20 @@ def run_nnctl(*args, cwd=None, env=None, timeout=300, input=None):
                           capture_output=True, text=True, timeout=timeout, input=input)
 
 
+def fault_command(fault: str, n: int, *args) -> list[str]:
+    """The command that runs `nnctl ARGS` with a fault injected (tests/fault_launch.py)."""
+    return [sys.executable, str(REPO / "tests" / "fault_launch.py"), fault, str(n), "--",
+            *map(str, args)]
+
+
+def run_nnctl_with_fault(fault: str, n: int, *args, cwd=None, timeout=300):
+    """run_nnctl, with tests/fault_launch.py's `fault` injected after step / write `n`."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("NNCTL_DEBUG", None)
+    return subprocess.run(fault_command(fault, n, *args), cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
 @pytest.fixture
 def nnctl(tmp_path):
     """Run nnctl in a temporary working folder."""

@@ -29,8 +29,14 @@ def patients(n: int, seed: int, task: str, missing_share: float = 0.05):
     smoker = rng.choice(["yes", "no"], n, p=[0.3, 0.7])
     region = rng.choice(REGIONS, n)
     region_effect = {"North, upper": 0.8, "South": -0.5, "East": 0.0, "West": 0.3}
-    score = (0.06 * (age - 50) + 0.15 * (bmi - 27) + 1.2 * x1 - 0.8 * x2
-             + 1.0 * (smoker == "yes") + np.array([region_effect[r] for r in region]))
+    score = (
+        0.06 * (age - 50)
+        + 0.15 * (bmi - 27)
+        + 1.2 * x1
+        - 0.8 * x2
+        + 1.0 * (smoker == "yes")
+        + np.array([region_effect[r] for r in region])
+    )
     if task == "binary":
         target = np.where(score + rng.logistic(size=n) * 0.7 > 0.3, "sick", "well").tolist()
     elif task == "multiclass":
@@ -39,20 +45,36 @@ def patients(n: int, seed: int, task: str, missing_share: float = 0.05):
         target = np.array(["a", "b", "c"])[np.argmax(scores, axis=1)].tolist()
     else:
         target = (3.0 * score + rng.normal(0, 1.0, n)).tolist()
-    columns = {"patient_id": [f"P{i:05d}" for i in range(n)],
-               "age": np.round(age, 1).tolist(), "bmi": np.round(bmi, 2).tolist(),
-               "smoker": smoker.tolist(), "region": region.tolist(),
-               "x1": x1.tolist(), "x2": x2.tolist()}
+    columns = {
+        "patient_id": [f"P{i:05d}" for i in range(n)],
+        "age": np.round(age, 1).tolist(),
+        "bmi": np.round(bmi, 2).tolist(),
+        "smoker": smoker.tolist(),
+        "region": region.tolist(),
+        "x1": x1.tolist(),
+        "x2": x2.tolist(),
+    }
     for name in ("age", "bmi", "smoker", "region"):
         holes = rng.random(n) < missing_share
         columns[name] = [None if h else v for h, v in zip(holes, columns[name])]
     return columns, target
 
 
-def write_csv(path, columns: dict, target: list, target_name: str = "outcome", *,
-              delimiter: str = ",", crlf: bool = False, bom: bool = False,
-              row_names: bool = False, order: list[str] | None = None,
-              missing_targets: tuple = (), with_target: bool = True, rows=None):
+def write_csv(
+    path,
+    columns: dict,
+    target: list,
+    target_name: str = "outcome",
+    *,
+    delimiter: str = ",",
+    crlf: bool = False,
+    bom: bool = False,
+    row_names: bool = False,
+    order: list[str] | None = None,
+    missing_targets: tuple = (),
+    with_target: bool = True,
+    rows=None,
+):
     """Write the table; missing cells cycle through NA_SPELLINGS. `order`: column order (and
     subset); `missing_targets`: row indices whose target cell is written as NA; `rows`: only
     these rows."""
@@ -73,8 +95,11 @@ def write_csv(path, columns: dict, target: list, target_name: str = "outcome", *
                 spelling += 1
             cells.append(value if isinstance(value, str) else repr(value))
         if with_target:
-            cells.append("NA" if i in missing_targets else
-                         (target[i] if isinstance(target[i], str) else repr(target[i])))
+            cells.append(
+                "NA"
+                if i in missing_targets
+                else (target[i] if isinstance(target[i], str) else repr(target[i]))
+            )
         writer.writerow(cells)
     text = ("\ufeff" if bom else "") + buffer.getvalue()
     path.write_bytes(text.encode("utf-8"))

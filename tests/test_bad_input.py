@@ -132,6 +132,8 @@ CASES = [
     ("eval-feature-count", ["eval", "run", "--data", "three_features.csv"], ["three_features.csv", "no column 'sepal_length_cm'", "matched by header name"]),
     ("eval-unknown-label", ["eval", "run", "--data", "new_label.csv"], ["new_label.csv", "line 2, column 'target'", "'rose'"]),
     ("predict-feature-count", ["predict", "run", "three_features.csv"], ["three_features.csv", "no column 'sepal_length_cm'"]),
+    ("eval-array-shape", ["eval", "shape_ckpt.npz"],
+     ["shape_ckpt.npz", "array 'linear0.weight' has shape [2, 2]", "expects [4, 3]"]),
     # -- checkpoints: --resume and init_from -------------------------------------------------------
     ("resume-missing", ["train", "--resume", "no_run"], ["no_run", "--resume expects a run folder"]),
     ("resume-no-checkpoint", ["train", "--resume", "somedir"], ["somedir", "no checkpoints/last.npz"]),
@@ -139,6 +141,8 @@ CASES = [
     ("resume-newer-format", ["train", "--resume", "run_newer"], ["run_newer", "last.npz", "is newer"]),
     ("resume-object-array", ["train", "--resume", "run_object"], ["run_object", "last.npz", "pickle"]),
     ("resume-bad-config", ["train", "--resume", "run_bad_config"], ["run_bad_config", "last.npz", "optimizer.lr"]),
+    ("resume-array-shape", ["train", "--resume", "run_shape"],
+     ["run_shape", "last.npz", "array 'linear0.weight' has shape [2, 2]", "expects [4, 3]"]),
     ("resume-feature-count", ["train", "--resume", "csv_run"], ["changing.csv", "3 feature columns", "last.npz", "trained on 2"]),
     ("init-from-object", ["train", "init_from_object.yaml"], ["object_ckpt.npz", "model.init_from", "pickle"]),
     ("init-from-shape", ["train", "init_from_shape.yaml"], ["last.npz", "model.init_from", "linear0.weight has shape [4, 3]", "[13, 3]"]),
@@ -215,6 +219,9 @@ def _make_world(world):
     _copy_run(world, "run_object", change_arrays=lambda a: a.update(
         {"optim.momentum_buffer": np.array([None], dtype=object)}))
     _copy_run(world, "run_bad_config", change_meta=bad_lr)
+    wrong_shape = {"linear0.weight": np.zeros((2, 2))}
+    _resave(last, world / "shape_ckpt.npz", change_arrays=lambda a: a.update(wrong_shape))
+    _copy_run(world, "run_shape", change_arrays=lambda a: a.update(wrong_shape))
 
     text = bundled_path("iris.csv").read_text().splitlines()
     header = text[0].split(",")

@@ -8,13 +8,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 
-from conftest import assert_clean_error, run_nnctl
+from conftest import assert_clean_error, fault_command, run_nnctl
 
 CONFIG = """
 seed: 3
@@ -36,12 +35,11 @@ def test_kill_9_during_a_checkpoint_write_then_resume(tmp_path):
     assert run_nnctl("train", "c.yaml", "--out", "full", "-q", cwd=tmp_path).returncode == 0
 
     # Checkpoint writes of a run: 1 the starting point, 2-3 last.npz and best.npz after epoch 1,
-    # 4 the next last.npz. The testing hook (nnctl/checkpoint.py) stalls write 4 half-way.
+    # 4 the next last.npz. tests/fault_launch.py stalls write 4 half-way.
     run = tmp_path / "run"
-    env = {"NNCTL_TEST_SLOW_CHECKPOINT": "4", "NO_COLOR": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "nnctl", "train", "c.yaml", "--out", str(run), "-q"],
-                            cwd=tmp_path, env={**os.environ, **env}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    command = fault_command("stall-checkpoint-writes", 4, "train", "c.yaml", "--out", run, "-q")
+    proc = subprocess.Popen(command, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     stalled = []
     while not stalled:  # a temp file that outlives 0.3 s is the stalled write (others take ms)

@@ -357,6 +357,41 @@ def test_predictions():
         model.loss(X, y[:5])
 
 
+def test_each_loss_turns_logits_into_predictions_through_its_link():
+    from nnctl.nn import LOSSES
+
+    z = np.array([[0.0], [2.0], [-1.0]])
+    mse, bce, ce = (LOSSES.get(n).build() for n in ("mse", "bce", "cross_entropy"))
+    assert (mse.link, bce.link, ce.link) == ("identity", "sigmoid", "softmax")
+    single = mse.predict(z)
+    np.testing.assert_array_equal(single, [0.0, 2.0, -1.0])
+    assert single.shape == (3,) and not np.shares_memory(single, z)
+    np.testing.assert_array_equal(mse.predict(np.hstack([z, -z])), np.hstack([z, -z]))
+    s = np.array([0.5, 1 / (1 + np.exp(-2.0)), 1 / (1 + np.exp(1.0))])  # 0.5, 0.8808, 0.2689
+    np.testing.assert_allclose(bce.probabilities(z), np.column_stack([1 - s, s]), rtol=1e-15)
+    np.testing.assert_array_equal(bce.predict(z), [0, 1, 0])  # a tie (z = 0) is class 0
+    three = np.array([[1.0, 3.0, 2.0], [0.0, 0.0, -1.0]])
+    e = np.exp(three - three.max(1, keepdims=True))
+    np.testing.assert_allclose(ce.probabilities(three), e / e.sum(1, keepdims=True), rtol=1e-15)
+    prediction = ce.predict(three)
+    np.testing.assert_array_equal(prediction, [1, 0])
+    assert prediction.dtype == np.int64 and bce.predict(z).dtype == np.int64
+
+
+@pytest.mark.parametrize("kind,task,k,shape,dtype", [
+    ("linreg", "regression", 1, (0,), np.float64), ("linreg", "regression", 3, (0, 3), np.float64),
+    ("logreg", "binary", 2, (0,), np.int64), ("softmax", "multiclass", 3, (0,), np.int64),
+    ("mlp", "binary", 2, (0,), np.int64),
+])
+def test_predictions_of_no_rows_keep_their_shape_and_dtype(kind, task, k, shape, dtype):
+    model = build(kind, task, k=k, hidden=[3], batch_norm=kind == "mlp")
+    X = np.zeros((0, 4))
+    prediction = model.predict(X)
+    assert prediction.shape == shape and prediction.dtype == dtype
+    if task != "regression":
+        assert model.predict_proba(X).shape == (0, model.n_classes)
+
+
 def test_eval_loss_is_chunked_exactly_and_has_no_penalty():
     rng = np.random.default_rng(0)
     n = EVAL_CHUNK_ROWS + 123
@@ -380,3 +415,54 @@ def test_astype_copies_parameters_and_buffers():
     np.testing.assert_allclose(copy.buffers()["batchnorm0.running_var"],
                                model.buffers()["batchnorm0.running_var"], rtol=1e-6)
     np.testing.assert_allclose(copy.forward(X), model.forward(X), rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------
+# State: state_dict / load_state_dict (checkpoints, warm starts, best-weights snapshots)
+
+
+def test_state_dict_holds_copies_of_parameters_then_buffers_by_name():
+    model = build("mlp", "multiclass", hidden=(5,), batch_norm=True)
+    state = model.state_dict()
+    assert list(state) == ["linear0.weight", "batchnorm0.gamma", "batchnorm0.beta",
+                           "linear1.weight", "linear1.bias",
+                           "batchnorm0.running_mean", "batchnorm0.running_var"]
+    assert state["linear0.weight"].shape == (4, 5) and state["batchnorm0.running_var"].shape == (5,)
+    theta = model.theta.copy()
+    state["linear0.weight"][...] = 7.0  # a copy: the model is untouched
+    assert np.array_equal(model.theta, theta)
+
+
+def test_load_state_dict_restores_parameters_and_buffers_exactly():
+    source = build("mlp", "multiclass", hidden=(5,), batch_norm=True, seed=1)
+    X, y = data("multiclass")
+    source.loss_and_grad(X, y)  # a train-mode pass moves the running statistics
+    target = build("mlp", "multiclass", hidden=(5,), batch_norm=True, seed=2)
+    assert not np.array_equal(target.theta, source.theta)
+    extra = {"optim.step": np.array(3)}  # other entries of a checkpoint are ignored
+    target.load_state_dict({**source.state_dict(), **extra}, "ckpt")
+    assert np.array_equal(target.theta, source.theta)
+    for name, value in source.buffers().items():
+        assert np.array_equal(target.buffers()[name], value), name
+    assert np.array_equal(target.predict_proba(X), source.predict_proba(X))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.pop("linear1.bias"),
+     "ckpt: no array 'linear1.bias'; the checkpoint does not match the model of its own config"),
+    (lambda s: s.update({"linear0.weight": np.zeros((3, 5))}),
+     "ckpt: array 'linear0.weight' has shape [3, 5], the model built from the config and data "
+     "expects [4, 5]"),
+    (lambda s: s.update({"batchnorm0.running_mean": np.array(["a"] * 5)}),
+     "ckpt: array 'batchnorm0.running_mean' holds <U1, expected numbers"),
+])
+def test_load_state_dict_refuses_a_mismatch_by_name_and_writes_nothing(change, message):
+    model = build("mlp", "multiclass", hidden=(5,), batch_norm=True)
+    before = model.state_dict()
+    state = {name: value + 1.0 for name, value in before.items()}
+    change(state)
+    with pytest.raises(UsageError) as info:
+        model.load_state_dict(state, "ckpt")
+    assert str(info.value).startswith(message)
+    for name, value in model.state_dict().items():
+        assert np.array_equal(value, before[name]), name

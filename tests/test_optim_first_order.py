@@ -350,7 +350,7 @@ def test_every_first_order_optimizer_is_registered_with_lr():
     for name in names:
         entry = OPTIMIZERS.get(name)
         assert entry.info["family"] == "first_order"
-        assert entry.hyper("lr") is not None and entry.hyper("lr").default > 0
+        assert entry.defaults()["lr"] > 0  # declared (KeyError otherwise), a usable default
         assert all(h.doc for h in entry.hypers)
     assert OPTIMIZERS.get("momentum").defaults()["momentum"] == 0.9
     assert OPTIMIZERS.get("nesterov").defaults()["nesterov"] is True

@@ -10,9 +10,9 @@ import json
 import numpy as np
 import pytest
 import yaml
+
 from conftest import assert_clean_error, run_nnctl
 from messy_tables import CATEGORICAL, NUMERIC, patients, write_csv
-
 from nnctl.data.delimiter import sniff_delimiter
 from nnctl.errors import UsageError
 
@@ -38,11 +38,20 @@ def predictions(proc) -> list[list[str]]:
 
 
 def messy_config(path, kind: str, optimizer: str, **data) -> dict:
-    return {"seed": 0,
-            "data": {"path": str(path), "target": "outcome", "drop": ["", "patient_id"],
-                     "missing": "impute", **data},
-            "model": {"kind": kind}, "loss": {"l2": 0.0 if kind == "linreg" else L2},
-            "optimizer": {"name": optimizer}, "train": {"epochs": 300}}
+    return {
+        "seed": 0,
+        "data": {
+            "path": str(path),
+            "target": "outcome",
+            "drop": ["", "patient_id"],
+            "missing": "impute",
+            **data,
+        },
+        "model": {"kind": kind},
+        "loss": {"l2": 0.0 if kind == "linreg" else L2},
+        "optimizer": {"name": optimizer},
+        "train": {"epochs": 300},
+    }
 
 
 # -------------------------------------------------------------- the scikit-learn pipeline
@@ -59,8 +68,13 @@ def nnctl_split(cfg: dict):
     streams = make_streams(resolved["seed"])
     with pytest.warns(UserWarning, match="no value in the target column"):
         full = load_dataset(resolved["data"], streams, fit_columns=False)
-    return train_val_split(full.y, resolved["data"]["val_fraction"], streams["split"],
-                           stratify=resolved["data"]["stratify"], task=full.task)
+    return train_val_split(
+        full.y,
+        resolved["data"]["val_fraction"],
+        streams["split"],
+        stratify=resolved["data"]["stratify"],
+        task=full.task,
+    )
 
 
 def sklearn_score(columns, target, task, train_rows, val_rows):
@@ -72,14 +86,20 @@ def sklearn_score(columns, target, task, train_rows, val_rows):
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     kept = [i for i in range(len(target)) if i not in MISSING_TARGETS]
-    numeric = np.array([[np.nan if columns[c][i] is None else columns[c][i] for c in NUMERIC]
-                        for i in kept], dtype=float)
-    text = np.array([[np.nan if columns[c][i] is None else columns[c][i] for c in CATEGORICAL]
-                     for i in kept], dtype=object)
+    numeric = np.array(
+        [[np.nan if columns[c][i] is None else columns[c][i] for c in NUMERIC] for i in kept],
+        dtype=float,
+    )
+    text = np.array(
+        [[np.nan if columns[c][i] is None else columns[c][i] for c in CATEGORICAL] for i in kept],
+        dtype=object,
+    )
     y = np.array([target[i] for i in kept])
     num = make_pipeline(SimpleImputer(strategy="median"), StandardScaler()).fit(numeric[train_rows])
-    cat = make_pipeline(SimpleImputer(strategy="most_frequent"),
-                        OneHotEncoder(handle_unknown="ignore", sparse_output=False))
+    cat = make_pipeline(
+        SimpleImputer(strategy="most_frequent"),
+        OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+    )
     cat.fit(text[train_rows])
 
     def features(rows):
@@ -93,15 +113,28 @@ def sklearn_score(columns, target, task, train_rows, val_rows):
     return accuracy_score(y[val_rows], model.predict(features(val_rows))), num, cat
 
 
-@pytest.mark.parametrize("task, kind, optimizer", [("binary", "logreg", "lbfgs"),
-                                                   ("multiclass", "softmax", "lbfgs"),
-                                                   ("regression", "linreg", "exact")])
+@pytest.mark.parametrize(
+    "task, kind, optimizer",
+    [
+        ("binary", "logreg", "lbfgs"),
+        ("multiclass", "softmax", "lbfgs"),
+        ("regression", "linreg", "exact"),
+    ],
+)
 def test_messy_csv_matches_the_scikit_learn_pipeline(tmp_path, task, kind, optimizer):
     pytest.importorskip("sklearn", reason="the reference pipeline needs scikit-learn")
     columns, target = patients(1500, seed=1, task=task)
     # Semicolons, CRLF, a BOM, R row names, missing cells in six spellings, missing targets.
-    path = write_csv(tmp_path / "patients.csv", columns, target, delimiter=";", crlf=True,
-                     bom=True, row_names=True, missing_targets=MISSING_TARGETS)
+    path = write_csv(
+        tmp_path / "patients.csv",
+        columns,
+        target,
+        delimiter=";",
+        crlf=True,
+        bom=True,
+        row_names=True,
+        missing_targets=MISSING_TARGETS,
+    )
     cfg = messy_config(path, kind, optimizer)
     run, summary, proc = train(tmp_path, cfg)
     assert "3 of 1500 rows have no value in the target column 'outcome'" in proc.stderr
@@ -121,7 +154,8 @@ def test_messy_csv_matches_the_scikit_learn_pipeline(tmp_path, task, kind, optim
     imputer, encoder = cat[0], cat[1]
     assert [specs[c]["fill"] for c in CATEGORICAL] == imputer.statistics_.tolist()
     assert [specs[c]["categories"] for c in CATEGORICAL] == [
-        c.tolist() for c in encoder.categories_]
+        c.tolist() for c in encoder.categories_
+    ]
     assert "patient_id" not in specs and "" not in specs
 
 
@@ -145,24 +179,31 @@ def test_predictions_identical_shuffled_columns_stdin_extra_columns(binary_run, 
     assert len(base) == 61 and base[0][0] == "prediction"
 
     # Another order, no target, an extra column, semicolons: the same predictions.
-    shuffled = {"x2": columns["x2"], "note": ["extra"] * len(target), **{
-        k: columns[k] for k in ("region", "bmi", "patient_id", "x1", "smoker", "age")}}
-    other = write_csv(tmp_path / "other.csv", shuffled, target, delimiter=";", with_target=False,
-                      rows=rows)
+    shuffled = {
+        "x2": columns["x2"],
+        "note": ["extra"] * len(target),
+        **{k: columns[k] for k in ("region", "bmi", "patient_id", "x1", "smoker", "age")},
+    }
+    other = write_csv(
+        tmp_path / "other.csv", shuffled, target, delimiter=";", with_target=False, rows=rows
+    )
     assert predictions(run_nnctl("predict", run, other, "--proba", cwd=tmp_path)) == base
     text = other.read_text()
     for source in ("-", "/dev/stdin"):
-        piped = run_nnctl("predict", run, source, "--proba", "--format", "csv", cwd=tmp_path,
-                          input=text)
+        piped = run_nnctl(
+            "predict", run, source, "--proba", "--format", "csv", cwd=tmp_path, input=text
+        )
         assert predictions(piped) == base, source
-    kept = predictions(run_nnctl("predict", run, other, "--keep", "patient_id", "--no-header",
-                                 cwd=tmp_path))
+    kept = predictions(
+        run_nnctl("predict", run, other, "--keep", "patient_id", "--no-header", cwd=tmp_path)
+    )
     assert [r[0] for r in kept] == [columns["patient_id"][i] for i in rows]
     assert [r[1] for r in kept] == [r[0] for r in base[1:]]
 
     # eval on stdin too, in the file's own units and labels
-    evaluated = run_nnctl("eval", run, "--data", "-", "--json", cwd=tmp_path,
-                          input=plain.read_text())
+    evaluated = run_nnctl(
+        "eval", run, "--data", "-", "--json", cwd=tmp_path, input=plain.read_text()
+    )
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads(evaluated.stdout)["n"] == 60
 
@@ -171,19 +212,28 @@ def test_missing_feature_column_is_exit_2_naming_it(binary_run, tmp_path):
     _, run, columns, target = binary_run
     without = {k: v for k, v in columns.items() if k != "bmi"}
     path = write_csv(tmp_path / "nobmi.csv", without, target, rows=range(10))
-    assert_clean_error(run_nnctl("predict", run, path, cwd=tmp_path), 2, "nobmi.csv",
-                       "no column 'bmi'", "matched by header name")
+    assert_clean_error(
+        run_nnctl("predict", run, path, cwd=tmp_path),
+        2,
+        "nobmi.csv",
+        "no column 'bmi'",
+        "matched by header name",
+    )
     assert_clean_error(run_nnctl("eval", run, "--data", path, cwd=tmp_path), 2, "no column 'bmi'")
     headerless = tmp_path / "headerless.csv"
     headerless.write_text("1,2,3,4,5,6\n")
-    assert_clean_error(run_nnctl("predict", run, headerless, cwd=tmp_path), 2,
-                       "headerless.csv", "header row")
+    assert_clean_error(
+        run_nnctl("predict", run, headerless, cwd=tmp_path), 2, "headerless.csv", "header row"
+    )
 
 
 def test_unseen_category_is_all_zeros_with_one_warning_line(binary_run, tmp_path):
     _, run, columns, target = binary_run
-    changed = dict(columns, region=["Mars"] * 3 + columns["region"][3:],
-                   smoker=["sometimes"] + columns["smoker"][1:])
+    changed = dict(
+        columns,
+        region=["Mars"] * 3 + columns["region"][3:],
+        smoker=["sometimes"] + columns["smoker"][1:],
+    )
     path = write_csv(tmp_path / "new.csv", changed, target, rows=range(10))
     proc = run_nnctl("predict", run, path, cwd=tmp_path)
     assert len(predictions(proc)) == 11
@@ -199,20 +249,36 @@ def test_imputed_cells_take_the_training_median_and_mode(binary_run, tmp_path):
     row = {k: [v[0]] for k, v in columns.items()}
     filled = {**row, "age": [specs["age"]["fill"]], "smoker": [specs["smoker"]["fill"]]}
     holes = {**row, "age": [None], "smoker": [None]}
-    a = predictions(run_nnctl("predict", run, write_csv(tmp_path / "a.csv", filled, [target[0]]),
-                              "--proba", cwd=tmp_path))
-    b = predictions(run_nnctl("predict", run, write_csv(tmp_path / "b.csv", holes, [target[0]]),
-                              "--proba", cwd=tmp_path))
+    a = predictions(
+        run_nnctl(
+            "predict",
+            run,
+            write_csv(tmp_path / "a.csv", filled, [target[0]]),
+            "--proba",
+            cwd=tmp_path,
+        )
+    )
+    b = predictions(
+        run_nnctl(
+            "predict",
+            run,
+            write_csv(tmp_path / "b.csv", holes, [target[0]]),
+            "--proba",
+            cwd=tmp_path,
+        )
+    )
     assert a == b
 
 
 def test_drop_rows_counts_and_predicts_empty_cells(tmp_path):
     columns, target = patients(300, seed=3, task="binary")
     path = write_csv(tmp_path / "t.csv", columns, target)
-    holes = sum(any(columns[c][i] is None for c in ("age", "bmi", "smoker", "region"))
-                for i in range(300))
-    run, summary, proc = train(tmp_path, messy_config(path, "logreg", "lbfgs", drop=["patient_id"],
-                                                      missing="drop_rows"))
+    holes = sum(
+        any(columns[c][i] is None for c in ("age", "bmi", "smoker", "region")) for i in range(300)
+    )
+    run, summary, proc = train(
+        tmp_path, messy_config(path, "logreg", "lbfgs", drop=["patient_id"], missing="drop_rows")
+    )
     assert f"{holes} of 300 rows have a missing cell; left out" in proc.stderr
     assert summary["n_train"] + summary["n_val"] == 300 - holes
     out = predictions(run_nnctl("predict", run, path, cwd=tmp_path))
@@ -224,16 +290,26 @@ def test_missing_error_names_columns_counts_and_lines(tmp_path):
     path = tmp_path / "m.csv"
     path.write_text("a,b,c,y\n1,2,x,0\nNA,3,y,1\n2,?,,0\n3,4,x,1\n,5,y,0\n")
     cfg = {"data": {"path": str(path), "target": "y"}, "model": {"kind": "logreg"}}
-    proc = run_nnctl("train", write_config(tmp_path / "m.yaml", cfg), "--out", tmp_path / "r",
-                     cwd=tmp_path)
-    assert_clean_error(proc, 2, "m.csv: missing cells: column 'a': 2 (lines 3, 6); column 'b': "
-                       "1 (line 4); column 'c': 1 (line 4)", "data.missing: impute", "drop_rows")
+    proc = run_nnctl(
+        "train", write_config(tmp_path / "m.yaml", cfg), "--out", tmp_path / "r", cwd=tmp_path
+    )
+    assert_clean_error(
+        proc,
+        2,
+        "m.csv: missing cells: column 'a': 2 (lines 3, 6); column 'b': "
+        "1 (line 4); column 'c': 1 (line 4)",
+        "data.missing: impute",
+        "drop_rows",
+    )
 
 
-@pytest.mark.parametrize("values, fragment", [
-    ([f"user{i}" for i in range(40)], "a distinct value on 40 of 40 rows (an identifier?)"),
-    ([f"c{i % 120}" for i in range(400)], "120 distinct values"),
-])
+@pytest.mark.parametrize(
+    "values, fragment",
+    [
+        ([f"user{i}" for i in range(40)], "a distinct value on 40 of 40 rows (an identifier?)"),
+        ([f"c{i % 120}" for i in range(400)], "120 distinct values"),
+    ],
+)
 def test_id_like_or_huge_category_columns_are_refused_suggesting_drop(tmp_path, values, fragment):
     n = len(values)
     lines = ["who,x,y"] + [f"{v},{i % 7},{i % 2}" for i, v in enumerate(values)]
@@ -241,8 +317,9 @@ def test_id_like_or_huge_category_columns_are_refused_suggesting_drop(tmp_path, 
     path.write_text("\n".join(lines) + "\n")
     cfg = {"data": {"path": str(path), "target": "y", "val_fraction": 0.0}, "model": "logreg"}
     cfg["model"] = {"kind": "logreg"}
-    proc = run_nnctl("train", write_config(tmp_path / "c.yaml", cfg), "--out", tmp_path / "r",
-                     cwd=tmp_path)
+    proc = run_nnctl(
+        "train", write_config(tmp_path / "c.yaml", cfg), "--out", tmp_path / "r", cwd=tmp_path
+    )
     assert_clean_error(proc, 2, "ids.csv", "column 'who'", fragment, "data.drop: [who]")
     assert n
 
@@ -251,27 +328,36 @@ def test_numeric_column_with_a_stray_spelling_names_it(tmp_path):
     path = tmp_path / "s.csv"
     path.write_text("a,b,y\n1,2,0\n3,unknown,1\n5,6,0\n7,8,1\n")
     cfg = {"data": {"path": str(path), "target": "y"}, "model": {"kind": "logreg"}}
-    proc = run_nnctl("train", write_config(tmp_path / "s.yaml", cfg), "--out", tmp_path / "r",
-                     cwd=tmp_path)
-    assert_clean_error(proc, 2, "line 3, column 'b': expected a number, found 'unknown'",
-                       "data.na_values")
+    proc = run_nnctl(
+        "train", write_config(tmp_path / "s.yaml", cfg), "--out", tmp_path / "r", cwd=tmp_path
+    )
+    assert_clean_error(
+        proc, 2, "line 3, column 'b': expected a number, found 'unknown'", "data.na_values"
+    )
     cfg["data"]["na_values"] = ["unknown"]
     cfg["data"]["missing"] = "impute"
-    proc = run_nnctl("train", write_config(tmp_path / "s.yaml", cfg), "--out", tmp_path / "r2",
-                     "-q", cwd=tmp_path)
+    proc = run_nnctl(
+        "train",
+        write_config(tmp_path / "s.yaml", cfg),
+        "--out",
+        tmp_path / "r2",
+        "-q",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
 def test_config_keys_are_validated(tmp_path):
     base = {"data": {"name": "iris"}}
-    for key, value, fragment in (("missing", "fill", "data.missing: expected one of error, "),
-                                 ("drop", "id", "data.drop: expected a list"),
-                                 ("categorical", "some", "data.categorical: expected auto, none"),
-                                 ("delimiter", "::", "data.delimiter: expected auto, one char"),
-                                 ("standardize_target", "yes", "data.standardize_target")):
+    for key, value, fragment in (
+        ("missing", "fill", "data.missing: expected one of error, "),
+        ("drop", "id", "data.drop: expected a list"),
+        ("categorical", "some", "data.categorical: expected auto, none"),
+        ("delimiter", "::", "data.delimiter: expected auto, one char"),
+        ("standardize_target", "yes", "data.standardize_target"),
+    ):
         cfg = {"data": {**base["data"], key: value}}
-        proc = run_nnctl("config", "validate", write_config(tmp_path / "v.yaml", cfg),
-                         cwd=tmp_path)
+        proc = run_nnctl("config", "validate", write_config(tmp_path / "v.yaml", cfg), cwd=tmp_path)
         assert_clean_error(proc, 2, fragment)
 
 
@@ -283,8 +369,10 @@ def regression_table(path, scale: float, shift: float):
     X = rng.normal(size=(600, 5))
     y = X @ np.array([1.0, -2.0, 0.5, 0.0, 1.5]) + 0.3 * rng.normal(size=600)
     y = (y - y.mean()) / y.std()
-    lines = ["a,b,c,d,e,price"] + [",".join(repr(float(v)) for v in row)
-                                   + f",{float(t * scale + shift)!r}" for row, t in zip(X, y)]
+    lines = ["a,b,c,d,e,price"] + [
+        ",".join(repr(float(v)) for v in row) + f",{float(t * scale + shift)!r}"
+        for row, t in zip(X, y)
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -297,8 +385,11 @@ def test_target_in_its_own_units_trains_like_the_scaled_one(tmp_path):
     run, own, _ = train(tmp_path, {"data": {"path": str(big), "target": "price"}}, "big")
     assert abs(own["final"]["val_r2"] - scaled["final"]["val_r2"]) <= 0.01
     assert own["final"]["val_r2"] > 0.9
-    _, raw, _ = train(tmp_path, {"data": {"path": str(big), "target": "price",
-                                          "standardize_target": False}}, "raw")
+    _, raw, _ = train(
+        tmp_path,
+        {"data": {"path": str(big), "target": "price", "standardize_target": False}},
+        "raw",
+    )
     assert raw["final"]["val_r2"] < own["final"]["val_r2"] - 0.1  # what the scaling buys
 
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -329,8 +420,9 @@ def test_train_config_on_stdin_and_config_yaml_replays_from_anywhere(tmp_path):
     assert saved["data"]["path"] == str((data_dir / "t.csv").resolve())
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    replay = run_nnctl("train", data_dir / "run" / "config.yaml", "--out", "again", "-q", "--json",
-                       cwd=elsewhere)
+    replay = run_nnctl(
+        "train", data_dir / "run" / "config.yaml", "--out", "again", "-q", "--json", cwd=elsewhere
+    )
     assert replay.returncode == 0, replay.stderr
     assert json.loads(replay.stdout)["final"] == json.loads(proc.stdout)["final"]
 
@@ -341,15 +433,23 @@ def test_train_config_on_stdin_and_config_yaml_replays_from_anywhere(tmp_path):
 def test_config_init_describes_the_table_and_trains(tmp_path):
     columns, target = patients(300, seed=6, task="multiclass")
     columns["constant"] = ["same"] * 300
-    path = write_csv(tmp_path / "p.csv", columns, target, delimiter=";", row_names=True,
-                     missing_targets=(7,))
+    path = write_csv(
+        tmp_path / "p.csv", columns, target, delimiter=";", row_names=True, missing_targets=(7,)
+    )
     proc = run_nnctl("config", "init", "--data", path, "--target", "outcome", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout
-    for fragment in ("semicolon-separated", "Task: multiclass, 3 classes",
-                     "(no name): no header name", "patient_id: a distinct value on 299 of 299 rows",
-                     "constant: the same value on every row", "region: categorical, 4 categories",
-                     "1 rows without a target", "missing: impute", "model: {kind: softmax}"):
+    for fragment in (
+        "semicolon-separated",
+        "Task: multiclass, 3 classes",
+        "(no name): no header name",
+        "patient_id: a distinct value on 299 of 299 rows",
+        "constant: the same value on every row",
+        "region: categorical, 4 categories",
+        "1 rows without a target",
+        "missing: impute",
+        "model: {kind: softmax}",
+    ):
         assert fragment in text, (fragment, text)
     cfg = yaml.safe_load(text)
     assert cfg["data"]["drop"] == ["", "patient_id", "constant"]
@@ -358,22 +458,26 @@ def test_config_init_describes_the_table_and_trains(tmp_path):
     trained = run_nnctl("train", config, "--out", "run", "-q", "--json", cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
     assert json.loads(trained.stdout)["final"]["val_accuracy"] > 0.6
-    mlp = run_nnctl("config", "init", "--data", path, "--target", "outcome", "--model", "mlp",
-                    cwd=tmp_path)
+    mlp = run_nnctl(
+        "config", "init", "--data", path, "--target", "outcome", "--model", "mlp", cwd=tmp_path
+    )
     assert "model: {kind: mlp" in mlp.stdout and "early_stopping" in mlp.stdout
 
 
 # ------------------------------------------------------------------------------- delimiters
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("a,b,c\n1,2,3\n", ","),
-    ("a;b;c\n1,5;2,5;3\n", ";"),  # decimal commas
-    ("a\tb\n1\t2\n", "\t"),
-    ("a|b|c\n1|2|3\n", "|"),
-    ('name,place\n"Smith, J","Dream; North"\n', ","),
-    ('a;b\n"x;y";2\n"u";3\n', ";"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("a,b,c\n1,2,3\n", ","),
+        ("a;b;c\n1,5;2,5;3\n", ";"),  # decimal commas
+        ("a\tb\n1\t2\n", "\t"),
+        ("a|b|c\n1|2|3\n", "|"),
+        ('name,place\n"Smith, J","Dream; North"\n', ","),
+        ('a;b\n"x;y";2\n"u";3\n', ";"),
+    ],
+)
 def test_sniff_delimiter(text, expected):
     assert sniff_delimiter(text.splitlines(keepends=True)) == expected
 
@@ -381,10 +485,13 @@ def test_sniff_delimiter(text, expected):
 def test_trailing_delimiter_column_is_ignored(tmp_path):
     path = tmp_path / "trail.csv"
     path.write_text("a,b,y,\n1,2,0,\n2,3,1,\n3,1,0,\n4,4,1,\n")
-    cfg = {"data": {"path": str(path), "target": "y", "val_fraction": 0.0},
-           "model": {"kind": "logreg"}}
-    proc = run_nnctl("train", write_config(tmp_path / "t.yaml", cfg), "--out", "run", "-q",
-                     cwd=tmp_path)
+    cfg = {
+        "data": {"path": str(path), "target": "y", "val_fraction": 0.0},
+        "model": {"kind": "logreg"},
+    }
+    proc = run_nnctl(
+        "train", write_config(tmp_path / "t.yaml", cfg), "--out", "run", "-q", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     out = predictions(run_nnctl("predict", "run", "-", cwd=tmp_path, input="b,a\n2,1\n"))
     assert out[0] == ["prediction"] and len(out) == 2
@@ -395,8 +502,12 @@ def test_trailing_delimiter_column_is_ignored(tmp_path):
 
 def test_target_scaling_without_validation_rows(tmp_path):
     big = regression_table(tmp_path / "big.csv", 100.0, 1000.0)
-    cfg = {"data": {"path": str(big), "target": "price", "val_fraction": 0.0},
-           "model": {"kind": "linreg"}, "optimizer": {"name": "exact"}, "train": {"epochs": 1}}
+    cfg = {
+        "data": {"path": str(big), "target": "price", "val_fraction": 0.0},
+        "model": {"kind": "linreg"},
+        "optimizer": {"name": "exact"},
+        "train": {"epochs": 1},
+    }
     run, summary, _ = train(tmp_path, cfg)
     assert summary["n_val"] == 0 and summary["loss_units"] == "standardized target"
     proc = run_nnctl("eval", run, "--split", "train", "--json", cwd=tmp_path)
@@ -413,12 +524,19 @@ def test_column_kind_is_read_from_every_row_not_the_split(tmp_path):
     from nnctl.data.formats import COLUMN_DEFAULTS
     from nnctl.data.table import ColumnTable
 
-    table = ColumnTable(["x1", "x2"], [np.array(["abc", "0", "abc", "def", "1"], dtype=object),
-                                       np.array([1.0, 0.0, 2.0, 4.0, 3.0])],
-                        np.arange(2, 7), "t.csv")
+    table = ColumnTable(
+        ["x1", "x2"],
+        [
+            np.array(["abc", "0", "abc", "def", "1"], dtype=object),
+            np.array([1.0, 0.0, 2.0, 4.0, 3.0]),
+        ],
+        np.arange(2, 7),
+        "t.csv",
+    )
     with pytest.warns(UserWarning, match=r"not seen in training .*'x1': 3"):
-        pipeline, X_train, X_val = fit_on_rows(table, COLUMN_DEFAULTS, np.array([1, 4]),
-                                               np.array([0, 2, 3]))
+        pipeline, X_train, X_val = fit_on_rows(
+            table, COLUMN_DEFAULTS, np.array([1, 4]), np.array([0, 2, 3])
+        )
     assert [s.kind for s in pipeline.specs] == ["categorical", "numeric"]
     assert pipeline.output_names == ["x1=0", "x1=1", "x2"]
     np.testing.assert_array_equal(X_train, [[1, 0, 0], [0, 1, 3]])
@@ -436,10 +554,17 @@ def test_checkpoint_without_a_stored_pipeline_binds_csv_columns_by_name(tmp_path
     rng = np.random.default_rng(8)
     X = rng.normal(size=(80, 3))
     y = (X @ [1.0, -1.0, 0.5] > 0).astype(int)
-    path.write_text("a,b,c,y\n" + "".join(f"{a!r},{b!r},{c!r},{t}\n"
-                                           for (a, b, c), t in zip(X.tolist(), y)))
-    run, _, _ = train(tmp_path, {"data": {"path": str(path), "target": "y"},
-                                 "model": {"kind": "logreg"}, "optimizer": {"name": "lbfgs"}})
+    path.write_text(
+        "a,b,c,y\n" + "".join(f"{a!r},{b!r},{c!r},{t}\n" for (a, b, c), t in zip(X.tolist(), y))
+    )
+    run, _, _ = train(
+        tmp_path,
+        {
+            "data": {"path": str(path), "target": "y"},
+            "model": {"kind": "logreg"},
+            "optimizer": {"name": "lbfgs"},
+        },
+    )
     best = run / "checkpoints" / "best.npz"
     with np.load(best) as archive:
         arrays = {k: archive[k] for k in archive.files}

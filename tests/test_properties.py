@@ -21,11 +21,12 @@ from hypothesis import strategies as st  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from conftest import run_nnctl  # noqa: E402
+from fault_launch import interrupting_at_step  # noqa: E402
 from nnctl.cli import app  # noqa: E402
 from nnctl.config import resolve  # noqa: E402
 from nnctl.errors import UsageError  # noqa: E402
-from nnctl.optim import OPTIMIZERS, SCHEDULES  # noqa: E402
 from nnctl.nn import ACTIVATIONS, INITS  # noqa: E402
+from nnctl.optim import OPTIMIZERS, SCHEDULES  # noqa: E402
 
 # In CI the examples are derandomized (the same every run), so a landing never hinges on luck;
 # locally each run explores new examples.
@@ -246,18 +247,15 @@ def trained_run():
 
 @pytest.fixture(scope="module")
 def interrupted_run():
-    """A run stopped mid-epoch 2 (of 3) by the testing hook: --resume has work left to do."""
+    """A run stopped mid-epoch 2 (of 3) as by a signal: --resume has work left to do."""
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         _write_config(folder, {"data": {"name": "iris"}, "model": {"kind": "mlp", "hidden": [4]},
                                "train": {"epochs": 3, "batch_size": 32,
                                          "early_stopping": {"patience": 5}}})
-        os.environ["NNCTL_TEST_INTERRUPT_AT_STEP"] = "6"
-        try:
+        with interrupting_at_step(6):
             result = CliRunner().invoke(app, ["train", str(folder / "config.yaml"), "--out",
                                               str(folder / "run"), "-q"])
-        finally:
-            del os.environ["NNCTL_TEST_INTERRUPT_AT_STEP"]
         assert result.exit_code == 130, result.stderr
         yield folder / "run"
 

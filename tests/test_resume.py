@@ -2,8 +2,8 @@
 
 An interrupted-and-resumed run must end with everything equal, bit for bit, to an uninterrupted
 run of the same config: parameters, optimizer state, best weights, RNG states, batch order and
-every metrics row (except wall-clock time). The interrupts come mid-epoch from the testing hook
-NNCTL_TEST_INTERRUPT_AT_STEP (nnctl/train.py), and from real SIGINT / SIGTERM signals.
+every metrics row (except wall-clock time). The interrupts come mid-epoch from a callback that
+tests/fault_launch.py injects (as a signal during step N would), and from real SIGINT / SIGTERM.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import run_nnctl
-
-HOOK = "NNCTL_TEST_INTERRUPT_AT_STEP"
+from conftest import run_nnctl, run_nnctl_with_fault
 
 # 120 training rows in batches of 16: 8 steps an epoch; step 11 is mid-way through epoch 2.
 SGD_MOMENTUM = """
@@ -103,7 +101,8 @@ def assert_same_run(a, b):
 
 
 def interrupt_at(cfg, run, step, cwd):
-    proc = run_nnctl("train", cfg, "--out", run, "-q", cwd=cwd, env={HOOK: str(step)})
+    proc = run_nnctl_with_fault("interrupt-at-step", step, "train", cfg, "--out", run, "-q",
+                                cwd=cwd)
     assert proc.returncode == 130, proc.stderr
     assert "Traceback" not in proc.stderr
     assert f"state saved after step {step}" in proc.stderr
@@ -112,9 +111,9 @@ def interrupt_at(cfg, run, step, cwd):
     return _arrays(run / "checkpoints" / "last.npz")
 
 
-def resume(run, cwd, env=None, code=0):
-    proc = run_nnctl("train", "--resume", run, "-q", cwd=cwd, env=env)
-    assert proc.returncode == code, proc.stderr
+def resume(run, cwd):
+    proc = run_nnctl("train", "--resume", run, "-q", cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
     return proc
 
 
@@ -153,7 +152,9 @@ def test_adam_with_dropout_and_schedule_interrupted_twice(tmp_path):
     assert meta["progress"]["position"] == 5 and meta["schedule"]["epoch"] == 1
     # A second interrupt, mid-epoch 6: the rate has been halved twice, and early stopping has
     # counted one epoch without improvement since the best (epoch 4).
-    proc = resume(tmp_path / "part", tmp_path, env={HOOK: "43"}, code=130)
+    proc = run_nnctl_with_fault("interrupt-at-step", 43, "train", "--resume", tmp_path / "part",
+                                "-q", cwd=tmp_path)
+    assert proc.returncode == 130, proc.stderr
     assert "state saved after step 43" in proc.stderr
     _, meta = _arrays(tmp_path / "part" / "checkpoints" / "last.npz")
     assert meta["epoch"] == 5 and meta["progress"]["position"] == 3
@@ -198,6 +199,17 @@ def test_resume_of_a_finished_run_changes_nothing(tmp_path):
     after, _ = _arrays(tmp_path / "run" / "checkpoints" / "last.npz")
     assert all(np.array_equal(before[k], after[k]) for k in before)
     assert _rows(tmp_path / "run") == rows
+
+
+def test_stray_test_hook_variables_change_nothing(tmp_path):
+    """Tests inject their faults (tests/fault_launch.py); nnctl reads no testing variable."""
+    cfg = tmp_path / "sgd.yaml"
+    cfg.write_text(SGD_MOMENTUM.replace("epochs: 5", "epochs: 2"))
+    train_full(cfg, tmp_path / "plain", tmp_path)
+    proc = run_nnctl("train", cfg, "--out", tmp_path / "stray", "-q", cwd=tmp_path,
+                     env={"NNCTL_TEST_INTERRUPT_AT_STEP": "3", "NNCTL_TEST_SLOW_CHECKPOINT": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert_same_run(tmp_path / "plain", tmp_path / "stray")
 
 
 # -- real signals -----------------------------------------------------------------------------

@@ -5,12 +5,14 @@
     result = run_plan(plan, make_out_dir(None, Path("runs/x-compare")), jobs=2)
     result.data            # comparison.json's content; result.curves: label -> metrics rows
 
-    run_landscape("canyon", ["sgd", "momentum"], start=(-8.0, 1.0), steps=1000)
+    run_landscape("canyon", [parse_spec("sgd")], start=(-8.0, 1.0), steps=1000)
+    compare_on_landscape("canyon", ["sgd", "momentum"], None, None, out=None)  # + landscape.json
 
-specs.py parses `NAME:KEY=VALUE,...` and sweep axes; plan.py builds the runs (fairness: same
-seed, init, split, batch order and budget); runner.py runs them (sequential or in worker
-processes, same numbers); aggregate.py makes the comparison rows; landscapes.py has the 2-D test
-functions.
+specs.py parses sweep axes (the `NAME:KEY=VALUE,...` grammar is nnctl.optimizer_specs, in the
+config layer, which validates the config's compare: section with it); plan.py builds the runs
+(fairness: same seed, init, split, batch order and budget); runner.py runs them (sequential or
+in worker processes, same numbers); aggregate.py makes the comparison rows; landscapes.py has
+the 2-D test functions and runs optimizers on them.
 """
 
 from __future__ import annotations

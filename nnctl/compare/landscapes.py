@@ -19,8 +19,9 @@ few hundred steps; settings given in a spec override them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -192,14 +193,14 @@ def steps_to_minimum(landscape: Landscape, path: np.ndarray, tol: float = TOL) -
 
 def run_optimizer(landscape: Landscape, spec, start, steps: int) -> LandscapeRun:
     """Run one optimizer spec (nnctl.compare.specs.OptimizerSpec) from `start` for `steps` steps."""
-    from nnctl.optim import OPTIMIZERS
+    from nnctl.optim import OPTIMIZERS, is_full_batch
 
     entry = OPTIMIZERS.get(spec.name)
     settings = {**landscape.suggested.get(entry.name, {}), **spec.settings}
     if entry.name == "exact":
         raise UsageError(f"--optimizer {spec.label!r}: exact solves least squares; it has no "
                          "landscape counterpart")
-    full_batch = entry.info.get("family") == "full_batch"
+    full_batch = is_full_batch(entry)
     optimizer = entry.build(2, np.float64, **settings)
     theta = np.array(start, dtype=np.float64)
     objective = LandscapeObjective(landscape) if full_batch else None
@@ -251,3 +252,46 @@ def parse_start(text: str) -> tuple[float, float]:
     if not (np.isfinite(x) and np.isfinite(y)):
         raise UsageError(f"--start: expected finite numbers, found {text!r}")
     return x, y
+
+
+@dataclass
+class LandscapeComparison:
+    """What `compare-optimizers --landscape` made: landscape.json's content and the runs."""
+
+    data: dict  # what landscape.json holds
+    surface: Landscape
+    runs: list[LandscapeRun]
+    out_dir: Path
+
+    def gaps(self) -> dict[str, list[float]]:
+        """label -> f(point) - f_min after every step (floored at 1e-12 for a log scale), one
+        entry per step of the budget: a method that stopped early stays where it stopped."""
+        total = self.data["steps"] + 1
+        gaps = {}
+        with np.errstate(over="ignore", invalid="ignore"):
+            for run in self.runs:
+                curve = [max(self.surface.value(p) - self.surface.f_min, 1e-12) for p in run.path]
+                if not run.diverged:
+                    curve += curve[-1:] * (total - len(curve))
+                gaps[run.label] = curve
+        return gaps
+
+
+def compare_on_landscape(name: str, optimizers: list[str], start: str | None, steps: int | None,
+                         out: Path | None) -> LandscapeComparison:
+    """Every `--optimizer` spec on the landscape `name`; writes <out>/landscape.json."""
+    from nnctl.atomic import write_text
+    from nnctl.compare.comparison import make_out_dir
+    from nnctl.compare.specs import parse_spec
+    from nnctl.run_folder import to_json
+
+    get_landscape(name)  # an unknown name is the first thing to report
+    specs = [parse_spec(s) for s in optimizers]
+    point = parse_start(start) if start is not None else None
+    surface, runs = run_landscape(name, specs, point, steps)
+    out_dir = make_out_dir(out, Path("runs") / f"landscape-{name}")
+    data = {"landscape": name, "doc": surface.doc, "start": list(point or surface.start),
+            "steps": steps or surface.steps, "tol": TOL, "f_min": surface.f_min,
+            "out": str(out_dir), "runs": [run.record(surface) for run in runs]}
+    write_text(out_dir / "landscape.json", to_json(data, indent=2) + "\n")
+    return LandscapeComparison(data, surface, runs, out_dir)

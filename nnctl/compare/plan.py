@@ -27,12 +27,10 @@ from nnctl.compare.specs import (
     parse_spec,
     parse_sweep_option,
     safe_name,
-    spec_from_mapping,
+    spec_from_entry,
     unique_labels,
 )
 from nnctl.errors import UsageError
-
-SECTION_KEYS = ("optimizers", "seeds", "target_loss")
 
 
 @dataclass
@@ -72,45 +70,14 @@ class CompareSection:
     target_loss: float | None = None
 
 
-def read_section(value) -> CompareSection:
-    """Validate `compare: {optimizers: [...], seeds: N, target_loss: X}`."""
-    section = CompareSection()
-    if value is None:
-        return section
-    if not isinstance(value, dict):
-        raise UsageError(f"compare: expected a mapping with keys {', '.join(SECTION_KEYS)}, found {value!r}")
-    from nnctl.errors import closest
-
-    for key in value:
-        if key not in SECTION_KEYS:
-            raise UsageError(f"compare.{key}: unknown key{closest(key, SECTION_KEYS)}; "
-                             f"expected one of: {', '.join(SECTION_KEYS)}")
-    optimizers = value.get("optimizers")
-    if optimizers is not None:
-        if not isinstance(optimizers, list) or not optimizers:
-            raise UsageError("compare.optimizers: expected a non-empty list of optimizer specs "
-                             f"(\"adam\", \"sgd:lr=0.1\" or {{name: sgd, lr: 0.1}}), found {optimizers!r}")
-        specs = []
-        for i, item in enumerate(optimizers):
-            where = f"compare.optimizers[{i}]"
-            if isinstance(item, str):
-                specs.append(parse_spec(item, where))
-            elif isinstance(item, dict):
-                specs.append(spec_from_mapping(item, where))
-            else:
-                raise UsageError(f"{where}: expected a spec like \"sgd:lr=0.1\" or a mapping "
-                                 f"{{name: sgd, lr: 0.1}}, found {item!r}")
-        section.optimizers = specs
-    seeds = value.get("seeds", 1)
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise UsageError(f"compare.seeds: expected an integer >= 1, found {seeds!r}")
-    section.seeds = seeds
-    target = value.get("target_loss")
-    if target is not None:
-        if isinstance(target, bool) or not isinstance(target, (int, float)) or not target > 0:
-            raise UsageError(f"compare.target_loss: expected a number > 0 (or null), found {target!r}")
-        section.target_loss = float(target)
-    return section
+def read_section(section: dict | None) -> CompareSection:
+    """The resolved config's `compare:` section (validated by nnctl.config) as specs."""
+    if section is None:
+        return CompareSection()
+    optimizers = section["optimizers"]
+    specs = None if optimizers is None else [
+        spec_from_entry(item, f"compare.optimizers[{i}]") for i, item in enumerate(optimizers)]
+    return CompareSection(specs, section["seeds"], section["target_loss"])
 
 
 def _load(config: Path, overrides: list[str]) -> tuple[dict, dict]:

@@ -13,8 +13,8 @@ optimizer, e.g. bfgs's matrix would be too big; the reason is kept).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from nnctl.compare.plan import RunTask
 from nnctl.errors import TrainingFailed, UsageError
@@ -51,17 +51,6 @@ def _read_summary(run_dir: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
-def _worker_init() -> None:
-    """Warnings from a worker read like the parent's: one `warning: ...` line on stderr."""
-    import sys
-    import warnings
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        print(f"warning: {message}", file=sys.stderr, flush=True)
-
-    warnings.showwarning = show
-
-
 def run_tasks(tasks: list[RunTask], out_dir: Path, jobs: int = 1,
               on_done: Callable[[RunTask, dict], None] | None = None) -> list[dict]:
     """Every task's result, in task order (whatever order they finish in)."""
@@ -85,8 +74,10 @@ def run_tasks(tasks: list[RunTask], out_dir: Path, jobs: int = 1,
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    from nnctl.report.console import route_warnings  # worker warnings read like the parent's
+
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_init)
+                               initializer=route_warnings)
     try:
         futures = {pool.submit(execute, task, str(out_dir)): task for task in runnable}
         for future in as_completed(futures):

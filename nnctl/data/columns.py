@@ -56,19 +56,25 @@ def check_settings(data: dict) -> None:
     """Validate the column keys of a resolved `data` section in place (config time)."""
     for key in ("drop", "na_values"):
         value = data[key]
-        if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) and
-                                                  not isinstance(v, bool) for v in value):
-            raise UsageError(f"data.{key}: expected a list of column names / cell texts, "
-                             f"found {value!r}")
+        if not isinstance(value, list) or not all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value
+        ):
+            raise UsageError(
+                f"data.{key}: expected a list of column names / cell texts, found {value!r}"
+            )
         data[key] = [v if isinstance(v, str) else number_text(v) for v in value]
     categorical = data["categorical"]
     if isinstance(categorical, list):
         if not all(isinstance(v, str) for v in categorical):
-            raise UsageError(f"data.categorical: expected auto, none or a list of column names, "
-                             f"found {categorical!r}")
+            raise UsageError(
+                f"data.categorical: expected auto, none or a list of column names, "
+                f"found {categorical!r}"
+            )
     elif categorical not in ("auto", "none"):
-        raise UsageError(f"data.categorical: expected auto, none or a list of column names, "
-                         f"found {categorical!r}")
+        raise UsageError(
+            f"data.categorical: expected auto, none or a list of column names, "
+            f"found {categorical!r}"
+        )
 
 
 def _lines_text(table: ColumnTable, rows: np.ndarray) -> str:
@@ -78,7 +84,7 @@ def _lines_text(table: ColumnTable, rows: np.ndarray) -> str:
 
 
 def missing_report(table: ColumnTable, names: list[str]) -> list[str]:
-    """"column 'age': 3 (lines 4, 9, 12)" for every column of `names` with missing cells."""
+    """ "column 'age': 3 (lines 4, 9, 12)" for every column of `names` with missing cells."""
     out = []
     for name in names:
         rows = np.flatnonzero(table.missing(name))
@@ -90,9 +96,12 @@ def missing_report(table: ColumnTable, names: list[str]) -> list[str]:
 def refuse_missing(table: ColumnTable, names: list[str], in_training: bool = True) -> None:
     report = missing_report(table, names)
     if report:
-        fix = ("set data.missing: impute (training medians / most frequent values) or "
-               "drop_rows, or list the spelling in data.na_values" if in_training else
-               "the model was trained with data.missing: error; fill these cells")
+        fix = (
+            "set data.missing: impute (training medians / most frequent values) or "
+            "drop_rows, or list the spelling in data.na_values"
+            if in_training
+            else "the model was trained with data.missing: error; fill these cells"
+        )
         raise UsageError(f"{table.source}: missing cells: {'; '.join(report)}; {fix}")
 
 
@@ -109,17 +118,22 @@ def used_columns(table: ColumnTable, drop: list[str]) -> list[str]:
     for name in drop:
         if name not in table.names:
             shown = '""' if name == "" else repr(name)
-            raise UsageError(f"{table.source}: data.drop names column {shown}, which is not in "
-                             f"the file{closest(name, table.names)}; columns: "
-                             f"{', '.join(table.names[:30])}")
+            raise UsageError(
+                f"{table.source}: data.drop names column {shown}, which is not in "
+                f"the file{closest(name, table.names)}; columns: "
+                f"{', '.join(table.names[:30])}"
+            )
     # An unnamed column without a single value is what a trailing delimiter on every line
     # makes (a spreadsheet export): nothing to use, nothing to ask about.
-    used = [n for n in table.names if n not in set(drop)
-            and not (n == "" and table.missing(n).all())]
+    used = [
+        n for n in table.names if n not in set(drop) and not (n == "" and table.missing(n).all())
+    ]
     for j, name in enumerate(table.names):
         if name == "" and name in used:
-            raise UsageError(f"{table.source}: column {j + 1} has no name (R row names or a "
-                             "pandas index?); leave it out with data.drop: [\"\"]")
+            raise UsageError(
+                f"{table.source}: column {j + 1} has no name (R row names or a "
+                'pandas index?); leave it out with data.drop: [""]'
+            )
     if not used:
         raise UsageError(f"{table.source}: no feature columns left after data.drop")
     return used
@@ -129,8 +143,10 @@ def _categorical_names(table: ColumnTable, used: list[str], categorical) -> list
     if isinstance(categorical, list):
         for name in categorical:
             if name not in table.names:
-                raise UsageError(f"{table.source}: data.categorical names column {name!r}, which "
-                                 f"is not in the file{closest(name, table.names)}")
+                raise UsageError(
+                    f"{table.source}: data.categorical names column {name!r}, which "
+                    f"is not in the file{closest(name, table.names)}"
+                )
         return [n for n in used if n in set(categorical)]
     text = [n for n in used if table.is_text(n)]
     for name in text:
@@ -138,9 +154,11 @@ def _categorical_names(table: ColumnTable, used: list[str], categorical) -> list
     if categorical == "none" and text:
         values = table.column(text[0])
         row = next(i for i, v in enumerate(values) if v is not None and not is_number(v))
-        raise UsageError(f"{table.source}: {table.locate(row)}, column {text[0]!r}: expected a "
-                         f"number, found {values[row]!r}; data.categorical is none: set it to "
-                         "auto to one-hot encode text columns, or data.drop the column")
+        raise UsageError(
+            f"{table.source}: {table.locate(row)}, column {text[0]!r}: expected a "
+            f"number, found {values[row]!r}; data.categorical is none: set it to "
+            "auto to one-hot encode text columns, or data.drop the column"
+        )
     return text
 
 
@@ -151,10 +169,12 @@ def _refuse_stray_text(table: ColumnTable, name: str) -> None:
     numeric = sum(is_number(v) for _, v in present)
     if present and len(present) > numeric >= MOSTLY_NUMERIC_SHARE * len(present):
         row, value = next((i, v) for i, v in present if not is_number(v))
-        raise UsageError(f"{table.source}: {table.locate(row)}, column {name!r}: expected a "
-                         f"number, found {value!r} (the column is otherwise numeric): add "
-                         f"{value!r} to data.na_values, list the column in data.categorical, "
-                         "or data.drop it")
+        raise UsageError(
+            f"{table.source}: {table.locate(row)}, column {name!r}: expected a "
+            f"number, found {value!r} (the column is otherwise numeric): add "
+            f"{value!r} to data.na_values, list the column in data.categorical, "
+            "or data.drop it"
+        )
 
 
 def _as_numbers(table: ColumnTable, name: str, values: np.ndarray, hint: str = "") -> np.ndarray:
@@ -163,13 +183,16 @@ def _as_numbers(table: ColumnTable, name: str, values: np.ndarray, hint: str = "
         return values
     for i, v in enumerate(values):
         if v is not None and not is_number(v):
-            raise UsageError(f"{table.source}: {table.locate(i)}, column {name!r}: expected a "
-                             f"number, found {v!r}{hint}")
+            raise UsageError(
+                f"{table.source}: {table.locate(i)}, column {name!r}: expected a "
+                f"number, found {v!r}{hint}"
+            )
     return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
 
 
-def fit_columns(table: ColumnTable, settings: dict,
-                schema: ColumnTable | None = None) -> ColumnPipeline:
+def fit_columns(
+    table: ColumnTable, settings: dict, schema: ColumnTable | None = None
+) -> ColumnPipeline:
     """The pipeline learned from `table` (the training rows). settings: the resolved data
     section (drop, missing, categorical). schema: the whole table, when `table` is part of it:
     which columns are categorical is read from every row, not from the split's luck."""
@@ -186,21 +209,31 @@ def fit_columns(table: ColumnTable, settings: dict,
             if missing != "impute":
                 spec.fill = None  # drop_rows: a missing category leaves its row out
         else:
-            values = _as_numbers(table, name, table.column(name),
-                                 "; list the column in data.categorical or data.drop it")
+            values = _as_numbers(
+                table,
+                name,
+                table.column(name),
+                "; list the column in data.categorical or data.drop it",
+            )
             if not np.all(np.isfinite(values[present])):
                 row = int(np.flatnonzero(present & ~np.isfinite(values))[0])
-                raise UsageError(f"{table.source}: {table.locate(row)}, column {name!r}: expected "
-                                 f"a finite number, found {values[row]!r}")
+                raise UsageError(
+                    f"{table.source}: {table.locate(row)}, column {name!r}: expected "
+                    f"a finite number, found {values[row]!r}"
+                )
             spec = ColumnSpec(name, "numeric")
             if missing == "impute":
                 if not present.any():
-                    raise UsageError(f"{table.source}: column {name!r} has no value in the "
-                                     "training rows to impute from; data.drop it")
+                    raise UsageError(
+                        f"{table.source}: column {name!r} has no value in the "
+                        "training rows to impute from; data.drop it"
+                    )
                 spec.fill = float(np.median(values[present]))
         if missing == "impute" and spec.kind == "categorical" and not present.any():
-            raise UsageError(f"{table.source}: column {name!r} has no value in the training rows "
-                             "to impute from; data.drop it")
+            raise UsageError(
+                f"{table.source}: column {name!r} has no value in the training rows "
+                "to impute from; data.drop it"
+            )
         specs.append(spec)
     return ColumnPipeline(specs, missing)
 
@@ -210,12 +243,16 @@ def _fit_categorical(table: ColumnTable, name: str, present: np.ndarray) -> Colu
     distinct, counts = np.unique(values.astype(str), return_counts=True)
     hint = f"leave it out with data.drop: [{name}]"
     if len(distinct) > MAX_CATEGORIES:
-        raise UsageError(f"{table.source}: column {name!r} has {len(distinct)} distinct values in "
-                         f"the training rows, more than {MAX_CATEGORIES} categories; {hint}")
+        raise UsageError(
+            f"{table.source}: column {name!r} has {len(distinct)} distinct values in "
+            f"the training rows, more than {MAX_CATEGORIES} categories; {hint}"
+        )
     if len(values) >= ID_LIKE_MIN_ROWS and len(distinct) >= ID_LIKE_SHARE * len(values):
-        raise UsageError(f"{table.source}: column {name!r} has a distinct value on "
-                         f"{len(distinct)} of {len(values)} rows (an identifier?), not categories; "
-                         f"{hint}")
+        raise UsageError(
+            f"{table.source}: column {name!r} has a distinct value on "
+            f"{len(distinct)} of {len(values)} rows (an identifier?), not categories; "
+            f"{hint}"
+        )
     fill = str(distinct[int(np.argmax(counts))]) if len(distinct) else None
     return ColumnSpec(name, "categorical", fill, [str(c) for c in distinct])
 
@@ -250,9 +287,11 @@ class ColumnPipeline:
         if absent:
             shown = ", ".join(repr(n) for n in absent[:10])
             spare = [n for n in table.names if n not in self.input_names]  # could be a typo
-            raise UsageError(f"{table.source}: no column {shown}{closest(absent[0], spare)}; "
-                             f"{where} uses the columns {', '.join(self.input_names[:30])} "
-                             "(matched by header name, in any order)")
+            raise UsageError(
+                f"{table.source}: no column {shown}{closest(absent[0], spare)}; "
+                f"{where} uses the columns {', '.join(self.input_names[:30])} "
+                "(matched by header name, in any order)"
+            )
 
     def incomplete(self, table: ColumnTable) -> np.ndarray:
         """Rows that drop_rows leaves out (all False in the other modes)."""
@@ -277,8 +316,11 @@ class ColumnPipeline:
                 if n_unseen:
                     unseen.append(f"{spec.name!r}: {n_unseen}")
         if unseen:
-            warnings.warn(f"{table.source}: categories not seen in training (encoded as all "
-                          f"zeros), cells per column: {', '.join(unseen)}")
+            warnings.warn(
+                f"{table.source}: categories not seen in training (encoded as all "
+                f"zeros), cells per column: {', '.join(unseen)}",
+                stacklevel=2,
+            )
         return np.concatenate(blocks, axis=1) if blocks else np.empty((table.n_rows, 0))
 
     def _numeric(self, table, spec, values, missing) -> np.ndarray:
@@ -286,8 +328,10 @@ class ColumnPipeline:
         infinite = np.isinf(values)
         if infinite.any():
             row = int(np.flatnonzero(infinite)[0])
-            raise UsageError(f"{table.source}: {table.locate(row)}, column {spec.name!r}: "
-                             f"expected a finite number, found {values[row]!r}")
+            raise UsageError(
+                f"{table.source}: {table.locate(row)}, column {spec.name!r}: "
+                f"expected a finite number, found {values[row]!r}"
+            )
         if spec.fill is not None:
             values[missing] = spec.fill
         return values
@@ -305,9 +349,13 @@ class ColumnPipeline:
         return block, int(np.sum(codes == -2))
 
     def to_dict(self) -> dict:
-        return {"missing": self.missing,
-                "columns": [{"name": s.name, "kind": s.kind, "fill": s.fill,
-                             "categories": s.categories} for s in self.specs]}
+        return {
+            "missing": self.missing,
+            "columns": [
+                {"name": s.name, "kind": s.kind, "fill": s.fill, "categories": s.categories}
+                for s in self.specs
+            ],
+        }
 
     @classmethod
     def from_dict(cls, state, where: str = "columns") -> ColumnPipeline:
@@ -318,12 +366,14 @@ class ColumnPipeline:
             for c in state["columns"]:
                 spec = ColumnSpec(str(c["name"]), c["kind"], c.get("fill"), c.get("categories"))
                 if spec.kind not in ("numeric", "categorical") or (
-                        spec.kind == "categorical" and not isinstance(spec.categories, list)):
+                    spec.kind == "categorical" and not isinstance(spec.categories, list)
+                ):
                     raise ValueError(spec.name)
                 specs.append(spec)
         except (KeyError, TypeError, ValueError) as exc:
-            raise UsageError(f"{where}: not a column pipeline "
-                             f"({type(exc).__name__} {exc})") from None
+            raise UsageError(
+                f"{where}: not a column pipeline ({type(exc).__name__} {exc})"
+            ) from None
         return cls(specs, state["missing"])
 
     @classmethod
@@ -332,8 +382,9 @@ class ColumnPipeline:
         return cls([ColumnSpec(n, "numeric") for n in names], "error")
 
 
-def fit_on_rows(table: ColumnTable, settings: dict, train_rows: np.ndarray,
-                val_rows: np.ndarray) -> tuple[ColumnPipeline, np.ndarray, np.ndarray]:
+def fit_on_rows(
+    table: ColumnTable, settings: dict, train_rows: np.ndarray, val_rows: np.ndarray
+) -> tuple[ColumnPipeline, np.ndarray, np.ndarray]:
     """The pipeline fitted on the training rows of `table`, and (X_train, X_val) from it."""
     if settings["missing"] == "error":
         refuse_missing(table, used_columns(table, settings["drop"]))  # every row, one message

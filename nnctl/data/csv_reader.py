@@ -44,9 +44,16 @@ DEFAULT_TARGET = "target"
 csv.field_size_limit(1 << 24)  # a long text cell is data, not a reason to fail
 
 
-def read_csv(path: Path, *, target: str | None, require_target: bool, max_bytes: int,
-             na_values=DEFAULT_NA_VALUES, delimiter: str | None = None,
-             keep_text=()) -> RawTable:
+def read_csv(
+    path: Path,
+    *,
+    target: str | None,
+    require_target: bool,
+    max_bytes: int,
+    na_values=DEFAULT_NA_VALUES,
+    delimiter: str | None = None,
+    keep_text=(),
+) -> RawTable:
     """A RawTable with X None and `table` holding the feature columns. keep_text: columns whose
     original cell text is kept (table.raw_text), e.g. an id copied into predictions."""
     with open_binary(path, max_bytes) as binary:
@@ -55,17 +62,21 @@ def read_csv(path: Path, *, target: str | None, require_target: bool, max_bytes:
         try:
             head = list(itertools.islice(text, SNIFF_LINES))
             chosen = delimiter or sniff_delimiter(head, path.name)
-            reader = csv.reader(itertools.chain(head, text), delimiter=chosen,
-                                skipinitialspace=True)
-            return _read_rows(path, reader, target, require_target, frozenset(na_values), chosen,
-                              tuple(keep_text))
+            reader = csv.reader(
+                itertools.chain(head, text), delimiter=chosen, skipinitialspace=True
+            )
+            return _read_rows(
+                path, reader, target, require_target, frozenset(na_values), chosen, tuple(keep_text)
+            )
         except UnicodeDecodeError:
             pass  # reported below, once the file is closed, with the line of the first bad byte
         except csv.Error as exc:
             line = reader.line_num if reader is not None else 1
             raise UsageError(f"{path}: line {line}: malformed CSV ({exc})") from None
-    raise UsageError(f"{path}: line {_first_undecodable_line(path, max_bytes)}: not UTF-8 text "
-                     "(is this a CSV file? set data.format if not)")
+    raise UsageError(
+        f"{path}: line {_first_undecodable_line(path, max_bytes)}: not UTF-8 text "
+        "(is this a CSV file? set data.format if not)"
+    )
 
 
 def _first_undecodable_line(path: Path, max_bytes: int) -> int:
@@ -82,16 +93,21 @@ def _is_blank(row: list[str]) -> bool:
     return not row or (len(row) == 1 and not row[0].strip())
 
 
-def _read_rows(path: Path, reader, target, require_target, na_values, delimiter,
-               keep_text) -> RawTable:
+def _read_rows(
+    path: Path, reader, target, require_target, na_values, delimiter, keep_text
+) -> RawTable:
     header = next((row for row in reader if not _is_blank(row)), None)
     if header is None:
-        raise UsageError(f"{path}: empty file; expected a header row of column names, then data rows")
+        raise UsageError(
+            f"{path}: empty file; expected a header row of column names, then data rows"
+        )
     names = _check_header(path, [name.strip() for name in header], reader.line_num, delimiter)
     target_index = _target_column(path, names, target, require_target)
     feature_index = [j for j in range(len(names)) if j != target_index]
     if not feature_index:
-        raise UsageError(f"{path}: no feature columns: the only column is the target {names[target_index]!r}")
+        raise UsageError(
+            f"{path}: no feature columns: the only column is the target {names[target_index]!r}"
+        )
     feature_names = [names[j] for j in feature_index]
     keep_index = {name: names.index(name) for name in keep_text if name in names}
 
@@ -114,8 +130,9 @@ def _read_rows(path: Path, reader, target, require_target, na_values, delimiter,
                 column_chunks[j].append(numbers[:, j])
         except ValueError:
             for j in range(len(feature_index)):
-                column_chunks[j].append(convert_cells(features[:, j], na_values,
-                                                      decimal_comma=delimiter != ","))
+                column_chunks[j].append(
+                    convert_cells(features[:, j], na_values, decimal_comma=delimiter != ",")
+                )
         if target_index is not None:
             target_chunks.append(cells[:, target_index])
         for name, j in keep_index.items():
@@ -126,9 +143,11 @@ def _read_rows(path: Path, reader, target, require_target, na_values, delimiter,
         if _is_blank(row):
             continue
         if len(row) != len(names):
-            raise UsageError(f"{path}: line {reader.line_num} has {len(row)} fields, expected "
-                             f"{len(names)} (as in the header, separated by "
-                             f"{NAMES.get(delimiter, repr(delimiter))})")
+            raise UsageError(
+                f"{path}: line {reader.line_num} has {len(row)} fields, expected "
+                f"{len(names)} (as in the header, separated by "
+                f"{NAMES.get(delimiter, repr(delimiter))})"
+            )
         chunk.append(row)
         lines.append(reader.line_num)
         if len(chunk) == CHUNK_ROWS:
@@ -138,9 +157,13 @@ def _read_rows(path: Path, reader, target, require_target, na_values, delimiter,
     if not lines:
         raise UsageError(f"{path}: no data rows after the header")
 
-    table = ColumnTable(feature_names, [join_chunks(c) for c in column_chunks],
-                        np.asarray(lines, dtype=np.int64), str(path),
-                        {name: np.concatenate(c) for name, c in kept_chunks.items()})
+    table = ColumnTable(
+        feature_names,
+        [join_chunks(c) for c in column_chunks],
+        np.asarray(lines, dtype=np.int64),
+        str(path),
+        {name: np.concatenate(c) for name, c in kept_chunks.items()},
+    )
     target_name = None if target_index is None else names[target_index]
     y = None
     if target_index is not None:
@@ -149,12 +172,16 @@ def _read_rows(path: Path, reader, target, require_target, na_values, delimiter,
         if np.any(absent):
             if require_target:
                 # No label, nothing to learn or score: such rows are never used, in any mode.
-                warnings.warn(f"{path}: {int(absent.sum())} of {len(cells)} rows have no value in "
-                              f"the target column {target_name!r}; left out")
+                warnings.warn(
+                    f"{path}: {int(absent.sum())} of {len(cells)} rows have no value in "
+                    f"the target column {target_name!r}; left out",
+                    stacklevel=2,
+                )
                 keep = np.flatnonzero(~absent)
                 if len(keep) == 0:
-                    raise UsageError(f"{path}: column {target_name!r}: every target cell is "
-                                     "missing")
+                    raise UsageError(
+                        f"{path}: column {target_name!r}: every target cell is missing"
+                    )
                 table, cells = table.take(keep), cells[keep]
             else:
                 cells = None  # predict input: the target is not needed
@@ -163,38 +190,55 @@ def _read_rows(path: Path, reader, target, require_target, na_values, delimiter,
             cells = cells if numbers is None else numbers
         y = None if cells is None else parse_target(cells)
     rows = table.lines
-    return RawTable(None, y, feature_names, target_name, lambda i: f"line {rows[i]}",
-                    f"{path}: column {target_name!r}",
-                    lambda i: f"{path}: line {rows[i]}, column {target_name!r}", table)
+    return RawTable(
+        None,
+        y,
+        feature_names,
+        target_name,
+        lambda i: f"line {rows[i]}",
+        f"{path}: column {target_name!r}",
+        lambda i: f"{path}: line {rows[i]}, column {target_name!r}",
+        table,
+    )
 
 
 def _check_header(path: Path, names: list[str], line: int, delimiter: str) -> list[str]:
     if all(_is_number(name) for name in names):
-        raise UsageError(f"{path}: line {line} holds numbers, not column names; a header row naming "
-                         "the columns is required (e.g. x1,x2,target): the model is bound to its "
-                         "columns by name")
+        raise UsageError(
+            f"{path}: line {line} holds numbers, not column names; a header row naming "
+            "the columns is required (e.g. x1,x2,target): the model is bound to its "
+            "columns by name"
+        )
     seen: dict[str, int] = {}
     for j, name in enumerate(names):
         if name in seen:
             what = "no name" if name == "" else f"column name {name!r} appears twice"
-            raise UsageError(f"{path}: line {line}: {what} (columns {seen[name] + 1} and {j + 1}); "
-                             "column names must be unique")
+            raise UsageError(
+                f"{path}: line {line}: {what} (columns {seen[name] + 1} and {j + 1}); "
+                "column names must be unique"
+            )
         seen[name] = j
     if len(names) == 1 and any(c in names[0] for c in ",;\t|" if c != delimiter):
-        raise UsageError(f"{path}: line {line}: one column {names[0][:60]!r}; set data.delimiter "
-                         "if the fields are separated by something other than , ; tab or |")
+        raise UsageError(
+            f"{path}: line {line}: one column {names[0][:60]!r}; set data.delimiter "
+            "if the fields are separated by something other than , ; tab or |"
+        )
     return names
 
 
-def _target_column(path: Path, names: list[str], target: str | None, require_target: bool) -> int | None:
+def _target_column(
+    path: Path, names: list[str], target: str | None, require_target: bool
+) -> int | None:
     if target is not None:
         if target in names:
             return names.index(target)
         if not require_target:
             return None
         listing = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
-        raise UsageError(f"{path}: no target column {target!r}{closest(target, names)}; "
-                         f"the columns are: {listing}")
+        raise UsageError(
+            f"{path}: no target column {target!r}{closest(target, names)}; "
+            f"the columns are: {listing}"
+        )
     if DEFAULT_TARGET in names:
         return names.index(DEFAULT_TARGET)
     return len(names) - 1 if require_target else None

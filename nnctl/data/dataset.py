@@ -20,14 +20,14 @@ never seen is an error naming the file, the row and the value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from nnctl.errors import UsageError
+from nnctl.tasks import TASKS
 
-TASKS = ("regression", "binary", "multiclass")
 MAX_AUTO_CLASSES = 20  # more distinct integer values than this reads as a regression target
 
 
@@ -63,28 +63,6 @@ class Dataset:
     def n_classes(self) -> int | None:
         return None if self.classes is None else len(self.classes)
 
-    @property
-    def n_outputs(self) -> int:
-        """Model outputs needed: 1 for binary and one-target regression, k otherwise."""
-        if self.task == "multiclass":
-            return len(self.classes)
-        if self.task == "regression" and self.y is not None and self.y.ndim == 2:
-            return int(self.y.shape[1])
-        return 1
-
-    def subset(self, indices: np.ndarray) -> Dataset:
-        """The rows at `indices` (copies), everything else shared."""
-        return Dataset(
-            X=self.X[indices],
-            y=None if self.y is None else self.y[indices],
-            task=self.task,
-            classes=self.classes,
-            feature_names=self.feature_names,
-            target_name=self.target_name,
-            source=self.source,
-            table=None if self.table is None else self.table.take(indices),
-            columns=self.columns,
-        )
 
 
 def check_features(dataset: Dataset, expected_n: int, where: str, expected_names=None) -> None:
@@ -215,8 +193,7 @@ def make_dataset(
     target ("train.csv: column 'species'"; default "<source>: target '<target_name>'") and
     `target_at(i)` its entry i (default "<target_where>: <locate(i)>").
     """
-    if task not in ("auto",) + TASKS:
-        raise UsageError(f"data.task: expected one of auto, {', '.join(TASKS)}, found {task!r}")
+    assert task in ("auto",) + TASKS, task  # validated with the config (or the checkpoint)
     X = np.asarray(X, dtype=np.float64)
     names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(X.shape[1])]
     _check_finite_features(X, names, source, locate)

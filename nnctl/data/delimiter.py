@@ -23,9 +23,10 @@ def parse_delimiter(value: str, where: str = "data.delimiter") -> str | None:
     if value == "auto":
         return None
     char = ALIASES.get(value, value)
-    if len(char) != 1 or char in "\"\r\n":
-        raise UsageError(f"{where}: expected auto, one character (, ; | or tab) or its name, "
-                         f"found {value!r}")
+    if len(char) != 1 or char in '"\r\n':
+        raise UsageError(
+            f"{where}: expected auto, one character (, ; | or tab) or its name, found {value!r}"
+        )
     return char
 
 

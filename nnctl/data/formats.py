@@ -111,10 +111,8 @@ def load_file(
         if dataset.table is not None:
             dataset.table.source = STDIN_NAME
         return dataset
-    if format not in FORMATS:
-        raise UsageError(f"data.format: expected one of {', '.join(FORMATS)}, found {format!r}")
-    if task not in ("auto",) + TASKS:
-        raise UsageError(f"data.task: expected one of auto, {', '.join(TASKS)}, found {task!r}")
+    # Both validated with the config (or read from a checked checkpoint).
+    assert format in FORMATS and task in ("auto",) + TASKS, (format, task)
     check_file(path, max_bytes)
     labels = Path(labels_path) if labels_path is not None else None
     if labels is not None:
@@ -192,7 +190,7 @@ def _without_incomplete(table, incomplete):
     if not incomplete.any():
         return table
     warnings.warn(f"{table.source}: {int(incomplete.sum())} of {table.n_rows} rows have a "
-                  "missing cell; left out (data.missing: drop_rows)")
+                  "missing cell; left out (data.missing: drop_rows)", stacklevel=2)
     if incomplete.all():
         raise UsageError(f"{table.source}: every row has a missing cell; data.missing: drop_rows "
                          "leaves nothing (use impute, or data.drop the emptiest columns)")

@@ -80,20 +80,26 @@ def _facts(name: str, values: np.ndarray, missing: np.ndarray) -> ColumnFacts:
         stray = _stray_spellings(values)
         if stray:
             kept = [v for v in values if v is not None and v not in stray]
-            return _numeric_facts(name, np.array(kept, dtype=np.float64), n_rows - len(kept),
-                                  n_rows, stray)
+            return _numeric_facts(
+                name, np.array(kept, dtype=np.float64), n_rows - len(kept), n_rows, stray
+            )
         present = values[~missing].astype(str)
         n_distinct = len(np.unique(present))
         facts = ColumnFacts(name, "categorical", int(missing.sum()), n_distinct)
         if name == "":
-            facts.drop_reason = ("no header name (R row names or a pandas index)" if len(present)
-                                 else "no header name and no value (a trailing delimiter)")
+            facts.drop_reason = (
+                "no header name (R row names or a pandas index)"
+                if len(present)
+                else "no header name and no value (a trailing delimiter)"
+            )
         elif len(present) >= ID_LIKE_MIN_ROWS and n_distinct >= ID_LIKE_SHARE * len(present):
-            facts.drop_reason = (f"a distinct value on {n_distinct} of {len(present)} rows: "
-                                 "an identifier")
+            facts.drop_reason = (
+                f"a distinct value on {n_distinct} of {len(present)} rows: an identifier"
+            )
         elif n_distinct > MAX_CATEGORIES:
-            facts.drop_reason = (f"{n_distinct} distinct values, more than {MAX_CATEGORIES} "
-                                 "categories")
+            facts.drop_reason = (
+                f"{n_distinct} distinct values, more than {MAX_CATEGORIES} categories"
+            )
         elif n_distinct <= 1:
             facts.drop_reason = "the same value on every row" if n_distinct else "no value at all"
         return facts
@@ -105,18 +111,22 @@ def _numeric_facts(name, present, n_missing, n_rows, stray) -> ColumnFacts:
     facts = ColumnFacts(name, "numeric", n_missing, n_distinct, stray=stray)
     integers = len(present) and bool(np.all(present == np.round(present)))
     if name == "":
-        facts.drop_reason = ("no header name (R row names or a pandas index)" if len(present)
-                             else "no header name and no value (a trailing delimiter)")
-    elif (integers and n_distinct == n_rows >= ID_LIKE_MIN_ROWS
-          and np.all(np.diff(present) == 1)):
+        facts.drop_reason = (
+            "no header name (R row names or a pandas index)"
+            if len(present)
+            else "no header name and no value (a trailing delimiter)"
+        )
+    elif integers and n_distinct == n_rows >= ID_LIKE_MIN_ROWS and np.all(np.diff(present) == 1):
         facts.drop_reason = "row numbers (1, 2, 3, ...)"
     elif ID_NAME.match(name) and n_distinct == len(present) and n_rows >= ID_LIKE_MIN_ROWS:
         facts.drop_reason = "a distinct number on every row, named like an identifier"
     elif n_distinct <= 1:
         facts.drop_reason = "the same value on every row" if n_distinct else "no value at all"
     elif integers and 3 <= n_distinct <= MAX_CODES and n_rows >= ID_LIKE_MIN_ROWS:
-        facts.note = (f"{n_distinct} distinct integers: if they are codes, not amounts, list "
-                      "it in data.categorical")
+        facts.note = (
+            f"{n_distinct} distinct integers: if they are codes, not amounts, list "
+            "it in data.categorical"
+        )
     return facts
 
 
@@ -144,5 +154,13 @@ def profile_table(path: str | Path, target: str | None) -> TableFacts:
 
     lines = head.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines(keepends=True)
     delimiter = sniff_delimiter(lines, path.name)
-    return TableFacts(str(path), NAMES.get(delimiter, delimiter), table.n_rows + target_missing,
-                      raw.target_name, task, n_classes, target_missing, columns)
+    return TableFacts(
+        str(path),
+        NAMES.get(delimiter, delimiter),
+        table.n_rows + target_missing,
+        raw.target_name,
+        task,
+        n_classes,
+        target_missing,
+        columns,
+    )

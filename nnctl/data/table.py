@@ -57,8 +57,13 @@ class ColumnTable:
         return np.isnan(values)
 
     def take(self, rows: np.ndarray) -> ColumnTable:
-        return ColumnTable(self.names, [v[rows] for v in self.values], self.lines[rows],
-                           self.source, {k: v[rows] for k, v in self.raw_text.items()})
+        return ColumnTable(
+            self.names,
+            [v[rows] for v in self.values],
+            self.lines[rows],
+            self.source,
+            {k: v[rows] for k, v in self.raw_text.items()},
+        )
 
     def locate(self, row: int) -> str:
         return f"line {int(self.lines[row])}"
@@ -75,8 +80,9 @@ def decimal_comma_numbers(cells: np.ndarray) -> np.ndarray | None:
         return None
 
 
-def convert_cells(cells: np.ndarray, na_values: frozenset,
-                  decimal_comma: bool = False) -> np.ndarray:
+def convert_cells(
+    cells: np.ndarray, na_values: frozenset, decimal_comma: bool = False
+) -> np.ndarray:
     """One column's text cells (a chunk of rows) as float64 with NaN for missing cells, or, when
     some cell is not a number, as text with None for missing cells. decimal_comma: "3,25"
     reads as 3.25 (files not separated by commas)."""
@@ -85,8 +91,9 @@ def convert_cells(cells: np.ndarray, na_values: frozenset,
     try:
         numbers = np.where(missing, "nan", stripped).astype(np.float64)
     except ValueError:
-        numbers = (decimal_comma_numbers(np.where(missing, "nan", stripped)) if decimal_comma
-                   else None)
+        numbers = (
+            decimal_comma_numbers(np.where(missing, "nan", stripped)) if decimal_comma else None
+        )
         if numbers is not None:
             return numbers
         out = np.empty(len(cells), dtype=object)

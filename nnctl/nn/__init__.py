@@ -15,14 +15,15 @@ from nnctl.nn.activations import ACTIVATIONS, sigmoid
 from nnctl.nn.curvature import ModelObjective
 from nnctl.nn.gradcheck import gradcheck
 from nnctl.nn.init import INITS, auto_scheme
+from nnctl.nn.kinds import MODELS, ModelKind, model_kind
 from nnctl.nn.layers import BatchNorm, Dropout, Layer, Linear
 from nnctl.nn.losses import LOSSES, make_loss
-from nnctl.nn.model import EVAL_CHUNK_ROWS, MODELS, TASKS, Model, build_model
+from nnctl.nn.model import EVAL_CHUNK_ROWS, TASKS, Model, build_model
 from nnctl.nn.params import FlatParameters, ParamSpec, allocate
 
 __all__ = [
     "ACTIVATIONS", "LOSSES", "INITS", "MODELS", "TASKS", "EVAL_CHUNK_ROWS",
-    "Model", "ModelObjective", "build_model", "gradcheck",
+    "Model", "ModelKind", "ModelObjective", "build_model", "gradcheck", "model_kind",
     "Layer", "Linear", "Dropout", "BatchNorm",
     "FlatParameters", "ParamSpec", "allocate",
     "sigmoid", "make_loss", "auto_scheme",

@@ -83,7 +83,7 @@ class ModelObjective:
             raise UsageError("the full-batch objective needs at least one training row")
         self.size = model.n_params
         self.n_samples = self.X.shape[0]
-        self.linear = model.kind != "mlp"  # one Linear layer: the closed forms below apply
+        self.linear = model.model_kind.one_linear_layer  # the closed forms below apply
         self._X64 = None  # float64 copy of X, made once if the curvature needs it (float32 model)
         self._logits = None  # Z at _logits_theta (one-layer models), reused while theta is
         self._logits_theta = None
@@ -221,7 +221,7 @@ class ModelObjective:
         f = ||X W + b - Y||^2 / (n k) + 0.5 l2 ||W||^2, whose minimiser solves the ridge normal
         equations (X~^T X~ + (n k l2 / 2) diag(1, ..., 1, 0)) [W; b] = X~^T Y with X~ = [X, 1]
         (the bias unpenalised); theta = [W.ravel(), b]."""
-        if self.model.kind != "linreg":
+        if not self.model.model_kind.least_squares:
             raise NotImplementedError(f"linear_problem: only linreg is a least-squares problem, "
                                       f"found {self.model.kind}")
         return self.X.astype(np.float64), self.y.astype(np.float64), self.model.l2

@@ -8,6 +8,11 @@ are built from these (see curvature.py).
 
 `targets(y, n_logits, dtype)` validates and converts y once (float targets for mse and bce,
 integer class codes for cross_entropy).
+
+Each loss owns its link, the map from logits to what the model predicts: `link` names it
+(identity for mse, sigmoid for bce, softmax for cross_entropy), `predict(logits)` gives the
+predictions (values; or class codes, int64, the most probable class) and the classification
+losses give `probabilities(logits)` ([n, n_classes]; binary: columns P(y=0), P(y=1)).
 """
 
 from __future__ import annotations
@@ -28,6 +33,11 @@ class MeanSquaredError:
     dL/dz = 2 (z - y) / (n k);  per-sample Hessian 2/k I."""
 
     name = "mse"
+    link = "identity"
+
+    def predict(self, logits) -> np.ndarray:
+        """The logits themselves (a copy): [n] for one output, [n, k] for several."""
+        return (logits[:, 0] if logits.shape[1] == 1 else logits).copy()
 
     def targets(self, y, n_logits, dtype):
         y = np.asarray(y, dtype=dtype)
@@ -56,6 +66,11 @@ class MeanSquaredError:
         return np.broadcast_to((2.0 / k) * np.eye(k), (n, k, k))
 
 
+def _most_probable(probabilities) -> np.ndarray:
+    """Class codes (int64): the first class of highest probability."""
+    return np.argmax(probabilities, axis=1).astype(np.int64)
+
+
 def _one_per_sample(y, expected: str) -> np.ndarray:
     """Targets as one value per sample: a [n, 1] column is accepted as [n]."""
     y = np.asarray(y)
@@ -73,6 +88,18 @@ class BinaryCrossEntropy:
     dl/dz = s(z) - y;  d2l/dz2 = s(z) (1 - s(z)).  Logits are [n, 1]."""
 
     name = "binary_cross_entropy"
+    link = "sigmoid"
+
+    def probabilities(self, logits) -> np.ndarray:
+        """[n, 2]: P(y=0) = 1 - s(z), P(y=1) = s(z), in the logits' dtype."""
+        p = sigmoid(logits[:, 0])
+        out = np.empty((logits.shape[0], 2), dtype=logits.dtype)
+        out[:, 1] = p
+        out[:, 0] = 1.0 - p
+        return out
+
+    def predict(self, logits) -> np.ndarray:
+        return _most_probable(self.probabilities(logits))
 
     def targets(self, y, n_logits, dtype):
         y = _one_per_sample(y, "binary_cross_entropy: expected a 1-D target").astype(dtype, copy=False)
@@ -119,6 +146,10 @@ class SoftmaxCrossEntropy:
     subtracting max_j z_ij (stable).  dl/dz = p - onehot(y);  d2l/dz2 = diag(p) - p p^T."""
 
     name = "cross_entropy"
+    link = "softmax"
+
+    def predict(self, logits) -> np.ndarray:
+        return _most_probable(self.probabilities(logits))
 
     def targets(self, y, n_logits, dtype):
         y = _one_per_sample(y, "cross_entropy: expected 1-D class codes")

@@ -1,8 +1,7 @@
 """The model: a stack of layers over one flat parameter vector, its loss, and the builder.
 
-Model kinds (`MODELS` registry): linreg (Linear, MSE), logreg (Linear to 1 logit, BCE),
-softmax (Linear to k logits, cross-entropy) and mlp (hidden Linear layers with an activation,
-optional batch norm and dropout; head and loss from the task). `build_model` validates every
+The model kinds (linreg, logreg, softmax, mlp) are objects in the `MODELS` registry (kinds.py):
+each says its head, default loss, tasks, settings and layers. `build_model` validates every
 setting up front and raises UsageErrors that name the config key.
 """
 
@@ -14,59 +13,27 @@ from contextlib import contextmanager
 import numpy as np
 
 from nnctl.errors import UsageError
-from nnctl.nn.activations import ACTIVATIONS, sigmoid
+from nnctl.nn.activations import ACTIVATIONS
 from nnctl.nn.curvature import ModelObjective
 from nnctl.nn.init import INITS, SYMMETRIC, auto_scheme
+from nnctl.nn.kinds import ModelKind, describe_target, model_kind
 from nnctl.nn.layers import BatchNorm, Dropout, Linear
 from nnctl.nn.losses import LOSSES
 from nnctl.nn.params import allocate
-from nnctl.registry import Registry
+from nnctl.tasks import TASKS
 
-TASKS = ("regression", "binary", "multiclass")
 EVAL_CHUNK_ROWS = 4096  # eval-mode passes go through the data in chunks this big (bounds memory)
-
-MODELS = Registry("model kind")
-
-
-def _one_linear_layer(n_features, n_logits, **_):
-    return [Linear(n_features, n_logits, "linear0", needs_input_grad=False)]
-
-
-MODELS.register("linreg", "linear regression: X W + b, mean squared error (multi-output allowed)",
-                tasks=("regression",))(_one_linear_layer)
-MODELS.register("logreg", "logistic regression: X w + b to one logit, binary cross-entropy",
-                tasks=("binary",))(_one_linear_layer)
-MODELS.register("softmax", "softmax regression: X W + b to one logit per class, cross-entropy",
-                tasks=("binary", "multiclass"))(_one_linear_layer)
-
-
-@MODELS.register("mlp", "multi-layer perceptron: [Linear, (BatchNorm), activation, (Dropout)] "
-                 "per hidden layer, then a Linear head chosen by the task",
-                 tasks=("regression", "binary", "multiclass"))
-def _mlp_layers(n_features, n_logits, *, hidden, make_activation, dropout, batch_norm, dropout_rng):
-    layers, width = [], n_features
-    for i, size in enumerate(hidden):
-        # batch norm's beta replaces the bias of the Linear before it (which it would cancel)
-        layers.append(Linear(width, size, f"linear{i}", bias=not batch_norm, needs_input_grad=i > 0))
-        if batch_norm:
-            layers.append(BatchNorm(size, f"batchnorm{i}"))
-        layers.append(make_activation())
-        if dropout > 0:
-            layers.append(Dropout(dropout, dropout_rng, f"dropout{i}"))
-        width = size
-    layers.append(Linear(width, n_logits, f"linear{len(hidden)}", needs_input_grad=bool(hidden)))
-    return layers
-
 
 class Model:
     """Layers + loss over the flat `theta` / `grad`; see the module docstring of nn/__init__."""
 
-    def __init__(self, layers, loss, *, kind, task, n_features, n_outputs, n_classes, l2, dtype,
-                 spec=None, dropout_rng=None):
+    def __init__(self, layers, loss, *, kind: ModelKind, task, n_features, n_outputs, n_classes,
+                 l2, dtype, spec=None, dropout_rng=None):
         self.layers = list(layers)
         self.loss_fn = loss
         self.loss_name = loss.name
-        self.kind, self.task = kind, task
+        self.model_kind = kind  # the kind object: what the curvature code asks about
+        self.kind, self.task = kind.name, task
         self.n_features, self.n_outputs, self.n_classes = n_features, n_outputs, n_classes
         self.l2 = float(l2)
         self.dtype = np.dtype(dtype)
@@ -120,6 +87,30 @@ class Model:
                 out[f"{layer.name}.running_mean"] = layer.running_mean
                 out[f"{layer.name}.running_var"] = layer.running_var
         return out
+
+    # -- state: checkpoints, warm starts, best-weights snapshots ---------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters, then the buffers, under their checkpoint names."""
+        return {name: value.copy() for name, value in {**self.named_parameters(),
+                                                        **self.buffers()}.items()}
+
+    def load_state_dict(self, arrays: dict, source) -> None:
+        """Copy every parameter and buffer from `arrays` (extra entries are ignored); UsageError
+        naming `source` when one is missing, has another shape or holds no numbers, and then
+        nothing is copied."""
+        targets = {**self.named_parameters(), **self.buffers()}
+        for name, view in targets.items():
+            value = arrays.get(name)
+            if value is None:
+                raise UsageError(f"{source}: no array {name!r}; the checkpoint does not match the "
+                                 "model of its own config")
+            if value.shape != view.shape:
+                raise UsageError(f"{source}: array {name!r} has shape {list(value.shape)}, the "
+                                 f"model built from the config and data expects {list(view.shape)}")
+            if value.dtype.kind not in "fiu":
+                raise UsageError(f"{source}: array {name!r} holds {value.dtype}, expected numbers")
+        for name, view in targets.items():
+            view[...] = arrays[name]
 
     # -- inputs ----------------------------------------------------------------------------
     def _inputs(self, X) -> np.ndarray:
@@ -199,7 +190,7 @@ class Model:
     # -- predictions -----------------------------------------------------------------------
     def _eval_chunks(self, X):
         X = self._inputs(X)
-        for start in range(0, X.shape[0], EVAL_CHUNK_ROWS):
+        for start in range(0, max(X.shape[0], 1), EVAL_CHUNK_ROWS):  # 0 rows: one empty chunk
             stop = min(start + EVAL_CHUNK_ROWS, X.shape[0])
             yield start, stop, self._forward(X[start:stop], False)
 
@@ -210,24 +201,14 @@ class Model:
         X = np.asarray(X)
         out = np.empty((X.shape[0], self.n_classes), dtype=self.dtype)
         for start, stop, logits in self._eval_chunks(X):
-            if self.loss_name == "binary_cross_entropy":
-                p = sigmoid(logits[:, 0])
-                out[start:stop, 1] = p
-                out[start:stop, 0] = 1.0 - p
-            else:
-                out[start:stop] = self.loss_fn.probabilities(logits)
+            out[start:stop] = self.loss_fn.probabilities(logits)  # through the loss's link
         return out
 
     def predict(self, X) -> np.ndarray:
         """Class codes (int64, [n]) for classification; values for regression ([n] for one
-        output, [n, k] for several)."""
-        if self.task != "regression":
-            return np.argmax(self.predict_proba(X), axis=1).astype(np.int64)
-        X = np.asarray(X)
-        out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
-        for start, stop, logits in self._eval_chunks(X):
-            out[start:stop] = logits
-        return out[:, 0] if self.n_outputs == 1 else out
+        output, [n, k] for several). The loss turns logits into predictions."""
+        chunks = [self.loss_fn.predict(logits) for _, _, logits in self._eval_chunks(X)]
+        return np.concatenate(chunks)
 
     # -- modes, copies, objective ----------------------------------------------------------
     @contextmanager
@@ -284,44 +265,19 @@ class Model:
 # Builder
 
 
-def _describe_target(task: str, n_outputs: int) -> str:
-    if task == "multiclass":
-        return f"a multiclass target with {n_outputs} classes"
-    return f"a {task} target"
-
-
-_KIND_ALTERNATIVES = {
-    ("linreg", "binary"): "logreg, softmax or mlp",
-    ("linreg", "multiclass"): "softmax or mlp",
-    ("logreg", "multiclass"): "softmax or mlp",
-    ("logreg", "regression"): "linreg or mlp",
-    ("softmax", "regression"): "linreg or mlp",
-}
-
-
-def _check_kind_task(kind: str, task: str, n_outputs: int) -> None:
-    tasks = MODELS.get(kind, "model.kind").info["tasks"]
-    if task not in tasks:
-        needs = {"linreg": "a regression", "logreg": "a binary", "softmax": "a classification"}[kind]
-        raise UsageError(f"model.kind: {kind} needs {needs} target, found "
-                         f"{_describe_target(task, n_outputs)}; use {_KIND_ALTERNATIVES[(kind, task)]}")
-
-
-def _choose_loss(loss, kind: str, task: str, n_outputs: int, n_logits: int) -> str:
+def _choose_loss(loss, kind: ModelKind, task: str, n_outputs: int, n_logits: int) -> str:
     if loss is None or loss == "auto":
-        return {"regression": "mse", "binary": "binary_cross_entropy" if n_logits == 1
-                else "cross_entropy", "multiclass": "cross_entropy"}[task]
+        return kind.default_loss(task)
     name = LOSSES.get(loss, "loss.name").name
     if name == "cross_entropy" and n_logits == 1:
         return "binary_cross_entropy"  # one logit: softmax over {z, 0} is the sigmoid
     if task not in LOSSES.get(name).info["tasks"]:
-        default = _choose_loss(None, kind, task, n_outputs, n_logits)
-        raise UsageError(f"loss.name: {name} does not fit {_describe_target(task, n_outputs)}; "
-                         f"use {default} (or loss.name: auto)")
+        raise UsageError(f"loss.name: {name} does not fit {describe_target(task, n_outputs)}; "
+                         f"use {kind.default_loss(task)} (or loss.name: auto)")
     if name == "binary_cross_entropy" and n_logits != 1:
         raise UsageError(f"loss.name: binary_cross_entropy needs one logit per sample, but "
-                         f"model.kind {kind} has {n_logits} (one per class); use cross_entropy, "
-                         "or model.kind logreg")
+                         f"model.kind {kind.name} has {n_logits} (one per class); use "
+                         "cross_entropy, or model.kind logreg")
     return name
 
 
@@ -345,12 +301,7 @@ def _check_hyperparameters(kind, hidden, dropout, batch_norm, l2, bias_init, n_f
         raise UsageError(f"loss.l2: expected a number >= 0, found {l2!r}")
     if not isinstance(bias_init, (int, float)) or not np.isfinite(bias_init):
         raise UsageError(f"init.bias: expected a finite number, found {bias_init!r}")
-    if kind != "mlp":
-        if dropout > 0:
-            raise UsageError(f"model.dropout: applies to model.kind mlp only, found {kind}; set it to 0")
-        if batch_norm:
-            raise UsageError(f"model.batch_norm: applies to model.kind mlp only, found {kind}; "
-                             "set it to false")
+    kind.check_settings(dropout, batch_norm)
 
 
 def build_model(kind: str, n_features: int, n_outputs: int, task: str, *, hidden=(),
@@ -368,10 +319,10 @@ def build_model(kind: str, n_features: int, n_outputs: int, task: str, *, hidden
     biases start at `bias_init`. Weights are drawn from `init_rng` in layer order (nothing else
     touches it); dropout masks from `dropout_rng`.
     """
-    kind = MODELS.get(kind, "model.kind").name
-    hidden = tuple(hidden) if kind == "mlp" else ()
+    kind = model_kind(kind)
+    hidden = tuple(hidden) if kind.takes_hidden else ()
     _check_hyperparameters(kind, hidden, dropout, batch_norm, l2, bias_init, n_features, n_outputs, task)
-    _check_kind_task(kind, task, n_outputs)
+    kind.check_task(task, n_outputs)
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise UsageError(f"train.dtype: expected float32 or float64, found {dtype}")
@@ -383,7 +334,7 @@ def build_model(kind: str, n_features: int, n_outputs: int, task: str, *, hidden
     act_entry = ACTIVATIONS.get(activation, "model.activation")
     act_hypers = ACTIVATIONS.resolve(act_entry.name, activation_params, "model.activation")
 
-    n_logits = 1 if task == "binary" and kind in ("logreg", "mlp") else n_outputs
+    n_logits = kind.n_logits(task, n_outputs)
     n_classes = 0 if task == "regression" else n_outputs
     loss_name = _choose_loss(loss, kind, task, n_outputs, n_logits)
 
@@ -398,10 +349,10 @@ def build_model(kind: str, n_features: int, n_outputs: int, task: str, *, hidden
     if dropout > 0 and dropout_rng is None:
         raise UsageError("model.dropout: dropout needs a random stream (dropout_rng)")
 
-    layers = MODELS.get(kind).build(
+    layers = kind.layers(
         int(n_features), int(n_logits), hidden=hidden, make_activation=lambda: act_entry.build(**act_hypers),
         dropout=float(dropout), batch_norm=bool(batch_norm), dropout_rng=dropout_rng)
-    spec = dict(kind=kind, n_features=int(n_features), n_outputs=int(n_outputs), task=task,
+    spec = dict(kind=kind.name, n_features=int(n_features), n_outputs=int(n_outputs), task=task,
                 hidden=hidden, activation=act_entry.name, activation_params=act_hypers,
                 dropout=float(dropout), batch_norm=bool(batch_norm), loss=loss_name, l2=float(l2),
                 init=scheme, init_params=init_hypers if scheme == init_entry.name else None,

@@ -60,11 +60,6 @@ class FlatParameters:
         mask[: self.n_penalised] = True
         return mask
 
-    def view(self, flat: np.ndarray, name: str) -> np.ndarray:
-        """Block `name` of any flat vector with theta's layout (e.g. a direction), as a view."""
-        spec = next(s for s in self.specs if s.name == name)
-        return flat[self.slices[name]].reshape(spec.shape)
-
 
 def allocate(layers, dtype=np.float64) -> FlatParameters:
     """Create the flat vectors for `layers` (in order) and bind each layer to its views."""

@@ -1,6 +1,7 @@
 """What every optimizer and schedule looks like, and the registries that name them.
 
-Two families share one registry (`OPTIMIZERS`), told apart by `entry.info["family"]`:
+Two families share one registry (`OPTIMIZERS`); each entry declares its family at
+registration, and the rest of nnctl asks `is_full_batch(entry)`:
 
 * "first_order" (sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam, adamw): mini-batch
   rules. `entry.build(size, dtype, **hypers)` returns an object with
@@ -10,6 +11,9 @@ Two families share one registry (`OPTIMIZERS`), told apart by `entry.info["famil
   `entry.build(size, dtype, **hypers)` returns an object with
   `step(theta, objective) -> IterationInfo` (one iteration, `theta` updated in place), and the
   same `state_dict` / `load_state_dict`.
+
+Every optimizer keeps its state the same way: the fields it declares in `STATE`, saved and
+restored by the one implementation in state.py (`OptimizerState`).
 
 The objective a full-batch method sees (`Objective`) is the mean training loss plus the L2 term
 `0.5 * l2 * ||W||^2` as a function of the flat parameter vector.
@@ -27,10 +31,16 @@ from typing import Protocol
 
 import numpy as np
 
-from nnctl.registry import Registry
+from nnctl.registry import Entry, Registry
 
 OPTIMIZERS = Registry("optimizer")
 SCHEDULES = Registry("schedule")
+
+
+def is_full_batch(entry: Entry) -> bool:
+    """True for the methods that minimise the whole training objective (exact, gd, newton, cg,
+    bfgs, lbfgs: float64 by default, one iteration per epoch); False for mini-batch rules."""
+    return entry.info.get("family") == "full_batch"
 
 
 class Objective(Protocol):

@@ -16,21 +16,16 @@ from __future__ import annotations
 import numpy as np
 
 from nnctl.errors import UsageError
-from nnctl.optim.base import OPTIMIZERS, IterationInfo
-from nnctl.optim.minimizer import (C1, COMMON_HYPERS, MAX_LS, FullBatchMinimizer, c2_hyper,
-                                   check_wolfe_constants)
+from nnctl.optim.base import OPTIMIZERS
+from nnctl.optim.minimizer import COMMON_HYPERS, check_wolfe_constants
+from nnctl.optim.quasi_newton import LINE_SEARCH_HYPERS, QuasiNewton
 from nnctl.registry import Hyper, positive
-
-CURVATURE_EPS = 1e-10
 
 
 @OPTIMIZERS.register(
     "bfgs",
     "BFGS quasi-Newton, dense inverse-Hessian estimate, strong-Wolfe line search",
-    hypers=COMMON_HYPERS + (
-        C1,
-        c2_hyper(0.9),
-        MAX_LS,
+    hypers=COMMON_HYPERS + LINE_SEARCH_HYPERS + (
         Hyper("max_matrix_mb", "float", 1024.0,
               "refuse an inverse-Hessian matrix larger than this (MB)",
               check=positive, expect="> 0"),
@@ -38,52 +33,31 @@ CURVATURE_EPS = 1e-10
     family="full_batch",
     validate=check_wolfe_constants,
 )
-class BFGS(FullBatchMinimizer):
+class BFGS(QuasiNewton):
     STATE = ("inverse_hessian", "n_updates")
 
-    def __init__(self, size, dtype=np.float64, *, c1=1e-4, c2=0.9, max_ls=25,
-                 max_matrix_mb=1024.0, **common):
-        super().__init__(size, dtype, **common)
-        megabytes = self.size**2 * 8 / 2**20
+    def __init__(self, size, dtype=np.float64, *, max_matrix_mb=1024.0, **settings):
+        megabytes = int(size)**2 * 8 / 2**20
         if megabytes > max_matrix_mb:
             raise UsageError(
-                f"optimizer.name: bfgs keeps a {self.size} x {self.size} matrix "
+                f"optimizer.name: bfgs keeps a {int(size)} x {int(size)} matrix "
                 f"({megabytes:.0f} MB), above optimizer.max_matrix_mb = {max_matrix_mb:g}; "
                 "use optimizer.name: lbfgs")
-        check_wolfe_constants({"c1": c1, "c2": c2})
-        self.c1, self.c2, self.max_ls = c1, c2, max_ls
+        super().__init__(size, dtype, **settings)
         self.inverse_hessian = np.eye(self.size)
         self.n_updates = 0
 
-    def step(self, theta, objective) -> IterationInfo:
-        done = self.begin(theta, objective)
-        if done is not None:
-            return done
-        d = -(self.inverse_hessian @ self.g)
-        if self.n_updates and not float(self.g @ d) < 0.0:
-            d = self._forget()
-        search = self.wolfe_search(objective, d, self._first_trial())
-        if not search.armijo and self.n_updates:
-            d = self._forget()
-            search = self.wolfe_search(objective, d, self._first_trial())
-        if not search.armijo:
-            return self.give_up(theta)
-        self._update(search.x - self.x, search.g - self.g)
-        return self.finish(theta, search.x, search.f, search.g, search.step, d)
+    def _direction(self) -> np.ndarray:
+        return -(self.inverse_hessian @ self.g)
 
-    def _first_trial(self) -> float:
-        return 1.0 if self.n_updates else min(1.0, 1.0 / float(np.linalg.norm(self.g)))
+    def _has_memory(self) -> bool:
+        return bool(self.n_updates)
 
-    def _forget(self) -> np.ndarray:
-        """H = I; returns the steepest-descent direction."""
+    def _forget(self) -> None:
         self.inverse_hessian = np.eye(self.size)
         self.n_updates = 0
-        return -self.g
 
-    def _update(self, s, y) -> None:
-        ys = float(y @ s)
-        if not ys > CURVATURE_EPS * float(np.linalg.norm(y) * np.linalg.norm(s)):
-            return
+    def _learn(self, s, y, ys) -> None:
         H = self.inverse_hessian
         if self.n_updates == 0:
             H[...] = 0.0

@@ -12,6 +12,7 @@ import numpy as np
 from nnctl.errors import UsageError
 from nnctl.optim.base import OPTIMIZERS, IterationInfo
 from nnctl.optim.closed_form import solve_least_squares
+from nnctl.optim.state import OptimizerState
 
 
 @OPTIMIZERS.register(
@@ -21,7 +22,9 @@ from nnctl.optim.closed_form import solve_least_squares
     aliases=("closed_form",),
     family="full_batch",
 )
-class ExactLeastSquares:
+class ExactLeastSquares(OptimizerState):
+    STATE = ("n_fev", "n_gev")
+
     def __init__(self, size, dtype=np.float64):
         self.size = int(size)
         self.dtype = dtype
@@ -45,12 +48,3 @@ class ExactLeastSquares:
         self.n_gev += 1
         return IterationInfo(float(f), float(np.linalg.norm(g)), 1.0, self.n_fev, self.n_gev,
                              "converged")
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {"n_fev": np.array(self.n_fev), "n_gev": np.array(self.n_gev)}
-
-    def load_state_dict(self, state) -> None:
-        for name in ("n_fev", "n_gev"):
-            if name not in state:
-                raise UsageError(f"optimizer state: missing entry {name!r} for exact")
-            setattr(self, name, int(np.asarray(state[name]).item()))

@@ -5,11 +5,12 @@
     gd      gradient descent, fixed rate or Armijo             gd.py
     newton  Newton-Raphson, dense Cholesky or Hessian-free    newton.py, cholesky.py
     cg      nonlinear conjugate gradients (PR+ / FR)           cg.py
-    bfgs    BFGS, dense inverse-Hessian estimate               bfgs.py
-    lbfgs   limited-memory BFGS                                lbfgs.py
+    bfgs    BFGS, dense inverse-Hessian estimate               bfgs.py, quasi_newton.py
+    lbfgs   limited-memory BFGS                                lbfgs.py, quasi_newton.py
 
-Shared: the stopping rules, evaluation cache and state (minimizer.py) and the Armijo and
-strong-Wolfe line searches (line_search.py).
+Shared: the stopping rules, evaluation cache and state (minimizer.py, state.py), the
+quasi-Newton iteration (quasi_newton.py) and the Armijo and strong-Wolfe line searches
+(line_search.py).
 """
 
 from __future__ import annotations

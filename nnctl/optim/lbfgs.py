@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnctl.optim.base import OPTIMIZERS, IterationInfo
-from nnctl.optim.minimizer import (C1, COMMON_HYPERS, MAX_LS, FullBatchMinimizer, c2_hyper,
-                                   check_wolfe_constants)
+from nnctl.optim.base import OPTIMIZERS
+from nnctl.optim.minimizer import COMMON_HYPERS, check_wolfe_constants
+from nnctl.optim.quasi_newton import LINE_SEARCH_HYPERS, QuasiNewton
 from nnctl.registry import Hyper, positive
-
-CURVATURE_EPS = 1e-10
 
 
 @OPTIMIZERS.register(
@@ -31,44 +29,23 @@ CURVATURE_EPS = 1e-10
     hypers=COMMON_HYPERS + (
         Hyper("history_size", "int", 10, "curvature pairs (s, y) remembered",
               check=positive, expect="> 0"),
-        C1,
-        c2_hyper(0.9),
-        MAX_LS,
-    ),
+    ) + LINE_SEARCH_HYPERS,
     aliases=("l-bfgs", "l_bfgs"),
     family="full_batch",
     validate=check_wolfe_constants,
 )
-class LBFGS(FullBatchMinimizer):
+class LBFGS(QuasiNewton):
     STATE = ("steps", "grad_changes", "rho", "count", "newest")
+    SIGNED = ("newest",)  # -1: no pair stored yet
 
-    def __init__(self, size, dtype=np.float64, *, history_size=10, c1=1e-4, c2=0.9, max_ls=25,
-                 **common):
-        super().__init__(size, dtype, **common)
-        check_wolfe_constants({"c1": c1, "c2": c2})
-        self.c1, self.c2, self.max_ls = c1, c2, max_ls
+    def __init__(self, size, dtype=np.float64, *, history_size=10, **settings):
+        super().__init__(size, dtype, **settings)
         self.history_size = history_size
         self.steps = np.zeros((history_size, self.size))  # s_i (ring buffer rows)
         self.grad_changes = np.zeros((history_size, self.size))  # y_i
         self.rho = np.zeros(history_size)
         self.count = 0  # pairs stored
         self.newest = -1  # row of the newest pair
-
-    def step(self, theta, objective) -> IterationInfo:
-        done = self.begin(theta, objective)
-        if done is not None:
-            return done
-        d = self.direction(self.g)
-        if self.count and not float(self.g @ d) < 0.0:
-            d = self._forget()
-        search = self.wolfe_search(objective, d, self._first_trial())
-        if not search.armijo and self.count:
-            d = self._forget()
-            search = self.wolfe_search(objective, d, self._first_trial())
-        if not search.armijo:
-            return self.give_up(theta)
-        self._remember(search.x - self.x, search.g - self.g)
-        return self.finish(theta, search.x, search.f, search.g, search.step, d)
 
     def direction(self, g: np.ndarray) -> np.ndarray:
         """-H g by the two-loop recursion over the stored pairs."""
@@ -88,17 +65,16 @@ class LBFGS(FullBatchMinimizer):
             q += (alphas[i] - beta) * self.steps[i]
         return -q
 
-    def _first_trial(self) -> float:
-        return 1.0 if self.count else min(1.0, 1.0 / float(np.linalg.norm(self.g)))
+    def _direction(self) -> np.ndarray:
+        return self.direction(self.g)
 
-    def _forget(self) -> np.ndarray:
+    def _has_memory(self) -> bool:
+        return bool(self.count)
+
+    def _forget(self) -> None:
         self.count, self.newest = 0, -1
-        return -self.g
 
-    def _remember(self, s, y) -> None:
-        ys = float(y @ s)
-        if not ys > CURVATURE_EPS * float(np.linalg.norm(y) * np.linalg.norm(s)):
-            return
+    def _learn(self, s, y, ys) -> None:
         self.newest = (self.newest + 1) % self.history_size
         self.steps[self.newest] = s
         self.grad_changes[self.newest] = y

@@ -4,14 +4,14 @@
   (`C1`, `MAX_LS`, `c2_hyper`).
 * `FullBatchMinimizer`: the last evaluated point `(x, f, g)` is cached between steps, so an
   iteration costs only the evaluations its line search makes; evaluation counters; the stopping
-  rules; and `state_dict` / `load_state_dict` over fixed-shape arrays, cache included, so that a
-  run saved mid-way continues bit for bit.
+  rules; and its state (state.py) over fixed-shape arrays, cache included, so that a run saved
+  mid-way continues bit for bit.
 
 A subclass implements `step(theta, objective)` as:
     done = self.begin(theta, objective)       # (x, f, g) at theta, or an IterationInfo if done
     ... compute a direction, search along it ...
     return self.finish(theta, x_new, f_new, g_new, step, direction)  # or self.give_up(theta)
-and lists its own state attributes in `STATE`. `wolfe_search` / `armijo_search` read the
+and lists its own state attributes in `STATE` (added to the cache and counters listed here). `wolfe_search` / `armijo_search` read the
 subclass's `c1`, `c2` and `max_ls` attributes.
 """
 
@@ -22,6 +22,7 @@ import numpy as np
 from nnctl.errors import UsageError
 from nnctl.optim.base import IterationInfo
 from nnctl.optim.line_search import LineSearchResult, backtracking, strong_wolfe
+from nnctl.optim.state import OptimizerState
 from nnctl.registry import Hyper, non_negative, positive
 
 
@@ -61,11 +62,10 @@ def check_wolfe_constants(settings: dict, where: str = "optimizer") -> None:
         raise UsageError(f"{where}.c2: expected a number > c1 ({c1:g}), found {c2:g}")
 
 
-class FullBatchMinimizer:
+class FullBatchMinimizer(OptimizerState):
     """Cache of the current point, counters, stopping rules and state for one run."""
 
-    STATE: tuple[str, ...] = ()  # a subclass's own state attributes
-    _BASE_STATE = ("x", "f", "g", "has_point", "n_fev", "n_gev", "n_iter")
+    STATE = ("x", "f", "g", "has_point", "n_fev", "n_gev", "n_iter")
 
     def __init__(self, size, dtype=np.float64, *, max_iter=None, tolerance_grad=1e-7,
                  tolerance_change=1e-9, max_eval=None):
@@ -151,31 +151,3 @@ class FullBatchMinimizer:
     def _report(self, step, reason) -> IterationInfo:
         return IterationInfo(self.f, float(np.linalg.norm(self.g)), float(step),
                              self.n_fev, self.n_gev, reason)
-
-    # -- state ----------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {name: np.array(getattr(self, name), copy=True)
-                for name in self._BASE_STATE + self.STATE}
-
-    def load_state_dict(self, state) -> None:
-        names = self._BASE_STATE + self.STATE
-        unknown = sorted(set(state) - set(names))
-        if unknown:
-            raise UsageError(f"optimizer state: unknown entries {', '.join(unknown)} "
-                             f"for {type(self).__name__}; expected {', '.join(names)}")
-        for name in names:
-            if name not in state:
-                raise UsageError(f"optimizer state: missing entry {name!r} "
-                                 f"for {type(self).__name__}")
-            value = np.asarray(state[name])
-            current = getattr(self, name)
-            shape = np.shape(current)
-            if shape == () and value.shape == (1,):
-                value = value.reshape(())  # older checkpoints stored scalars as 1-element arrays
-            if value.shape != shape:
-                raise UsageError(f"optimizer state {name!r}: expected shape {shape}, "
-                                 f"found {value.shape}")
-            if isinstance(current, np.ndarray):
-                setattr(self, name, value.astype(current.dtype, copy=True))
-            else:
-                setattr(self, name, type(current)(value.item()))

@@ -21,3 +21,14 @@ def stderr_console():
 
 def warn(text: str) -> None:
     print(f"warning: {text}", file=sys.stderr, flush=True)
+
+
+def route_warnings() -> None:
+    """Python warnings read like nnctl's own: one `warning: ...` line on stderr, no source line.
+    Set in the CLI process and in every compare worker, so both look the same."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        warn(str(message))
+
+    warnings.showwarning = show

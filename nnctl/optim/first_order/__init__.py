@@ -6,7 +6,7 @@ adamw in `OPTIMIZERS` (family "first_order"). `rule.py` holds what they share.
 
 from __future__ import annotations
 
-from nnctl.optim.base import OPTIMIZERS
+from nnctl.optim.base import OPTIMIZERS, is_full_batch
 # Registration order is this import order (it is the order `nnctl` lists them in).
 from nnctl.optim.first_order import sgd, adagrad, rmsprop, adadelta, adam  # noqa: F401,I001
 from nnctl.optim.first_order.rule import FirstOrderRule
@@ -14,7 +14,7 @@ from nnctl.optim.first_order.rule import FirstOrderRule
 
 def first_order_names() -> list[str]:
     """Names of the registered first-order optimizers, in registration order."""
-    return [e.name for e in OPTIMIZERS.entries() if e.info.get("family") == "first_order"]
+    return [e.name for e in OPTIMIZERS.entries() if not is_full_batch(e)]
 
 
 __all__ = ["FirstOrderRule", "first_order_names"]

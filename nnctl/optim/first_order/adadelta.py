@@ -18,17 +18,17 @@ from nnctl.registry import Hyper, probability
 
 
 class Adadelta(FirstOrderRule):
+    STATE = ("square_avg", "acc_delta")
+
     def __init__(self, size, dtype, lr, rho, eps, weight_decay):
-        super().__init__(size, dtype, lr)
-        self.rho, self.eps, self.weight_decay = rho, eps, weight_decay
-        self.square_avg = self._state_buffer("square_avg")
-        self.acc_delta = self._state_buffer("acc_delta")
-        self._decayed = self._scratch() if weight_decay else None
+        super().__init__(size, dtype, lr, weight_decay)
+        self.rho, self.eps = rho, eps
+        self.square_avg = self._buffer()
+        self.acc_delta = self._buffer()
         self._tmp = self._scratch()
         self._delta = self._scratch()
 
-    def _update(self, theta, grad, lr):
-        g = self._with_weight_decay(theta, grad, self.weight_decay, self._decayed)
+    def _update(self, theta, g, lr):
         tmp, delta, rho, eps = self._tmp, self._delta, self.rho, self.eps
         np.multiply(g, g, out=tmp)
         tmp *= 1.0 - rho

@@ -19,15 +19,15 @@ from nnctl.registry import Hyper, non_negative
 
 
 class Adagrad(FirstOrderRule):
+    STATE = ("sum",)
+
     def __init__(self, size, dtype, lr, lr_decay, weight_decay, initial_accumulator_value, eps):
-        super().__init__(size, dtype, lr)
-        self.lr_decay, self.weight_decay, self.eps = lr_decay, weight_decay, eps
-        self.sum = self._state_buffer("sum", initial_accumulator_value)
-        self._decayed = self._scratch() if weight_decay else None
+        super().__init__(size, dtype, lr, weight_decay)
+        self.lr_decay, self.eps = lr_decay, eps
+        self.sum = self._buffer(initial_accumulator_value)
         self._tmp = self._scratch()
 
-    def _update(self, theta, grad, lr):
-        g = self._with_weight_decay(theta, grad, self.weight_decay, self._decayed)
+    def _update(self, theta, g, lr):
         tmp = self._tmp
         rate = lr / (1.0 + (self.steps - 1) * self.lr_decay)
         np.multiply(g, g, out=tmp)

@@ -21,27 +21,20 @@ from nnctl.registry import Hyper, all_in_unit_open
 
 
 class Adam(FirstOrderRule):
-    """Adam; with `decoupled` the weight decay shrinks w directly (AdamW) instead of adding to g."""
+    """Adam: weight decay as L2 in g (AdamW, below, shrinks w directly instead)."""
 
-    decoupled = False
+    STATE = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
     def __init__(self, size, dtype, lr, betas, eps, weight_decay, amsgrad):
-        super().__init__(size, dtype, lr)
+        super().__init__(size, dtype, lr, weight_decay)
         self.beta1, self.beta2 = (float(b) for b in betas)
-        self.eps, self.weight_decay, self.amsgrad = eps, weight_decay, amsgrad
-        self.exp_avg = self._state_buffer("exp_avg")
-        self.exp_avg_sq = self._state_buffer("exp_avg_sq")
-        self.max_exp_avg_sq = self._state_buffer("max_exp_avg_sq") if amsgrad else None
-        self._decayed = self._scratch() if weight_decay and not self.decoupled else None
+        self.eps, self.amsgrad = eps, amsgrad
+        self.exp_avg = self._buffer()
+        self.exp_avg_sq = self._buffer()
+        self.max_exp_avg_sq = self._buffer() if amsgrad else None
         self._tmp = self._scratch()
 
-    def _update(self, theta, grad, lr):
-        if self.decoupled:
-            if self.weight_decay:
-                theta *= 1.0 - lr * self.weight_decay
-            g = grad
-        else:
-            g = self._with_weight_decay(theta, grad, self.weight_decay, self._decayed)
+    def _update(self, theta, g, lr):
         tmp, m, v, beta1, beta2 = self._tmp, self.exp_avg, self.exp_avg_sq, self.beta1, self.beta2
         np.subtract(g, m, out=tmp)  # m + (1 - beta1) * (g - m), torch's lerp
         tmp *= 1.0 - beta1
@@ -62,7 +55,7 @@ class Adam(FirstOrderRule):
 
 
 class AdamW(Adam):
-    decoupled = True
+    decoupled_weight_decay = True
 
 
 def _adam_hypers(weight_decay) -> tuple[Hyper, ...]:

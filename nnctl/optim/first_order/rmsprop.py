@@ -22,18 +22,18 @@ from nnctl.registry import Hyper, unit_open
 
 
 class RMSprop(FirstOrderRule):
+    STATE = ("square_avg", "grad_avg", "momentum_buffer")
+
     def __init__(self, size, dtype, lr, alpha, eps, weight_decay, momentum, centered):
-        super().__init__(size, dtype, lr)
-        self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
+        super().__init__(size, dtype, lr, weight_decay)
+        self.alpha, self.eps = alpha, eps
         self.momentum, self.centered = momentum, centered
-        self.square_avg = self._state_buffer("square_avg")
-        self.grad_avg = self._state_buffer("grad_avg") if centered else None
-        self.buf = self._state_buffer("momentum_buffer") if momentum else None
-        self._decayed = self._scratch() if weight_decay else None
+        self.square_avg = self._buffer()
+        self.grad_avg = self._buffer() if centered else None
+        self.momentum_buffer = self._buffer() if momentum else None
         self._tmp = self._scratch()
 
-    def _update(self, theta, grad, lr):
-        g = self._with_weight_decay(theta, grad, self.weight_decay, self._decayed)
+    def _update(self, theta, g, lr):
         tmp, alpha = self._tmp, self.alpha
         np.multiply(g, g, out=tmp)
         tmp *= 1.0 - alpha
@@ -50,10 +50,11 @@ class RMSprop(FirstOrderRule):
             np.sqrt(self.square_avg, out=tmp)
         tmp += self.eps
         np.divide(g, tmp, out=tmp)
-        if self.buf is not None:
-            self.buf *= self.momentum
-            self.buf += tmp
-            np.multiply(self.buf, lr, out=tmp)
+        buf = self.momentum_buffer
+        if buf is not None:
+            buf *= self.momentum
+            buf += tmp
+            np.multiply(buf, lr, out=tmp)
         else:
             tmp *= lr
         theta -= tmp

@@ -1,5 +1,5 @@
-"""What every first-order rule shares: buffers, the step counter, state save/restore, and
-registration (so each rule file holds only its math).
+"""What every first-order rule shares: buffers, the step counter, weight decay, state
+save/restore, and registration (so each rule file holds only its math).
 
 A rule object updates the model's flat parameter vector in place:
 
@@ -8,13 +8,17 @@ A rule object updates the model's flat parameter vector in place:
 
 Contract, shared by every rule:
 
+* Weight decay is applied here, before the rule's `_update(theta, g, lr)` sees the gradient:
+  coupled (L2, torch's default), `g = grad + weight_decay * theta`, or decoupled (AdamW),
+  `theta *= 1 - lr * weight_decay` and `g = grad`.
 * `grad` is never written to (weight decay goes into a scratch buffer). Writing into it would save
   no work: `g + wd * theta` costs the same two passes either way.
 * State and scratch buffers are allocated once, in `dtype`; the hot path uses in-place ufuncs with
   `out=` and Python-float scalars, so float32 stays float32 (no float64 temporaries).
-* `state_dict()` returns copies: `step` (0-d int64) and one flat array per buffer, with the names
-  torch uses (`momentum_buffer`, `exp_avg`, ...); `load_state_dict` restores them exactly, so a
-  resumed run continues bit for bit.
+* State is the fields declared in `STATE` (state.py): `step` (0-d int64) and one flat array per
+  buffer, with the names torch uses (`momentum_buffer`, `exp_avg`, ...); a buffer these settings
+  do not use is None and is not saved. `load_state_dict` restores them exactly, so a resumed run
+  continues bit for bit.
 """
 
 from __future__ import annotations
@@ -23,42 +27,51 @@ from typing import Callable
 
 import numpy as np
 
-from nnctl.errors import UsageError
 from nnctl.optim.base import OPTIMIZERS
+from nnctl.optim.state import OptimizerState
 from nnctl.registry import Entry, Hyper, non_negative, positive
 
 WHERE = "optimizer"  # key path of optimizer settings in a config, used in error messages
 
 
-class FirstOrderRule:
-    """Base class: holds the buffers; subclasses implement `_update(theta, grad, lr)`."""
+class FirstOrderRule(OptimizerState):
+    """Base class: the step count and weight decay; subclasses declare their buffers in `STATE`
+    and implement `_update(theta, g, lr)` with g the (weight-decayed) gradient."""
 
-    def __init__(self, size: int, dtype, lr: float):
+    STATE = ("step",)
+    STORED_AS = {"step": "steps"}  # `step` is the method
+    decoupled_weight_decay = False  # True: shrink theta directly (AdamW) instead of adding to g
+
+    def __init__(self, size: int, dtype, lr: float, weight_decay: float = 0.0):
         self.size = int(size)
         self.dtype = np.dtype(dtype)
         if self.dtype.kind != "f":
             raise ValueError(f"optimizer dtype must be a float type, got {self.dtype}")
         self.lr = float(lr)  # the base rate, used when step() is given none
+        self.weight_decay = weight_decay
         self.steps = 0  # updates taken (torch's `step`); 0 means no buffer holds data yet
-        self._state: dict[str, np.ndarray] = {}
+        coupled = weight_decay and not self.decoupled_weight_decay
+        self._decayed = self._scratch() if coupled else None
 
     # -- buffers --------------------------------------------------------------------------------
-    def _state_buffer(self, name: str, fill: float = 0.0) -> np.ndarray:
-        """A saved buffer (part of state_dict), filled with `fill`."""
-        buffer = np.full(self.size, fill, dtype=self.dtype)
-        self._state[name] = buffer
-        return buffer
+    def _buffer(self, fill: float = 0.0) -> np.ndarray:
+        """A state buffer (list its attribute in STATE), filled with `fill`."""
+        return np.full(self.size, fill, dtype=self.dtype)
 
     def _scratch(self) -> np.ndarray:
         """A work buffer, not saved: its content never outlives one step."""
         return np.empty(self.size, dtype=self.dtype)
 
-    def _with_weight_decay(self, theta: np.ndarray, grad: np.ndarray, weight_decay: float,
-                           out: np.ndarray | None) -> np.ndarray:
-        """The L2-coupled gradient `grad + weight_decay * theta` (in `out`), or `grad` itself."""
-        if not weight_decay:
+    def _with_weight_decay(self, theta: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
+        """The gradient the rule sees: `grad + weight_decay * theta` (coupled, in a scratch
+        buffer), or `grad` itself after shrinking theta (decoupled) or with no decay."""
+        if not self.weight_decay:
             return grad
-        np.multiply(theta, weight_decay, out=out)
+        if self.decoupled_weight_decay:
+            theta *= 1.0 - lr * self.weight_decay
+            return grad
+        out = self._decayed
+        np.multiply(theta, self.weight_decay, out=out)
         out += grad
         return out
 
@@ -66,36 +79,11 @@ class FirstOrderRule:
     def step(self, theta: np.ndarray, grad: np.ndarray, lr: float | None = None) -> None:
         """One update of `theta` (in place) from `grad`, at rate `lr` (default: the base lr)."""
         self.steps += 1
-        self._update(theta, grad, self.lr if lr is None else float(lr))
+        lr = self.lr if lr is None else float(lr)
+        self._update(theta, self._with_weight_decay(theta, grad, lr), lr)
 
-    def _update(self, theta: np.ndarray, grad: np.ndarray, lr: float) -> None:
+    def _update(self, theta: np.ndarray, g: np.ndarray, lr: float) -> None:
         raise NotImplementedError
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        state = {"step": np.asarray(self.steps, dtype=np.int64)}
-        state.update({name: buffer.copy() for name, buffer in self._state.items()})
-        return state
-
-    def load_state_dict(self, state: dict) -> None:
-        expected = {"step", *self._state}
-        found = set(state)
-        if found != expected:
-            missing = ", ".join(sorted(expected - found)) or "none"
-            extra = ", ".join(sorted(found - expected)) or "none"
-            raise UsageError(
-                f"optimizer state: expected entries {', '.join(sorted(expected))} for "
-                f"{type(self).__name__} with these settings; missing: {missing}; unexpected: {extra} "
-                "(was the checkpoint written with another optimizer or other settings?)")
-        step = np.asarray(state["step"])
-        if step.shape != () or step.dtype.kind not in "iu" or int(step) < 0:
-            raise UsageError(f"optimizer state: expected 'step' to be a count >= 0, found {step!r}")
-        for name, buffer in self._state.items():
-            value = np.asarray(state[name])
-            if value.shape != buffer.shape:
-                raise UsageError(f"optimizer state: expected '{name}' of shape {buffer.shape}, "
-                                 f"found {value.shape} (a checkpoint of another model?)")
-            np.copyto(buffer, value, casting="same_kind")
-        self.steps = int(step)
 
 
 # -- registration -------------------------------------------------------------------------------

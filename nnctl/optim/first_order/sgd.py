@@ -25,17 +25,16 @@ from nnctl.registry import Hyper, probability, unit_open
 class SGD(FirstOrderRule):
     """Plain, momentum or Nesterov SGD; the momentum buffer exists only when momentum > 0."""
 
+    STATE = ("momentum_buffer",)
+
     def __init__(self, size, dtype, lr, momentum, dampening, nesterov, weight_decay):
-        super().__init__(size, dtype, lr)
-        self.momentum, self.dampening = momentum, dampening
-        self.nesterov, self.weight_decay = nesterov, weight_decay
-        self.buf = self._state_buffer("momentum_buffer") if momentum else None
-        self._decayed = self._scratch() if weight_decay else None
+        super().__init__(size, dtype, lr, weight_decay)
+        self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
+        self.momentum_buffer = self._buffer() if momentum else None
         self._tmp = self._scratch()
 
-    def _update(self, theta, grad, lr):
-        g = self._with_weight_decay(theta, grad, self.weight_decay, self._decayed)
-        tmp, buf = self._tmp, self.buf
+    def _update(self, theta, g, lr):
+        tmp, buf = self._tmp, self.momentum_buffer
         direction = g
         if buf is not None:
             if self.steps == 1:

@@ -1,0 +1,111 @@
+"""One library call per command that needs more than one step: the checks between options (which
+mode, which options go together) and the work. cli.py parses, calls one of these, renders.
+
+    train_or_resume(config, overrides, out, force, resume, reporter)  -> summary
+    compare_optimizers(config, optimizers, overrides, ...)  -> Comparison or LandscapeComparison
+    sweep(config, options, seeds, jobs, out, target_loss, quiet)  -> Comparison
+    plot_runs(paths, out, metric, title)  -> the image written
+
+Imports are inside the functions: `nnctl --help` must not pay for NumPy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nnctl.errors import UsageError
+
+
+def train_or_resume(config: Path | None, overrides: list[str], out: Path | None, force: bool,
+                    resume: Path | None, reporter) -> dict:
+    """Train CONFIG into a new run folder, or continue the run folder `resume`."""
+    from nnctl import run_folder
+    from nnctl.config import load_config
+    from nnctl.train import resume as resume_run
+    from nnctl.train import train
+
+    if resume is not None:
+        if config is not None or overrides:
+            raise UsageError("--resume: continues the run with its own config; "
+                             "give no CONFIG or -s")
+        return resume_run(resume, reporter)
+    if config is None:
+        raise UsageError("missing CONFIG: nnctl train CONFIG.yaml (or --resume RUN)")
+    cfg = load_config(config, overrides)
+    run_dir = run_folder.create(out or run_folder.default_dir(config, cfg), force=force,
+                                unique=out is None and not force)
+    return train(cfg, run_dir, reporter, base_dir=config.resolve().parent)
+
+
+def compare_optimizers(config: Path | None, optimizers: list[str], overrides: list[str],
+                       seeds: int | None, jobs: int, out: Path | None, target_loss: float | None,
+                       quiet: bool, landscape: str | None = None, start: str | None = None,
+                       steps: int | None = None):
+    """Every optimizer on CONFIG's model (a Comparison), or on a 2-D test function with
+    `landscape` (a LandscapeComparison); the two modes take different options."""
+    if landscape is not None:
+        given = [name for name, value in (("CONFIG", config), ("-s", overrides),
+                                          ("--seeds", seeds), ("--target-loss", target_loss))
+                 if value]
+        if given:
+            raise UsageError("--landscape: runs on a 2-D function, not a config; "
+                             f"drop {', '.join(given)}")
+        from nnctl.compare.landscapes import compare_on_landscape
+
+        return compare_on_landscape(landscape, optimizers, start, steps, out)
+    if start is not None or steps is not None:
+        raise UsageError("--start and --steps belong to --landscape")
+    if config is None:
+        raise UsageError("missing CONFIG: nnctl compare-optimizers CONFIG.yaml "
+                         "(or --landscape NAME)")
+    from nnctl.compare import compare_plan, make_out_dir, run_plan
+
+    plan = compare_plan(config, optimizers, overrides, seeds, target_loss)
+    out_dir = make_out_dir(out, Path("runs") / f"{config.stem}-compare")
+    return run_plan(plan, out_dir, jobs, quiet)
+
+
+def sweep(config: Path, options: list[str], seeds: int | None, jobs: int, out: Path | None,
+          target_loss: float | None, quiet: bool):
+    """Every combination of the swept settings (a Comparison)."""
+    from nnctl.compare import make_out_dir, run_plan, sweep_plan
+
+    plan = sweep_plan(config, options, seeds, target_loss)
+    out_dir = make_out_dir(out, Path("runs") / f"{config.stem}-sweep")
+    return run_plan(plan, out_dir, jobs, quiet)
+
+
+def labelled_runs(paths: list[Path]) -> tuple[list[tuple[str, Path]], str | None]:
+    """(label, run folder) of every path, a comparison or sweep folder giving all its runs; and
+    the title a single comparison folder suggests."""
+    from nnctl.report.plots import is_run_folder
+
+    labelled, title = [], None
+    names_unique = len({p.name for p in paths}) == len(paths)
+    for path in paths:
+        listing = path / "comparison.json"
+        if listing.is_file():
+            data = json.loads(listing.read_text(encoding="utf-8"))
+            labelled += [(r["label"], path / r["run"]) for r in data["runs"] if r.get("run")]
+            if len(paths) == 1:
+                title = f"{data.get('kind', 'compare')} of {data.get('config')}"
+        elif is_run_folder(path):
+            labelled.append((path.name if len(paths) == 1 or names_unique else str(path), path))
+        else:
+            raise UsageError(f"{path}: expected a run folder (metrics.jsonl, summary.json) or a "
+                             "comparison folder (comparison.json)")
+    return labelled, title
+
+
+def plot_runs(paths: list[Path], out: Path, metric: str | None, title: str | None) -> Path:
+    """Loss curves (and a metric) of run folders or comparison folders into the image `out`;
+    without matplotlib a UsageError that says how to install it."""
+    from nnctl.report.plots import PlotsUnavailable, check_out_file, plot_curves
+
+    check_out_file(out)
+    labelled, suggested = labelled_runs(paths)
+    try:
+        return plot_curves(labelled, out, metric, title if title is not None else suggested)
+    except PlotsUnavailable as exc:
+        raise UsageError(str(exc)) from None

@@ -1,0 +1,65 @@
+"""checkpoints/last.npz (the whole state: a run resumes from it) and best.npz (the best
+weights: eval and predict use them). Writes are atomic (nnctl.checkpoint.save)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from nnctl import checkpoint
+from nnctl.errors import TrainingFailed
+from nnctl.train.callbacks.base import Callback
+from nnctl.train.loop import Interrupted
+
+CHECKPOINT_INTERVAL_S = 2.0  # at epoch ends, a save at most this often (and at the end)
+
+
+class Checkpointing(Callback):
+    """Saves at the start, at epoch ends (throttled), at the end, and when training stops on a
+    signal or divergence. `callbacks`: the run's callbacks, whose state_dicts are saved too."""
+
+    def __init__(self, run_dir: Path, callbacks: list):
+        self.folder = Path(run_dir) / "checkpoints"
+        self.callbacks = callbacks
+        self._last_save = 0.0
+        self._saved_at_epoch = -1
+
+    def on_train_start(self, state) -> None:
+        if state.counters.step == 0 and not (self.folder / "last.npz").exists():
+            # The starting point, so last.npz exists (and is finite) even if the very first
+            # steps diverge or the process is killed before the first epoch ends.
+            self.save(state, last_only=True)
+            self._last_save = 0.0  # and the first epoch's end is saved too
+
+    def on_epoch_end(self, state, row: dict) -> None:
+        last = state.counters.epoch >= state.total_epochs
+        if last or time.monotonic() - self._last_save >= CHECKPOINT_INTERVAL_S:
+            self.save(state)
+
+    def on_exception(self, state, exc) -> None:
+        if isinstance(exc, (Interrupted, TrainingFailed)):  # raised between steps
+            self.save(state)
+
+    def on_train_end(self, state) -> None:
+        if self._saved_at_epoch != state.counters.epoch or not (self.folder / "best.npz").exists():
+            self.save(state)
+
+    def save(self, state, last_only: bool = False) -> None:
+        """Write last.npz and best.npz; nothing when the model is not all finite: a finite
+        last.npz is never replaced by a diverged one."""
+        model = state.model
+        if not (np.all(np.isfinite(model.theta))
+                and all(np.all(np.isfinite(b)) for b in model.buffers().values())):
+            return
+        progress = state.progress()
+        for cb in self.callbacks:
+            progress.update(cb.state_dict())
+        arrays, meta = state.checkpoint(progress)
+        checkpoint.save(self.folder / "last.npz", arrays, meta)
+        if not last_only and state.best.weights is not None:
+            best_meta = {**meta, "best": True, "epoch": state.best.epoch}
+            checkpoint.save(self.folder / "best.npz", state.best.weights, best_meta)
+        self._last_save = time.monotonic()
+        self._saved_at_epoch = state.counters.epoch

@@ -1,0 +1,115 @@
+"""A training run: build the TrainState and the callbacks, run the loop, write the summary;
+and the two entry points, `train` (a fresh run folder) and `resume` (an interrupted one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from nnctl import checkpoint, run_folder
+from nnctl.errors import TrainingFailed, UsageError
+from nnctl.train import callbacks as registry
+from nnctl.train.build import build_state
+from nnctl.train.callbacks import CallbackList
+from nnctl.train.loop import Interrupted, fit_full_batch, fit_mini_batch
+from nnctl.train.summary import write_summary
+
+# What a damaged or hand-edited checkpoint meta raises while it is read back.
+BAD_STATE = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
+
+
+class Trainer:
+    """One training run from a resolved config into a run folder."""
+
+    def __init__(self, cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None):
+        self.state = build_state(cfg, run_dir, base_dir)
+        self.callbacks = CallbackList(registry.make_callbacks(self.state, reporter))
+
+    @property
+    def model(self):
+        return self.state.model
+
+    @property
+    def optimizer(self):
+        return self.state.optimizer
+
+    def run(self) -> dict:
+        """Train to the end; returns summary.json's content. Interrupted (exit 130) and
+        TrainingFailed (exit 1) propagate after the state and the summary are written."""
+        state, callbacks = self.state, self.callbacks
+        fit = fit_full_batch if state.full_batch else fit_mini_batch
+        try:
+            # Overflow and NaN are detected and reported as divergence; NumPy's own warnings
+            # about them would only add noise to that message.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                callbacks.on_train_start(state)
+                status = fit(state, callbacks)
+        except BaseException as exc:
+            callbacks.on_exception(state, exc)
+            if isinstance(exc, Interrupted):
+                write_summary(state, "interrupted")
+            elif isinstance(exc, TrainingFailed):
+                write_summary(state, "diverged", str(exc))
+            raise
+        callbacks.on_train_end(state)
+        return write_summary(state, status)
+
+    def restore(self, arrays: dict, meta: dict, source: Path | str = "checkpoint") -> None:
+        """Continue from a last.npz: parameters, optimizer, schedule, RNG, batch order, counters,
+        best weights, callbacks. UsageError naming `source` when it does not fit this run."""
+        state = self.state
+        state.check_features(meta, source)
+        state.model.load_state_dict(arrays, source)
+        try:
+            state.restore(arrays, meta, source)
+            known = set(state.progress()) | set(self.callbacks.state_dict())
+            unknown = sorted(set(meta["progress"]) - known)
+            if unknown:
+                raise ValueError(f"progress.{unknown[0]}: not a counter of this nnctl")
+            self.callbacks.load_state_dict(meta["progress"])
+        except UsageError as exc:
+            raise UsageError(f"{source}: {exc}") from None
+        except BAD_STATE as exc:
+            raise UsageError(f"{source}: not a resumable nnctl checkpoint (bad or missing state: "
+                             f"{type(exc).__name__} {exc})") from None
+        state.restore_best_weights(arrays, source)
+
+
+def train(cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
+    """Train a resolved config into a fresh run folder; returns summary.json's content."""
+    from nnctl.prepare import absolute_paths
+
+    run_dir = Path(run_dir)
+    cfg = absolute_paths(cfg, base_dir)  # config.yaml replays from any folder
+    run_folder.write_config(run_dir, cfg)
+    trainer = Trainer(cfg, run_dir, reporter, base_dir)
+    return trainer.run()
+
+
+def resume(run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
+    """Continue an interrupted (or crashed) run from its checkpoints/last.npz."""
+    from nnctl.config import resolve
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UsageError(f"{run_dir}: --resume expects a run folder (with checkpoints/last.npz), "
+                         + ("found a file" if run_dir.exists() else "found nothing there"))
+    last = run_dir / "checkpoints" / "last.npz"
+    if not last.exists():
+        raise UsageError(f"{run_dir}: no checkpoints/last.npz to resume from (not an nnctl run "
+                         "folder, or the run was stopped before it saved anything)")
+    # Temporary files of writes a crash cut short: never read, only in the way.
+    run_folder.remove_stale_temp_files(run_dir)
+    arrays, meta = checkpoint.load(last)
+    if not isinstance(meta.get("config"), dict):
+        raise UsageError(f"{last}: not a resumable nnctl checkpoint (its meta has no config)")
+    try:
+        cfg = resolve(meta["config"], str(last))
+    except UsageError as exc:
+        raise UsageError(f"{last}: the saved config: {exc}") from None
+    if base_dir is None and isinstance(meta.get("base_dir"), str):
+        base_dir = Path(meta["base_dir"])
+    trainer = Trainer(cfg, run_dir, reporter, base_dir)
+    trainer.restore(arrays, meta, last)
+    return trainer.run()

@@ -1,0 +1,81 @@
+"""`config validate` and the commands agree on what is valid: each config below was passed by
+`config validate` before validation moved into the config layer (the compare: section went
+through unchecked; the early-stopping rule lived in the trainer), and was refused only by a
+command. Now every command refuses it with the one message, before any work starts."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import assert_clean_error, run_nnctl
+
+BASE = """\
+seed: 0
+data: {{name: iris, val_fraction: {val_fraction}}}
+model: {{kind: softmax}}
+optimizer: {{name: adam}}
+train: {{epochs: 2, batch_size: 16{early_stopping}}}
+"""
+
+ES = ", early_stopping: {patience: 2}"
+
+CASES = {
+    # key path and what was expected, as the message names them
+    "compare-seeds-zero": (BASE.format(val_fraction=0.2, early_stopping="") +
+                           "compare: {seeds: 0}\n",
+                           "compare.seeds: expected an integer >= 1, found 0"),
+    "compare-unknown-key": (BASE.format(val_fraction=0.2, early_stopping="") +
+                            "compare: {optimisers: [adam]}\n",
+                            'compare.optimisers: unknown key (did you mean "optimizers"?); '
+                            "expected one of: optimizers, seeds, target_loss"),
+    "compare-bad-spec": (BASE.format(val_fraction=0.2, early_stopping="") +
+                         "compare: {optimizers: [adam, 'sgd:lr=-1']}\n",
+                         "compare.optimizers[1]: optimizer.lr: expected a number > 0, found -1"),
+    "compare-target-loss": (BASE.format(val_fraction=0.2, early_stopping="") +
+                            "compare: {target_loss: -1}\n",
+                            "compare.target_loss: expected a number > 0 (or null), found -1"),
+    "early-stopping-without-validation": (
+        BASE.format(val_fraction=0.0, early_stopping=ES),
+        "train.early_stopping: needs validation data; set data.val_fraction > 0 or "
+        "data.val_path"),
+}
+
+# Every command that reads a config, with what it needs besides it.
+COMMANDS = {
+    "config validate": lambda cfg, tmp: ("config", "validate", cfg),
+    "config show": lambda cfg, tmp: ("config", "show", cfg),
+    "train": lambda cfg, tmp: ("train", cfg, "--out", tmp / "run", "-q"),
+    "gradcheck": lambda cfg, tmp: ("gradcheck", cfg),
+    "compare-optimizers": lambda cfg, tmp: ("compare-optimizers", cfg, "-o", "adam", "--out",
+                                            tmp / "cmp", "-q", "--no-plot"),
+    "sweep": lambda cfg, tmp: ("sweep", cfg, "-s", "optimizer.lr=0.01,0.1", "--out",
+                               tmp / "swp", "-q", "--no-plot"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_command_refuses_what_config_validate_refuses(tmp_path, case):
+    text, message = CASES[case]
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(text)
+    errors = {}
+    for name, args in COMMANDS.items():
+        proc = run_nnctl(*args(cfg, tmp_path), cwd=tmp_path)
+        assert_clean_error(proc, 2, message)
+        errors[name] = proc.stderr
+    # one message, word for word, naming the file first
+    assert set(errors.values()) == {f"error: {cfg}: {message}\n"}, errors
+    # refused before any work: no run folder, no comparison folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+
+
+def test_a_valid_compare_section_is_resolved_with_its_defaults(tmp_path):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(BASE.format(val_fraction=0.2, early_stopping=ES) +
+                   "compare: {optimizers: [adam, {name: sgd, lr: 0.1}]}\n")
+    proc = run_nnctl("config", "show", cfg, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert ("compare:\n  optimizers:\n  - adam\n  - {name: sgd, lr: 0.1}\n  seeds: 1\n"
+            "  target_loss: null\n") in proc.stdout
+    proc = run_nnctl("config", "validate", cfg, cwd=tmp_path)
+    assert proc.returncode == 0 and f"{cfg}: valid (" in proc.stderr, proc.stderr
