@@ -57,6 +57,16 @@ TargetLossOption = Annotated[float | None, typer.Option(
                           "any run reached.")]
 NoPlotOption = Annotated[bool, typer.Option(
     "--no-plot", help="Do not draw curves.png / landscape.png.")]
+ExecutorOption = Annotated[str, typer.Option(
+    "--executor", help="Where the runs go: local (this machine, --jobs processes) or dask (a "
+                       "dask.distributed cluster, --scheduler; needs nnctl[dask]). Same numbers.")]
+SchedulerOption = Annotated[str | None, typer.Option(
+    "--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786 (default: "
+                        "$DASK_SCHEDULER_ADDRESS).")]
+ResumeComparisonOption = Annotated[Path | None, typer.Option(
+    "--resume", help="Finish an interrupted comparison or sweep folder: runs only the runs it "
+                     "lacks, from its plan.json (give no CONFIG, -o, -s, --seeds, --target-loss "
+                     "or --out).")]
 
 
 class Split(str, Enum):
@@ -313,6 +323,9 @@ def compare_optimizers(
     no_plot: NoPlotOption = False,
     json_: JsonOption = False,
     quiet: QuietOption = False,
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    resume: ResumeComparisonOption = None,
 ):
     """Train every optimizer on the same model, split, init, batch order and budget; writes one
     run folder per optimizer and seed, comparison.csv, comparison.json and curves.png
@@ -322,7 +335,8 @@ def compare_optimizers(
     from nnctl.compare import Comparison
 
     result = commands.compare_optimizers(config, optimizer or [], set_ or [], seeds, jobs, out,
-                                         target_loss, quiet, landscape, start, steps)
+                                         target_loss, quiet, landscape, start, steps,
+                                         executor, scheduler, resume)
     render = _render_comparison if isinstance(result, Comparison) else _render_landscape
     render(result, quiet, json_, no_plot)
 
@@ -330,7 +344,8 @@ def compare_optimizers(
 @app.command()
 @command
 def sweep(
-    config: Annotated[Path, typer.Argument(help="YAML config.")],
+    config: Annotated[Path | None, typer.Argument(
+        help="YAML config (not needed with --resume).")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", "-s", help="KEY=V1,V2,... is a sweep axis (one run per value; commas inside "
                             "[...] or {...} belong to a value); KEY=VALUE a plain override. "
@@ -342,13 +357,17 @@ def sweep(
     no_plot: NoPlotOption = False,
     json_: JsonOption = False,
     quiet: QuietOption = False,
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    resume: ResumeComparisonOption = None,
 ):
     """Train every combination of the swept settings (e.g. -s optimizer.lr=0.001,0.01,0.1
     -s model.activation=relu,elu: 6 runs) with the same seed, split and batch order; writes the
     same folder as compare-optimizers."""
     from nnctl import commands
 
-    result = commands.sweep(config, set_ or [], seeds, jobs, out, target_loss, quiet)
+    result = commands.sweep(config, set_ or [], seeds, jobs, out, target_loss, quiet,
+                            executor, scheduler, resume)
     _render_comparison(result, quiet, json_, no_plot)
 
 
