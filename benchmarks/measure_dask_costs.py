@@ -50,7 +50,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        csv = ROOT / "nnctl" / "data" / "bundled" / "digits.csv"
+        csv = ROOT / "datasets" / "digits.csv"
         config = tmp / "digits.yaml"
         config.write_text(CONFIG.format(csv=csv, epochs=args.epochs))
         plan = compare_plan(config, ["adam"], [])

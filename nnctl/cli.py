@@ -75,6 +75,8 @@ class Split(str, Enum):
     val = "val"
     train = "train"
     all = "all"
+FormatOption = Annotated[str, typer.Option(
+    "--format", help="Data format: auto (from the name, else the content), csv, npz, npy or idx.")]
 
 
 def _version(value: bool):
@@ -164,18 +166,19 @@ def eval_(
     run: Annotated[Path, typer.Argument(
         help="Run folder (uses checkpoints/best.npz) or a checkpoint .npz.")],
     data: Annotated[str | None, typer.Option(
-        "--data", help="A data file or built-in dataset name (default: the run's own data)."
-    )] = None,
+        "--data", help="A data file (- for stdin) or built-in dataset name (default: the run's "
+                       "own data). CSV columns are matched by header name.")] = None,
     split: Annotated[Split, typer.Option(
         "--split", help="With the run's own data: val, train or all.")] = Split.val,
     json_: JsonOption = False,
+    data_format: FormatOption = "auto",
 ):
     """Evaluate a trained model: loss and the task's metrics (accuracy, log loss, confusion
     matrix; or MSE, RMSE, MAE, R2)."""
     from nnctl.inference import evaluate
     from nnctl.report.tables import print_eval
 
-    result = evaluate(run, data, split.value)
+    result = evaluate(run, data, split.value, data_format)
     if json_:
         _print_json(result)
     else:
@@ -187,18 +190,27 @@ def eval_(
 def predict(
     run: Annotated[Path, typer.Argument(help="Run folder or checkpoint .npz.")],
     data: Annotated[str, typer.Argument(
-        help="Data file (CSV, NPZ, NPY, IDX); a target column, if present, is ignored.")],
+        help="Data file (CSV, NPZ, NPY, IDX), or - for stdin. CSV columns are matched by header "
+             "name, in any order; the target and other unused columns are ignored.")],
     proba: Annotated[bool, typer.Option(
         "--proba", help="Add one probability column per class.")] = False,
+    data_format: FormatOption = "auto",
+    keep: Annotated[list[str] | None, typer.Option(
+        "--keep", help="Copy this input column (e.g. an id) into the output, before the "
+                       "predictions (repeatable).")] = None,
+    no_header: Annotated[bool, typer.Option(
+        "--no-header", help="Write the prediction rows without the header line.")] = False,
 ):
-    """Predict for every row of DATA; CSV on stdout with the original class labels."""
+    """Predict for every row of DATA; CSV on stdout with the original class labels (regression:
+    in the target's own units), one row per input row."""
     import csv
 
     from nnctl.inference import predict_rows
 
-    header, rows = predict_rows(run, data, proba)
+    header, rows = predict_rows(run, data, proba, data_format, keep or [])
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(header)
+    if not no_header:
+        writer.writerow(header)
     writer.writerows(rows)
     sys.stdout.flush()
 
@@ -399,6 +411,27 @@ def config_validate(config: Annotated[Path, typer.Argument(help="YAML config.")]
 
     facts = check_config(load_config(config, set_), base_dir=config.resolve().parent)
     print(f"{config}: valid ({facts})", file=sys.stderr)
+
+
+@config_app.command("init")
+@command
+def config_init(
+    data: Annotated[str, typer.Option(
+        "--data", help="Your CSV file (header row of column names).")],
+    target: Annotated[str | None, typer.Option(
+        "--target", help="The column to predict (default: `target`, else the last column).")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", help="linreg, logreg, softmax or mlp (default: the linear model of the "
+                        "task).")] = None,
+):
+    """Print a complete, commented starter config for a CSV on stdout: the columns used, those
+    left out and why, the inferred task, missing-value counts, and settings that train well."""
+    from nnctl.errors import UsageError
+    from nnctl.starter import starter_config
+
+    if model is not None and model not in ("linreg", "logreg", "softmax", "mlp"):
+        raise UsageError(f"--model: expected linreg, logreg, softmax or mlp, found {model!r}")
+    sys.stdout.write(starter_config(data, target, model))
 
 
 @config_app.command("schema")

@@ -46,6 +46,22 @@ DATA = (
           nullable=True),
     Hyper("stratify", "bool", True, "keep class proportions in the split (classification)"),
     Hyper("standardize", "bool", True, "scale features to mean 0, std 1 (fitted on the training part)"),
+    Hyper("drop", "any", [], "CSV columns left out (e.g. [id]); \"\" names a column with an empty "
+          "header (R row names)", expect="(a list of column names)"),
+    Hyper("missing", "str", "error", "CSV cells in na_values: error (names them), drop_rows, or "
+          "impute (training median; most frequent value for categorical columns)",
+          choices=("error", "drop_rows", "impute")),
+    Hyper("na_values", "any", ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "?"],
+          "cell texts that mean a missing value (rows with a missing target are never trained on)",
+          expect="(a list of texts)"),
+    Hyper("categorical", "any", "auto", "auto: every non-numeric CSV column is one-hot encoded "
+          "(categories from the training part); a list of columns; or none",
+          expect="(auto, none or a list of column names)"),
+    Hyper("delimiter", "str", "auto", "CSV field separator: auto (detects comma, semicolon, tab "
+          "or pipe) or one character, or its name (comma, semicolon, tab, pipe)"),
+    Hyper("standardize_target", "any", "auto", "auto (= true for regression): train on the "
+          "target scaled to mean 0, std 1; metrics and predictions stay in its own units; or false",
+          expect="(auto, true or false)"),
 )
 
 def _model_hypers() -> tuple[Hyper, ...]:
@@ -197,6 +213,10 @@ def parse_yaml_text(text: str, source: str) -> Any:
 
 def load_yaml(path: str | os.PathLike) -> dict:
     path = Path(path)
+    if str(path) == "-":  # `nnctl train -`: the config comes on standard input
+        import sys
+
+        return _mapping(parse_yaml_text(sys.stdin.read(MAX_CONFIG_BYTES + 1), "<stdin>"), "<stdin>")
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -214,7 +234,10 @@ def load_yaml(path: str | os.PathLike) -> dict:
         raise UsageError(f"{path}: expected a UTF-8 YAML file, found binary data") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the config ({exc.strerror})") from None
-    raw = parse_yaml_text(text, str(path))
+    return _mapping(parse_yaml_text(text, str(path)), path)
+
+
+def _mapping(raw, path) -> dict:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -344,6 +367,7 @@ def resolve(raw: dict, source: str = "config") -> dict:
     elif data["params"]:
         raise UsageError("data.params: settings apply to built-in synthetic datasets only; "
                          "remove them or use data.name")
+    _check_data_columns(data)
     cfg["data"] = data
 
     model = _resolve_fixed(_section(raw, "model"), _model_hypers(), "model")
@@ -395,6 +419,18 @@ def resolve(raw: dict, source: str = "config") -> dict:
     _check_combinations(cfg, regs)
     _check_validation_data(cfg)
     return _plain(cfg)
+
+
+def _check_data_columns(data: dict) -> None:
+    """The table keys (drop, missing, na_values, categorical, delimiter, standardize_target)."""
+    from nnctl.data.columns import check_settings
+    from nnctl.data.delimiter import parse_delimiter
+
+    check_settings(data)
+    parse_delimiter(data["delimiter"])
+    if data["standardize_target"] not in ("auto", True, False):
+        raise UsageError(f"data.standardize_target: expected auto, true or false, found "
+                         f"{data['standardize_target']!r}")
 
 
 def _resolve_compare(given: dict) -> dict:
@@ -532,6 +568,18 @@ def _named_schema(registry: Registry, key: str, extra_hypers=()) -> dict:
     return {"anyOf": [{"type": "string", "enum": names}, {"oneOf": variants}]}
 
 
+def _data_schema() -> dict:
+    """The data section, with the exact shapes of the table keys declared as "any"."""
+    names = {"type": "array", "items": {"type": "string"}}
+    schema = _object(DATA)
+    shapes = {"drop": names, "na_values": names,
+              "categorical": {"anyOf": [{"enum": ["auto", "none"]}, names]},
+              "standardize_target": {"anyOf": [{"enum": ["auto"]}, {"type": "boolean"}]}}
+    for key, shape in shapes.items():
+        schema["properties"][key] = {**schema["properties"][key], **shape}
+    return schema
+
+
 def json_schema() -> dict:
     regs = _registries()
     loss_names = ["auto"] + regs["loss"].all_names()
@@ -542,7 +590,7 @@ def json_schema() -> dict:
         "additionalProperties": False,
         "properties": {
             "seed": _hyper_schema(SEED),
-            "data": _object(DATA),
+            "data": _data_schema(),
             "model": _object(_model_hypers()),
             "init": _named_schema(regs["init"], "scheme", INIT),
             "loss": {"anyOf": [{"type": "string", "enum": loss_names},
@@ -565,6 +613,8 @@ def schema_json() -> str:
 
 
 def _default_text(value) -> str:
+    if value == "":
+        return '""'
     if value is None:
         return "null"
     if isinstance(value, bool):

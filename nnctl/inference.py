@@ -6,12 +6,14 @@ original columns and labels works as is.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from nnctl import checkpoint
+from nnctl.data.scaling import scale_target, unscale_target
 from nnctl.errors import UsageError
 from nnctl.metrics import task_metrics
 from nnctl.rng import make_streams
@@ -33,6 +35,31 @@ class LoadedModel:
         if self.meta.get("scaler") is None:
             return X
         return Standardizer.from_dict(self.meta["scaler"]).transform(X)
+
+    @property
+    def columns(self):
+        """The stored column pipeline (CSV and bundled training data), else None."""
+        from nnctl.data.columns import ColumnPipeline
+        from nnctl.data.formats import CSV_SUFFIXES
+
+        if self.meta.get("columns") is None:
+            # A model trained on a CSV before pipelines were stored: numeric columns, by name.
+            path = self.cfg["data"].get("path")
+            names = self.meta.get("feature_names")
+            if names and isinstance(path, str) and self.cfg["data"]["format"] in ("auto", "csv") \
+                    and path.lower().endswith(CSV_SUFFIXES):
+                return ColumnPipeline.numeric(names)
+            return None
+        return ColumnPipeline.from_dict(self.meta["columns"], f"{self.path}: meta.columns")
+
+    @property
+    def target_scaler(self):
+        from nnctl.data import Standardizer
+
+        if self.meta.get("target_scaler") is None:
+            return None
+        return Standardizer.from_dict(self.meta["target_scaler"],
+                                      f"{self.path}: meta.target_scaler")
 
     def check_features(self, X: np.ndarray, source: str) -> None:
         expected = self.meta["n_features"]
@@ -95,9 +122,11 @@ def _check_meta(path: Path, meta: dict) -> None:
             raise bad("scaler", f"statistics of {meta['n_features']} features")
 
 
-def _eval_data(loaded: LoadedModel, data_spec: str | None, split: str, require_target: bool = True):
-    """(X scaled, y, source) to evaluate on: the run's own split, or a file / built-in."""
-    from nnctl.data import DATASETS, load_builtin, load_file
+def _eval_data(loaded: LoadedModel, data_spec: str | None, split: str,
+               require_target: bool = True, data_format: str = "auto", keep=()):
+    """(X scaled, y in the target's own units, source, dataset) to evaluate or predict on:
+    the run's own split (dataset None), or a file / built-in bound to the model's columns."""
+    from nnctl.data import DATASETS, load_builtin
     from nnctl.prepare import prepare_data
 
     cfg, meta = loaded.cfg, loaded.meta
@@ -112,45 +141,94 @@ def _eval_data(loaded: LoadedModel, data_spec: str | None, split: str, require_t
         if len(X) == 0:
             raise UsageError(f"--split {split}: the run has no {split} rows "
                              f"(data.val_fraction is {cfg['data']['val_fraction']}); use --split train")
-        return X, y, f"{data.source} ({split} split)"
-    if not Path(data_spec).exists() and data_spec in DATASETS:
+        return X, unscale_target(loaded.target_scaler, y), f"{data.source} ({split} split)", None
+    if data_spec != "-" and not Path(data_spec).exists() and data_spec in DATASETS:
+        if keep:
+            raise UsageError(f"--keep: copies columns of a data file; {data_spec} is built in")
         dataset = load_builtin(data_spec, {}, make_streams(cfg["seed"])["data"], task=meta["task"])
+        dataset = _bound_builtin(loaded, dataset)
     else:
-        dataset = load_file(data_spec, target=cfg["data"]["target"], classes=meta.get("classes"),
-                            task=meta["task"], require_target=require_target)
+        dataset = _load_bound_file(loaded, data_spec, require_target, data_format, keep)
     loaded.check_features(dataset.X, dataset.source)
-    return loaded.scale(dataset.X), dataset.y, dataset.source
+    return loaded.scale(dataset.X), dataset.y, dataset.source, dataset
 
 
-def evaluate(run_or_ckpt, data_spec: str | None = None, split: str = "val") -> dict:
+def _bound_builtin(loaded: LoadedModel, dataset):
+    """A bundled dataset's columns picked by the model's names (they are CSV files too)."""
+    columns = loaded.columns
+    if columns is None or dataset.table is None:
+        return dataset
+    dataset.X = columns.transform(dataset.table, f"the model at {loaded.path}")
+    return dataset
+
+
+def _load_bound_file(loaded: LoadedModel, data_spec: str, require_target: bool,
+                     data_format: str, keep):
+    """A data file for this model: a CSV's columns are found by header name (any order, extra
+    columns ignored) and go through the stored column pipeline; other formats by position."""
+    from nnctl.data import FORMATS, load_file
+
+    if data_format not in FORMATS:
+        raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, found {data_format!r}")
+    cfg, meta = loaded.cfg, loaded.meta
+    settings = {k: cfg["data"][k] for k in ("na_values", "delimiter")}
+    dataset = load_file(data_spec, target=cfg["data"]["target"], classes=meta.get("classes"),
+                        task=meta["task"], require_target=require_target, format=data_format,
+                        columns=settings, pipeline=loaded.columns,
+                        fit_columns=loaded.columns is None, keep=keep)
+    missing_keep = [k for k in keep if dataset.table is None or k not in dataset.table.raw_text]
+    if missing_keep:
+        raise UsageError(f"{dataset.source}: --keep {missing_keep[0]}: no such column"
+                         + ("" if dataset.table is not None else " (--keep applies to CSV input)"))
+    return dataset
+
+
+def evaluate(run_or_ckpt, data_spec: str | None = None, split: str = "val",
+             data_format: str = "auto") -> dict:
     loaded = load_model(run_or_ckpt)
-    X, y, source = _eval_data(loaded, data_spec, split)
+    X, y, source, _ = _eval_data(loaded, data_spec, split, data_format=data_format)
     model, task = loaded.model, loaded.meta["task"]
     X = X.astype(model.dtype, copy=False)
     proba = model.predict_proba(X) if task != "regression" else None
     result = {"checkpoint": str(loaded.path), "data": source, "n": int(len(X)), "task": task,
-              "loss": model.loss(X, y)}
-    result.update(task_metrics(task, y, model.predict(X), proba, confusion=True))
+              "loss": model.loss(X, scale_target(loaded.target_scaler, y))}
+    if loaded.target_scaler is not None:
+        result["loss_units"] = "standardized target"  # the metrics below are in its own units
+    prediction = unscale_target(loaded.target_scaler, model.predict(X))
+    result.update(task_metrics(task, y, prediction, proba, confusion=True))
     if loaded.meta.get("classes") is not None:
         result["classes"] = loaded.meta["classes"]
     return result
 
 
-def predict_rows(run_or_ckpt, data_path: str, proba: bool = False):
-    """(header, rows) of predictions with the original class labels."""
+def predict_rows(run_or_ckpt, data_path: str, proba: bool = False, data_format: str = "auto",
+                 keep=()):
+    """(header, rows) of predictions with the original class labels (regression: in the
+    target's own units); `keep` columns copied first. A row with a missing cell that the model
+    does not impute (data.missing: drop_rows) gets empty prediction cells."""
     loaded = load_model(run_or_ckpt)
-    X, _, _ = _eval_data(loaded, data_path, "all", require_target=False)
+    X, _, _, dataset = _eval_data(loaded, data_path, "all", require_target=False,
+                                  data_format=data_format, keep=keep)
     model, meta = loaded.model, loaded.meta
-    X = X.astype(model.dtype, copy=False)
+    complete = ~np.isnan(X).any(axis=1)
+    if not complete.all():
+        warnings.warn(f"{dataset.source}: {int((~complete).sum())} rows have a missing cell the "
+                      "model does not impute (data.missing: drop_rows); their predictions are "
+                      "empty", stacklevel=2)
+    X = X[complete].astype(model.dtype, copy=False)
+    kept = [dataset.table.raw_text[k].tolist() for k in keep]
     if meta["task"] == "regression":
-        values = np.asarray(model.predict(X), dtype=np.float64).reshape(len(X), -1)
+        values = unscale_target(loaded.target_scaler, model.predict(X)).reshape(len(X), -1)
         header = ["prediction"] if values.shape[1] == 1 else [f"prediction_{i}" for i in range(values.shape[1])]
-        return header, [[repr(float(v)) for v in row] for row in values]
-    classes = meta["classes"]
-    codes = model.predict(X)
-    labels = [classes[int(c)] for c in codes]
-    if not proba:
-        return ["prediction"], [[str(label)] for label in labels]
-    probabilities = model.predict_proba(X)
-    header = ["prediction"] + [f"proba_{c}" for c in classes]
-    return header, [[str(label)] + [f"{p:.6g}" for p in row] for label, row in zip(labels, probabilities)]
+        rows = [[repr(float(v)) for v in row] for row in values]
+    else:
+        classes = meta["classes"]
+        labels = [str(classes[int(c)]) for c in model.predict(X)]
+        header, rows = ["prediction"], [[label] for label in labels]
+        if proba:
+            header += [f"proba_{c}" for c in classes]
+            rows = [row + [f"{p:.6g}" for p in ps] for row, ps in zip(rows, model.predict_proba(X))]
+    filled = iter(rows)
+    empty = [""] * len(header)
+    rows = [next(filled) if ok else empty for ok in complete]
+    return list(keep) + header, [[col[i] for col in kept] + row for i, row in enumerate(rows)]

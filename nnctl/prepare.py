@@ -13,6 +13,8 @@ import numpy as np
 
 from nnctl.errors import UsageError
 
+LOSS_UNITS_SCALED = "standardized target"  # losses of data.standardize_target runs
+
 
 @dataclass
 class PreparedData:
@@ -25,6 +27,14 @@ class PreparedData:
     feature_names: list[str]
     scaler: object | None  # nnctl.data.Standardizer fitted on the training part
     source: str
+    columns: object | None = None  # nnctl.data.columns.ColumnPipeline of a CSV (names, steps)
+    target_scaler: object | None = None  # Standardizer of a regression target; y_* are scaled
+
+    def in_target_units(self, y: np.ndarray, prediction: np.ndarray):
+        """(y, prediction) in the target's own units, for metrics (R2, RMSE, MAE)."""
+        from nnctl.data.scaling import unscale_target
+
+        return unscale_target(self.target_scaler, y), unscale_target(self.target_scaler, prediction)
 
     @property
     def n_outputs(self) -> int:
@@ -34,8 +44,29 @@ class PreparedData:
         return len(self.classes)
 
 
+PATH_KEYS = (("data", "path"), ("data", "labels_path"), ("data", "val_path"),
+             ("data", "val_labels_path"), ("model", "init_from"))
+
+
+def absolute_paths(cfg: dict, base_dir: Path | None) -> dict:
+    """The config with its file paths made absolute, found as load_dataset finds them (the
+    working folder, then the config's folder), so a run's config.yaml replays from anywhere."""
+    out = {**cfg, "data": dict(cfg["data"]), "model": dict(cfg["model"])}
+    for section, key in PATH_KEYS:
+        value = out[section].get(key)
+        if not isinstance(value, str) or value == "-" or Path(value).is_absolute():
+            continue
+        found = Path(value)
+        if not found.exists() and base_dir is not None and (Path(base_dir) / value).exists():
+            found = Path(base_dir) / value
+        if found.exists():
+            out[section][key] = str(found.resolve())
+    return out
+
+
 def load_dataset(data_cfg: dict, streams, *, which: str = "path", classes=None,
-                 require_target: bool = True, base_dir: Path | None = None):
+                 require_target: bool = True, base_dir: Path | None = None, pipeline=None,
+                 fit_columns: bool = True):
     """The Dataset a data section names: a built-in (generated from the 'data' stream) or a file.
 
     which: "path" for the main data, "val_path" for the separate validation file.
@@ -47,7 +78,8 @@ def load_dataset(data_cfg: dict, streams, *, which: str = "path", classes=None,
                             task=data_cfg["task"])
     path, labels = locate_files(data_cfg, which, base_dir)
     return load_file(path, target=data_cfg["target"], labels_path=labels, format=data_cfg["format"],
-                     task=data_cfg["task"], classes=classes, require_target=require_target)
+                     task=data_cfg["task"], classes=classes, require_target=require_target,
+                     columns=data_cfg, pipeline=pipeline, fit_columns=fit_columns)
 
 
 def locate_files(data_cfg: dict, which: str = "path",
@@ -69,11 +101,20 @@ def locate_files(data_cfg: dict, which: str = "path",
 
 def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedData:
     from nnctl.data import Standardizer, train_val_split
+    from nnctl.data.columns import fit_on_rows
+    from nnctl.data.scaling import fit_target_scaler, scale_target
 
     data_cfg = cfg["data"]
-    full = load_dataset(data_cfg, streams, base_dir=base_dir)
+    full = load_dataset(data_cfg, streams, base_dir=base_dir, fit_columns=False)
+    columns = full.columns  # a bundled dataset's (numeric, by name); a CSV's is fitted below
+    if full.X is None and data_cfg["val_path"] is not None:
+        # A CSV: its column pipeline is fitted on the training file, then binds the val file.
+        rows = np.arange(full.table.n_rows)
+        columns, full.X, _ = fit_on_rows(full.table, data_cfg, rows, rows[:0])
+        full.feature_names = columns.output_names
     if data_cfg["val_path"] is not None:
-        val = load_dataset(data_cfg, streams, which="val_path", classes=full.classes, base_dir=base_dir)
+        val = load_dataset(data_cfg, streams, which="val_path", classes=full.classes,
+                           base_dir=base_dir, pipeline=columns)
         if val.X.shape[1] != full.X.shape[1]:
             raise UsageError(f"{data_cfg['val_path']}: data.val_path has {val.X.shape[1]} features, "
                              f"the training data has {full.X.shape[1]}")
@@ -81,16 +122,22 @@ def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedDa
     else:
         train_idx, val_idx = train_val_split(full.y, data_cfg["val_fraction"], streams["split"],
                                              stratify=data_cfg["stratify"], task=full.task)
-        X_train, y_train = full.X[train_idx], full.y[train_idx]
-        X_val, y_val = full.X[val_idx], full.y[val_idx]
+        if full.X is None:  # a CSV: the column pipeline learns from the training rows only
+            columns, X_train, X_val = fit_on_rows(full.table, data_cfg, train_idx, val_idx)
+            full.feature_names = columns.output_names
+        else:
+            X_train, X_val = full.X[train_idx], full.X[val_idx]
+        y_train, y_val = full.y[train_idx], full.y[val_idx]
     if len(X_train) == 0:
         raise UsageError(f"{full.source}: no training rows left after the validation split")
     scaler = None
     if data_cfg["standardize"]:
         scaler = Standardizer().fit(X_train)
         X_train, X_val = scaler.transform(X_train), scaler.transform(X_val)
+    target_scaler = fit_target_scaler(full.task, data_cfg["standardize_target"], y_train)
+    y_train, y_val = scale_target(target_scaler, y_train), scale_target(target_scaler, y_val)
     return PreparedData(X_train, y_train, X_val, y_val, full.task, full.classes, full.feature_names,
-                        scaler, full.source)
+                        scaler, full.source, columns, target_scaler)
 
 
 def resolve_dtype(cfg: dict) -> type:

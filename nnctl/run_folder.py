@@ -16,7 +16,7 @@ RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "checkpoints")
 def default_dir(config_path: str | Path | None, cfg: dict) -> Path:
     if cfg["output"]["dir"]:
         return Path(cfg["output"]["dir"])
-    stem = Path(config_path).stem if config_path else "run"
+    stem = Path(config_path).stem if config_path and str(config_path) != "-" else "run"
     return Path("runs") / stem
 
 

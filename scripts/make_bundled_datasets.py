@@ -1,4 +1,4 @@
-"""Write the bundled datasets (nnctl/data/bundled/*.csv[.gz]) from scikit-learn's copies.
+"""Write the bundled datasets (datasets/*.csv[.gz]) from scikit-learn's copies.
 
 Run once by hand (`python scripts/make_bundled_datasets.py`); the package never imports this
 file and never needs scikit-learn. The output is deterministic: re-running it with the same
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from sklearn import datasets
 
-OUT = Path(__file__).resolve().parent.parent / "nnctl" / "data" / "bundled"
+OUT = Path(__file__).resolve().parent.parent / "datasets"  # shipped as nnctl/datasets (setup.py)
 GZIP_ABOVE_BYTES = 300_000
 
 

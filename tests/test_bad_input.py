@@ -8,7 +8,6 @@ is a full interpreter start) so the table stays fast; each case is still its own
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_clean_error, run_nnctl
+from nnctl.data import bundled_path
 
 IRIS = "data: {name: iris}\n"
 TINY_RUN = """
@@ -113,7 +113,7 @@ CASES = [
     ("data-missing", ["train", "missing_data.yaml"], ["nowhere.csv", "not found"]),
     ("csv-ragged", ["train", "ragged.yaml"], ["ragged.csv", "line 3", "2 fields, expected 3"]),
     ("csv-non-numeric", ["train", "nonnumeric.yaml"], ["nonnumeric.csv", "line 3, column 'x2'", "expected a number", "'three'"]),
-    ("csv-nan", ["train", "nan.yaml"], ["nan.csv", "line 3, column 'x1'", "finite", "nan"]),
+    ("csv-nan", ["train", "nan.yaml"], ["nan.csv", "missing cells: column 'x1': 1 (line 3)", "data.missing: impute"]),
     ("csv-inf", ["train", "inf.yaml"], ["inf.csv", "line 4, column 'x2'", "finite", "-inf"]),
     ("csv-missing-target", ["train", "no_target.yaml"], ["good.csv", "no target column 'label'", "x1, x2, target"]),
     ("csv-single-class", ["train", "single_class.yaml"], ["single.csv", "column 'target'", "single class ('a')"]),
@@ -129,9 +129,9 @@ CASES = [
     ("eval-not-nnctl", ["eval", "plain.npz"], ["plain.npz", "not an nnctl checkpoint"]),
     ("eval-newer-format", ["eval", "newer.npz"], ["newer.npz", "format 99 is newer"]),
     ("eval-object-array", ["eval", "object_ckpt.npz"], ["object_ckpt.npz", "pickle", "refused"]),
-    ("eval-feature-count", ["eval", "run", "--data", "three_features.csv"], ["three_features.csv", "3 feature columns", "4"]),
+    ("eval-feature-count", ["eval", "run", "--data", "three_features.csv"], ["three_features.csv", "no column 'sepal_length_cm'", "matched by header name"]),
     ("eval-unknown-label", ["eval", "run", "--data", "new_label.csv"], ["new_label.csv", "line 2, column 'target'", "'rose'"]),
-    ("predict-feature-count", ["predict", "run", "three_features.csv"], ["three_features.csv", "3 feature columns"]),
+    ("predict-feature-count", ["predict", "run", "three_features.csv"], ["three_features.csv", "no column 'sepal_length_cm'"]),
     ("eval-array-shape", ["eval", "shape_ckpt.npz"],
      ["shape_ckpt.npz", "array 'linear0.weight' has shape [2, 2]", "expects [4, 3]"]),
     # -- checkpoints: --resume and init_from -------------------------------------------------------
@@ -223,7 +223,7 @@ def _make_world(world):
     _resave(last, world / "shape_ckpt.npz", change_arrays=lambda a: a.update(wrong_shape))
     _copy_run(world, "run_shape", change_arrays=lambda a: a.update(wrong_shape))
 
-    text = (importlib.resources.files("nnctl.data") / "bundled" / "iris.csv").read_text().splitlines()
+    text = bundled_path("iris.csv").read_text().splitlines()
     header = text[0].split(",")
     rows = [line.split(",") for line in text[1:6]]
     (world / "three_features.csv").write_text(

@@ -158,7 +158,7 @@ def test_csv_header_required_named_and_unique(tmp_path):
     assert "line 1" in message and "header row" in message
     message = error_of(write(tmp_path, "dup.csv", "x,y,x,target\n1,2,3,0\n"))
     assert "line 1" in message and "'x' appears twice (columns 1 and 3)" in message
-    message = error_of(write(tmp_path, "index.csv", ",x,target\n0,1,0\n"))
+    message = error_of(write(tmp_path, "index.csv", ",x,target\n0,1,0\n1,2,1\n"))
     assert "column 1 has no name" in message
 
 
@@ -170,22 +170,30 @@ def test_csv_ragged_row(tmp_path):
 def test_csv_non_numeric_feature_cell(tmp_path):
     message = error_of(write(tmp_path, "n.csv", "a,b,target\n1,2,0\n3,four,1\n"))
     assert re.search(r"line 3, column 'b': expected a number, found 'four'", message)
-    message = error_of(write(tmp_path, "e.csv", "a,b,target\n1,,0\n"))
-    assert "line 2, column 'b'" in message and "empty cell" in message
+    message = error_of(write(tmp_path, "e.csv", "a,b,target\n1,,0\n2,3,1\n1,NA,1\n"))
+    assert "missing cells: column 'b': 2 (lines 2, 4)" in message
+    assert "data.missing: impute" in message and "drop_rows" in message
 
 
 def test_csv_non_finite_feature(tmp_path):
+    # nan is one of the default missing-value spellings; inf is a number, but not a finite one
     message = error_of(write(tmp_path, "nan.csv", "a,b,target\n1,2,0\n3,4,1\nnan,5,0\n"))
-    assert "line 4, column 'a': expected a finite number, found nan" in message
+    assert "missing cells: column 'a': 1 (line 4)" in message
     message = error_of(write(tmp_path, "inf.csv", "a,b,target\n1,-inf,0\n3,4,1\n"))
     assert "line 2, column 'b'" in message and "-inf" in message
 
 
-def test_csv_non_finite_or_empty_target(tmp_path):
-    message = error_of(write(tmp_path, "t.csv", "a,target\n1,2.5\n2,nan\n"), task="regression")
-    assert "line 3" in message and "nan" in message
-    message = error_of(write(tmp_path, "t2.csv", "a,target\n1,x\n2, \n"))
-    assert "line 3, column 'target': empty target cell" in message
+def test_csv_rows_with_missing_target_left_out_or_infinite_target_refused(tmp_path):
+    path = write(tmp_path, "t.csv", "a,target\n1,2.5\n2,nan\n3,NA\n4,1.5\n")
+    with pytest.warns(UserWarning, match="2 of 4 rows have no value in the target column"):
+        data = load_file(path, task="regression")
+    assert data.y.tolist() == [2.5, 1.5] and data.X[:, 0].tolist() == [1, 4]
+    with pytest.warns(UserWarning):
+        message = error_of(write(tmp_path, "t2.csv", "a,target\n1,x\n2, \n"))
+    assert "single class ('x')" in message
+    message = error_of(write(tmp_path, "t3.csv", "a,target\n1,2.5\n2,inf\n"), task="regression")
+    assert "line 3" in message and "inf" in message
+    assert load_file(path, require_target=False).y is None  # predict input: target not needed
 
 
 def test_csv_missing_target_column_lists_columns_and_suggests(tmp_path):

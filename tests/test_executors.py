@@ -134,7 +134,7 @@ def popen_nnctl(*args, cwd):
 def csv_config(folder: Path) -> Path:
     """A config whose data is a CSV file next to it (relative path): what a worker must be sent."""
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "nnctl" / "data" / "bundled" / "iris.csv", folder / "flowers.csv")
+    shutil.copy(REPO / "datasets" / "iris.csv", folder / "flowers.csv")
     (folder / "iris.yaml").write_text(IRIS_CSV)
     return folder / "iris.yaml"
 

@@ -277,7 +277,7 @@ def test_eval_and_predict_on_any_csv_exit_0_or_2(trained_run, text):
 def test_a_tampered_checkpoint_is_refused_or_used_never_a_crash(interrupted_run, data):
     """Junk at a random key path of the checkpoints' meta (config, RNG states, progress,
     scaling, classes, ...): eval, predict and --resume exit 0, 1 or 2, never a traceback."""
-    import importlib.resources
+    from nnctl.data import bundled_path
     import shutil
 
     import numpy as np
@@ -286,7 +286,7 @@ def test_a_tampered_checkpoint_is_refused_or_used_never_a_crash(interrupted_run,
         folder = Path(folder)
         run = folder / "run"
         shutil.copytree(interrupted_run, run)
-        iris = importlib.resources.files("nnctl.data") / "bundled" / "iris.csv"
+        iris = bundled_path("iris.csv")
         (folder / "iris.csv").write_text(iris.read_text())
         metas = {}
         for name in ("last.npz", "best.npz"):

@@ -115,6 +115,12 @@ def _seeded(plan: Plan, label: str, folder: str, optimizer: str, settings: dict,
     base, n = folder, 2
     while folder in taken:  # two labels that make the same folder name
         folder, n = f"{base}-{n}", n + 1
+    if cfg is not None:
+        from nnctl.prepare import absolute_paths
+
+        # As `nnctl train` records them: the data files found here, by absolute path, so a run
+        # folder's config.yaml replays from any folder, whichever executor ran it.
+        cfg = absolute_paths(cfg, Path(base_dir) if base_dir else None)
     for seed in plan.seeds:
         run_cfg = None if cfg is None else {**cfg, "seed": seed}
         name = folder if len(plan.seeds) == 1 else f"{folder}-seed{seed}"

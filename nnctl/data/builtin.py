@@ -1,8 +1,9 @@
 """DATASETS: the built-in datasets, by name (`nnctl datasets` lists them).
 
 Two kinds:
-  bundled    small real datasets shipped as CSV in nnctl/data/bundled (sources and licences in
-             its README.md); no settings.
+  bundled    small real datasets shipped as CSV: `datasets/` at the top of the source tree,
+             installed as the package data `nnctl/datasets/` (sources and licences in its
+             README.md); no settings.
   synthetic  generated from the "data" random stream; settings declared here as Hypers.
 
 Each entry's info holds: task, n_samples, n_features, n_classes (None for regression), source
@@ -12,6 +13,7 @@ Each entry's info holds: task, n_samples, n_features, n_classes (None for regres
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -42,8 +44,12 @@ BUNDLED = (
 
 
 def bundled_path(file_name: str):
-    """A Traversable for a bundled file (works from a source tree and an installed wheel)."""
-    return resources.files("nnctl.data").joinpath("bundled", file_name)
+    """A Traversable for a bundled file: in an installed wheel nnctl/datasets/ (package data),
+    in a source tree (or an editable install) the top-level datasets/ folder."""
+    installed = resources.files("nnctl").joinpath("datasets")
+    if installed.is_dir():
+        return installed.joinpath(file_name)
+    return Path(__file__).resolve().parents[2].joinpath("datasets", file_name)
 
 
 def _bundled_loader(name: str, file_name: str, natural_task: str):

@@ -48,6 +48,8 @@ class Dataset:
     feature_names: list[str]
     target_name: str | None
     source: str
+    table: object = None  # a CSV's ColumnTable (nnctl.data.table), for the column pipeline
+    columns: object = None  # the ColumnPipeline that made X from `table`, if any
 
     @property
     def n_samples(self) -> int:

@@ -41,6 +41,7 @@ class RawTable:
     locate: Callable[[int], str]
     target_where: str
     target_at: Callable[[int], str]
+    table: object | None = None  # nnctl.data.table.ColumnTable: a CSV's named columns, X None
 
 
 def size_text(n_bytes: int) -> str:
@@ -115,3 +116,36 @@ def head_bytes(path: Path, n: int = 8) -> bytes:
             return handle.read(n)
     except UsageError:
         return b""
+
+
+STDIN_NAME = "<stdin>"
+
+
+def is_stream(path: Path) -> bool:
+    """`-` (standard input) or a pipe / device such as /dev/stdin: readable once, no size."""
+    if str(path) == "-":
+        return True
+    try:
+        return path.exists() and not path.is_dir() and not path.is_file()
+    except OSError:
+        return False
+
+
+@contextmanager
+def spooled(path: Path, max_bytes: int) -> Iterator[Path]:
+    """A regular file holding the bytes of stream `path` (read once, at most max_bytes), so the
+    readers can sniff and re-open it; removed afterwards."""
+    import shutil
+    import sys
+    import tempfile
+
+    source = sys.stdin.buffer if str(path) == "-" else open(path, "rb")
+    with tempfile.TemporaryDirectory(prefix="nnctl-stdin-") as folder:
+        spool = Path(folder) / "stdin"
+        try:
+            with open(spool, "wb") as out:
+                shutil.copyfileobj(_Bounded(source, max_bytes, path), out)
+        finally:
+            if source is not sys.stdin.buffer:
+                source.close()
+        yield spool

@@ -10,13 +10,27 @@ Formats (`format="auto"` picks one from the name, then from the content):
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
+import numpy as np
+
+from nnctl.data.columns import fit_columns as fit_columns_on
+from nnctl.data.columns import incomplete_rows, used_columns
 from nnctl.data.csv_reader import read_csv
 from nnctl.data.dataset import TASKS, Dataset, make_dataset
-from nnctl.data.files import MAX_FILE_BYTES, check_file, head_bytes
+from nnctl.data.delimiter import parse_delimiter
+from nnctl.data.files import (
+    MAX_FILE_BYTES,
+    STDIN_NAME,
+    check_file,
+    head_bytes,
+    is_stream,
+    spooled,
+)
 from nnctl.data.idx_reader import looks_like_idx, read_idx
 from nnctl.data.npz_reader import read_npy_pair, read_npz
+from nnctl.data.table import DEFAULT_NA_VALUES
 from nnctl.errors import UsageError
 
 FORMATS = ("auto", "csv", "npz", "npy", "idx")
@@ -57,6 +71,11 @@ def load_file(
     classes: list | None = None,
     require_target: bool = True,
     max_bytes: int = MAX_FILE_BYTES,
+    columns: dict | None = None,
+    pipeline=None,
+    fit_columns: bool = True,
+    keep=(),
+    source_name: str | None = None,
 ) -> Dataset:
     """Load a data file as a Dataset (see the module docstring for the formats).
 
@@ -69,8 +88,29 @@ def load_file(
     require_target: when False a missing target gives y=None (prediction input); a target that
       is present is still read and kept out of X.
     max_bytes: refuse larger files (and gzip content that decompresses to more).
+    columns: the CSV column settings of the data section (drop, missing, na_values,
+      categorical, delimiter; nnctl.data.columns), default ones when None.
+    pipeline: a trained model's ColumnPipeline: the CSV's columns are bound to it by name.
+      Otherwise one is fitted on every row, or with fit_columns=False none is: X is None and
+      `dataset.table` holds the columns for the caller to fit on its training rows.
+    keep: CSV columns whose original text is kept in dataset.table.raw_text.
+    `path` "-" (or a pipe such as /dev/stdin) is read from standard input.
     """
     path = Path(path)
+    if is_stream(path):
+        with spooled(path, max_bytes) as spool:
+            try:
+                dataset = load_file(spool, target=target, labels_path=labels_path, format=format,
+                                    task=task, classes=classes, require_target=require_target,
+                                    max_bytes=max_bytes, columns=columns, pipeline=pipeline,
+                                    fit_columns=fit_columns, keep=keep,
+                                    source_name=STDIN_NAME)
+            except UsageError as exc:
+                raise UsageError(str(exc).replace(str(spool), STDIN_NAME)) from None
+        dataset.source = STDIN_NAME
+        if dataset.table is not None:
+            dataset.table.source = STDIN_NAME
+        return dataset
     # Both validated with the config (or read from a checked checkpoint).
     assert format in FORMATS and task in ("auto",) + TASKS, (format, task)
     check_file(path, max_bytes)
@@ -86,8 +126,10 @@ def load_file(
                          "give the targets file as data.labels_path")
 
     if kind == "csv":
-        table = read_csv(path, target=target, require_target=require_target, max_bytes=max_bytes)
-    elif kind == "npz":
+        return _load_csv(path, target, task, classes, require_target, max_bytes,
+                         {**COLUMN_DEFAULTS, **(columns or {})}, pipeline, fit_columns, keep,
+                         source_name or str(path))
+    if kind == "npz":
         table = read_npz(path, target=target, require_target=require_target)
     elif kind == "npy":
         table = read_npy_pair(path, labels, require_target=require_target)
@@ -106,3 +148,50 @@ def load_file(
         target_where=table.target_where,
         target_at=table.target_at,
     )
+
+
+COLUMN_DEFAULTS = {"drop": [], "missing": "error", "na_values": list(DEFAULT_NA_VALUES),
+                   "categorical": "auto", "delimiter": "auto"}
+
+
+def _load_csv(path, target, task, classes, require_target, max_bytes, settings, pipeline,
+              fit_columns, keep, shown) -> Dataset:
+    table = read_csv(path, target=target, require_target=require_target, max_bytes=max_bytes,
+                     na_values=settings["na_values"], keep_text=keep,
+                     delimiter=parse_delimiter(settings["delimiter"]))
+    columns = table.table
+    columns.source = shown
+    if pipeline is None and settings["missing"] == "drop_rows":
+        columns = _without_incomplete(columns, incomplete_rows(
+            columns, used_columns(columns, settings["drop"])))
+    elif pipeline is not None and require_target:
+        columns = _without_incomplete(columns, pipeline.incomplete(columns))
+    if columns is not table.table:  # rows were left out: the target follows
+        kept = np.searchsorted(table.table.lines, columns.lines)
+        table.y = None if table.y is None else table.y[kept]
+    dataset = make_dataset(np.zeros((columns.n_rows, 0)), table.y, task=task, classes=classes,
+                           target_name=table.target_name, source=shown,
+                           locate=columns.locate, target_where=table.target_where,
+                           target_at=lambda i: f"{path}: {columns.locate(i)}, column "
+                                               f"{table.target_name!r}")
+    dataset.table = columns
+    if pipeline is None and fit_columns:
+        pipeline = fit_columns_on(columns, settings)
+    if pipeline is None:
+        dataset.X = None
+        return dataset
+    dataset.X = pipeline.transform(columns)
+    dataset.feature_names = pipeline.output_names
+    dataset.columns = pipeline
+    return dataset
+
+
+def _without_incomplete(table, incomplete):
+    if not incomplete.any():
+        return table
+    warnings.warn(f"{table.source}: {int(incomplete.sum())} of {table.n_rows} rows have a "
+                  "missing cell; left out (data.missing: drop_rows)", stacklevel=2)
+    if incomplete.all():
+        raise UsageError(f"{table.source}: every row has a missing cell; data.missing: drop_rows "
+                         "leaves nothing (use impute, or data.drop the emptiest columns)")
+    return table.take(np.flatnonzero(~incomplete))

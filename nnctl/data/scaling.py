@@ -79,3 +79,31 @@ class Standardizer:
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale)) and np.all(scale > 0)):
             raise UsageError(f"{where}: expected finite means and positive scales")
         return cls(mean, scale)
+
+
+def fit_target_scaler(task: str, setting, y_train: np.ndarray) -> Standardizer | None:
+    """data.standardize_target: auto or true scale a regression target (per output) to mean 0,
+    std 1 on the training part, so the default learning rates suit a target in any units
+    (prices around 1e5); classification targets are never scaled."""
+    if task != "regression" or setting is False or len(y_train) == 0:
+        return None
+    return Standardizer().fit(_columns(np.asarray(y_train, dtype=np.float64)))
+
+
+def _columns(y: np.ndarray) -> np.ndarray:
+    """A target as [n, outputs] (a view), also when n is 0."""
+    return y.reshape(-1, 1) if y.ndim == 1 else y
+
+
+def scale_target(scaler: Standardizer | None, y: np.ndarray) -> np.ndarray:
+    if scaler is None:
+        return y
+    return scaler.transform(_columns(y)).reshape(y.shape)
+
+
+def unscale_target(scaler: Standardizer | None, y: np.ndarray) -> np.ndarray:
+    """Model outputs (or scaled targets) back in the target's own units."""
+    if scaler is None:
+        return y
+    y = np.asarray(y, dtype=np.float64)
+    return scaler.inverse_transform(_columns(y)).reshape(y.shape)

@@ -147,6 +147,8 @@ class TrainState:
             "progress": progress,
             "rng": get_states(self.streams),
             "scaler": d.scaler.to_dict() if d.scaler is not None else None,
+            "columns": d.columns.to_dict() if d.columns is not None else None,
+            "target_scaler": d.target_scaler.to_dict() if d.target_scaler is not None else None,
             "classes": d.classes, "task": d.task, "n_features": int(d.X_train.shape[1]),
             "feature_names": d.feature_names, "n_outputs": d.n_outputs,
             "dtype": np.dtype(self.dtype).name,

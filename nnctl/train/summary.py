@@ -6,6 +6,7 @@ import numpy as np
 
 from nnctl import run_folder
 from nnctl.metrics import PRIMARY
+from nnctl.prepare import LOSS_UNITS_SCALED
 from nnctl.train.callbacks import validation_scores
 
 
@@ -30,6 +31,7 @@ def write_summary(state, status: str, message: str | None = None) -> dict:
         "epochs": c.epoch, "steps": c.step, "sample_grads": c.sample_grads,
         "skipped_batches": c.skipped_batches,  # non-finite batches (train.on_nonfinite: skip_batch)
         "monitor": state.best.monitor, "primary_metric": f"val_{PRIMARY[d.task]}",
+        "loss_units": LOSS_UNITS_SCALED if d.target_scaler is not None else "target",
         "best_epoch": state.best.epoch, "best": best_row,
         "final": final,
         "elapsed_s": round(state.elapsed(), 4),

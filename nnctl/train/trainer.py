@@ -79,7 +79,10 @@ class Trainer:
 
 def train(cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
     """Train a resolved config into a fresh run folder; returns summary.json's content."""
+    from nnctl.prepare import absolute_paths
+
     run_dir = Path(run_dir)
+    cfg = absolute_paths(cfg, base_dir)  # config.yaml replays from any folder
     run_folder.write_config(run_dir, cfg)
     with blas_threads(cfg["train"]["threads"]):  # part of the config: the count changes the bits
         return Trainer(cfg, run_dir, reporter, base_dir).run()

@@ -1,0 +1,110 @@
+"""`nnctl config init`: a complete, commented config for a user's own table.
+
+It says what it found (the columns it uses, those it leaves out and why, the task, the missing
+cells) and picks settings that train well: for the linear models L-BFGS on the whole training
+objective with a little L2 (no learning rate to tune, converges in tens of iterations); for the
+MLP Adam with early stopping on the validation loss.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+MODEL_FOR_TASK = {"regression": "linreg", "binary": "logreg", "multiclass": "softmax"}
+
+
+def _yaml_text(value) -> str:
+    """A scalar or list as YAML flow text (JSON strings are valid YAML)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def starter_config(data_path: str, target: str | None, model: str | None = None) -> str:
+    from nnctl.data.profile import profile_table
+    from nnctl.errors import UsageError
+
+    facts = profile_table(data_path, target)
+    kind = model or MODEL_FOR_TASK[facts.task]
+    if kind == "linreg" and facts.task != "regression":
+        raise UsageError(
+            f"--model linreg: the target {facts.target!r} looks like {facts.task} "
+            "classification; use logreg, softmax or mlp"
+        )
+    if kind in ("logreg", "softmax") and facts.task == "regression":
+        raise UsageError(
+            f"--model {kind}: the target {facts.target!r} is numeric (regression); "
+            "use linreg or mlp"
+        )
+    used, dropped = facts.used, [c for c in facts.columns if c.drop_reason is not None]
+    missing = [c for c in used if c.n_missing]
+    categorical = [c for c in used if c.kind == "categorical"]
+    classes = f", {facts.n_classes} classes" if facts.n_classes else ""
+
+    out = [
+        f"# Starter config for {facts.path} ({facts.n_rows} rows, {facts.delimiter}-separated),",
+        "# written by `nnctl config init`. Train it with: nnctl train THIS_FILE.yaml",
+        f"# Task: {facts.task}{classes}, target column {facts.target!r}"
+        + ("" if target else " (no --target given: the last column)")
+        + (
+            f" ({facts.target_missing} rows without a target are left out)."
+            if facts.target_missing
+            else "."
+        ),
+        "# Columns used:",
+    ]
+    for c in used:
+        detail = (
+            f"categorical, {c.n_distinct} categories (one-hot)"
+            if c.kind == "categorical"
+            else "numeric"
+        )
+        gaps = f", {c.n_missing} missing" if c.n_missing else ""
+        stray = f" (incl. {', '.join(map(repr, c.stray))}, read as missing)" if c.stray else ""
+        note = f"; {c.note}" if c.note else ""
+        out.append(f"#   {c.name or '(no name)'}: {detail}{gaps}{stray}{note}")
+    if dropped:
+        out.append("# Columns left out (data.drop):")
+        out += [f"#   {c.name or '(no name)'}: {c.drop_reason}" for c in dropped]
+    out += [
+        "seed: 0",
+        "data:",
+        f"  path: {_yaml_text(str(Path(data_path).resolve()))}",
+        f"  target: {_yaml_text(facts.target)}",
+        f"  drop: {_yaml_text([c.name for c in dropped])}",
+    ]
+    if missing:
+        total = sum(c.n_missing for c in missing)
+        out.append(
+            f"  missing: impute       # {total} missing cells in {len(missing)} "
+            f"column{'s' if len(missing) > 1 else ''}: training medians / most frequent "
+            "values (or drop_rows, or error)"
+        )
+    else:
+        out.append("  missing: error        # no missing cells found; new ones will be refused")
+    out.append(f"  na_values: {_yaml_text(facts.na_values)}")
+    out.append(
+        "  categorical: auto     # text columns are one-hot encoded"
+        + (f" ({', '.join(c.name for c in categorical)})" if categorical else "")
+    )
+    out.append("  val_fraction: 0.2")
+    out.append("  standardize: true     # features to mean 0, std 1 (fitted on the training part)")
+    if facts.task == "regression":
+        out.append("  standardize_target: auto   # train on a scaled target; report in its units")
+    out.append(
+        f"model: {{kind: {kind}" + (", hidden: [64], activation: relu}" if kind == "mlp" else "}")
+    )
+    if kind == "mlp":
+        out += [
+            "optimizer: {name: adam, lr: 0.001}",
+            "train:",
+            "  epochs: 200",
+            "  batch_size: 32",
+            "  early_stopping: {metric: val_loss, patience: 20}   # keeps the best weights",
+        ]
+    else:
+        out += [
+            "loss: {l2: 0.001}          # a little ridge: stable with correlated columns",
+            "optimizer: {name: lbfgs}   # full batch; no learning rate to tune",
+            "train: {epochs: 100}       # L-BFGS iterations (stops early when converged)",
+        ]
+    return "\n".join(out) + "\n"
