@@ -50,7 +50,7 @@ def command(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from nnctl.errors import NnctlError
+        from nnctl.errors import NnctlError, os_error_text
 
         _route_warnings()
         try:
@@ -58,22 +58,48 @@ def command(fn):
         except NnctlError as exc:
             if os.environ.get("NNCTL_DEBUG") == "1":
                 raise
-            print(f"error: {exc}" if exc.exit_code != 130 else str(exc), file=sys.stderr)
+            _error(f"error: {exc}" if exc.exit_code != 130 else str(exc))
             raise typer.Exit(exc.exit_code)
         except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
+            _error("interrupted")
             raise typer.Exit(130)
         except BrokenPipeError:
             # The reader went away (e.g. `| head`): stop quietly, and keep Python from
             # complaining again when it flushes stdout at exit.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            _detach_stdout()
             raise typer.Exit(0)
         except MemoryError:
-            print("error: out of memory; use a smaller model, batch or dataset", file=sys.stderr)
+            _error("error: out of memory; use a smaller model (model.hidden), batch "
+                   "(train.batch_size) or dataset")
+            raise typer.Exit(2)
+        except OSError as exc:
+            # The OS refused a read or write the library did not expect to fail (a full disk,
+            # a read-only folder, a vanished file): say which file and what the OS said.
+            if os.environ.get("NNCTL_DEBUG") == "1":
+                raise
+            _error(f"error: {os_error_text(exc)}")
             raise typer.Exit(2)
 
     return wrapper
+
+
+def _error(message: str) -> None:
+    """The error line on stderr; a closed or failing stderr must not turn it into a traceback."""
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _detach_stdout() -> None:
+    """Point fd 1 at /dev/null, so the interpreter's final flush of stdout cannot fail again
+    (and print "Exception ignored ..." with exit code 120) after the error was reported."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
 
 
 def _route_warnings():
@@ -88,8 +114,31 @@ def _route_warnings():
 def _print_json(obj) -> None:
     from nnctl.run_folder import to_json
 
-    sys.stdout.write(to_json(obj, indent=2) + "\n")
-    sys.stdout.flush()
+    write_stdout(to_json(obj, indent=2) + "\n")
+
+
+def write_stdout(text: str) -> None:
+    """Write the command's result to stdout and flush it. A result that could not be written is
+    not a success: a closed stdout (`>&-`) or a failing one (a full disk, /dev/full) is exit 2
+    with one line saying so; a reader that went away (`| head`) stays a quiet BrokenPipeError."""
+    from nnctl.errors import UsageError
+
+    stream = sys.stdout
+    if stream is None:
+        raise UsageError("cannot write the result: stdout is closed (nothing was printed; "
+                         "redirect it to a file or drop the redirection)")
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _detach_stdout()
+        name = getattr(stream, "name", "stdout")
+        where = "stdout" if name in ("<stdout>", 1) else f"stdout ({name})"
+        raise UsageError(f"cannot write the result to {where}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # "I/O operation on closed file"
+        raise UsageError(f"cannot write the result: stdout is closed ({exc})") from None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -167,11 +216,14 @@ def predict(
 
     from nnctl.inference import predict_rows
 
+    import io
+
     header, rows = predict_rows(run, data, proba)
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    sys.stdout.flush()
+    write_stdout(buffer.getvalue())
 
 
 @app.command()
@@ -395,7 +447,7 @@ def config_show(
     """Print the fully resolved config (every default filled in) as YAML on stdout."""
     from nnctl.config import dump_yaml, load_config
 
-    sys.stdout.write(dump_yaml(load_config(config, set_)))
+    write_stdout(dump_yaml(load_config(config, set_)))
 
 
 @config_app.command("validate")
@@ -418,7 +470,7 @@ def config_schema():
     """Print the JSON Schema of configs (for editors that check YAML)."""
     from nnctl.config import schema_json
 
-    sys.stdout.write(schema_json() + "\n")
+    write_stdout(schema_json() + "\n")
 
 
 @config_app.command("reference")
@@ -427,7 +479,7 @@ def config_reference():
     """Print the config reference (every key, default and choice) as Markdown."""
     from nnctl.config import reference_markdown
 
-    sys.stdout.write(reference_markdown())
+    write_stdout(reference_markdown())
 
 
 if __name__ == "__main__":  # pragma: no cover

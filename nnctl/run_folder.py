@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from nnctl.atomic import TEMP_SUFFIX, append_line, write_text
-from nnctl.errors import UsageError
+from nnctl.errors import UsageError, write_failed
 
 RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "checkpoints")
 
@@ -41,7 +41,10 @@ def create(path: Path, force: bool = False, unique: bool = True) -> Path:
             path = candidate
         else:
             raise UsageError(f"{path}: run folder exists and is not empty; use --force to replace it")
-    (path / "checkpoints").mkdir(parents=True, exist_ok=True)
+    try:
+        (path / "checkpoints").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # read-only, full, or a file where a parent folder should be
+        raise write_failed(path, exc) from None
     return path
 
 
