@@ -205,6 +205,9 @@ def parse_yaml_text(text: str, source: str) -> Any:
         raise UsageError(f"{source}: YAML error: {exc}") from None
     except RecursionError:  # a last guard: MAX_YAML_DEPTH should stop any nesting before this
         raise UsageError(f"{source}: YAML nested too deeply; refused") from None
+    except ValueError as exc:  # an integer of more than 4300 digits (Python's int-from-str limit)
+        reason = str(exc).split(":")[0]  # the rest is advice about Python's own settings
+        raise UsageError(f"{source}: a YAML value cannot be read ({reason}); refused") from None
     finally:
         if loader is not None:
             loader.dispose()
