@@ -53,14 +53,18 @@ def command(fn):
         from nnctl.errors import NnctlError, os_error_text
 
         _route_warnings()
+        previous = _sigterm_interrupts()
         try:
             return fn(*args, **kwargs)
         except NnctlError as exc:
+            if exc.exit_code == 130 and getattr(exc, "by_signal", True):
+                previous = _ignore_stop_signals()  # see there; kept until the process exits
             if os.environ.get("NNCTL_DEBUG") == "1":
                 raise
             _error(f"error: {exc}" if exc.exit_code != 130 else str(exc))
             raise typer.Exit(exc.exit_code)
         except KeyboardInterrupt:
+            previous = _ignore_stop_signals()
             _error("interrupted")
             raise typer.Exit(130)
         except BrokenPipeError:
@@ -79,8 +83,48 @@ def command(fn):
                 raise
             _error(f"error: {os_error_text(exc)}")
             raise typer.Exit(2)
+        finally:
+            _restore_signals(previous)
 
     return wrapper
+
+
+def _sigterm_interrupts() -> dict:
+    """SIGTERM stops a command as Ctrl-C does (KeyboardInterrupt: exit 130, not 143), also
+    outside the training loop (e.g. while the data loads), where the loop's own handlers are
+    not installed yet. Returns the handlers to restore."""
+    import signal
+
+    try:
+        previous = {signal.SIGINT: signal.getsignal(signal.SIGINT)}
+        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    except (ValueError, OSError):  # not the main thread (an in-process caller): leave as is
+        return {}
+    return {sig: handler for sig, handler in previous.items() if handler is not None}
+
+
+def _ignore_stop_signals() -> dict:
+    """Stopping on a signal: a second SIGINT/SIGTERM (two SIGTERMs 20 ms apart) must not turn
+    the exit path into a traceback or a 143, so they stay ignored until the process exits (the
+    interpreter's shutdown takes long enough for one to land). Returns {}: nothing to restore."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(sig, signal.SIG_IGN)
+        except (ValueError, OSError):
+            pass
+    return {}
+
+
+def _restore_signals(previous: dict) -> None:
+    import signal
+
+    for sig, handler in previous.items():
+        try:
+            signal.signal(sig, handler)
+        except (ValueError, OSError):
+            pass
 
 
 def _error(message: str) -> None:
