@@ -76,6 +76,8 @@ class StopFlag:
 
     def __init__(self):
         self.signal: int | None = None
+        self.saving = False  # the interrupt's save is under way: a second signal must not cut it
+        self.by_signal = False  # set by a real signal (not the testing hook)
 
     def __bool__(self) -> bool:
         return self.signal is not None
@@ -84,9 +86,11 @@ class StopFlag:
 @contextmanager
 def catch_signals(flag: StopFlag):
     def handler(signum, frame):
+        if flag.saving:  # stopping already: let the state be saved
+            return
         if flag.signal is not None:  # a second Ctrl-C: stop now
             raise KeyboardInterrupt
-        flag.signal = signum
+        flag.signal, flag.by_signal = signum, True
 
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -98,7 +102,9 @@ def catch_signals(flag: StopFlag):
         yield flag
     finally:
         for sig, old in previous.items():
-            signal.signal(sig, old)
+            # Stopping on a signal, the process is on its way out: a late second signal (two
+            # SIGTERMs 20 ms apart) must not kill it with 143 or raise into the exit path.
+            signal.signal(sig, signal.SIG_IGN if flag.by_signal else old)
 
 
 class Trainer:
@@ -359,11 +365,14 @@ class Trainer:
                              "finite state")
 
     def _interrupt(self):
+        self.stop.saving = True
         self._save_checkpoints()
         self._write_summary("interrupted")
         name = signal.Signals(self.stop.signal).name
-        raise Interrupted(f"{name} received: state saved after step {self.progress.step} in "
-                          f"{self.run_dir}; resume with: nnctl train --resume {self.run_dir}")
+        stopped = Interrupted(f"{name} received: state saved after step {self.progress.step} in "
+                              f"{self.run_dir}; resume with: nnctl train --resume {self.run_dir}")
+        stopped.by_signal = self.stop.by_signal  # the CLI then ignores a late second signal
+        raise stopped
 
     # ------------------------------------------------------------------------------------------
     def state_meta(self) -> dict:
