@@ -107,6 +107,24 @@ def catch_signals(flag: StopFlag):
             signal.signal(sig, signal.SIG_IGN if flag.by_signal else old)
 
 
+def _check_initial_parameters(model, cfg: dict, dtype) -> None:
+    """Starting from a NaN or inf is bad input, not a divergence: exit 2 before training, naming
+    the setting (init.bias 1e300 does not fit float32) or the model.init_from file."""
+    for name, value in {**model.named_parameters(), **model.buffers()}.items():
+        if np.all(np.isfinite(value)):
+            continue
+        kind = np.dtype(dtype).name
+        if cfg["model"]["init_from"]:
+            raise UsageError(f"{cfg['model']['init_from']}: model.init_from: array {name!r} holds "
+                             f"values that are NaN, infinite or beyond {kind}")
+        bias = cfg["init"].get("bias", 0.0)
+        if name.endswith(".bias") and not np.isfinite(np.asarray(bias, dtype=dtype)):
+            raise UsageError(f"init.bias: {bias:g} does not fit in {kind} (largest "
+                             f"{float(np.finfo(dtype).max):.3g}); use a smaller value")
+        raise UsageError(f"init: the initial parameters {name!r} are not finite in {kind}; check "
+                         "the init settings (init.scheme and its scale)")
+
+
 class Trainer:
     """One training run from a resolved config into a run folder."""
 
@@ -123,6 +141,7 @@ class Trainer:
         d = self.data
         self.model = build_model(cfg, d.X_train.shape[1], d.n_outputs, d.task, self.streams, self.dtype,
                                  data_source=d.source)
+        _check_initial_parameters(self.model, cfg, self.dtype)
         opt_cfg = dict(cfg["optimizer"])
         self.opt_entry = OPTIMIZERS.get(opt_cfg.pop("name"))
         self.full_batch = self.opt_entry.info.get("family") == "full_batch"
