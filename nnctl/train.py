@@ -379,9 +379,12 @@ class Trainer:
             hint = ", ".join(options[:-1]) + (" or " if len(options) > 1 else "") + options[-1]
         else:
             hint = "standardize the data, add loss.l2, or try another optimizer"
+        last = self.run_dir / "checkpoints" / "last.npz"
+        # Name last.npz only when it is there: never claim a file the run could not write.
+        kept = (f"{last} keeps the last finite state" if last.exists()
+                else "no checkpoint was written (no finite state to keep)")
         raise TrainingFailed(f"training diverged at epoch {p.epoch + 1}, step {p.step + 1}: {detail}; "
-                             f"{hint}. {self.run_dir / 'checkpoints' / 'last.npz'} keeps the last "
-                             "finite state")
+                             f"{hint}. {kept}")
 
     def _interrupt(self):
         self.stop.saving = True
