@@ -290,6 +290,8 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
             else:
                 set_keys.setdefault(parts[0], set()).add(parts[1])
     for section in renamed:
+        if not isinstance(out.get(section), dict):
+            continue  # a later -s replaced the whole section (-s optimizer=null): resolve() reports it
         entry_name = out[section].get("name")
         registry = _registries()[section]
         if entry_name not in registry:
