@@ -118,7 +118,7 @@ def _check_initial_parameters(model, cfg: dict, dtype) -> None:
             raise UsageError(f"{cfg['model']['init_from']}: model.init_from: array {name!r} holds "
                              f"values that are NaN, infinite or beyond {kind}")
         bias = cfg["init"].get("bias", 0.0)
-        if name.endswith(".bias") and not np.isfinite(np.asarray(bias, dtype=dtype)):
+        if name.endswith(".bias") and abs(bias) > float(np.finfo(dtype).max):
             raise UsageError(f"init.bias: {bias:g} does not fit in {kind} (largest "
                              f"{float(np.finfo(dtype).max):.3g}); use a smaller value")
         raise UsageError(f"init: the initial parameters {name!r} are not finite in {kind}; check "
@@ -139,8 +139,9 @@ class Trainer:
         self.data = prepare_data(cfg, self.streams, base_dir)
         self.dtype = resolve_dtype(cfg)
         d = self.data
-        self.model = build_model(cfg, d.X_train.shape[1], d.n_outputs, d.task, self.streams, self.dtype,
-                                 data_source=d.source)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported just below, by name
+            self.model = build_model(cfg, d.X_train.shape[1], d.n_outputs, d.task, self.streams,
+                                     self.dtype, data_source=d.source)
         _check_initial_parameters(self.model, cfg, self.dtype)
         opt_cfg = dict(cfg["optimizer"])
         self.opt_entry = OPTIMIZERS.get(opt_cfg.pop("name"))
