@@ -138,7 +138,13 @@ def warm_start(model, path: str) -> None:
         if arrays[name].shape != view.shape:
             raise UsageError(f"{path}: model.init_from: {name} has shape {list(arrays[name].shape)}, "
                              f"the model expects {list(view.shape)}")
+        if arrays[name].dtype.kind not in "fiu":  # strings, complex, dates: not parameters
+            raise UsageError(f"{path}: model.init_from: {name} holds {arrays[name].dtype}, "
+                             "expected real numbers")
         view[...] = arrays[name]
     for name, buf in model.buffers().items():
         if name in arrays and arrays[name].shape == buf.shape:
+            if arrays[name].dtype.kind not in "fiu":
+                raise UsageError(f"{path}: model.init_from: {name} holds {arrays[name].dtype}, "
+                                 "expected real numbers")
             buf[...] = arrays[name]
