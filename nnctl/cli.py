@@ -52,6 +52,7 @@ def command(fn):
     def wrapper(*args, **kwargs):
         from nnctl.errors import NnctlError, os_error_text
 
+        _guard_closed_std_streams()
         _route_warnings()
         previous = _sigterm_interrupts()
         try:
@@ -125,6 +126,23 @@ def _restore_signals(previous: dict) -> None:
             signal.signal(sig, handler)
         except (ValueError, OSError):
             pass
+
+
+def _guard_closed_std_streams() -> None:
+    """Started with fd 0, 1 or 2 closed (`>&-`, `2>&-`): park /dev/null on that descriptor, so a
+    file opened later (a checkpoint) cannot take its number and receive what is meant for the
+    terminal. A closed stdout stays None in Python (write_stdout reports it); a closed stderr
+    becomes /dev/null, so progress and errors never fall through to stdout."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: this one
+            except OSError:
+                pass
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")
 
 
 def _error(message: str) -> None:

@@ -193,3 +193,15 @@ def test_a_reader_that_goes_away_is_still_a_quiet_exit_0(trained):
                           timeout=300)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert proc.stdout == "prediction\n"
+
+
+def test_a_closed_stderr_keeps_stdout_clean_and_the_exit_code_right(trained):
+    """2>&-: progress and errors must not fall through to stdout (print(file=None) would write
+    there) nor crash on a None stderr (that was exit 1)."""
+    proc = subprocess.run(["sh", "-c", f"{sys.executable} -m nnctl train tiny.yaml --out quiet_err "
+                           "--json 2>&-"], cwd=trained, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["status"] == "completed"  # the one JSON document, nothing else
+    proc = subprocess.run(["sh", "-c", f"{sys.executable} -m nnctl train nope.yaml 2>&-"],
+                          cwd=trained, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stdout == ""
