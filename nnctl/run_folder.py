@@ -16,6 +16,7 @@ except ImportError:  # Windows
 
 from nnctl.atomic import TEMP_SUFFIX, append_line, write_text
 from nnctl.errors import UsageError, write_failed
+from nnctl.input_files import stat_regular_file
 
 RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "checkpoints")
 
@@ -137,8 +138,9 @@ def read_metrics(run_dir: Path) -> list[dict]:
     path = Path(run_dir) / "metrics.jsonl"
     if not path.exists():
         return []
+    stat_regular_file(path, "metrics file")  # a FIFO planted in a run folder would hang here
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError:
