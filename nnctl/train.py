@@ -107,6 +107,22 @@ def catch_signals(flag: StopFlag):
             signal.signal(sig, signal.SIG_IGN if flag.by_signal else old)
 
 
+def _check_data_fits(data, dtype) -> None:
+    """Features beyond the training dtype (1e300 under float32) would become inf in the cast
+    and then pass for a divergence: exit 2 naming the column, before training."""
+    largest = float(np.finfo(dtype).max)
+    for X in (data.X_train, data.X_val):
+        if X.size == 0 or X.dtype == dtype:
+            continue
+        peak = np.maximum(X.max(axis=0), -X.min(axis=0))  # |X| without a copy of the data
+        if np.any(peak > largest):
+            j = int(np.argmax(peak > largest))
+            name = data.feature_names[j] if data.feature_names else f"x{j}"
+            raise UsageError(f"{data.source}: column {name!r} holds {float(peak[j]):.3g}, beyond "
+                             f"{np.dtype(dtype).name} (largest {largest:.3g}); set "
+                             "data.standardize: true or train.dtype: float64")
+
+
 def _check_initial_parameters(model, cfg: dict, dtype) -> None:
     """Starting from a NaN or inf is bad input, not a divergence: exit 2 before training, naming
     the setting (init.bias 1e300 does not fit float32) or the model.init_from file."""
@@ -139,6 +155,7 @@ class Trainer:
         self.data = prepare_data(cfg, self.streams, base_dir)
         self.dtype = resolve_dtype(cfg)
         d = self.data
+        _check_data_fits(d, self.dtype)
         with np.errstate(over="ignore", invalid="ignore"):  # reported just below, by name
             self.model = build_model(cfg, d.X_train.shape[1], d.n_outputs, d.task, self.streams,
                                      self.dtype, data_source=d.source)
