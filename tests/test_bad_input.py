@@ -84,6 +84,7 @@ CONFIGS = {
     "loop_data.yaml": "data: {path: loop1.csv}\n",
     "npz_zip_method.yaml": "data: {path: method.npz}\n",
     "npz_zip_encrypted.yaml": "data: {path: encrypted.npz}\n",
+    "beyond_f32.yaml": "data: {path: beyond_f32.csv, standardize: false}\nmodel: {kind: logreg}\n",
     "init_from_nan.yaml": IRIS + "model: {kind: softmax, init_from: nan_init.npz}\n",
     "init_from_zip.yaml": IRIS + "model: {kind: softmax, init_from: ckpt_version.npz}\n",
 }
@@ -96,6 +97,7 @@ CSV_FILES = {
     "inf.csv": "x1,x2,target\n1,2,a\n2,3,b\n3,-inf,a\n",
     "single.csv": "x1,x2,target\n1,2,a\n2,3,a\n3,1,a\n",
     "header_only.csv": "x1,x2,target\n",
+    "beyond_f32.csv": "a,b,target\n1,2,0\n2,1e300,1\n3,4,0\n4,-5,1\n5,6,0\n6,7,1\n",
 }
 
 CASES = [
@@ -175,6 +177,7 @@ CASES = [
     ("batch-size-huge", ["train", "good_iris.yaml", "-s", f"train.batch_size={10 ** 20}"], ["train.batch_size", "at most 2147483647", str(10 ** 20)]),
     ("hidden-huge", ["train", "good_iris.yaml", "-s", "model.hidden=[100000000000]"], ["model.hidden[0]", "at most 2147483647"]),
     ("init-bias-float32", ["train", "good_iris.yaml", "-s", "init.bias=1e300"], ["init.bias", "1e+300", "float32"]),
+    ("data-beyond-float32", ["train", "beyond_f32.yaml"], ["beyond_f32.csv", "column 'b'", "1e+300", "float32", "train.dtype: float64"]),
     ("init-from-nan", ["train", "init_from_nan.yaml"], ["nan_init.npz", "model.init_from", "'linear0.weight'", "NaN"]),
     # -- issue 11: data files -----------------------------------------------------------------------
     ("idx-zero-images", ["train", "idx_zero.yaml"], ["zero-idx3-ubyte", "0 x 2 x 2", "no data"]),

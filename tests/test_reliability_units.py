@@ -129,3 +129,18 @@ def test_a_swallowed_interrupt_during_the_csv_parse_is_raised_after_the_chunk(tm
     (tmp_path / "d.csv").write_text("a,target\n" + "".join(f"{i},{i % 2}\n" for i in range(10)))
     with pytest.raises(KeyboardInterrupt):
         csv_reader.read_csv(tmp_path / "d.csv", target=None, require_target=True, max_bytes=1 << 20)
+
+
+def test_a_run_on_plus_minus_1e308_features_exits_0_and_its_checkpoint_is_accepted(tmp_path):
+    """Class 9 end to end: the run used to exit 0 with the column zeroed, then eval and predict
+    refused its own checkpoint (a scale of 0 or inf)."""
+    from conftest import run_nnctl
+
+    rows = [f"{(-1) ** i * 1e308!r},{i % 5},{i % 2}" for i in range(40)]
+    (tmp_path / "big.csv").write_text("a,b,target\n" + "\n".join(rows) + "\n")
+    (tmp_path / "big.yaml").write_text("data: {path: big.csv}\nmodel: {kind: logreg}\n"
+                                       "train: {epochs: 2}\n")
+    assert run_nnctl("train", "big.yaml", "--out", "run", "-q", cwd=tmp_path).returncode == 0
+    for args in (["eval", "run", "--json"], ["predict", "run", "big.csv"]):
+        proc = run_nnctl(*args, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
