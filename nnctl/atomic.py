@@ -10,7 +10,6 @@ from pathlib import Path
 
 from nnctl.errors import write_failed
 
-
 TEMP_SUFFIX = ".tmp"  # temporary files are ".<name>.<random><TEMP_SUFFIX>" beside the target
 
 

@@ -63,27 +63,27 @@ def command(fn):
             if os.environ.get("NNCTL_DEBUG") == "1":
                 raise
             _error(f"error: {exc}" if exc.exit_code != 130 else str(exc))
-            raise typer.Exit(exc.exit_code)
+            raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             previous = _ignore_stop_signals()
             _error("interrupted")
-            raise typer.Exit(130)
+            raise typer.Exit(130) from None
         except BrokenPipeError:
             # The reader went away (e.g. `| head`): stop quietly, and keep Python from
             # complaining again when it flushes stdout at exit.
             _detach_stdout()
-            raise typer.Exit(0)
+            raise typer.Exit(0) from None
         except MemoryError:
             _error("error: out of memory; use a smaller model (model.hidden), batch "
                    "(train.batch_size) or dataset")
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         except OSError as exc:
             # The OS refused a read or write the library did not expect to fail (a full disk,
             # a read-only folder, a vanished file): say which file and what the OS said.
             if os.environ.get("NNCTL_DEBUG") == "1":
                 raise
             _error(f"error: {os_error_text(exc)}")
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         finally:
             _restore_signals(previous)
 

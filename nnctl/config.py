@@ -22,7 +22,7 @@ from nnctl.registry import Hyper, Registry, non_negative, positive, unit_open
 
 MAX_CONFIG_BYTES = 1_000_000  # a config is a few hundred bytes; refuse what cannot be one
 MAX_YAML_NODES = 100_000  # bounds YAML alias ("billion laughs") expansion
-MAX_YAML_DEPTH = 100  # a config nests 3 levels; this leaves room and stays far from recursion limits
+MAX_YAML_DEPTH = 100  # a config nests 3 levels: room to spare, and far from recursion limits
 
 TASKS = ("auto", "regression", "binary", "multiclass")
 
@@ -149,7 +149,8 @@ class _BoundedLoader(yaml.SafeLoader):
         overriding a merged key is what merging is for."""
         seen: dict = {}
         for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            merge = key_node.tag == "tag:yaml.org,2002:merge"
+            if merge or not isinstance(key_node, yaml.ScalarNode):
                 continue
             key = self.construct_object(key_node)
             try:
@@ -291,7 +292,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
                 set_keys.setdefault(parts[0], set()).add(parts[1])
     for section in renamed:
         if not isinstance(out.get(section), dict):
-            continue  # a later -s replaced the whole section (-s optimizer=null): resolve() reports it
+            continue  # a later -s replaced the section (-s optimizer=null): resolve() reports it
         entry_name = out[section].get("name")
         registry = _registries()[section]
         if entry_name not in registry:

@@ -15,11 +15,17 @@ from pathlib import Path
 
 from nnctl.errors import UsageError
 
-_KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-          (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"))
+_KINDS = (
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
-def stat_regular_file(path: str | os.PathLike, role: str, expected: str | None = None) -> os.stat_result:
+def stat_regular_file(
+    path: str | os.PathLike, role: str, expected: str | None = None
+) -> os.stat_result:
     """The stat of `path`, or a UsageError saying what it is instead of a regular file.
 
     role: how messages name the file ("data file", "checkpoint", "config file").
@@ -33,11 +39,13 @@ def stat_regular_file(path: str | os.PathLike, role: str, expected: str | None =
         raise UsageError(f"{path}: {role} is not readable (permission denied)") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise UsageError(f"{path}: {role}: the path is a symlink loop (too many levels of "
-                             "symbolic links)") from None
+            raise UsageError(
+                f"{path}: {role}: the path is a symlink loop (too many levels of symbolic links)"
+            ) from None
         if exc.errno == errno.ENOTDIR:
-            raise UsageError(f"{path}: cannot read the {role}: a part of the path is a file, "
-                             "not a folder") from None
+            raise UsageError(
+                f"{path}: cannot read the {role}: a part of the path is a file, not a folder"
+            ) from None
         if exc.errno == errno.ENAMETOOLONG:
             raise UsageError(f"{path!s:.80}...: {role}: the path is too long") from None
         raise UsageError(f"{path}: cannot read the {role} ({exc.strerror or exc})") from None
@@ -47,5 +55,7 @@ def stat_regular_file(path: str | os.PathLike, role: str, expected: str | None =
         raise UsageError(f"{path}: expected {expected or 'a ' + role}, found a folder")
     for test, kind in _KINDS:
         if test(info.st_mode):
-            raise UsageError(f"{path}: expected a regular file as the {role}, found {kind}; refused")
+            raise UsageError(
+                f"{path}: expected a regular file as the {role}, found {kind}; refused"
+            )
     return info

@@ -10,8 +10,8 @@ the caller calls `check()` between chunks of work, which raises KeyboardInterrup
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 
 @contextmanager

@@ -84,7 +84,8 @@ def lock(run_dir: str | os.PathLike) -> None:
         os.close(fd)
         if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
             raise UsageError(f"{run_dir}: run folder in use by another nnctl process; wait for "
-                             "it to finish (or stop it, then --resume) or choose another --out") from None
+                             "it to finish (or stop it, then --resume) or choose another "
+                             "--out") from None
         return  # a file system without flock (some network mounts): run unlocked, as before
     _locked[key] = fd
 

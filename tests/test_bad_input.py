@@ -161,50 +161,79 @@ CASES = [
     ("resume-feature-count", ["train", "--resume", "csv_run"], ["changing.csv", "3 feature columns", "last.npz", "trained on 2"]),
     ("init-from-object", ["train", "init_from_object.yaml"], ["object_ckpt.npz", "model.init_from", "pickle"]),
     ("init-from-shape", ["train", "init_from_shape.yaml"], ["last.npz", "model.init_from", "linear0.weight has shape [4, 3]", "[13, 3]"]),
-    # -- issue 11: YAML -----------------------------------------------------------------------------
-    ("yaml-duplicate-key", ["train", "dup_key.yaml"], ["dup_key.yaml:5", "duplicate key 'lr'", "first at line 4"]),
-    ("yaml-duplicate-section", ["train", "dup_section.yaml"], ["dup_section.yaml:3", "duplicate key 'train'", "line 1"]),
-    ("yaml-deep-list", ["train", "deep_list.yaml"], ["deep_list.yaml:1:", "nested more than 100 levels"]),
-    ("yaml-deep-mapping", ["train", "deep_mapping.yaml"], ["deep_mapping.yaml:1:", "nested more than 100 levels"]),
-    ("override-deep", ["train", "good_iris.yaml", "-s", "optimizer.lr=" + "[" * 3000], ["-s optimizer.lr", "nested more than 100"]),
-    ("override-huge-int-text", ["train", "good_iris.yaml", "-s", "train.epochs=1" + "0" * 5000], ["-s train.epochs", "cannot be read"]),
-    # -- issue 11: values ---------------------------------------------------------------------------
-    ("override-list-as-name", ["train", "good_iris.yaml", "-s", "optimizer.name=[1]"], ["optimizer.name", "name of a optimizer", "[1]"]),
-    ("override-mapping-as-name", ["train", "good_iris.yaml", "-s", "schedule.name={a: 1}"], ["schedule.name", "{'a': 1}"]),
+    # -- issue 11: YAML ----------------------------------------------------------------------------
+    ("yaml-duplicate-key", ["train", "dup_key.yaml"],
+     ["dup_key.yaml:5", "duplicate key 'lr'", "first at line 4"]),
+    ("yaml-duplicate-section", ["train", "dup_section.yaml"],
+     ["dup_section.yaml:3", "duplicate key 'train'", "line 1"]),
+    ("yaml-deep-list", ["train", "deep_list.yaml"],
+     ["deep_list.yaml:1:", "nested more than 100 levels"]),
+    ("yaml-deep-mapping", ["train", "deep_mapping.yaml"],
+     ["deep_mapping.yaml:1:", "nested more than 100 levels"]),
+    ("override-deep", ["train", "good_iris.yaml", "-s", "optimizer.lr=" + "[" * 3000],
+     ["-s optimizer.lr", "nested more than 100"]),
+    ("override-huge-int-text", ["train", "good_iris.yaml", "-s", "train.epochs=1" + "0" * 5000],
+     ["-s train.epochs", "cannot be read"]),
+    # -- issue 11: values --------------------------------------------------------------------------
+    ("override-list-as-name", ["train", "good_iris.yaml", "-s", "optimizer.name=[1]"],
+     ["optimizer.name", "name of a optimizer", "[1]"]),
+    ("override-mapping-as-name", ["train", "good_iris.yaml", "-s", "schedule.name={a: 1}"],
+     ["schedule.name", "{'a': 1}"]),
     ("lr-inf", ["train", "lr_inf.yaml"], ["lr_inf.yaml", "optimizer.lr", "finite", "inf"]),
-    ("lr-1e400", ["train", "good_iris.yaml", "-s", "optimizer.lr=1e400"], ["optimizer.lr", "finite", "1e400"]),
-    ("lr-nan", ["train", "good_iris.yaml", "-s", "optimizer.lr=.nan"], ["optimizer.lr", "finite", "nan"]),
-    ("batch-size-huge", ["train", "good_iris.yaml", "-s", f"train.batch_size={10 ** 20}"], ["train.batch_size", "at most 2147483647", str(10 ** 20)]),
-    ("hidden-huge", ["train", "good_iris.yaml", "-s", "model.hidden=[100000000000]"], ["model.hidden[0]", "at most 2147483647"]),
-    ("init-bias-float32", ["train", "good_iris.yaml", "-s", "init.bias=1e300"], ["init.bias", "1e+300", "float32"]),
-    ("data-beyond-float32", ["train", "beyond_f32.yaml"], ["beyond_f32.csv", "column 'b'", "1e+300", "float32", "train.dtype: float64"]),
-    ("init-from-nan", ["train", "init_from_nan.yaml"], ["nan_init.npz", "model.init_from", "'linear0.weight'", "NaN"]),
-    # -- issue 11: data files -----------------------------------------------------------------------
+    ("lr-1e400", ["train", "good_iris.yaml", "-s", "optimizer.lr=1e400"],
+     ["optimizer.lr", "finite", "1e400"]),
+    ("lr-nan", ["train", "good_iris.yaml", "-s", "optimizer.lr=.nan"],
+     ["optimizer.lr", "finite", "nan"]),
+    ("batch-size-huge", ["train", "good_iris.yaml", "-s", f"train.batch_size={10 ** 20}"],
+     ["train.batch_size", "at most 2147483647", str(10 ** 20)]),
+    ("hidden-huge", ["train", "good_iris.yaml", "-s", "model.hidden=[100000000000]"],
+     ["model.hidden[0]", "at most 2147483647"]),
+    ("init-bias-float32", ["train", "good_iris.yaml", "-s", "init.bias=1e300"],
+     ["init.bias", "1e+300", "float32"]),
+    ("data-beyond-float32", ["train", "beyond_f32.yaml"],
+     ["beyond_f32.csv", "column 'b'", "1e+300", "float32", "train.dtype: float64"]),
+    ("init-from-nan", ["train", "init_from_nan.yaml"],
+     ["nan_init.npz", "model.init_from", "'linear0.weight'", "NaN"]),
+    # -- issue 11: data files ----------------------------------------------------------------------
     ("idx-zero-images", ["train", "idx_zero.yaml"], ["zero-idx3-ubyte", "0 x 2 x 2", "no data"]),
-    ("idx-huge-dims", ["train", "idx_huge.yaml"], ["huge-idx3-ubyte", "4294967295 x 4294967295", "truncated"]),
-    ("data-dev-zero", ["train", "dev_zero.yaml"], ["/dev/zero", "regular file", "character device"]),
+    ("idx-huge-dims", ["train", "idx_huge.yaml"],
+     ["huge-idx3-ubyte", "4294967295 x 4294967295", "truncated"]),
+    ("data-dev-zero", ["train", "dev_zero.yaml"],
+     ["/dev/zero", "regular file", "character device"]),
     ("data-dev-zero-npz", ["train", "dev_zero_npz.yaml"], ["/dev/zero", "character device"]),
     ("data-dev-urandom", ["train", "dev_urandom.yaml"], ["/dev/urandom", "character device"]),
     ("data-fifo", ["train", "fifo_data.yaml"], ["fifo.csv", "FIFO"]),
     ("data-symlink-loop", ["train", "loop_data.yaml"], ["loop1.csv", "symlink loop"]),
     ("config-fifo", ["train", "fifo.yaml"], ["fifo.yaml", "config file", "FIFO"]),
     ("config-dev-zero", ["train", "/dev/zero"], ["/dev/zero", "config file", "character device"]),
-    ("npz-zip-unknown-method", ["train", "npz_zip_method.yaml"], ["method.npz", "truncated or corrupt", "NotImplementedError"]),
-    ("npz-zip-encrypted", ["train", "npz_zip_encrypted.yaml"], ["encrypted.npz", "truncated or corrupt", "RuntimeError"]),
-    # -- issue 11: checkpoints ----------------------------------------------------------------------
-    ("eval-zip-encrypted", ["eval", "ckpt_encrypted.npz"], ["ckpt_encrypted.npz", "checkpoint", "RuntimeError"]),
-    ("eval-zip-unknown-method", ["eval", "ckpt_method.npz"], ["ckpt_method.npz", "checkpoint", "NotImplementedError"]),
-    ("eval-zip-version", ["eval", "ckpt_version.npz"], ["ckpt_version.npz", "checkpoint", "version"]),
-    ("predict-zip-method", ["predict", "ckpt_method.npz", "good.csv"], ["ckpt_method.npz", "NotImplementedError"]),
-    ("resume-zip-encrypted", ["train", "--resume", "run_encrypted"], ["run_encrypted", "last.npz", "RuntimeError"]),
-    ("init-from-zip-version", ["train", "init_from_zip.yaml"], ["ckpt_version.npz", "model.init_from", "version"]),
+    ("npz-zip-unknown-method", ["train", "npz_zip_method.yaml"],
+     ["method.npz", "truncated or corrupt", "NotImplementedError"]),
+    ("npz-zip-encrypted", ["train", "npz_zip_encrypted.yaml"],
+     ["encrypted.npz", "truncated or corrupt", "RuntimeError"]),
+    # -- issue 11: checkpoints ---------------------------------------------------------------------
+    ("eval-zip-encrypted", ["eval", "ckpt_encrypted.npz"],
+     ["ckpt_encrypted.npz", "checkpoint", "RuntimeError"]),
+    ("eval-zip-unknown-method", ["eval", "ckpt_method.npz"],
+     ["ckpt_method.npz", "checkpoint", "NotImplementedError"]),
+    ("eval-zip-version", ["eval", "ckpt_version.npz"],
+     ["ckpt_version.npz", "checkpoint", "version"]),
+    ("predict-zip-method", ["predict", "ckpt_method.npz", "good.csv"],
+     ["ckpt_method.npz", "NotImplementedError"]),
+    ("resume-zip-encrypted", ["train", "--resume", "run_encrypted"],
+     ["run_encrypted", "last.npz", "RuntimeError"]),
+    ("init-from-zip-version", ["train", "init_from_zip.yaml"],
+     ["ckpt_version.npz", "model.init_from", "version"]),
     ("eval-dev-zero", ["eval", "/dev/zero"], ["/dev/zero", "checkpoint", "character device"]),
     ("eval-symlink-loop", ["eval", "loop1.npz"], ["loop1.npz", "symlink loop"]),
-    # -- issue 11: small ones -----------------------------------------------------------------------
-    ("gradcheck-samples-zero", ["gradcheck", "good_iris.yaml", "--samples", "0"], ["--samples", ">= 1", "found 0"]),
-    ("gradcheck-samples-negative", ["gradcheck", "good_iris.yaml", "--samples", "-5"], ["--samples", "found -5"]),
-    ("predict-proba-regression", ["predict", "reg_run", "reg.csv", "--proba"], ["--proba", "regression model"]),
-    ("out-under-a-file", ["train", "good_iris.yaml", "--out", "good.csv/run"], ["good.csv/run", "cannot write", "Not a directory"]),
+    # -- issue 11: small ones ----------------------------------------------------------------------
+    ("gradcheck-samples-zero", ["gradcheck", "good_iris.yaml", "--samples", "0"],
+     ["--samples", ">= 1", "found 0"]),
+    ("gradcheck-samples-negative", ["gradcheck", "good_iris.yaml", "--samples", "-5"],
+     ["--samples", "found -5"]),
+    ("predict-proba-regression", ["predict", "reg_run", "reg.csv", "--proba"],
+     ["--proba", "regression model"]),
+    ("out-under-a-file", ["train", "good_iris.yaml", "--out", "good.csv/run"],
+     ["good.csv/run", "cannot write", "Not a directory"]),
 ]
 
 
@@ -307,8 +336,10 @@ def _make_world(world):
         weight, bias = archive["linear0.weight"].copy(), archive["linear0.bias"]
     weight[0, 0] = np.nan
     np.savez(world / "nan_init.npz", **{"linear0.weight": weight, "linear0.bias": bias})
-    (world / "reg.yaml").write_text("data: {path: reg.csv}\nmodel: {kind: linreg}\ntrain: {epochs: 1}\n")
-    (world / "reg.csv").write_text("x,target\n" + "".join(f"{i},{i / 4 + 0.1}\n" for i in range(20)))
+    (world / "reg.yaml").write_text("data: {path: reg.csv}\nmodel: {kind: linreg}\n"
+                                    "train: {epochs: 1}\n")
+    rows = "".join(f"{i},{i / 4 + 0.1}\n" for i in range(20))
+    (world / "reg.csv").write_text("x,target\n" + rows)
     proc = run_nnctl("train", "reg.yaml", "--out", "reg_run", "-q", cwd=world)
     assert proc.returncode == 0, proc.stderr
 

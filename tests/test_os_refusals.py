@@ -31,11 +31,16 @@ train: {epochs: 2, batch_size: 32}
 
 def _mount_tmpfs(folder: Path, options: str) -> None:
     folder.mkdir(exist_ok=True)
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip() or 'mount failed'}); "
-                    "the full-disk and read-only cases need one")
+        pytest.skip(
+            f"cannot mount a tmpfs here ({proc.stderr.strip() or 'mount failed'}); "
+            "the full-disk and read-only cases need one"
+        )
 
 
 @pytest.fixture
@@ -94,6 +99,7 @@ def _no_torn_files(run: Path) -> None:
 # ------------------------------------------------------------------------------------------------
 # Full disk, read-only folders, --out under a file
 
+
 @pytest.mark.parametrize("size_kib", [4, 24])  # full before the first checkpoint; mid-run
 def test_a_full_disk_is_exit_2_naming_the_file_and_leaves_nothing_torn(tmpfs, config, size_kib):
     disk = tmpfs("disk", f"size={size_kib}k")
@@ -122,7 +128,9 @@ def test_a_folder_that_turns_read_only_mid_run_is_exit_2(tmpfs, config):
     disk = tmpfs("disk", "size=256k")
     proc = run_nnctl("train", config, "--out", disk / "run", "-q", cwd=config.parent)
     assert proc.returncode == 0, proc.stderr
-    remount = subprocess.run(["mount", "-o", "remount,ro", str(disk)], capture_output=True, text=True)
+    remount = subprocess.run(
+        ["mount", "-o", "remount,ro", str(disk)], capture_output=True, text=True
+    )
     if remount.returncode != 0:
         pytest.skip(f"cannot remount read-only: {remount.stderr.strip()}")
     proc = run_nnctl("train", config, "--out", disk / "run", "--force", "-q", cwd=config.parent)
@@ -141,20 +149,30 @@ def test_out_under_a_regular_file_is_exit_2(tmp_path, config):
 # ------------------------------------------------------------------------------------------------
 # stdout closed (>&-) or failing (/dev/full): the result could not be written, so not a success
 
+
 def _shell(command: str, cwd: Path):
     """`python -m nnctl ...` through a shell, so `>&-` and `> /dev/full` are real redirections."""
     full = f"{sys.executable} -m nnctl {command}"
-    return subprocess.run(["sh", "-c", full], cwd=cwd, capture_output=False, text=True,
-                          stderr=subprocess.PIPE, timeout=300,
-                          env={**os.environ, "NO_COLOR": "1"})
+    return subprocess.run(
+        ["sh", "-c", full],
+        cwd=cwd,
+        capture_output=False,
+        text=True,
+        stderr=subprocess.PIPE,
+        timeout=300,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
 
 
-@pytest.mark.parametrize("command", [
-    "train tiny.yaml --out again -q --json",
-    "eval run --json",
-    "predict run iris.csv",
-    "config show tiny.yaml",
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "train tiny.yaml --out again -q --json",
+        "eval run --json",
+        "predict run iris.csv",
+        "config show tiny.yaml",
+    ],
+)
 def test_a_closed_stdout_is_exit_2_with_one_line(trained, command):
     proc = _shell(f"{command} >&-", trained)
     assert proc.returncode == 2, proc.stderr
@@ -162,12 +180,15 @@ def test_a_closed_stdout_is_exit_2_with_one_line(trained, command):
     assert "stdout is closed" in _one_line(proc)
 
 
-@pytest.mark.parametrize("command", [
-    "train tiny.yaml --out again_full -q --json",
-    "eval run --json",
-    "predict run iris.csv",
-    "predict run iris.csv --proba",
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "train tiny.yaml --out again_full -q --json",
+        "eval run --json",
+        "predict run iris.csv",
+        "predict run iris.csv --proba",
+    ],
+)
 def test_stdout_on_a_full_device_is_exit_2_with_one_line(trained, command):
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full on this system")
@@ -188,9 +209,17 @@ def test_the_run_itself_is_kept_when_only_stdout_failed(trained):
 
 
 def test_a_reader_that_goes_away_is_still_a_quiet_exit_0(trained):
-    proc = subprocess.run(["bash", "-c", f"set -o pipefail; {sys.executable} -m nnctl predict run "
-                           "iris.csv | head -1"], cwd=trained, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f"set -o pipefail; {sys.executable} -m nnctl predict run iris.csv | head -1",
+        ],
+        cwd=trained,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert proc.stdout == "prediction\n"
 
@@ -198,10 +227,20 @@ def test_a_reader_that_goes_away_is_still_a_quiet_exit_0(trained):
 def test_a_closed_stderr_keeps_stdout_clean_and_the_exit_code_right(trained):
     """2>&-: progress and errors must not fall through to stdout (print(file=None) would write
     there) nor crash on a None stderr (that was exit 1)."""
-    proc = subprocess.run(["sh", "-c", f"{sys.executable} -m nnctl train tiny.yaml --out quiet_err "
-                           "--json 2>&-"], cwd=trained, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ["sh", "-c", f"{sys.executable} -m nnctl train tiny.yaml --out quiet_err --json 2>&-"],
+        cwd=trained,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["status"] == "completed"  # the one JSON document, nothing else
-    proc = subprocess.run(["sh", "-c", f"{sys.executable} -m nnctl train nope.yaml 2>&-"],
-                          cwd=trained, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ["sh", "-c", f"{sys.executable} -m nnctl train nope.yaml 2>&-"],
+        cwd=trained,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2 and proc.stdout == ""

@@ -45,9 +45,15 @@ def _start(*args, cwd: Path, env=None) -> subprocess.Popen:
     """nnctl in the background, with SIGINT at its default (a shell may start jobs ignoring it)."""
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     full_env.pop("NNCTL_DEBUG", None)
-    return subprocess.Popen([sys.executable, "-m", "nnctl", *map(str, args)], cwd=cwd, env=full_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    return subprocess.Popen(
+        [sys.executable, "-m", "nnctl", *map(str, args)],
+        cwd=cwd,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def _wait_for(condition, proc: subprocess.Popen, timeout: float = 120.0) -> None:
@@ -78,6 +84,7 @@ def _epochs(run: Path) -> list[int]:
 
 # ------------------------------------------------------------------------------------------------
 # One process per run folder
+
 
 def test_a_second_process_on_a_running_run_exits_2_in_use(tmp_path):
     (tmp_path / "endless.yaml").write_text(ENDLESS)
@@ -119,20 +126,35 @@ def test_a_lock_held_in_this_process_is_refused_to_another(tmp_path):
     run = tmp_path / "run"
     run_folder.create(run, unique=False)
     try:
-        code = subprocess.run([sys.executable, "-c",
-                               "import sys; from nnctl import run_folder; run_folder.lock(sys.argv[1])",
-                               str(run)], capture_output=True, text=True)
+        code = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from nnctl import run_folder; run_folder.lock(sys.argv[1])",
+                str(run),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert code.returncode != 0 and "in use by another nnctl process" in code.stderr
     finally:
         run_folder.unlock(run)
-    code = subprocess.run([sys.executable, "-c",
-                           "import sys; from nnctl import run_folder; run_folder.lock(sys.argv[1])",
-                           str(run)], capture_output=True, text=True)
+    code = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from nnctl import run_folder; run_folder.lock(sys.argv[1])",
+            str(run),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert code.returncode == 0, code.stderr
 
 
 # ------------------------------------------------------------------------------------------------
 # metrics.jsonl: the torn last line
+
 
 def test_a_torn_last_metrics_line_is_dropped_and_a_resume_leaves_the_file_whole(tmp_path):
     (tmp_path / "medium.yaml").write_text(MEDIUM)
@@ -163,6 +185,7 @@ def test_a_torn_last_metrics_line_is_dropped_and_a_resume_leaves_the_file_whole(
 # ------------------------------------------------------------------------------------------------
 # Signals at the edges
 
+
 @pytest.fixture(scope="module")
 def long_csv(tmp_path_factory):
     """A CSV that takes seconds to parse: 300,000 rows of 5 features."""
@@ -173,8 +196,9 @@ def long_csv(tmp_path_factory):
     with open(folder / "long.csv", "w") as handle:
         handle.write("a,b,c,d,e,target\n")
         np.savetxt(handle, np.c_[X, y], delimiter=",", fmt=["%.6f"] * 5 + ["%d"])
-    (folder / "long.yaml").write_text("data: {path: long.csv}\nmodel: {kind: logreg}\n"
-                                      "train: {epochs: 1}\n")
+    (folder / "long.yaml").write_text(
+        "data: {path: long.csv}\nmodel: {kind: logreg}\ntrain: {epochs: 1}\n"
+    )
     return folder
 
 
@@ -207,8 +231,9 @@ def test_two_sigterms_20_to_50_ms_apart_exit_130_with_the_state_saved(tmp_path, 
     assert code == 130, (code, stderr)  # was 143 (killed) in about half the trials
     assert "Traceback" not in stderr, stderr
     arrays, meta = checkpoint.load(run / "checkpoints" / "last.npz")
-    assert meta["step"] >= 1 and all(np.all(np.isfinite(v)) for v in arrays.values()
-                                      if v.dtype.kind == "f")
+    assert meta["step"] >= 1 and all(
+        np.all(np.isfinite(v)) for v in arrays.values() if v.dtype.kind == "f"
+    )
     if "state saved after step" in stderr:  # the usual case: the first signal's save finished
         saved = int(stderr.split("state saved after step ")[1].split()[0])
         assert meta["step"] == saved

@@ -47,9 +47,13 @@ REAL_PROCESS_EVERY = 25
 CASE_TIMEOUT_S = 120
 ALLOWED_EXITS = (0, 1, 2, 130)
 
-TINY = {"seed": 0, "data": {"name": "iris", "val_fraction": 0.2},
-        "model": {"kind": "mlp", "hidden": [4]}, "optimizer": {"name": "adam", "lr": 0.01},
-        "train": {"epochs": 2, "batch_size": 16, "early_stopping": {"patience": 3}}}
+TINY = {
+    "seed": 0,
+    "data": {"name": "iris", "val_fraction": 0.2},
+    "model": {"kind": "mlp", "hidden": [4]},
+    "optimizer": {"name": "adam", "lr": 0.01},
+    "train": {"epochs": 2, "batch_size": 16, "early_stopping": {"patience": 3}},
+}
 
 
 class CaseTimeout(BaseException):
@@ -135,7 +139,8 @@ class Campaign:
             shutil.copytree(folder, saved, dirs_exist_ok=True)
             (saved / "COMMAND.txt").write_text(
                 f"nnctl {' '.join(map(str, args))}\n(cwd: this folder; "
-                f"{'a real process' if real else 'in process'})\n{problem}\n\n{output[-4000:]}\n")
+                f"{'a real process' if real else 'in process'})\n{problem}\n\n{output[-4000:]}\n"
+            )
             self.failures.append(f"{kind}: {problem}: {saved}")
 
 
@@ -157,14 +162,40 @@ def flip_bytes(blob: bytes, rng: random.Random) -> bytes:
 
 # (signature, {field: (offset, size)}) of the zip records an .npz is made of
 ZIP_RECORDS = {
-    b"PK\x03\x04": {"version": (4, 2), "flags": (6, 2), "method": (8, 2), "crc": (14, 4),
-                    "csize": (18, 4), "usize": (22, 4), "name_len": (26, 2), "extra_len": (28, 2)},
-    b"PK\x01\x02": {"made_by": (4, 2), "version": (6, 2), "flags": (8, 2), "method": (10, 2),
-                    "crc": (16, 4), "csize": (20, 4), "usize": (24, 4), "name_len": (28, 2),
-                    "extra_len": (30, 2), "comment_len": (32, 2), "disk": (34, 2),
-                    "ext_attr": (38, 4), "offset": (42, 4)},
-    b"PK\x05\x06": {"disk": (4, 2), "cd_disk": (6, 2), "entries_here": (8, 2), "entries": (10, 2),
-                    "cd_size": (12, 4), "cd_offset": (16, 4), "comment_len": (20, 2)},
+    b"PK\x03\x04": {
+        "version": (4, 2),
+        "flags": (6, 2),
+        "method": (8, 2),
+        "crc": (14, 4),
+        "csize": (18, 4),
+        "usize": (22, 4),
+        "name_len": (26, 2),
+        "extra_len": (28, 2),
+    },
+    b"PK\x01\x02": {
+        "made_by": (4, 2),
+        "version": (6, 2),
+        "flags": (8, 2),
+        "method": (10, 2),
+        "crc": (16, 4),
+        "csize": (20, 4),
+        "usize": (24, 4),
+        "name_len": (28, 2),
+        "extra_len": (30, 2),
+        "comment_len": (32, 2),
+        "disk": (34, 2),
+        "ext_attr": (38, 4),
+        "offset": (42, 4),
+    },
+    b"PK\x05\x06": {
+        "disk": (4, 2),
+        "cd_disk": (6, 2),
+        "entries_here": (8, 2),
+        "entries": (10, 2),
+        "cd_size": (12, 4),
+        "cd_offset": (16, 4),
+        "comment_len": (20, 2),
+    },
 }
 
 
@@ -191,7 +222,7 @@ def edit_zip_header(blob: bytes, rng: random.Random) -> bytes:
         field, (offset, size) = rng.choice(list(ZIP_RECORDS[sig].items()))
         at = start + offset
         if at + size <= len(data):
-            data[at:at + size] = _special(size, field, rng).to_bytes(size, "little")
+            data[at : at + size] = _special(size, field, rng).to_bytes(size, "little")
     return bytes(data)
 
 
@@ -208,7 +239,7 @@ def edit_npy_header(blob: bytes, rng: random.Random) -> bytes:
     at = rng.randrange(start, header_end + 1)
     data[at] = ord(rng.choice("0123456789(),:'<>|fiucUSOVbMm ?{}x\x00\xff"))
     if rng.random() < 0.3:  # a header length of the npy itself
-        data[start + 8:start + 10] = rng.randrange(1 << 16).to_bytes(2, "little")
+        data[start + 8 : start + 10] = rng.randrange(1 << 16).to_bytes(2, "little")
     return bytes(data)
 
 
@@ -232,9 +263,45 @@ def mutate_archive(blob: bytes, rng: random.Random) -> bytes:
 # ------------------------------------------------------------------------------------------------
 # Mutations of configs and overrides
 
-YAML_BITS = [":", " ", "  ", "-", "- ", "[", "]", "{", "}", ",", "&a", "*a", "!!str", "!!python/name:os.system",
-             "#", "'", '"', "|", ">", "?", "\n", "\t", "<<: *a", ".inf", "-.inf", ".nan", "1e400",
-             "~", "null", "yes", "0x10", "1_000", "9" * 30, "\\", "\x00", "\u2028", "é"]
+YAML_BITS = [
+    ":",
+    " ",
+    "  ",
+    "-",
+    "- ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "&a",
+    "*a",
+    "!!str",
+    "!!python/name:os.system",
+    "#",
+    "'",
+    '"',
+    "|",
+    ">",
+    "?",
+    "\n",
+    "\t",
+    "<<: *a",
+    ".inf",
+    "-.inf",
+    ".nan",
+    "1e400",
+    "~",
+    "null",
+    "yes",
+    "0x10",
+    "1_000",
+    "9" * 30,
+    "\\",
+    "\x00",
+    "\u2028",
+    "é",
+]
 
 
 def mutate_yaml(text: str, rng: random.Random) -> str:
@@ -246,7 +313,7 @@ def mutate_yaml(text: str, rng: random.Random) -> str:
             text = text[:pos] + rng.choice(YAML_BITS) + text[pos:]
         elif op < 0.6 and text:
             pos = rng.randrange(len(text))
-            text = text[:pos] + text[pos + rng.randint(1, 4):]
+            text = text[:pos] + text[pos + rng.randint(1, 4) :]
         elif op < 0.75 and lines:
             line = rng.choice(lines)  # a key given twice, maybe at another indentation
             text += "\n" + (" " * rng.choice([0, 0, 2, 4])) + line.strip() + "\n"
@@ -254,21 +321,74 @@ def mutate_yaml(text: str, rng: random.Random) -> str:
             depth = rng.choice([50, 101, 500, 3000])
             text += f"\nnested: {'[' * depth}{']' * depth}\n"
         else:
-            text += f"\n{rng.choice(['train', 'optimizer', 'data', 'model'])}: " \
-                    f"{rng.choice(['{epochs: 1}', '[1, 2]', '&a {lr: 0.1}', '*a', '!!binary aGk='])}\n"
+            text += (
+                f"\n{rng.choice(['train', 'optimizer', 'data', 'model'])}: "
+                f"{rng.choice(['{epochs: 1}', '[1, 2]', '&a {lr: 0.1}', '*a', '!!binary aGk='])}\n"
+            )
     return text
 
 
-OVERRIDE_KEYS = ["optimizer.lr", "optimizer.name", "schedule.name", "train.epochs",
-                 "train.batch_size", "train.dtype", "model.kind", "model.hidden", "model.activation",
-                 "init.bias", "init.scheme", "data.name", "data.val_fraction", "data.params",
-                 "loss.l2", "seed", "train.clip_grad_norm", "train.early_stopping", "optimizer",
-                 "model.init_from", "data.path", "output.dir", "x.y", "optimizer.momentum"]
-OVERRIDE_VALUES = ["[1]", "{a: 1}", "[[1]]", ".inf", "-.inf", ".nan", "1e400", "1e-400",
-                   str(10 ** 20), "1" + "0" * 5000, "-1", "0", "3", "0.5", "adam", "lbfgs", "''",
-                   "null", "true", "[" * 200 + "]" * 200, "&a [*a]", "!!python/none ''", "relu",
-                   "{name: leaky_relu, slope: .inf}", "[1, -1]", "[2147483648]", "1e300",
-                   "/dev/zero", "/dev/null", ".", "x: y: z", "{epochs: 1}", "\x00"]
+OVERRIDE_KEYS = [
+    "optimizer.lr",
+    "optimizer.name",
+    "schedule.name",
+    "train.epochs",
+    "train.batch_size",
+    "train.dtype",
+    "model.kind",
+    "model.hidden",
+    "model.activation",
+    "init.bias",
+    "init.scheme",
+    "data.name",
+    "data.val_fraction",
+    "data.params",
+    "loss.l2",
+    "seed",
+    "train.clip_grad_norm",
+    "train.early_stopping",
+    "optimizer",
+    "model.init_from",
+    "data.path",
+    "output.dir",
+    "x.y",
+    "optimizer.momentum",
+]
+OVERRIDE_VALUES = [
+    "[1]",
+    "{a: 1}",
+    "[[1]]",
+    ".inf",
+    "-.inf",
+    ".nan",
+    "1e400",
+    "1e-400",
+    str(10**20),
+    "1" + "0" * 5000,
+    "-1",
+    "0",
+    "3",
+    "0.5",
+    "adam",
+    "lbfgs",
+    "''",
+    "null",
+    "true",
+    "[" * 200 + "]" * 200,
+    "&a [*a]",
+    "!!python/none ''",
+    "relu",
+    "{name: leaky_relu, slope: .inf}",
+    "[1, -1]",
+    "[2147483648]",
+    "1e300",
+    "/dev/zero",
+    "/dev/null",
+    ".",
+    "x: y: z",
+    "{epochs: 1}",
+    "\x00",
+]
 
 
 def random_overrides(rng: random.Random) -> list[str]:
@@ -303,7 +423,9 @@ def make_world(world: Path) -> None:
     images = rng.integers(0, 255, size=(40, 2, 2), dtype=np.uint8)
     (world / "img-idx3-ubyte").write_bytes(_idx(0x08, (40, 2, 2), images.tobytes()))
     (world / "lab-idx1-ubyte").write_bytes(_idx(0x08, (40,), (y % 2).astype(np.uint8).tobytes()))
-    (world / "img-idx3-ubyte.gz").write_bytes(gzip.compress((world / "img-idx3-ubyte").read_bytes()))
+    (world / "img-idx3-ubyte.gz").write_bytes(
+        gzip.compress((world / "img-idx3-ubyte").read_bytes())
+    )
     buffer = io.StringIO()
     buffer.write("a,b,c,target\n")
     for row, label in zip(X, y):
@@ -331,21 +453,27 @@ def one_case(campaign: Campaign, world: Path) -> None:
     rng = campaign.rng
     folder = Path(tempfile.mkdtemp(dir=campaign.work))
     try:
-        kind = rng.choice(["checkpoint", "checkpoint", "resume", "init_from", "data", "data",
-                           "yaml", "override"])
+        kind = rng.choice(
+            ["checkpoint", "checkpoint", "resume", "init_from", "data", "data", "yaml", "override"]
+        )
         if kind in ("checkpoint", "init_from"):
             source = rng.choice(["last.npz", "best.npz"])
             blob = (world / "run" / "checkpoints" / source).read_bytes()
             (folder / "ckpt.npz").write_bytes(mutate_archive(blob, rng))
             shutil.copy(world / "data.csv", folder / "data.csv")
             if kind == "checkpoint":
-                command = rng.choice([["eval", "ckpt.npz", "--json"],
-                                      ["eval", "ckpt.npz", "--data", "iris"],
-                                      ["predict", "ckpt.npz", "data.csv"],
-                                      ["predict", "ckpt.npz", "data.csv", "--proba"]])
+                command = rng.choice(
+                    [
+                        ["eval", "ckpt.npz", "--json"],
+                        ["eval", "ckpt.npz", "--data", "iris"],
+                        ["predict", "ckpt.npz", "data.csv"],
+                        ["predict", "ckpt.npz", "data.csv", "--proba"],
+                    ]
+                )
             else:
-                (folder / "tiny.yaml").write_text(yaml.safe_dump(
-                    {**TINY, "model": {**TINY["model"], "init_from": "ckpt.npz"}}))
+                (folder / "tiny.yaml").write_text(
+                    yaml.safe_dump({**TINY, "model": {**TINY["model"], "init_from": "ckpt.npz"}})
+                )
                 command = ["train", "tiny.yaml", "--out", "out", "-q"]
         elif kind == "resume":
             shutil.copytree(world / "run", folder / "run")
@@ -354,7 +482,9 @@ def one_case(campaign: Campaign, world: Path) -> None:
             command = ["train", "--resume", "run", "-q"]
         elif kind == "data":
             name = rng.choice(sorted(DATA_CASES))
-            for other in {DATA_CASES[name]["path"], DATA_CASES[name].get("labels_path"), name} - {None}:
+            for other in {DATA_CASES[name]["path"], DATA_CASES[name].get("labels_path"), name} - {
+                None
+            }:
                 shutil.copy(world / other, folder / other)
             blob = (world / name).read_bytes()
             mutated = mutate_archive(blob, rng) if name.endswith(".npz") else flip_bytes(blob, rng)
@@ -363,7 +493,9 @@ def one_case(campaign: Campaign, world: Path) -> None:
             (folder / "tiny.yaml").write_text(yaml.safe_dump(cfg))
             command = ["train", "tiny.yaml", "--out", "out", "-q"]
         elif kind == "yaml":
-            (folder / "tiny.yaml").write_text(mutate_yaml(yaml.safe_dump(TINY, sort_keys=False), rng))
+            (folder / "tiny.yaml").write_text(
+                mutate_yaml(yaml.safe_dump(TINY, sort_keys=False), rng)
+            )
             command = ["train", "tiny.yaml", "--out", "out", "-q"]
         else:
             (folder / "tiny.yaml").write_text(yaml.safe_dump(TINY, sort_keys=False))
@@ -377,7 +509,9 @@ def one_case(campaign: Campaign, world: Path) -> None:
 
 
 def _long_mode_on(config) -> bool:
-    return os.environ.get("NNCTL_LONG_PROPERTIES") == "1" or "long" in (config.getoption("-m") or "")
+    return os.environ.get("NNCTL_LONG_PROPERTIES") == "1" or "long" in (
+        config.getoption("-m") or ""
+    )
 
 
 def test_long_random_mutations_never_crash(request, tmp_path):
@@ -403,9 +537,14 @@ def test_long_random_mutations_never_crash(request, tmp_path):
             one_case(campaign, world)
     finally:
         signal.signal(signal.SIGALRM, previous)
-    report = {"seed": seed, "cases": campaign.n, "by_kind": dict(campaign.counts),
-              "exit_codes": {str(k): v for k, v in campaign.exits.items()},
-              "failures": len(campaign.failures), "kept_in": str(keep)}
+    report = {
+        "seed": seed,
+        "cases": campaign.n,
+        "by_kind": dict(campaign.counts),
+        "exit_codes": {str(k): v for k, v in campaign.exits.items()},
+        "failures": len(campaign.failures),
+        "kept_in": str(keep),
+    }
     print("\nlong property mode:", json.dumps(report))
     (keep / "REPORT.json").write_text(json.dumps({**report, "list": campaign.failures}, indent=2))
     assert not campaign.failures, "\n".join(campaign.failures[:20])

@@ -13,8 +13,8 @@ from nnctl.data.scaling import Standardizer
 from nnctl.errors import UsageError
 from nnctl.registry import INT_LIMIT, Hyper
 
-
 # -- scaling of features near the float64 limit (class 9) -----------------------------------------
+
 
 def test_a_column_of_plus_minus_1e308_gets_its_exact_mean_and_std():
     # Two values +-1e308, three of each: mean 0 and population std 1e308, by hand. The plain
@@ -50,7 +50,8 @@ def test_non_finite_features_are_refused_by_column():
 
 # -- settings (classes 5, 8, 10) --------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), "1e400", 10 ** 400])
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), "1e400", 10**400])
 def test_float_settings_must_be_finite(value):
     with pytest.raises(UsageError, match=r"optimizer\.lr: expected a number \(finite\)"):
         Hyper("lr", "float", 0.1, "rate").convert(value, "optimizer.lr")
@@ -59,17 +60,23 @@ def test_float_settings_must_be_finite(value):
 def test_integer_settings_are_bounded_by_an_int32():
     epochs = Hyper("epochs", "int", 1, "passes")
     assert epochs.convert(INT_LIMIT, "train.epochs") == 2**31 - 1
-    with pytest.raises(UsageError, match=r"train\.epochs: expected an integer, at most 2147483647, "
-                                         r"found 2147483648"):
+    with pytest.raises(
+        UsageError,
+        match=r"train\.epochs: expected an integer, at most 2147483647, "
+        r"found 2147483648",
+    ):
         epochs.convert(2**31, "train.epochs")
     with pytest.raises(UsageError, match="an integer of 1329 bits"):
-        epochs.convert(10 ** 400, "train.epochs")
+        epochs.convert(10**400, "train.epochs")
 
 
 # -- YAML (classes 4 and 11) ----------------------------------------------------------------------
 
+
 def test_a_merge_key_may_still_be_overridden_but_a_key_not_given_twice():
-    merged = parse_yaml_text("base: &b {lr: 0.1, momentum: 0.9}\nopt: {<<: *b, lr: 0.5}\n", "c.yaml")
+    merged = parse_yaml_text(
+        "base: &b {lr: 0.1, momentum: 0.9}\nopt: {<<: *b, lr: 0.5}\n", "c.yaml"
+    )
     assert merged["opt"] == {"lr": 0.5, "momentum": 0.9}
     with pytest.raises(UsageError, match=r"c\.yaml:3: duplicate key 'lr' \(first at line 2\)"):
         parse_yaml_text("opt:\n  lr: 0.1\n  lr: 0.5\n", "c.yaml")
@@ -86,14 +93,21 @@ def test_nesting_is_refused_at_101_levels_and_accepted_at_100():
 
 # -- the divergence message (class 8) ---------------------------------------------------------------
 
+
 def test_the_divergence_message_never_names_a_missing_last_npz(tmp_path):
     from nnctl.config import resolve
     from nnctl.errors import TrainingFailed
     from nnctl.report.progress import QuietReporter
     from nnctl.train import Trainer
 
-    cfg = resolve({"data": {"name": "iris"}, "model": {"kind": "softmax"},
-                   "optimizer": {"name": "sgd", "lr": 0.1}, "train": {"epochs": 1}})
+    cfg = resolve(
+        {
+            "data": {"name": "iris"},
+            "model": {"kind": "softmax"},
+            "optimizer": {"name": "sgd", "lr": 0.1},
+            "train": {"epochs": 1},
+        }
+    )
     (tmp_path / "checkpoints").mkdir()
     trainer = Trainer(cfg, tmp_path, QuietReporter())
     trainer.model.theta[0] = np.nan  # nothing finite to save: last.npz is never written
@@ -106,7 +120,10 @@ def test_the_divergence_message_never_names_a_missing_last_npz(tmp_path):
 
 # -- a Ctrl-C that C code turned into another exception (class 12) -----------------------------------
 
-def test_a_swallowed_interrupt_during_the_csv_parse_is_raised_after_the_chunk(tmp_path, monkeypatch):
+
+def test_a_swallowed_interrupt_during_the_csv_parse_is_raised_after_the_chunk(
+    tmp_path, monkeypatch
+):
     """Emulates a conversion that catches the KeyboardInterrupt its signal handler raised and
     carries on (as a C conversion turning it into ValueError, then a fallback, would): the
     parse must still stop with KeyboardInterrupt."""
@@ -138,8 +155,9 @@ def test_a_run_on_plus_minus_1e308_features_exits_0_and_its_checkpoint_is_accept
 
     rows = [f"{(-1) ** i * 1e308!r},{i % 5},{i % 2}" for i in range(40)]
     (tmp_path / "big.csv").write_text("a,b,target\n" + "\n".join(rows) + "\n")
-    (tmp_path / "big.yaml").write_text("data: {path: big.csv}\nmodel: {kind: logreg}\n"
-                                       "train: {epochs: 2}\n")
+    (tmp_path / "big.yaml").write_text(
+        "data: {path: big.csv}\nmodel: {kind: logreg}\ntrain: {epochs: 2}\n"
+    )
     assert run_nnctl("train", "big.yaml", "--out", "run", "-q", cwd=tmp_path).returncode == 0
     for args in (["eval", "run", "--json"], ["predict", "run", "big.csv"]):
         proc = run_nnctl(*args, cwd=tmp_path)

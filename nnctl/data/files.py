@@ -83,7 +83,8 @@ class _Bounded(io.RawIOBase):
         n = self._inner.readinto(buffer)
         self._count += n
         if self._count > self._limit:
-            raise UsageError(f"{self._path}: {self._what} more than {size_text(self._limit)}; refused")
+            limit = size_text(self._limit)
+            raise UsageError(f"{self._path}: {self._what} more than {limit}; refused")
         return n
 
 

@@ -77,7 +77,8 @@ def _numpy_errors(path: Path):
         # EOFError, OSError, struct.error, KeyError, ...
         text = str(exc).strip()
         reason = f"{type(exc).__name__}: {text:.160}" if text else type(exc).__name__
-        raise UsageError(f"{path}: not a readable NumPy file (truncated or corrupt: {reason})") from None
+        raise UsageError(f"{path}: not a readable NumPy file (truncated or corrupt: "
+                         f"{reason})") from None
 
 
 def _table(path: Path, X: np.ndarray, raw_y: np.ndarray | None, y_path: Path, target_key) -> RawTable:
