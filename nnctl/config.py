@@ -17,11 +17,13 @@ from typing import Any
 import yaml
 
 from nnctl.errors import UsageError
+from nnctl.input_files import stat_regular_file
 from nnctl.registry import Hyper, Registry, check_keys, non_negative, positive, unit_open
 from nnctl.tasks import TASKS
 
 MAX_CONFIG_BYTES = 1_000_000  # a config is a few hundred bytes; refuse what cannot be one
 MAX_YAML_NODES = 100_000  # bounds YAML alias ("billion laughs") expansion
+MAX_YAML_DEPTH = 100  # a config nests 3 levels: room to spare, and far from recursion limits
 
 # Fixed sections: key -> Hyper. Named parts (`name`/`scheme` + the entry's hypers) are added
 # from the registries at resolve time.
@@ -132,7 +134,46 @@ def _registries() -> dict[str, Registry]:
 
 
 class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that refuses documents whose alias expansion would explode."""
+    """SafeLoader that refuses what no config needs and a hostile file uses: alias expansion
+    that would explode, nesting deeper than MAX_YAML_DEPTH (PyYAML's composer recurses, so
+    thousands of levels would end in RecursionError), and a key given twice in one mapping
+    (YAML keeps the last silently: `lr: 0.1` ... `lr: 5.0` would train with 5.0)."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise UsageError(f"{self.name}:{mark.line + 1}:{mark.column + 1}: YAML nested more "
+                                 f"than {MAX_YAML_DEPTH} levels deep; refused")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            self._refuse_duplicate_keys(node)
+        return super().construct_mapping(node, deep=deep)
+
+    def _refuse_duplicate_keys(self, node) -> None:
+        """Checked on the mapping's own keys, before merge keys (`<<: *base`) are flattened in:
+        overriding a merged key is what merging is for."""
+        seen: dict = {}
+        for key_node, _ in node.value:
+            merge = key_node.tag == "tag:yaml.org,2002:merge"
+            if merge or not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = self.construct_object(key_node)
+            try:
+                first = seen.setdefault(key, key_node)
+            except TypeError:  # unhashable: the base constructor reports it
+                continue
+            if first is not key_node:
+                line1, line2 = first.start_mark.line + 1, key_node.start_mark.line + 1
+                raise UsageError(f"{self.name}:{line2}: duplicate key {key_node.value!r} (first at "
+                                 f"line {line1}); give each key once")
 
     def construct_document(self, node):
         count = 0
@@ -176,6 +217,11 @@ def parse_yaml_text(text: str, source: str) -> Any:
                          f"character U+{code:04X}") from None
     except yaml.YAMLError as exc:
         raise UsageError(f"{source}: YAML error: {exc}") from None
+    except RecursionError:  # a last guard: MAX_YAML_DEPTH should stop any nesting before this
+        raise UsageError(f"{source}: YAML nested too deeply; refused") from None
+    except ValueError as exc:  # an integer of more than 4300 digits (Python's int-from-str limit)
+        reason = str(exc).split(":")[0]  # the rest is advice about Python's own settings
+        raise UsageError(f"{source}: a YAML value cannot be read ({reason}); refused") from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -183,23 +229,19 @@ def parse_yaml_text(text: str, source: str) -> Any:
 
 def load_yaml(path: str | os.PathLike) -> dict:
     path = Path(path)
+    stat_regular_file(path, "config file", "a YAML config file")  # no FIFO, no /dev/zero
     try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise UsageError(f"{path}: config file not found") from None
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)  # bounded by what is read, not st_size
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the config ({exc.strerror})") from None
-    if path.is_dir():
-        raise UsageError(f"{path}: expected a YAML config file, found a folder")
-    if size > MAX_CONFIG_BYTES:
-        raise UsageError(f"{path}: {size} bytes is far beyond a config's size "
-                         f"(limit {MAX_CONFIG_BYTES}); refused")
+    if len(data) > MAX_CONFIG_BYTES:
+        raise UsageError(f"{path}: more than {MAX_CONFIG_BYTES} bytes, far beyond a config's "
+                         "size; refused")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{path}: expected a UTF-8 YAML file, found binary data") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the config ({exc.strerror})") from None
     raw = parse_yaml_text(text, str(path))
     if raw is None:
         raw = {}
@@ -262,6 +304,8 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
             else:
                 set_keys.setdefault(parts[0], set()).add(parts[1])
     for section in renamed:
+        if not isinstance(out.get(section), dict):
+            continue  # a later -s replaced the section (-s optimizer=null): resolve() reports it
         entry_name = out[section].get("name")
         registry = _registries()[section]
         if entry_name not in registry:

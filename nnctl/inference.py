@@ -139,6 +139,9 @@ def evaluate(run_or_ckpt, data_spec: str | None = None, split: str = "val") -> d
 def predict_rows(run_or_ckpt, data_path: str, proba: bool = False):
     """(header, rows) of predictions with the original class labels."""
     loaded = load_model(run_or_ckpt)
+    if proba and loaded.meta["task"] == "regression":
+        raise UsageError(f"--proba: {loaded.path} is a regression model; it predicts values, "
+                         "not class probabilities (drop --proba)")
     X, _, _ = _eval_data(loaded, data_path, "all", require_target=False)
     model, meta = loaded.model, loaded.meta
     X = X.astype(model.dtype, copy=False)

@@ -22,6 +22,7 @@ import numpy as np
 from nnctl.data.dataset import parse_target
 from nnctl.data.files import RawTable, open_binary
 from nnctl.errors import UsageError, closest
+from nnctl.interrupts import noticing_interrupts
 
 CHUNK_ROWS = 4096  # rows converted per NumPy call: bounds the temporary string array
 DEFAULT_TARGET = "target"
@@ -80,18 +81,21 @@ def _read_rows(path: Path, reader, target: str | None, require_target: bool) -> 
             target_chunks.append(cells[:, target_index])
         chunk.clear()
 
-    for row in reader:
-        if _is_blank(row):
-            continue
-        if len(row) != len(names):
-            raise UsageError(f"{path}: line {reader.line_num} has {len(row)} fields, expected "
-                             f"{len(names)} (as in the header)")
-        chunk.append(row)
-        lines.append(reader.line_num)
-        if len(chunk) == CHUNK_ROWS:
+    with noticing_interrupts() as check_interrupt:  # NumPy's conversion can swallow Ctrl-C
+        for row in reader:
+            if _is_blank(row):
+                continue
+            if len(row) != len(names):
+                raise UsageError(f"{path}: line {reader.line_num} has {len(row)} fields, expected "
+                                 f"{len(names)} (as in the header)")
+            chunk.append(row)
+            lines.append(reader.line_num)
+            if len(chunk) == CHUNK_ROWS:
+                flush()
+                check_interrupt()
+        if chunk:
             flush()
-    if chunk:
-        flush()
+        check_interrupt()
     if not lines:
         raise UsageError(f"{path}: no data rows after the header")
 
