@@ -304,10 +304,9 @@ def predict(
 ):
     """Predict for every row of DATA; CSV on stdout with the original class labels."""
     import csv
+    import io
 
     from nnctl.inference import predict_rows
-
-    import io
 
     header, rows = predict_rows(run, data, proba)
     buffer = io.StringIO()
