@@ -99,6 +99,9 @@ def test_the_divergence_message_never_names_a_missing_last_npz(tmp_path):
     from nnctl.errors import TrainingFailed
     from nnctl.report.progress import QuietReporter
     from nnctl.train import Trainer
+    from nnctl.train.callbacks.checkpointing import Checkpointing
+    from nnctl.train.callbacks.divergence import DivergenceGuard
+    from nnctl.train.loop import NonFinite
 
     cfg = resolve(
         {
@@ -109,13 +112,95 @@ def test_the_divergence_message_never_names_a_missing_last_npz(tmp_path):
         }
     )
     (tmp_path / "checkpoints").mkdir()
-    trainer = Trainer(cfg, tmp_path, QuietReporter())
-    trainer.model.theta[0] = np.nan  # nothing finite to save: last.npz is never written
+    state = Trainer(cfg, tmp_path, QuietReporter()).state
+    guard = DivergenceGuard("stop", None, cfg["optimizer"])
+    event = NonFinite("the training loss became nan", float("nan"), 0.1)
+    start = state.model.theta.copy()
+    state.model.theta[0] = np.nan  # nothing finite to save: last.npz is never written
+    Checkpointing(tmp_path, []).save(state)
     with pytest.raises(TrainingFailed) as caught:
-        trainer._diverged(float("nan"), 0.1)
+        guard.on_nonfinite(state, event)
     assert not (tmp_path / "checkpoints" / "last.npz").exists()
     assert "last.npz" not in str(caught.value)
     assert "no checkpoint was written" in str(caught.value)
+    # Once a finite state was saved, the message points to it.
+    state.model.theta[...] = start
+    Checkpointing(tmp_path, []).save(state)
+    with pytest.raises(TrainingFailed) as caught:
+        guard.on_nonfinite(state, event)
+    assert f"{tmp_path / 'checkpoints' / 'last.npz'} keeps the last finite state" in str(
+        caught.value)
+
+
+# -- signals while the interrupt's state is saved (class 12) --------------------------------------
+
+
+def _interruptible_trainer(tmp_path, extra_callback):
+    """A Trainer whose callbacks run `extra_callback` right after StopOnSignal (so its
+    on_exception runs before the checkpoints are written)."""
+    from nnctl.config import resolve
+    from nnctl.report.progress import QuietReporter
+    from nnctl.train import Trainer
+    from nnctl.train.callbacks import CallbackList
+
+    cfg = resolve({"data": {"name": "iris"}, "model": {"kind": "softmax"},
+                   "optimizer": {"name": "sgd", "lr": 0.1},
+                   "train": {"epochs": 3, "batch_size": 16}})
+    (tmp_path / "checkpoints").mkdir()
+    trainer = Trainer(cfg, tmp_path, QuietReporter())
+    stop_on_signal, *rest = trainer.callbacks
+    trainer.callbacks = CallbackList([stop_on_signal, extra_callback, *rest])
+    return trainer
+
+
+def test_a_second_signal_during_the_interrupt_save_is_ignored_until_the_process_exits(tmp_path):
+    """A real SIGINT after step 3, then another while the state is being saved: the save
+    completes, the run stops with Interrupted(by_signal), and signals stay ignored after it
+    (the process is on its way out)."""
+    from nnctl import checkpoint
+    from nnctl.train import Interrupted
+    from nnctl.train.callbacks import Callback
+
+    class SignalTwice(Callback):
+        def on_batch_end(self, state):
+            if state.counters.step == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+
+        def on_exception(self, state, exc):
+            os.kill(os.getpid(), signal.SIGINT)  # lands before the checkpoints are written
+
+    before = signal.getsignal(signal.SIGINT)
+    trainer = _interruptible_trainer(tmp_path, SignalTwice())
+    try:
+        with pytest.raises(Interrupted, match="SIGINT received: state saved after step 3") as got:
+            trainer.run()
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    except KeyboardInterrupt:  # a failure of this test, not a reason to stop the session
+        pytest.fail("the second SIGINT cut the interrupt's save short (KeyboardInterrupt)")
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert got.value.by_signal
+    _, meta = checkpoint.load(tmp_path / "checkpoints" / "last.npz")
+    assert meta["step"] == 3
+    assert '"status": "interrupted"' in (tmp_path / "summary.json").read_text()
+
+
+def test_a_stop_not_caused_by_a_signal_puts_the_handlers_back(tmp_path):
+    """Code (a test's fault injection) raising the stop flag is no reason to leave signals
+    ignored: the handlers are the ones from before training, and by_signal is False."""
+    from nnctl.train import Interrupted
+    from nnctl.train.callbacks import Callback
+
+    class StopAtStep3(Callback):
+        def on_batch_end(self, state):
+            if state.counters.step == 3:
+                state.stop_signal = signal.SIGINT
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Interrupted) as got:
+        _interruptible_trainer(tmp_path, StopAtStep3()).run()
+    assert not got.value.by_signal
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
 
 
 # -- a Ctrl-C that C code turned into another exception (class 12) -----------------------------------
