@@ -152,6 +152,41 @@ def test_a_lock_held_in_this_process_is_refused_to_another(tmp_path):
     assert code.returncode == 0, code.stderr
 
 
+def test_a_comparison_releases_each_run_folder_when_its_run_ends(tmp_path):
+    """One process trains many runs (a comparison, a Dask worker): each run's lock, an open
+    descriptor, is released when its run ends, whatever the outcome (completed, diverged,
+    skipped), so neither descriptors nor locks pile up."""
+    from nnctl.compare.plan import RunTask
+    from nnctl.compare.runner import execute
+    from nnctl.config import resolve
+
+    base = {"data": {"name": "iris"}, "model": {"kind": "softmax"},
+            "optimizer": {"name": "sgd", "lr": 0.1}, "train": {"epochs": 2}}
+    diverging = {**base, "data": {"name": "diabetes"}, "model": {"kind": "linreg"},
+                 "optimizer": {"name": "sgd", "lr": 1e6}}
+    refused = {**base, "data": {"path": "missing.csv"}}  # found missing only when it trains
+    tasks = [RunTask(i, "sgd", f"run{i}", 0, "sgd", {}, resolve(raw), str(tmp_path))
+             for i, raw in enumerate([base, diverging, refused])]
+    open_fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    statuses = [execute(task, str(tmp_path))["status"] for task in tasks]
+    assert statuses == ["completed", "diverged", "skipped"]
+    assert not (tmp_path / "run2").exists()  # a skipped run leaves no folder
+    if open_fds is not None:
+        assert len(os.listdir("/proc/self/fd")) == open_fds
+    code = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from nnctl import run_folder; [run_folder.lock(p) for p in sys.argv[1:]]",
+            str(tmp_path / "run0"),
+            str(tmp_path / "run1"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert code.returncode == 0, code.stderr
+
+
 # ------------------------------------------------------------------------------------------------
 # metrics.jsonl: the torn last line
 
