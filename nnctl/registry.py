@@ -122,7 +122,9 @@ def _convert_kind(kind: str, value: Any, where: str, expected: str) -> Any:
             # would end in a "divergence" that is really a typo.
             shown = original if isinstance(original, str) else _short_int(original) \
                 if isinstance(original, int) else repr(original)
-            raise UsageError(f"{where}: expected {expected} (finite), found {shown}")
+            # A setting whose own rule already says finite (init.bias) is not told twice.
+            finite = "" if "finite" in expected else " (finite)"
+            raise UsageError(f"{where}: expected {expected}{finite}, found {shown}")
         return value
     if kind == "str":
         if isinstance(value, str):
