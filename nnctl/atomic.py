@@ -8,6 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from nnctl.errors import write_failed
 
 TEMP_SUFFIX = ".tmp"  # temporary files are ".<name>.<random><TEMP_SUFFIX>" beside the target
 
@@ -16,16 +17,22 @@ TEMP_SUFFIX = ".tmp"  # temporary files are ".<name>.<random><TEMP_SUFFIX>" besi
 def atomic_open(path: str | os.PathLike, mode: str = "wb"):
     """`with atomic_open(p, "w") as f: f.write(...)`: p appears complete or not at all."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    except OSError as exc:  # read-only or missing folder, a file where the folder should be
+        raise write_failed(path, exc) from None
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+            # A full disk mid-write: the old file (if any) is untouched, the temporary is gone.
+            raise write_failed(path, exc) from None
         raise
     _fsync_folder(path.parent)
 
@@ -52,5 +59,8 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 def append_line(path: str | os.PathLike, line: str) -> None:
     """Append one line. A crash can at worst leave a partial last line, which readers drop;
     the checkpoint records how many lines belong to the run, so a resume truncates to it."""
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(line.rstrip("\n") + "\n")
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(line.rstrip("\n") + "\n")
+    except OSError as exc:
+        raise write_failed(path, exc) from None

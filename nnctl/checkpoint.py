@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ import numpy as np
 from nnctl import CHECKPOINT_FORMAT, __version__
 from nnctl.atomic import atomic_open
 from nnctl.errors import UsageError
+from nnctl.input_files import stat_regular_file
 
 MAX_CHECKPOINT_BYTES = 4 << 30
 
@@ -39,11 +38,7 @@ ZIP_MAGIC = b"PK\x03\x04"  # an .npz is a zip archive of .npy files
 def _read_npz(path: Path, role: str) -> dict[str, np.ndarray]:
     """Every array of the .npz at `path`, loaded without pickle; UsageError naming `role`
     ("checkpoint", "model.init_from") for anything that is not a readable .npz of plain arrays."""
-    if not path.exists():
-        raise UsageError(f"{path}: {role} not found")
-    if path.is_dir():
-        raise UsageError(f"{path}: {role}: expected a file (.npz), found a folder")
-    size = path.stat().st_size
+    size = stat_regular_file(path, role, f"a {role} file (.npz)").st_size
     if size > MAX_CHECKPOINT_BYTES:
         raise UsageError(f"{path}: {role} is larger than {MAX_CHECKPOINT_BYTES >> 30} GiB; refused")
     try:
@@ -62,8 +57,20 @@ def _read_npz(path: Path, role: str) -> dict[str, np.ndarray]:
             raise UsageError(f"{path}: {role} holds object arrays, which would need pickle to load; "
                              "refused (nnctl checkpoints never do)") from None
         raise UsageError(f"{path}: {role} is not a readable .npz ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError, zlib.error) as exc:
-        raise UsageError(f"{path}: {role} is not a readable .npz (truncated or corrupt: {exc})") from None
+    except MemoryError:
+        raise UsageError(f"{path}: {role} declares arrays too large to load (corrupt?); "
+                         "refused") from None
+    except Exception as exc:  # noqa: BLE001 - a hostile file must not escape as a traceback
+        # Zip-level damage reaches us as whatever zipfile raises: BadZipFile, and also
+        # NotImplementedError (an unknown compression method), RuntimeError (the encrypted flag),
+        # zlib.error, EOFError, OSError, struct.error, KeyError, ...
+        raise UsageError(f"{path}: {role} is not a readable .npz (truncated or corrupt: "
+                         f"{_reason(exc)})") from None
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text:.160}" if text else type(exc).__name__
 
 
 def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
@@ -109,6 +116,6 @@ def find_checkpoint(run_or_ckpt: str | os.PathLike, prefer: str = "best") -> Pat
             if candidate.exists():
                 return candidate
         raise UsageError(f"{path}: not a run folder with checkpoints/{prefer}.npz or last.npz")
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():  # a symlink loop is named when it is read
         raise UsageError(f"{path}: no such run folder or checkpoint")
     return path

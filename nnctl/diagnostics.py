@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnctl.errors import UsageError
 from nnctl.rng import make_streams
 
 
@@ -28,11 +29,14 @@ def run_gradcheck(cfg: dict, samples: int, base_dir: Path | None = None, toleran
     from nnctl.nn import gradcheck
     from nnctl.prepare import model_from_config, prepare_data
 
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise UsageError(f"--samples: expected an integer >= 1 (training rows to check on), "
+                         f"found {samples!r}")
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)
     model = model_from_config(cfg, data.X_train.shape[1], data.n_outputs, data.task, streams,
                               np.float64, data_source=data.source)
-    n = max(1, min(samples, len(data.X_train)))
+    n = min(samples, len(data.X_train))  # samples >= 1 is checked above
     errors = gradcheck(model, data.X_train[:n], data.y_train[:n])
     worst = max(errors.values()) if errors else 0.0
     return {"blocks": errors, "max_relative_error": worst, "tolerance": tolerance,

@@ -36,3 +36,23 @@ def unknown_name(kind: str, name, choices, where: str = "") -> UsageError:
     prefix = f"{where}: " if where else ""
     listing = ", ".join(sorted(str(c) for c in choices))
     return UsageError(f"{prefix}unknown {kind} {name!r}{closest(name, choices)}; expected one of: {listing}")
+
+
+def os_error_text(exc: OSError, action: str = "") -> str:
+    """'PATH: cannot write (No space left on device)' for an OSError, naming its file(s).
+
+    `action` ("cannot write", "cannot read", ...) says what was being done, when known."""
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    what = f"{action} ({reason})" if action else reason
+    return f"{' -> '.join(paths)}: {what}" if paths else what
+
+
+def write_failed(path, exc: OSError) -> UsageError:
+    """The one error for a write the OS refused (full disk, read-only folder, not a folder):
+    'runs/x/summary.json: cannot write (No space left on device)'."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    culprit = exc.filename
+    if culprit is not None and str(culprit) != str(path) and not str(culprit).endswith(".tmp"):
+        reason = f"{reason}: {culprit}"  # a parent that is a file, a folder that is read-only
+    return UsageError(f"{path}: cannot write ({reason})")

@@ -207,6 +207,9 @@ def predict_rows(run_or_ckpt, data_path: str, proba: bool = False, data_format: 
     target's own units); `keep` columns copied first. A row with a missing cell that the model
     does not impute (data.missing: drop_rows) gets empty prediction cells."""
     loaded = load_model(run_or_ckpt)
+    if proba and loaded.meta["task"] == "regression":
+        raise UsageError(f"--proba: {loaded.path} is a regression model; it predicts values, "
+                         "not class probabilities (drop --proba)")
     X, _, _, dataset = _eval_data(loaded, data_path, "all", require_target=False,
                                   data_format=data_format, keep=keep)
     model, meta = loaded.model, loaded.meta

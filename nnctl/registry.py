@@ -71,6 +71,14 @@ class Hyper:
         return base
 
 
+INT_LIMIT = 2**31 - 1  # the largest integer setting (an int32): epochs, sizes, seeds, ...
+
+
+def _short_int(value: int) -> str:
+    text = repr(value) if value.bit_length() < 200 else None
+    return text if text is not None else f"an integer of {value.bit_length()} bits"
+
+
 # PyYAML follows YAML 1.1, which reads `1e-3` (no dot) as a string; people mean a number.
 # The one pattern for that, used by config values and by command-line specs alike.
 SCIENTIFIC_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
@@ -89,19 +97,34 @@ def _convert_kind(kind: str, value: Any, where: str, expected: str) -> Any:
     if kind == "int":
         if isinstance(value, bool):
             raise fail()
-        if isinstance(value, int):
-            return value
         if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise fail()
+            value = int(value)
+        if not isinstance(value, int):
+            raise fail()
+        if abs(value) > INT_LIMIT:
+            # One bound for every count: beyond it a setting is a typo, and it would no longer
+            # fit the int arrays and JSON a checkpoint stores it in.
+            raise UsageError(f"{where}: expected {expected}, at most {INT_LIMIT}, found "
+                             f"{_short_int(value)}")
+        return value
     if kind == "float":
+        original = value
         if isinstance(value, str) and SCIENTIFIC_NUMBER.fullmatch(value.strip()):
             value = float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise fail()
-        value = float(value)
-        if math.isnan(value):
-            raise fail()
+        try:
+            value = float(value)
+        except OverflowError:  # an integer beyond float64
+            value = math.inf
+        if not math.isfinite(value):
+            # .inf, .nan, or 1e400 (read as inf): never a usable setting, and training with it
+            # would end in a "divergence" that is really a typo.
+            shown = original if isinstance(original, str) else _short_int(original) \
+                if isinstance(original, int) else repr(original)
+            # A setting whose own rule already says finite (init.bias) is not told twice.
+            finite = "" if "finite" in expected else " (finite)"
+            raise UsageError(f"{where}: expected {expected}{finite}, found {shown}")
         return value
     if kind == "str":
         if isinstance(value, str):
@@ -206,7 +229,8 @@ class Registry:
         return list(self._entries.values())
 
     def __contains__(self, name) -> bool:
-        return name in self._entries or name in self._aliases
+        # Only strings are names; a list or mapping from `-s optimizer.name=[1]` is not hashable.
+        return isinstance(name, str) and (name in self._entries or name in self._aliases)
 
     def get(self, name: str, where: str = "") -> Entry:
         if not isinstance(name, str):

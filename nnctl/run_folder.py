@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
 from nnctl.atomic import TEMP_SUFFIX, append_line, write_text
-from nnctl.errors import UsageError
+from nnctl.errors import UsageError, write_failed
+from nnctl.input_files import stat_regular_file
 
 RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "checkpoints")
 
@@ -21,13 +29,15 @@ def default_dir(config_path: str | Path | None, cfg: dict) -> Path:
 
 
 def create(path: Path, force: bool = False, unique: bool = True) -> Path:
-    """Make the run folder. An existing non-empty one is never overwritten silently: with `unique`
-    a suffix -2, -3, ... is added; with `force` the old run files are removed first."""
+    """Make the run folder, locked for this process (see `lock`). An existing non-empty one is
+    never overwritten silently: with `unique` a suffix -2, -3, ... is added; with `force` the
+    old run files are removed first (refused while another process writes them)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise UsageError(f"{path}: exists and is not a folder; choose another --out")
     if path.exists() and any(path.iterdir()):
         if force:
+            lock(path)
             for name in RUN_FILES:
                 target = path / name
                 if target.is_dir():
@@ -41,8 +51,53 @@ def create(path: Path, force: bool = False, unique: bool = True) -> Path:
             path = candidate
         else:
             raise UsageError(f"{path}: run folder exists and is not empty; use --force to replace it")
-    (path / "checkpoints").mkdir(parents=True, exist_ok=True)
+    try:
+        (path / "checkpoints").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # read-only, full, or a file where a parent folder should be
+        raise write_failed(path, exc) from None
+    lock(path)
     return path
+
+
+_locked: dict[str, int] = {}  # real path of a run folder -> the descriptor holding its lock
+
+
+def lock(run_dir: str | os.PathLike) -> None:
+    """Hold an exclusive lock on the run folder until this process ends, or UsageError when
+    another process holds it ("in use"): two trainings never write one folder.
+
+    The lock is flock(2) on the folder itself (no lock file joins the run's files): the OS
+    drops it when the process dies, even by SIGKILL, so a killed run can be resumed at once.
+    Where flock does not exist (Windows) this is a no-op."""
+    if fcntl is None:
+        return
+    key = os.path.realpath(run_dir)
+    if key in _locked:
+        return
+    try:
+        fd = os.open(run_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as exc:
+        raise UsageError(f"{run_dir}: cannot open the run folder ({exc.strerror})") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise UsageError(f"{run_dir}: run folder in use by another nnctl process; wait for "
+                             "it to finish (or stop it, then --resume) or choose another "
+                             "--out") from None
+        return  # a file system without flock (some network mounts): run unlocked, as before
+    _locked[key] = fd
+
+
+def unlock(run_dir: str | os.PathLike | None = None) -> None:
+    """Release this process's lock on `run_dir` (all its locks when None): for a long-lived
+    process that trains many runs one after another (a comparison, a test session)."""
+    keys = list(_locked) if run_dir is None else [os.path.realpath(run_dir)]
+    for key in keys:
+        fd = _locked.pop(key, None)
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops the flock
 
 
 def remove_stale_temp_files(run_dir: Path) -> list[Path]:
@@ -84,8 +139,9 @@ def read_metrics(run_dir: Path) -> list[dict]:
     path = Path(run_dir) / "metrics.jsonl"
     if not path.exists():
         return []
+    stat_regular_file(path, "metrics file")  # a FIFO planted in a run folder would hang here
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError:

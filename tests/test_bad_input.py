@@ -69,6 +69,24 @@ CONFIGS = {
     "npz_object.yaml": "data: {path: object.npz}\n",
     "init_from_object.yaml": IRIS + "model: {kind: softmax, init_from: object_ckpt.npz}\n",
     "init_from_shape.yaml": "data: {name: wine}\nmodel: {kind: softmax, init_from: run/checkpoints/last.npz}\n",
+    # issue 11: inputs that passed the first table
+    "dup_key.yaml": IRIS + "optimizer:\n  name: sgd\n  lr: 0.1\n  lr: 5.0\n",
+    "dup_section.yaml": "train: {epochs: 1}\n" + IRIS + "train: {epochs: 2}\n",
+    "deep_list.yaml": "data: " + "[" * 5000 + "]" * 5000 + "\n",
+    "deep_mapping.yaml": "data: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n",
+    "lr_inf.yaml": IRIS + "optimizer: {name: sgd, lr: .inf}\n",
+    "idx_zero.yaml": "data: {path: zero-idx3-ubyte, labels_path: labels-idx1-ubyte}\n",
+    "idx_huge.yaml": "data: {path: huge-idx3-ubyte, labels_path: labels-idx1-ubyte}\n",
+    "dev_zero.yaml": "data: {path: /dev/zero, format: csv}\n",
+    "dev_zero_npz.yaml": "data: {path: /dev/zero, format: npz}\n",
+    "dev_urandom.yaml": "data: {path: /dev/urandom}\n",
+    "fifo_data.yaml": "data: {path: fifo.csv}\n",
+    "loop_data.yaml": "data: {path: loop1.csv}\n",
+    "npz_zip_method.yaml": "data: {path: method.npz}\n",
+    "npz_zip_encrypted.yaml": "data: {path: encrypted.npz}\n",
+    "beyond_f32.yaml": "data: {path: beyond_f32.csv, standardize: false}\nmodel: {kind: logreg}\n",
+    "init_from_nan.yaml": IRIS + "model: {kind: softmax, init_from: nan_init.npz}\n",
+    "init_from_zip.yaml": IRIS + "model: {kind: softmax, init_from: ckpt_version.npz}\n",
 }
 
 CSV_FILES = {
@@ -79,6 +97,7 @@ CSV_FILES = {
     "inf.csv": "x1,x2,target\n1,2,a\n2,3,b\n3,-inf,a\n",
     "single.csv": "x1,x2,target\n1,2,a\n2,3,a\n3,1,a\n",
     "header_only.csv": "x1,x2,target\n",
+    "beyond_f32.csv": "a,b,target\n1,2,0\n2,1e300,1\n3,4,0\n4,-5,1\n5,6,0\n6,7,1\n",
 }
 
 CASES = [
@@ -146,6 +165,79 @@ CASES = [
     ("resume-feature-count", ["train", "--resume", "csv_run"], ["changing.csv", "3 feature columns", "last.npz", "trained on 2"]),
     ("init-from-object", ["train", "init_from_object.yaml"], ["object_ckpt.npz", "model.init_from", "pickle"]),
     ("init-from-shape", ["train", "init_from_shape.yaml"], ["last.npz", "model.init_from", "linear0.weight has shape [4, 3]", "[13, 3]"]),
+    # -- issue 11: YAML ----------------------------------------------------------------------------
+    ("yaml-duplicate-key", ["train", "dup_key.yaml"],
+     ["dup_key.yaml:5", "duplicate key 'lr'", "first at line 4"]),
+    ("yaml-duplicate-section", ["train", "dup_section.yaml"],
+     ["dup_section.yaml:3", "duplicate key 'train'", "line 1"]),
+    ("yaml-deep-list", ["train", "deep_list.yaml"],
+     ["deep_list.yaml:1:", "nested more than 100 levels"]),
+    ("yaml-deep-mapping", ["train", "deep_mapping.yaml"],
+     ["deep_mapping.yaml:1:", "nested more than 100 levels"]),
+    ("override-deep", ["train", "good_iris.yaml", "-s", "optimizer.lr=" + "[" * 3000],
+     ["-s optimizer.lr", "nested more than 100"]),
+    ("override-huge-int-text", ["train", "good_iris.yaml", "-s", "train.epochs=1" + "0" * 5000],
+     ["-s train.epochs", "cannot be read"]),
+    # -- issue 11: values --------------------------------------------------------------------------
+    ("override-list-as-name", ["train", "good_iris.yaml", "-s", "optimizer.name=[1]"],
+     ["optimizer.name", "name of a optimizer", "[1]"]),
+    ("override-mapping-as-name", ["train", "good_iris.yaml", "-s", "schedule.name={a: 1}"],
+     ["schedule.name", "{'a': 1}"]),
+    ("lr-inf", ["train", "lr_inf.yaml"], ["lr_inf.yaml", "optimizer.lr", "finite", "inf"]),
+    ("lr-1e400", ["train", "good_iris.yaml", "-s", "optimizer.lr=1e400"],
+     ["optimizer.lr", "finite", "1e400"]),
+    ("lr-nan", ["train", "good_iris.yaml", "-s", "optimizer.lr=.nan"],
+     ["optimizer.lr", "finite", "nan"]),
+    ("batch-size-huge", ["train", "good_iris.yaml", "-s", f"train.batch_size={10 ** 20}"],
+     ["train.batch_size", "at most 2147483647", str(10 ** 20)]),
+    ("hidden-huge", ["train", "good_iris.yaml", "-s", "model.hidden=[100000000000]"],
+     ["model.hidden[0]", "at most 2147483647"]),
+    ("init-bias-float32", ["train", "good_iris.yaml", "-s", "init.bias=1e300"],
+     ["init.bias", "1e+300", "float32"]),
+    ("data-beyond-float32", ["train", "beyond_f32.yaml"],
+     ["beyond_f32.csv", "column 'b'", "1e+300", "float32", "train.dtype: float64"]),
+    ("init-from-nan", ["train", "init_from_nan.yaml"],
+     ["nan_init.npz", "model.init_from", "'linear0.weight'", "NaN"]),
+    # -- issue 11: data files ----------------------------------------------------------------------
+    ("idx-zero-images", ["train", "idx_zero.yaml"], ["zero-idx3-ubyte", "0 x 2 x 2", "no data"]),
+    ("idx-huge-dims", ["train", "idx_huge.yaml"],
+     ["huge-idx3-ubyte", "4294967295 x 4294967295", "truncated"]),
+    ("data-dev-zero", ["train", "dev_zero.yaml"],
+     ["/dev/zero", "regular file", "character device"]),
+    ("data-dev-zero-npz", ["train", "dev_zero_npz.yaml"], ["/dev/zero", "character device"]),
+    ("data-dev-urandom", ["train", "dev_urandom.yaml"], ["/dev/urandom", "character device"]),
+    ("data-fifo", ["train", "fifo_data.yaml"], ["fifo.csv", "FIFO"]),
+    ("data-symlink-loop", ["train", "loop_data.yaml"], ["loop1.csv", "symlink loop"]),
+    ("config-fifo", ["train", "fifo.yaml"], ["fifo.yaml", "config file", "FIFO"]),
+    ("config-dev-zero", ["train", "/dev/zero"], ["/dev/zero", "config file", "character device"]),
+    ("npz-zip-unknown-method", ["train", "npz_zip_method.yaml"],
+     ["method.npz", "truncated or corrupt", "NotImplementedError"]),
+    ("npz-zip-encrypted", ["train", "npz_zip_encrypted.yaml"],
+     ["encrypted.npz", "truncated or corrupt", "RuntimeError"]),
+    # -- issue 11: checkpoints ---------------------------------------------------------------------
+    ("eval-zip-encrypted", ["eval", "ckpt_encrypted.npz"],
+     ["ckpt_encrypted.npz", "checkpoint", "RuntimeError"]),
+    ("eval-zip-unknown-method", ["eval", "ckpt_method.npz"],
+     ["ckpt_method.npz", "checkpoint", "NotImplementedError"]),
+    ("eval-zip-version", ["eval", "ckpt_version.npz"],
+     ["ckpt_version.npz", "checkpoint", "version"]),
+    ("predict-zip-method", ["predict", "ckpt_method.npz", "good.csv"],
+     ["ckpt_method.npz", "NotImplementedError"]),
+    ("resume-zip-encrypted", ["train", "--resume", "run_encrypted"],
+     ["run_encrypted", "last.npz", "RuntimeError"]),
+    ("init-from-zip-version", ["train", "init_from_zip.yaml"],
+     ["ckpt_version.npz", "model.init_from", "version"]),
+    ("eval-dev-zero", ["eval", "/dev/zero"], ["/dev/zero", "checkpoint", "character device"]),
+    ("eval-symlink-loop", ["eval", "loop1.npz"], ["loop1.npz", "symlink loop"]),
+    # -- issue 11: small ones ----------------------------------------------------------------------
+    ("gradcheck-samples-zero", ["gradcheck", "good_iris.yaml", "--samples", "0"],
+     ["--samples", ">= 1", "found 0"]),
+    ("gradcheck-samples-negative", ["gradcheck", "good_iris.yaml", "--samples", "-5"],
+     ["--samples", "found -5"]),
+    ("predict-proba-regression", ["predict", "reg_run", "reg.csv", "--proba"],
+     ["--proba", "regression model"]),
+    ("out-under-a-file", ["train", "good_iris.yaml", "--out", "good.csv/run"],
+     ["good.csv/run", "cannot write", "Not a directory"]),
 ]
 
 
@@ -165,6 +257,22 @@ def _resave(source, target, change_meta=None, change_arrays=None):
         change_arrays(arrays)
     arrays["meta"] = np.array(json.dumps(meta))
     np.savez(target, **arrays)
+
+
+# Offsets of fields in a zip central-directory record (what zipfile reads first).
+CENTRAL = b"PK\x01\x02"
+CENTRAL_FIELDS = {"version": (6, 2), "flags": (8, 2), "method": (10, 2)}
+
+
+def _zip_edit(blob: bytes, field: str, value: int) -> bytes:
+    """`blob` (an .npz) with `field` of every central-directory record set to `value`."""
+    offset, size = CENTRAL_FIELDS[field]
+    data = bytearray(blob)
+    start = data.find(CENTRAL)
+    while start >= 0:
+        data[start + offset:start + offset + size] = value.to_bytes(size, "little")
+        start = data.find(CENTRAL, start + 1)
+    return bytes(data)
 
 
 def _copy_run(world, name, **changes):
@@ -209,6 +317,35 @@ def _make_world(world):
     _resave(last, world / "newer.npz", change_meta=lambda m: m.update(format_version=99))
     _resave(last, world / "object_ckpt.npz",
             change_arrays=lambda a: a.update({"linear0.weight": np.array([None, {"x": 1}], dtype=object)}))
+
+    # issue 11: zip-level damage (the encrypted flag, an unknown method, version 9.9), special
+    # files, symlink loops, IDX headers, non-finite init_from, a regression run.
+    for name, field, value in (("encrypted", "flags", 1), ("method", "method", 99),
+                               ("version", "version", 99)):
+        (world / f"ckpt_{name}.npz").write_bytes(_zip_edit(blob, field, value))
+    data_blob = (world / "data_plain.npz")
+    np.savez(data_blob, X=np.arange(8.0).reshape(4, 2), y=np.array([0, 1, 0, 1]))
+    (world / "method.npz").write_bytes(_zip_edit(data_blob.read_bytes(), "method", 99))
+    (world / "encrypted.npz").write_bytes(_zip_edit(data_blob.read_bytes(), "flags", 1))
+    shutil.copytree(world / "run", world / "run_encrypted")
+    (world / "run_encrypted" / "checkpoints" / "last.npz").write_bytes(_zip_edit(blob, "flags", 1))
+    os.mkfifo(world / "fifo.csv")
+    os.mkfifo(world / "fifo.yaml")
+    for a, b in (("loop1.csv", "loop2.csv"), ("loop1.npz", "loop2.npz")):
+        os.symlink(b, world / a)
+        os.symlink(a, world / b)
+    (world / "zero-idx3-ubyte").write_bytes(_idx(0x08, (0, 2, 2), b""))
+    (world / "huge-idx3-ubyte").write_bytes(_idx(0x08, (2**32 - 1,) * 4, b"abc"))
+    with np.load(last, allow_pickle=False) as archive:
+        weight, bias = archive["linear0.weight"].copy(), archive["linear0.bias"]
+    weight[0, 0] = np.nan
+    np.savez(world / "nan_init.npz", **{"linear0.weight": weight, "linear0.bias": bias})
+    (world / "reg.yaml").write_text("data: {path: reg.csv}\nmodel: {kind: linreg}\n"
+                                    "train: {epochs: 1}\n")
+    rows = "".join(f"{i},{i / 4 + 0.1}\n" for i in range(20))
+    (world / "reg.csv").write_text("x,target\n" + rows)
+    proc = run_nnctl("train", "reg.yaml", "--out", "reg_run", "-q", cwd=world)
+    assert proc.returncode == 0, proc.stderr
 
     def bad_lr(meta):
         meta["config"]["optimizer"]["lr"] = -1.0

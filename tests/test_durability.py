@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_clean_error, fault_command, run_nnctl
+from nnctl.errors import UsageError
 
 CONFIG = """
 seed: 3
@@ -109,7 +110,8 @@ def test_checkpoint_save_is_atomic(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(checkpoint.np, "savez", broken_savez)
-    with pytest.raises(OSError):
+    # The OS error becomes the CLI's exit-2 error, naming the file and what the OS said.
+    with pytest.raises(UsageError, match=r"last\.npz: cannot write \(disk full\)"):
         checkpoint.save(path, {"w": np.zeros(3)}, {})
     arrays, meta = checkpoint.load(path)
     assert np.array_equal(arrays["w"], np.arange(3.0)) and meta["task"] == "regression"

@@ -29,7 +29,7 @@ def execute(task: RunTask, out_dir: str) -> dict:
     if task.cfg is None:
         return {"index": task.index, "status": "skipped", "message": task.skip_reason,
                 "summary": None, "rows": []}
-    run_dir = run_folder.create(Path(out_dir) / task.folder, unique=False)
+    run_dir = run_folder.create(Path(out_dir) / task.folder, unique=False)  # locked
     try:
         summary = train(task.cfg, run_dir, QuietReporter(), base_dir=Path(task.base_dir))
     except TrainingFailed as exc:
@@ -40,6 +40,10 @@ def execute(task: RunTask, out_dir: str) -> dict:
         shutil.rmtree(run_dir, ignore_errors=True)
         return {"index": task.index, "status": "skipped", "message": str(exc), "summary": None,
                 "rows": []}
+    finally:
+        # One process trains many runs (a comparison, a Dask worker): a lock kept past its run
+        # would hold one open descriptor per run until the process ends.
+        run_folder.unlock(run_dir)
     return {"index": task.index, "status": summary["status"], "message": summary.get("message"),
             "summary": summary, "rows": run_folder.read_metrics(run_dir)}
 

@@ -38,6 +38,7 @@ from nnctl.data.table import (
     join_chunks,
 )
 from nnctl.errors import UsageError, closest
+from nnctl.interrupts import noticing_interrupts
 
 CHUNK_ROWS = 4096  # rows converted per NumPy call: bounds the temporary string array
 DEFAULT_TARGET = "target"
@@ -139,21 +140,24 @@ def _read_rows(
             kept_chunks[name].append(np.char.strip(cells[:, j]))
         chunk.clear()
 
-    for row in reader:
-        if _is_blank(row):
-            continue
-        if len(row) != len(names):
-            raise UsageError(
-                f"{path}: line {reader.line_num} has {len(row)} fields, expected "
-                f"{len(names)} (as in the header, separated by "
-                f"{NAMES.get(delimiter, repr(delimiter))})"
-            )
-        chunk.append(row)
-        lines.append(reader.line_num)
-        if len(chunk) == CHUNK_ROWS:
+    with noticing_interrupts() as check_interrupt:  # NumPy's conversion can swallow Ctrl-C
+        for row in reader:
+            if _is_blank(row):
+                continue
+            if len(row) != len(names):
+                raise UsageError(
+                    f"{path}: line {reader.line_num} has {len(row)} fields, expected "
+                    f"{len(names)} (as in the header, separated by "
+                    f"{NAMES.get(delimiter, repr(delimiter))})"
+                )
+            chunk.append(row)
+            lines.append(reader.line_num)
+            if len(chunk) == CHUNK_ROWS:
+                flush()
+                check_interrupt()
+        if chunk:
             flush()
-    if chunk:
-        flush()
+        check_interrupt()
     if not lines:
         raise UsageError(f"{path}: no data rows after the header")
 

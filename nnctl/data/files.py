@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import stat
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from nnctl.errors import UsageError
+from nnctl.input_files import stat_regular_file
 
 MAX_FILE_BYTES = 1 << 30  # 1 GiB: far beyond any dataset this tool trains on in memory
 GZIP_MAGIC = b"\x1f\x8b"
@@ -52,14 +54,11 @@ def size_text(n_bytes: int) -> str:
 
 
 def check_file(path: Path, max_bytes: int, role: str = "data file") -> None:
-    """UsageError unless `path` is an existing, readable file of at most `max_bytes`."""
-    if not path.exists():
-        raise UsageError(f"{path}: {role} not found")
-    if path.is_dir():
-        raise UsageError(f"{path}: expected a {role}, found a folder")
+    """UsageError unless `path` is an existing, readable regular file of at most `max_bytes`
+    (a device such as /dev/zero or a FIFO is refused by kind: its size says nothing)."""
+    size = stat_regular_file(path, role).st_size
     if not os.access(path, os.R_OK):
         raise UsageError(f"{path}: {role} is not readable (permission denied)")
-    size = path.stat().st_size
     if size > max_bytes:
         raise UsageError(f"{path}: {role} is {size_text(size)}, larger than the {size_text(max_bytes)} "
                          "limit; refused")
@@ -71,10 +70,13 @@ def is_gzip(path: Path) -> bool:
 
 
 class _Bounded(io.RawIOBase):
-    """A read-only stream that refuses to yield more than `limit` bytes."""
+    """A read-only stream that refuses to yield more than `limit` bytes: the bound counts the
+    bytes actually read, so neither a gzip bomb nor a file that grows after the size check
+    can exceed it."""
 
-    def __init__(self, inner, limit: int, path: Path):
+    def __init__(self, inner, limit: int, path: Path, what: str = "decompresses to"):
         self._inner, self._limit, self._path, self._count = inner, limit, path, 0
+        self._what = what
 
     def readable(self) -> bool:
         return True
@@ -83,7 +85,8 @@ class _Bounded(io.RawIOBase):
         n = self._inner.readinto(buffer)
         self._count += n
         if self._count > self._limit:
-            raise UsageError(f"{self._path}: decompresses to more than {size_text(self._limit)}; refused")
+            limit = size_text(self._limit)
+            raise UsageError(f"{self._path}: {self._what} more than {limit}; refused")
         return n
 
 
@@ -96,8 +99,8 @@ def open_binary(path: Path, max_bytes: int) -> Iterator[io.BufferedIOBase]:
             with gzip.GzipFile(path, "rb") as archive:
                 yield io.BufferedReader(_Bounded(archive, max_bytes, path))
         else:
-            with open(path, "rb") as handle:
-                yield handle
+            with open(path, "rb", buffering=0) as handle:
+                yield io.BufferedReader(_Bounded(handle, max_bytes, path, "holds"))
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise UsageError(f"{path}: corrupt or truncated gzip data ({exc})") from None
     except PermissionError:
@@ -122,13 +125,16 @@ STDIN_NAME = "<stdin>"
 
 
 def is_stream(path: Path) -> bool:
-    """`-` (standard input) or a pipe / device such as /dev/stdin: readable once, no size."""
+    """`-`, or a name of this process's own standard input when that is a pipe or a terminal
+    (/dev/stdin, /dev/fd/0): readable once, no size. Any other pipe or device (a FIFO with no
+    writer, /dev/zero) is not a stream but a refused data file (check_file)."""
     if str(path) == "-":
         return True
     try:
-        return path.exists() and not path.is_dir() and not path.is_file()
-    except OSError:
+        info, stdin = os.stat(path), os.fstat(0)
+    except (OSError, ValueError):
         return False
+    return os.path.samestat(info, stdin) and not stat.S_ISREG(info.st_mode)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ MNIST, no scaling); its labels file [n] gives the targets.
 
 from __future__ import annotations
 
+import math
 import struct
 from pathlib import Path
 
@@ -44,7 +45,10 @@ def read_idx_array(path: Path, max_bytes: int) -> np.ndarray:
                          f"the file has {len(data)}")
     shape = struct.unpack(f">{ndim}I", data[4:header_bytes])
     dtype = np.dtype(IDX_TYPES[code])
-    count = int(np.prod(shape, dtype=np.int64))
+    if 0 in shape:
+        dims = " x ".join(map(str, shape))
+        raise UsageError(f"{path}: IDX header declares {dims} elements: no data (a dimension is 0)")
+    count = math.prod(shape)  # Python integers: four declared sizes near 2**32 overflow int64
     expected = count * dtype.itemsize
     found = len(data) - header_bytes
     if found != expected:

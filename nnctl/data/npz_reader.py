@@ -8,7 +8,6 @@ by their array index ("index 6").
 
 from __future__ import annotations
 
-import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -70,8 +69,16 @@ def _numpy_errors(path: Path):
             raise UsageError(f"{path}: holds object arrays, which would need pickle to load; "
                              "refused (store plain numeric or string arrays)") from None
         raise UsageError(f"{path}: not a readable NumPy file ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise UsageError(f"{path}: not a readable NumPy file ({exc})") from None
+    except MemoryError:
+        raise UsageError(f"{path}: declares arrays too large to load (corrupt?); refused") from None
+    except Exception as exc:  # noqa: BLE001 - a hostile file must not escape as a traceback
+        # Zip-level damage of an .npz comes as whatever zipfile raises: BadZipFile, and also
+        # NotImplementedError (unknown compression), RuntimeError (encrypted flag), zlib.error,
+        # EOFError, OSError, struct.error, KeyError, ...
+        text = str(exc).strip()
+        reason = f"{type(exc).__name__}: {text:.160}" if text else type(exc).__name__
+        raise UsageError(f"{path}: not a readable NumPy file (truncated or corrupt: "
+                         f"{reason})") from None
 
 
 def _table(path: Path, X: np.ndarray, raw_y: np.ndarray | None, y_path: Path, target_key) -> RawTable:

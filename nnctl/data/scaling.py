@@ -34,8 +34,19 @@ class Standardizer:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[0] == 0:
             raise ValueError(f"fit needs a non-empty [n, d] array, found shape {X.shape}")
-        mean = X.mean(axis=0)
-        std = X.std(axis=0)
+        if not np.all(np.isfinite(X)):
+            bad = int(np.flatnonzero(~np.all(np.isfinite(X), axis=0))[0])
+            raise UsageError(f"feature column {bad}: expected finite values to scale, found "
+                             f"{X[~np.isfinite(X[:, bad]), bad][0]}")
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = X.mean(axis=0)
+            std = X.std(axis=0)
+        # Values near the float64 limit (+-1e308) overflow the sum or the squares; those columns
+        # only are computed again on X / max|X|, which cannot overflow (the bits of every other
+        # column stay those of the plain formula).
+        wide = ~(np.isfinite(mean) & np.isfinite(std))
+        if wide.any():
+            mean[wide], std[wide] = _moments_of_wide_columns(X[:, wide])
         constant = std <= CONSTANT_RELATIVE_STD * np.maximum(1.0, np.abs(mean))
         self.mean = mean
         self.scale = np.where(constant, 1.0, std)
@@ -50,8 +61,16 @@ class Standardizer:
             raise UsageError(f"expected data with {self.mean.shape[0]} feature columns to scale, "
                              f"found shape {tuple(X.shape)}")
         dtype = X.dtype if X.dtype.kind == "f" else np.float64
-        out = np.subtract(X, self.mean.astype(dtype), dtype=dtype)
-        out /= self.scale.astype(dtype)
+        mean, scale = self.mean.astype(dtype), self.scale.astype(dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.subtract(X, mean, dtype=dtype)
+            out /= scale
+        # X - mean overflows only for values near the float limit: those columns are scaled as
+        # X / scale - mean / scale instead (the same number, in a range that cannot overflow).
+        wide = ~np.all(np.isfinite(out), axis=0) & np.all(np.isfinite(X), axis=0)
+        if wide.any():
+            out[:, wide] = (np.divide(X[:, wide], scale[wide], dtype=dtype)
+                            - mean[wide] / scale[wide])
         return out
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
@@ -107,3 +126,11 @@ def unscale_target(scaler: Standardizer | None, y: np.ndarray) -> np.ndarray:
         return y
     y = np.asarray(y, dtype=np.float64)
     return scaler.inverse_transform(_columns(y)).reshape(y.shape)
+
+
+def _moments_of_wide_columns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and population std of columns whose values reach the float64 limit: computed on
+    X / max|X| (every value in [-1, 1]) and scaled back, so neither overflows."""
+    peak = np.max(np.abs(X), axis=0)
+    unit = X / peak
+    return unit.mean(axis=0) * peak, unit.std(axis=0) * peak

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from nnctl.errors import UsageError
 from nnctl.rng import make_streams
 from nnctl.train.state import BestSnapshot, TrainState
@@ -16,8 +18,11 @@ def build_state(cfg: dict, run_dir: Path, base_dir: Path | None = None) -> Train
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)
     dtype = resolve_dtype(cfg)
-    model = model_from_config(cfg, data.X_train.shape[1], data.n_outputs, data.task, streams,
-                              dtype, data_source=data.source)
+    _check_data_fits(data, dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # reported just below, by name
+        model = model_from_config(cfg, data.X_train.shape[1], data.n_outputs, data.task, streams,
+                                  dtype, data_source=data.source)
+    _check_initial_parameters(model, cfg, dtype)
     opt_cfg = dict(cfg["optimizer"])
     entry = OPTIMIZERS.get(opt_cfg.pop("name"))
     full_batch = is_full_batch(entry)
@@ -41,6 +46,40 @@ def build_state(cfg: dict, run_dir: Path, base_dir: Path | None = None) -> Train
         clip_grad_norm=cfg["train"]["clip_grad_norm"], schedule=schedule, streams=streams,
         batches=None if full_batch else _batches(cfg, data, streams, dtype),
         best=BestSnapshot(monitor))
+
+
+def _check_data_fits(data, dtype) -> None:
+    """Features beyond the training dtype (1e300 under float32) would become inf in the cast
+    and then pass for a divergence: exit 2 naming the column, before training."""
+    largest = float(np.finfo(dtype).max)
+    for X in (data.X_train, data.X_val):
+        if X.size == 0 or X.dtype == dtype:
+            continue
+        peak = np.maximum(X.max(axis=0), -X.min(axis=0))  # |X| without a copy of the data
+        if np.any(peak > largest):
+            j = int(np.argmax(peak > largest))
+            name = data.feature_names[j] if data.feature_names else f"x{j}"
+            raise UsageError(f"{data.source}: column {name!r} holds {float(peak[j]):.3g}, beyond "
+                             f"{np.dtype(dtype).name} (largest {largest:.3g}); set "
+                             "data.standardize: true or train.dtype: float64")
+
+
+def _check_initial_parameters(model, cfg: dict, dtype) -> None:
+    """Starting from a NaN or inf is bad input, not a divergence: exit 2 before training, naming
+    the setting (init.bias 1e300 does not fit float32) or the model.init_from file."""
+    kind, largest = np.dtype(dtype).name, float(np.finfo(dtype).max)
+    for name, value in {**model.named_parameters(), **model.buffers()}.items():
+        if np.all(np.isfinite(value)):
+            continue
+        if cfg["model"]["init_from"]:
+            raise UsageError(f"{cfg['model']['init_from']}: model.init_from: array {name!r} holds "
+                             f"values that are NaN, infinite or beyond {kind}")
+        bias = cfg["init"].get("bias", 0.0)
+        if name.endswith(".bias") and abs(bias) > largest:
+            raise UsageError(f"init.bias: {bias:g} does not fit in {kind} (largest "
+                             f"{largest:.3g}); use a smaller value")
+        raise UsageError(f"init: the initial parameters {name!r} are not finite in {kind}; check "
+                         "the init settings (init.scheme and its scale)")
 
 
 def _batches(cfg: dict, data, streams, dtype):

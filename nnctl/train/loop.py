@@ -20,9 +20,14 @@ from nnctl.optim import clip_grad_norm
 
 
 class Interrupted(NnctlError):
-    """SIGINT/SIGTERM: the state was saved; exit 130."""
+    """SIGINT/SIGTERM: the state was saved; exit 130. `by_signal`: a real signal stopped the
+    run (the CLI then keeps ignoring late ones until the process exits)."""
 
     exit_code = 130
+
+    def __init__(self, message: str, by_signal: bool = False):
+        super().__init__(message)
+        self.by_signal = by_signal
 
 
 @dataclass
@@ -143,6 +148,8 @@ def _stop_if_signalled(state) -> None:
     """A signal arrived during the step: stop now that the state is consistent (the callbacks
     save it on the way out)."""
     if state.stop_signal is not None:
+        state.saving = True  # from here a second signal must not cut the save short
         name = signal.Signals(state.stop_signal).name
         raise Interrupted(f"{name} received: state saved after step {state.counters.step} in "
-                          f"{state.run_dir}; resume with: nnctl train --resume {state.run_dir}")
+                          f"{state.run_dir}; resume with: nnctl train --resume {state.run_dir}",
+                          by_signal=state.stop_by_signal)

@@ -110,6 +110,10 @@ class TrainState:
     best: BestSnapshot
     counters: Counters = field(default_factory=Counters)
     stop_signal: int | None = None  # a signal arrived: the loop stops after this step
+    # stop_signal came from a real signal (not from code, e.g. a test's fault injection): the
+    # process is on its way out, and late signals are then ignored rather than fatal.
+    stop_by_signal: bool = False
+    saving: bool = False  # stopping on stop_signal, the state is being saved: signals wait
     stop_training: bool = False  # a callback ended training at this epoch's end
     started: float = field(default_factory=time.perf_counter)
 

@@ -100,6 +100,7 @@ def resume(run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
     if not last.exists():
         raise UsageError(f"{run_dir}: no checkpoints/last.npz to resume from (not an nnctl run "
                          "folder, or the run was stopped before it saved anything)")
+    run_folder.lock(run_dir)  # a second process resuming (or --force on) this run: exit 2
     # Temporary files of writes a crash cut short: never read, only in the way.
     run_folder.remove_stale_temp_files(run_dir)
     arrays, meta = checkpoint.load(last)

@@ -50,5 +50,8 @@ class DivergenceGuard(Callback):
         else:
             hint = "standardize the data, add loss.l2, or try another optimizer"
         last = state.run_dir / "checkpoints" / "last.npz"
+        # Name last.npz only when it is there: never claim a file the run could not write.
+        kept = (f"{last} keeps the last finite state" if last.exists()
+                else "no checkpoint was written (no finite state to keep)")
         return TrainingFailed(f"training diverged at epoch {c.epoch + 1}, step {c.step + 1}: "
-                              f"{detail}; {hint}. {last} keeps the last finite state")
+                              f"{detail}; {hint}. {kept}")

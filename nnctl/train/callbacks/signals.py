@@ -9,7 +9,9 @@ from nnctl.train.callbacks.base import Callback
 
 class StopOnSignal(Callback):
     """Sets state.stop_signal; the loop checks it after every step. A second signal stops at
-    once (KeyboardInterrupt). Outside the main thread no handler can be set: plain behaviour."""
+    once (KeyboardInterrupt), unless the state is already being saved: then it is ignored, so
+    it cannot cut the save short. Outside the main thread no handler can be set: plain
+    behaviour."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -18,9 +20,11 @@ class StopOnSignal(Callback):
 
     def on_train_start(self, state) -> None:
         def handler(signum, frame):
+            if state.saving:  # stopping already: let the state be saved
+                return
             if state.stop_signal is not None:  # a second Ctrl-C: stop now
                 raise KeyboardInterrupt
-            state.stop_signal = signum
+            state.stop_signal, state.stop_by_signal = signum, True
 
         for sig in self.SIGNALS:
             try:
@@ -29,12 +33,17 @@ class StopOnSignal(Callback):
                 pass
 
     def on_exception(self, state, exc) -> None:
-        self._restore()
+        # Runs first among the callbacks, before the checkpoints and the summary are written.
+        # Stopping on a real signal, the process is on its way out: a late second signal (two
+        # SIGTERMs 20 ms apart) must neither cut that save short nor kill the process with 143,
+        # so both stay ignored instead of going back to the default handlers.
+        self._restore(signal.SIG_IGN if state.stop_by_signal else None)
 
     def on_train_end(self, state) -> None:
         self._restore()
 
-    def _restore(self) -> None:
+    def _restore(self, instead=None) -> None:
+        """Put the handlers back as they were before training (all `instead`, when given)."""
         for sig, old in self._previous.items():
-            signal.signal(sig, old)
+            signal.signal(sig, old if instead is None else instead)
         self._previous = {}
