@@ -39,7 +39,7 @@ JsonOption = Annotated[bool, typer.Option(
     "--json", help="Print the result (e.g. summary.json, comparison.json) as one JSON document "
                    "on stdout (nothing else goes there).")]
 QuietOption = Annotated[bool, typer.Option(
-    "--quiet", "-q", help="No progress output, and no result table on stderr.")]
+    "--quiet", "-q", help="No progress or notes on stderr (the result still goes to stdout).")]
 RunDirOption = Annotated[Path | None, typer.Option(
     "--out", help="Run folder (default: output.dir or runs/<config name>, made unique).")]
 ResultDirOption = Annotated[Path | None, typer.Option(
@@ -141,11 +141,20 @@ def train(
     from nnctl.report.progress import make_reporter
     from nnctl.report.tables import print_summary
 
-    summary = train_or_resume(config, set_ or [], out, force, resume, make_reporter(quiet))
-    if not quiet:
-        print_summary(summary)
+    from nnctl.errors import TrainingFailed
+
+    try:
+        summary = train_or_resume(config, set_ or [], out, force, resume, make_reporter(quiet))
+    except TrainingFailed as exc:
+        # A diverged run still has a summary (status: diverged): a script reading --json gets
+        # it on stdout, with exit 1 and the message on stderr.
+        if json_ and exc.summary is not None:
+            _print_json(exc.summary)
+        raise
     if json_:
         _print_json(summary)
+    else:
+        print_summary(summary)
 
 
 @app.command("eval")
@@ -258,10 +267,10 @@ def _render_comparison(result, quiet: bool, json_: bool, no_plot: bool) -> None:
         title = f"{result.data['kind']} of {result.data['config']}"
         _plot_or_hint(lambda: plot_curves(result.run_dirs(), result.out_dir / "curves.png",
                                           title=title), quiet)
-    if not quiet:
-        print_comparison(result.data, result.curves)
     if json_:
         _print_json(result.data)
+    else:
+        print_comparison(result.data, result.curves, quiet)
 
 
 def _render_landscape(result, quiet: bool, json_: bool, no_plot: bool) -> None:
@@ -271,10 +280,10 @@ def _render_landscape(result, quiet: bool, json_: bool, no_plot: bool) -> None:
     if not no_plot:
         _plot_or_hint(lambda: plot_landscape(result.surface, result.runs,
                                              result.out_dir / "landscape.png"), quiet)
-    if not quiet:
-        print_landscape(result.data, result.gaps())
     if json_:
         _print_json(result.data)
+    else:
+        print_landscape(result.data, result.gaps(), quiet)
 
 
 @app.command("compare-optimizers")
@@ -379,7 +388,7 @@ def config_validate(config: Annotated[Path, typer.Argument(help="YAML config.")]
     from nnctl.diagnostics import check_config
 
     facts = check_config(load_config(config, set_), base_dir=config.resolve().parent)
-    print(f"{config}: valid ({facts})", file=sys.stderr)
+    print(f"{config}: valid ({facts})")  # the answer asked for: stdout
 
 
 @config_app.command("schema")

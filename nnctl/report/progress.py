@@ -23,7 +23,8 @@ def _fmt(value) -> str:
 
 def epoch_line(row: dict, total: int) -> str:
     """'epoch 3/30  train_loss 0.41  val_loss 0.39  val_accuracy 0.91  lr 0.001  1.2s'."""
-    keys = [k for k in row if k not in ("epoch", "step", "elapsed_s")]
+    keys = [k for k in row if k not in ("epoch", "step", "elapsed_s")
+            and not (k == "objective" and row[k] == row.get("train_loss"))]  # no L2: same number
     parts = [f"epoch {row['epoch']}/{total}"] + [f"{k} {_fmt(row[k])}" for k in keys if row[k] is not None]
     parts.append(f"{row['elapsed_s']:.1f}s")
     return "  ".join(parts)
