@@ -20,8 +20,11 @@ from nnctl.errors import UsageError
 def train_or_resume(config: Path | None, overrides: list[str], out: Path | None, force: bool,
                     resume: Path | None, reporter) -> dict:
     """Train CONFIG into a new run folder, or continue the run folder `resume`."""
+    import shutil
+
     from nnctl import run_folder
     from nnctl.config import load_config
+    from nnctl.out_template import fill
     from nnctl.train import resume as resume_run
     from nnctl.train import train
 
@@ -33,9 +36,17 @@ def train_or_resume(config: Path | None, overrides: list[str], out: Path | None,
     if config is None:
         raise UsageError("missing CONFIG: nnctl train CONFIG.yaml (or --resume RUN)")
     cfg = load_config(config, overrides)
-    run_dir = run_folder.create(out or run_folder.default_dir(config, cfg), force=force,
-                                unique=out is None and not force)
-    return train(cfg, run_dir, reporter, base_dir=config.resolve().parent)
+    target = Path(fill(str(out), cfg)) if out is not None else run_folder.default_dir(config, cfg)
+    existed = target.exists()
+    run_dir = run_folder.create(target, force=force, unique=out is None and not force)
+    try:
+        return train(cfg, run_dir, reporter, base_dir=config.resolve().parent)
+    except UsageError:
+        # Refused before any training (data, model, init): a folder holding only config.yaml
+        # would use up the name and trip `nnctl plot runs/*`. A folder that was there stays.
+        if not existed or run_dir != target:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 def compare_optimizers(config: Path | None, optimizers: list[str], overrides: list[str],
