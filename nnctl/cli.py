@@ -51,9 +51,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-config_app = typer.Typer(help="Show, validate or describe configs.", no_args_is_help=True)
+config_app = typer.Typer(help="Show, validate or describe configs.\n\n"
+                              "Example: nnctl config show iris-softmax optimizer.lr=0.1",
+                         short_help="Show, validate or describe configs.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
-examples_app = typer.Typer(help="List the example configs shipped with nnctl, or copy them.",
+examples_app = typer.Typer(help="List the example configs shipped with nnctl (with no command), "
+                                "or copy them.\n\nExample: nnctl examples copy examples",
                            short_help="The example configs: list, or copy to a folder.")
 app.add_typer(examples_app, name="examples")
 
