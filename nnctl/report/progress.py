@@ -73,15 +73,28 @@ class RichReporter(QuietReporter):
 
     def __init__(self):
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.table import Column
 
         from nnctl.report.console import stderr_console
 
         self.console = stderr_console()
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(bar_width=30), TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
-            console=self.console, refresh_per_second=10, transient=False,
-        )
+        width = self.console.width
+
+        def fixed(text):  # never shrinks, never wraps: epoch and ETA stay readable at 40 columns
+            return TextColumn(text, table_column=Column(no_wrap=True))
+
+        # Most important first; the bar and the elapsed time only where there is room; the
+        # numbers take what is left and are cut with an ellipsis rather than wrapped.
+        columns = [fixed("epoch {task.completed}/{task.total}")]
+        if width >= 80:
+            columns.append(BarColumn(bar_width=20 if width < 120 else 30))
+        if width >= 100:
+            columns.append(TimeElapsedColumn())
+        columns += [fixed("eta"), TimeRemainingColumn(),
+                    TextColumn("{task.fields[info]}",
+                               table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1))]
+        self.progress = Progress(*columns, console=self.console, refresh_per_second=10,
+                                 transient=False, expand=True)
         self.task = None
         self._last = 0.0
         self._info = ""
