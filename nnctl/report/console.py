@@ -33,8 +33,10 @@ def console_for(stream):
     from rich.console import Console
 
     live = is_live(stream)
-    return Console(file=stream, no_color=not use_colour(stream), highlight=False,
-                   force_terminal=live, soft_wrap=not live)
+    # color_system None: no escape codes for styles either (bold, italic), only the live
+    # redraw; "auto" lets Rich pick what the terminal supports.
+    return Console(file=stream, color_system="auto" if use_colour(stream) else None,
+                   highlight=False, force_terminal=live, soft_wrap=not live)
 
 
 def stderr_console():
