@@ -73,7 +73,8 @@ def compare_optimizers(config: Path | None, optimizers: list[str], overrides: li
     from nnctl.compare import compare_plan, make_out_dir, run_plan
 
     plan = compare_plan(config, optimizers, overrides, seeds, target_loss)
-    out_dir = make_out_dir(out, Path("runs") / f"{config.stem}-compare")
+    out_dir = make_out_dir(out, Path("runs") / named_by_settings(config.stem, "compare",
+                                                                 plan.labels))
     return run_plan(plan, out_dir, jobs, quiet)
 
 
@@ -83,8 +84,24 @@ def sweep(config: Path, options: list[str], seeds: int | None, jobs: int, out: P
     from nnctl.compare import make_out_dir, run_plan, sweep_plan
 
     plan = sweep_plan(config, options, seeds, target_loss)
-    out_dir = make_out_dir(out, Path("runs") / f"{config.stem}-sweep")
+    swept = [part.partition("=")[0] for part in plan.labels[0].split(" ")] if plan.labels else []
+    out_dir = make_out_dir(out, Path("runs") / named_by_settings(config.stem, "sweep", swept))
     return run_plan(plan, out_dir, jobs, quiet)
+
+
+def named_by_settings(stem: str, kind: str, parts: list[str], limit: int = 80) -> str:
+    """The default folder of a comparison, named by what it varies: digits-mlp-compare-sgd-adam,
+    moons-mlp-sweep-activation-lr; a long list ends in -and-N-more."""
+    from nnctl.optimizer_specs import safe_name
+
+    name = f"{stem}-{kind}"
+    for i, part in enumerate(parts):
+        more = f"-and-{len(parts) - i}-more"
+        candidate = f"{name}-{safe_name(part)}"
+        if len(candidate) + (len(more) if i < len(parts) - 1 else 0) > limit:
+            return name + more
+        name = candidate
+    return name
 
 
 def labelled_runs(paths: list[Path]) -> tuple[list[tuple[str, Path]], str | None]:

@@ -316,12 +316,17 @@ def test_usage_errors_of_the_command(tmp_path):
 
 
 def test_default_folder_is_made_unique(tmp_path):
-    args = ("compare-optimizers", CONFIGS / "iris-softmax.yaml", "-o", "adam", "-s", "train.epochs=1",
-            "--no-plot", "-q")
+    args = ("compare-optimizers", CONFIGS / "iris-softmax.yaml", "-o", "adam", "-o", "sgd:lr=0.2",
+            "-s", "train.epochs=1", "--no-plot", "-q")
     for _ in range(2):
         assert run_nnctl(*args, cwd=tmp_path).returncode == 0
+    # named by what it compares
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [
-        "iris-softmax-compare", "iris-softmax-compare-2"]
+        "iris-softmax-compare-adam-sgd_lr=0.2", "iris-softmax-compare-adam-sgd_lr=0.2-2"]
+    proc = run_nnctl("sweep", CONFIGS / "iris-softmax.yaml", "optimizer.lr=0.1,0.2",
+                     "train.batch_size=8,16", "train.epochs=1", "--no-plot", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "runs" / "iris-softmax-sweep-lr-batch_size").is_dir()
 
 
 # ---------------------------------------------------------------------------------------------
