@@ -8,7 +8,6 @@ import os
 import tempfile
 from pathlib import Path
 
-
 TEMP_SUFFIX = ".tmp"  # temporary files are ".<name>.<random><TEMP_SUFFIX>" beside the target
 
 
@@ -18,7 +17,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb"):
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; files follow the umask as open() does
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; follow the umask as open() does
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
             yield handle
             handle.flush()

@@ -18,6 +18,7 @@ import typer
 
 from nnctl import __version__
 
+
 def _arguments_show_their_metavar() -> None:
     """Typer prints an argument as `CONFIG <path>` and `{CONFIG}` even when it has a metavar:
     raw placeholders the user cannot act on. Show the metavar alone, as options already do,
@@ -83,18 +84,25 @@ JsonOption = Annotated[bool, typer.Option(
 QuietOption = Annotated[bool, typer.Option(
     "--quiet", "-q", help="No progress or notes on stderr (the result still goes to stdout).")]
 RunDirOption = Annotated[Path | None, typer.Option(
-    "--out", metavar="DIR", help="Run folder (default: output.dir or runs/CONFIG-NAME, made unique).")]
+    "--out", metavar="DIR",
+    help="Run folder; a template filled from the resolved config, e.g. --out "
+         "'runs/{model.kind}-lr{optimizer.lr}' (default: output.dir or runs/CONFIG-NAME, "
+         "made unique).")]
 ResultDirOption = Annotated[Path | None, typer.Option(
     "--out", metavar="DIR", help="Output folder, new or empty (default: runs/CONFIG-compare-... or "
-                  "CONFIG-sweep-..., named by their settings, or runs/landscape-NAME; made unique).")]
+                  "CONFIG-sweep-..., named by their settings, or runs/landscape-NAME; "
+                  "made unique).")]
 SeedsOption = Annotated[int | None, typer.Option(
-    "--seeds", metavar="N", help="Repeat every run with N seeds: the config's seed, seed+1, ..., seed+N-1; "
+    "--seeds", metavar="N",
+    help="Repeat every run with N seeds: the config's seed, seed+1, ..., seed+N-1; "
                     "the table and comparison.json give mean and std (default: compare.seeds, "
                     "else 1).")]
 JobsOption = Annotated[int, typer.Option(
-    "--jobs", "-j", metavar="N", help="Worker processes to run in; the numbers are the same as with --jobs 1.")]
+    "--jobs", "-j", metavar="N",
+    help="Worker processes to run in; the numbers are the same as with --jobs 1.")]
 TargetLossOption = Annotated[float | None, typer.Option(
-    "--target-loss", metavar="LOSS", help="Training loss whose first crossing is reported (epochs, "
+    "--target-loss", metavar="LOSS",
+    help="train_loss (data loss, no L2 penalty) whose first crossing is reported (epochs, "
                           "sample-gradients, seconds); default: 1% above the lowest training loss "
                           "any run reached.")]
 NoPlotOption = Annotated[bool, typer.Option(
@@ -195,7 +203,8 @@ def train(
     force: Annotated[bool, typer.Option(
         "--force", help="Replace the run files in an existing --out folder.")] = False,
     resume: Annotated[Path | None, typer.Option(
-        "--resume", metavar="RUN", help="Continue an interrupted run folder from its last checkpoint.")] = None,
+        "--resume", metavar="RUN",
+        help="Continue an interrupted run folder from its last checkpoint.")] = None,
     json_: JsonOption = False,
     quiet: QuietOption = False,
 ):
@@ -204,10 +213,9 @@ def train(
 
     Example: nnctl train iris-softmax optimizer.lr=0.1 --out 'runs/iris-lr{optimizer.lr}'"""
     from nnctl.commands import train_or_resume
+    from nnctl.errors import TrainingFailed
     from nnctl.report.progress import make_reporter
     from nnctl.report.tables import print_summary
-
-    from nnctl.errors import TrainingFailed
 
     try:
         summary = train_or_resume(_config(config), _settings(set_, overrides), out, force, resume,
@@ -230,10 +238,12 @@ def eval_(
     run: Annotated[Path, typer.Argument(
         metavar="RUN", help="Run folder (uses checkpoints/best.npz) or a checkpoint .npz.")],
     data: Annotated[str | None, typer.Option(
-        "--data", metavar="FILE|NAME", help="A data file or built-in dataset name (default: the run's own data)."
+        "--data", metavar="FILE|NAME",
+        help="A data file or built-in dataset name (default: the run's own data)."
     )] = None,
     split: Annotated[Split, typer.Option(
-        "--split", metavar="val|train|all", help="With the run's own data: val, train or all.")] = Split.val,
+        "--split", metavar="val|train|all",
+        help="With the run's own data: val, train or all.")] = Split.val,
     json_: JsonOption = False,
 ):
     """Evaluate a trained model: loss and the task's metrics (accuracy, log loss, confusion
@@ -255,7 +265,8 @@ def eval_(
 def predict(
     run: Annotated[Path, typer.Argument(metavar="RUN", help="Run folder or checkpoint .npz.")],
     data: Annotated[str, typer.Argument(
-        metavar="DATA", help="Data file (CSV, NPZ, NPY, IDX); a target column, if present, is ignored.")],
+        metavar="DATA",
+        help="Data file (CSV, NPZ, NPY, IDX); a target column, if present, is ignored.")],
     proba: Annotated[bool, typer.Option(
         "--proba", help="Add one probability column per class.")] = False,
 ):

@@ -104,7 +104,8 @@ COMPARE = (
           "mappings {name: sgd, lr: 0.1} (default: every optimizer that applies)", nullable=True),
     Hyper("seeds", "int", 1, "repeat every run with this many seeds: seed, seed+1, ...",
           check=positive, expect=">= 1"),
-    Hyper("target_loss", "float", None, "training loss whose first crossing is reported "
+    Hyper("target_loss", "float", None, "train_loss (data loss, no penalty) whose first "
+          "crossing is reported "
           "(default: 1% above the lowest any run reached)", check=positive, expect="> 0",
           nullable=True),
 )

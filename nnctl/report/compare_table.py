@@ -143,7 +143,8 @@ def print_comparison(data: dict, curves: dict[str, list[list[dict]]], quiet: boo
     seeds = data["seeds"]
     title = (f"{data['kind']} of {data['config']}, seed{'s' if len(seeds) > 1 else ''} "
              f"{', '.join(map(str, seeds))}; target@: epoch, sample-gradients and seconds at which "
-             f"the training loss first reached {'-' if target is None else f'{target:.4g}'} "
+             "train_loss (data loss, no L2 penalty) first reached "
+             f"{'-' if target is None else f'{target:.4g}'} "
              f"({data['target_rule']})")
     head = "run" if data["kind"] == "sweep" else "optimizer"
     _emit(title, [head, "status", "train loss", "best val loss", f"best {metric}", "epochs",

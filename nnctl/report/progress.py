@@ -72,7 +72,13 @@ class RichReporter(QuietReporter):
     SHOWN = ("train_loss", "val_loss", "lr", "grad_norm")  # plus the task's main val metric
 
     def __init__(self):
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
         from rich.table import Column
 
         from nnctl.report.console import stderr_console
