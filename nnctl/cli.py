@@ -107,6 +107,16 @@ TargetLossOption = Annotated[float | None, typer.Option(
                           "any run reached.")]
 NoPlotOption = Annotated[bool, typer.Option(
     "--no-plot", help="Do not draw curves.png / landscape.png.")]
+ExecutorOption = Annotated[str, typer.Option(
+    "--executor", help="Where the runs go: local (this machine, --jobs processes) or dask (a "
+                       "dask.distributed cluster, --scheduler; needs nnctl[dask]). Same numbers.")]
+SchedulerOption = Annotated[str | None, typer.Option(
+    "--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786 (default: "
+                        "$DASK_SCHEDULER_ADDRESS).")]
+ResumeComparisonOption = Annotated[Path | None, typer.Option(
+    "--resume", help="Finish an interrupted comparison or sweep folder: runs only the runs it "
+                     "lacks, from its plan.json (give no CONFIG, -o, -s, --seeds, --target-loss "
+                     "or --out).")]
 
 
 class Split(str, Enum):
@@ -400,6 +410,9 @@ def compare_optimizers(
     no_plot: NoPlotOption = False,
     json_: JsonOption = False,
     quiet: QuietOption = False,
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    resume: ResumeComparisonOption = None,
 ):
     """Train every optimizer on the same model, split, init, batch order and budget; writes one
     run folder per optimizer and seed, comparison.csv, comparison.json and curves.png
@@ -412,7 +425,8 @@ def compare_optimizers(
 
     result = commands.compare_optimizers(_config(config), optimizer or [],
                                          _settings(set_, overrides), seeds, jobs, out,
-                                         target_loss, quiet, landscape, start, steps)
+                                         target_loss, quiet, landscape, start, steps,
+                                         executor, scheduler, resume)
     render = _render_comparison if isinstance(result, Comparison) else _render_landscape
     render(result, quiet, json_, no_plot)
 
@@ -420,7 +434,9 @@ def compare_optimizers(
 @app.command(short_help="Train every combination of swept settings.")
 @command
 def sweep(
-    config: ConfigArgument,
+    config: Annotated[Path | None, typer.Argument(
+        metavar="CONFIG", show_default=False,
+        help="YAML config or an example's name (not needed with --resume).")] = None,
     overrides: Annotated[list[str] | None, typer.Argument(
         metavar="KEY=V1,V2,...", autocompletion=_complete_setting, show_default=False,
         help="Sweep axes or overrides after the config, as with -s.")] = None,
@@ -436,6 +452,9 @@ def sweep(
     no_plot: NoPlotOption = False,
     json_: JsonOption = False,
     quiet: QuietOption = False,
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    resume: ResumeComparisonOption = None,
 ):
     """Train every combination of the swept settings (e.g. -s optimizer.lr=0.001,0.01,0.1
     -s model.activation=relu,elu: 6 runs) with the same seed, split and batch order; writes the
@@ -445,7 +464,7 @@ def sweep(
     from nnctl import commands
 
     result = commands.sweep(_config(config), _settings(set_, overrides), seeds, jobs, out,
-                            target_loss, quiet)
+                            target_loss, quiet, executor, scheduler, resume)
     _render_comparison(result, quiet, json_, no_plot)
 
 

@@ -52,12 +52,23 @@ def train_or_resume(config: Path | None, overrides: list[str], out: Path | None,
 def compare_optimizers(config: Path | None, optimizers: list[str], overrides: list[str],
                        seeds: int | None, jobs: int, out: Path | None, target_loss: float | None,
                        quiet: bool, landscape: str | None = None, start: str | None = None,
-                       steps: int | None = None):
+                       steps: int | None = None, executor: str = "local",
+                       scheduler: str | None = None, resume: Path | None = None):
     """Every optimizer on CONFIG's model (a Comparison), or on a 2-D test function with
-    `landscape` (a LandscapeComparison); the two modes take different options."""
+    `landscape` (a LandscapeComparison); the two modes take different options. `resume`
+    finishes an interrupted comparison folder."""
+    if resume is not None:
+        _check_resume(CONFIG=config, **{"-o": optimizers, "-s": overrides, "--seeds": seeds,
+                                        "--target-loss": target_loss, "--out": out,
+                                        "--landscape": landscape})
+        from nnctl.compare import resume_comparison
+
+        return resume_comparison(resume, "compare", _executor(executor, jobs, scheduler), quiet)
     if landscape is not None:
         given = [name for name, value in (("CONFIG", config), ("-s", overrides),
-                                          ("--seeds", seeds), ("--target-loss", target_loss))
+                                          ("--seeds", seeds), ("--target-loss", target_loss),
+                                          ("--scheduler", scheduler),
+                                          ("--executor", executor != "local"))
                  if value]
         if given:
             raise UsageError("--landscape: runs on a 2-D function, not a config; "
@@ -72,21 +83,43 @@ def compare_optimizers(config: Path | None, optimizers: list[str], overrides: li
                          "(or --landscape NAME)")
     from nnctl.compare import compare_plan, make_out_dir, run_plan
 
+    runner = _executor(executor, jobs, scheduler)
     plan = compare_plan(config, optimizers, overrides, seeds, target_loss)
     out_dir = make_out_dir(out, Path("runs") / named_by_settings(config.stem, "compare",
                                                                  plan.labels))
-    return run_plan(plan, out_dir, jobs, quiet)
+    return run_plan(plan, out_dir, jobs, quiet, executor=runner)
 
 
-def sweep(config: Path, options: list[str], seeds: int | None, jobs: int, out: Path | None,
-          target_loss: float | None, quiet: bool):
-    """Every combination of the swept settings (a Comparison)."""
-    from nnctl.compare import make_out_dir, run_plan, sweep_plan
+def sweep(config: Path | None, options: list[str], seeds: int | None, jobs: int,
+          out: Path | None, target_loss: float | None, quiet: bool, executor: str = "local",
+          scheduler: str | None = None, resume: Path | None = None):
+    """Every combination of the swept settings (a Comparison); `resume` finishes an
+    interrupted sweep folder."""
+    from nnctl.compare import make_out_dir, resume_comparison, run_plan, sweep_plan
 
+    runner = _executor(executor, jobs, scheduler)
+    if resume is not None:
+        _check_resume(CONFIG=config, **{"-s": options, "--seeds": seeds,
+                                        "--target-loss": target_loss, "--out": out})
+        return resume_comparison(resume, "sweep", runner, quiet)
+    if config is None:
+        raise UsageError("missing CONFIG: nnctl sweep CONFIG.yaml -s KEY=V1,V2 (or --resume DIR)")
     plan = sweep_plan(config, options, seeds, target_loss)
     swept = [part.partition("=")[0] for part in plan.labels[0].split(" ")] if plan.labels else []
     out_dir = make_out_dir(out, Path("runs") / named_by_settings(config.stem, "sweep", swept))
-    return run_plan(plan, out_dir, jobs, quiet)
+    return run_plan(plan, out_dir, jobs, quiet, executor=runner)
+
+
+def _executor(name: str, jobs: int, scheduler: str | None):
+    from nnctl.compare.executors import make_executor
+
+    return make_executor(name, jobs, scheduler)
+
+
+def _check_resume(**given) -> None:
+    named = [name for name, value in given.items() if value]
+    if named:
+        raise UsageError(f"--resume: finishes the folder's own plan; drop {', '.join(named)}")
 
 
 def named_by_settings(stem: str, kind: str, parts: list[str], limit: int = 80) -> str:

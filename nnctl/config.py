@@ -92,6 +92,8 @@ TRAIN = (
           nullable=True),
     Hyper("on_nonfinite", "str", "stop", "on a NaN/inf loss or gradient: stop (exit 1) or skip_batch",
           choices=("stop", "skip_batch")),
+    Hyper("threads", "any", "auto", "BLAS threads of the run: an integer >= 1, or auto (the BLAS "
+          "default here; 1 in compare-optimizers and sweep), recorded as a number"),
 )
 
 OUTPUT = (
@@ -374,6 +376,9 @@ def resolve(raw: dict, source: str = "config") -> dict:
             raise UsageError(f"train.early_stopping: expected null or a mapping "
                              f"{{metric, patience, min_delta, restore_best}}, found {es!r}")
         train["early_stopping"] = _resolve_fixed(es, EARLY_STOPPING, "train.early_stopping")
+    from nnctl.threads import resolve_threads  # the count changes the last bits: part of the config
+
+    train["threads"] = resolve_threads(train["threads"], "train.threads")
     cfg["train"] = train
     cfg["output"] = _resolve_fixed(_section(raw, "output"), OUTPUT, "output")
     if raw.get("compare") is not None:  # absent stays absent: `train` configs do not grow one

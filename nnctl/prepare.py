@@ -45,16 +45,26 @@ def load_dataset(data_cfg: dict, streams, *, which: str = "path", classes=None,
     if which == "path" and data_cfg["name"] is not None:
         return load_builtin(data_cfg["name"], data_cfg["params"] or {}, streams["data"],
                             task=data_cfg["task"])
+    path, labels = locate_files(data_cfg, which, base_dir)
+    return load_file(path, target=data_cfg["target"], labels_path=labels, format=data_cfg["format"],
+                     task=data_cfg["task"], classes=classes, require_target=require_target)
+
+
+def locate_files(data_cfg: dict, which: str = "path",
+                 base_dir: Path | None = None) -> tuple[Path, str | None]:
+    """(data file, labels file or None) that `data.<which>` names, as they will be opened.
+
+    Paths in a config are tried as given (relative to the working folder), then relative to
+    the config file, so a config next to its data works from anywhere. The Dask executor ships
+    the same files (nnctl.compare.executors.shipping).
+    """
     path = Path(data_cfg[which])
     labels = data_cfg["labels_path" if which == "path" else "val_labels_path"]
     if base_dir is not None and not path.is_absolute() and not path.exists():
-        # Paths in a config are tried as given (relative to the working folder), then relative
-        # to the config file, so a config next to its data works from anywhere.
         if (base_dir / path).exists():
             path = base_dir / path
             labels = str(base_dir / labels) if labels and not Path(labels).is_absolute() else labels
-    return load_file(path, target=data_cfg["target"], labels_path=labels, format=data_cfg["format"],
-                     task=data_cfg["task"], classes=classes, require_target=require_target)
+    return path, labels
 
 
 def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedData:

@@ -65,7 +65,7 @@ def digits(tmp_path_factory):
 def test_digits_comparison_folder_is_complete(digits):
     folder, procs = digits
     out = folder / "jobs2"
-    expected = set(DIGITS_8) | {"comparison.csv", "comparison.json"}
+    expected = set(DIGITS_8) | {"comparison.csv", "comparison.json", "plan.json"}
     try:
         import matplotlib  # noqa: F401
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import pytest
 
@@ -32,7 +33,10 @@ def no_matplotlib(tmp_path):
     fake = tmp_path / "fake-site" / "matplotlib"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text('raise ImportError("No module named \'matplotlib\' (simulated)")\n')
-    return {"PYTHONPATH": str(tmp_path / "fake-site")}
+    # Ahead of any PYTHONPATH already set (a worktree's), which must stay: else the subprocess
+    # would import another copy of nnctl.
+    paths = [str(tmp_path / "fake-site"), os.environ.get("PYTHONPATH", "")]
+    return {"PYTHONPATH": os.pathsep.join(p for p in paths if p)}
 
 
 def compare(tmp_path, out, env=None, *extra):
@@ -51,7 +55,8 @@ def test_without_matplotlib_compare_and_landscape_still_work(tmp_path, no_matplo
     hint_lines = [line for line in proc.stderr.splitlines() if HINT in line]
     assert len(hint_lines) == 1 and "Traceback" not in proc.stderr
     out = tmp_path / "cmp"
-    assert {p.name for p in out.iterdir()} == {"sgd", "adam", "lbfgs", "comparison.csv", "comparison.json"}
+    assert {p.name for p in out.iterdir()} == {"sgd", "adam", "lbfgs", "comparison.csv", "comparison.json",
+                                               "plan.json"}
     proc = run_nnctl("compare-optimizers", "--landscape", "saddle", "--steps", "20", "-q",
                      "--out", tmp_path / "land", cwd=tmp_path, env=no_matplotlib)
     assert proc.returncode == 0, proc.stderr

@@ -19,7 +19,8 @@ EXTRAS = {"nnctl plot": "matplotlib"}  # commands that need an optional extra ->
 
 def tour_blocks() -> list[str]:
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    tour = text[text.index("## Tour"):text.index("## Configs")]
+    start = text.index("## Tour")
+    tour = text[start:text.index("\n## ", start)]  # up to the next section
     return re.findall(r"```bash\n(.*?)```", tour, flags=re.S)
 
 

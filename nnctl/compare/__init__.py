@@ -8,21 +8,21 @@
     run_landscape("canyon", [parse_spec("sgd")], start=(-8.0, 1.0), steps=1000)
     compare_on_landscape("canyon", ["sgd", "momentum"], None, None, out=None)  # + landscape.json
 
-specs.py parses sweep axes (the `NAME:KEY=VALUE,...` grammar is nnctl.optimizer_specs, in the
-config layer, which validates the config's compare: section with it); plan.py builds the runs
-(fairness: same seed, init, split, batch order and budget); runner.py runs them (sequential or
-in worker processes, same numbers); aggregate.py makes the comparison rows; landscapes.py has
-the 2-D test functions and runs optimizers on them.
+specs.py parses `NAME:KEY=VALUE,...` and sweep axes; plan.py builds the runs (fairness: same
+seed, init, split, batch order and budget); runner.py runs them through an executor
+(executors/: here, in worker processes or on a Dask cluster; same numbers); resume.py keeps
+plan.json so `--resume` runs only what is missing; aggregate.py makes the comparison rows;
+landscapes.py has the 2-D test functions.
 """
 
 from __future__ import annotations
 
-from nnctl.compare.comparison import Comparison, make_out_dir, run_plan
+from nnctl.compare.comparison import Comparison, make_out_dir, resume_comparison, run_plan
 from nnctl.compare.plan import Plan, RunTask, compare_plan, read_section, sweep_plan
 from nnctl.compare.specs import OptimizerSpec, parse_spec, parse_sweep_option, split_top_level
 
 __all__ = [
     "Comparison", "Plan", "RunTask", "OptimizerSpec",
-    "compare_plan", "sweep_plan", "run_plan", "make_out_dir", "read_section",
+    "compare_plan", "sweep_plan", "run_plan", "resume_comparison", "make_out_dir", "read_section",
     "parse_spec", "parse_sweep_option", "split_top_level",
 ]

@@ -3,19 +3,19 @@
     <out>/<label>[-seed<k>]/   one run folder per optimizer (or sweep point) and seed
     <out>/comparison.csv        one row per run
     <out>/comparison.json       {kind, config, seeds, target_loss, metric, runs: [...], summary: [...]}
+    <out>/plan.json             every run's resolved config, written first: `--resume <out>`
     <out>/curves.png            with matplotlib (nnctl[plot]); written by the caller
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from nnctl.compare import aggregate
 from nnctl.compare.plan import Plan, RunTask
 from nnctl.compare.runner import run_tasks
-from nnctl.errors import UsageError
+from nnctl.errors import NnctlError, UsageError
 
 
 @dataclass
@@ -60,19 +60,69 @@ def progress_line(done: int, total: int, task: RunTask, result: dict) -> str:
     return ", ".join(parts)
 
 
-def run_plan(plan: Plan, out_dir: Path, jobs: int = 1, quiet: bool = False) -> Comparison:
+class ComparisonInterrupted(NnctlError):
+    """Ctrl-C (or SIGTERM) during a comparison: finished run folders stay; exit 130."""
+
+    exit_code = 130
+
+
+def run_plan(plan: Plan, out_dir: Path, jobs: int = 1, quiet: bool = False,
+             executor=None) -> Comparison:
+    """Run every task of a new comparison into out_dir (after writing plan.json there)."""
+    from nnctl.compare.executors.local import LocalExecutor
+    from nnctl.compare.resume import write_plan
+
+    executor = executor or LocalExecutor(jobs)
+    write_plan(out_dir, plan)
+    return _run(plan, out_dir, executor, quiet, finished={})
+
+
+def resume_comparison(out_dir: Path, kind: str, executor=None, quiet: bool = False) -> Comparison:
+    """Finish the comparison (kind "compare") or sweep in out_dir: only its missing runs run."""
+    from nnctl.compare.executors.local import LocalExecutor
+    from nnctl.compare.resume import clear_unfinished, finished_result, read_plan
+
+    out_dir = Path(out_dir)
+    plan = read_plan(out_dir, kind)
+    finished = {}
+    for task in plan.tasks:
+        if task.cfg is not None and (result := finished_result(out_dir, task)) is not None:
+            finished[task.index] = result
+    clear_unfinished(out_dir, [t for t in plan.tasks if t.index not in finished])
+    return _run(plan, out_dir, executor or LocalExecutor(1), quiet, finished)
+
+
+def _run(plan: Plan, out_dir: Path, executor, quiet: bool, finished: dict) -> Comparison:
+    from nnctl.compare.resume import COMMANDS
+    from nnctl.report.runs_progress import RunsProgress
+
     total = len(plan.tasks)
-    finished = 0
+    todo = [t for t in plan.tasks if t.index not in finished]
+    progress = RunsProgress(total, done=len(finished), quiet=quiet)
 
     def on_done(task, result):
-        nonlocal finished
-        finished += 1
-        if not quiet:
-            print(progress_line(finished, total, task, result), file=sys.stderr, flush=True)
+        progress.run_done(progress_line(progress.done + 1, total, task, result))
 
-    if jobs < 1:
-        raise UsageError(f"--jobs: expected an integer >= 1, found {jobs}")
-    results = run_tasks(plan.tasks, out_dir, jobs, on_done)
+    note = None
+    if finished:
+        note = (f"{out_dir}: {len(finished)} of {total} runs are finished; running the other "
+                f"{len(todo)} on {executor.describe()}")
+    elif executor.name != "local":
+        note = f"{total} runs on {executor.describe()}"
+    progress.start(note)
+    try:
+        fresh = run_tasks(todo, out_dir, on_done=on_done, executor=executor)
+    except (KeyboardInterrupt, NnctlError) as exc:
+        if isinstance(exc, NnctlError) and exc.exit_code != 130:
+            raise
+        raise ComparisonInterrupted(
+            f"interrupted: {progress.done} of {total} runs finished and are kept in {out_dir}; "
+            f"finish with: nnctl {COMMANDS[plan.kind]} --resume {out_dir}") from None
+    finally:
+        progress.close()
+        executor.close()
+    by_index = {**finished, **{t.index: r for t, r in zip(todo, fresh)}}
+    results = [by_index[t.index] for t in plan.tasks]
     records = [aggregate.run_record(t, r, str(out_dir)) for t, r in zip(plan.tasks, results)]
     rows = {i: r["rows"] for i, r in enumerate(results)}
     if all(r["status"] == "skipped" for r in records):

@@ -95,6 +95,13 @@ def _resolve_run(raw: dict, where: str) -> dict:
     from nnctl.config import resolve
 
     raw = {k: v for k, v in raw.items() if k != "compare"}
+    train = raw.get("train")
+    if isinstance(train, dict) and train.get("threads", "auto") == "auto":
+        # One BLAS thread per run: the executor runs one run per core, and the number is the
+        # same wherever the run goes (jobs, Dask workers), so the bits are too.
+        raw["train"] = {**train, "threads": 1}
+    elif train is None:
+        raw["train"] = {"threads": 1}
     try:
         return resolve(raw, where)
     except UsageError as exc:

@@ -1,9 +1,9 @@
-"""Runs the tasks of a plan, one after the other or in `jobs` worker processes.
+"""Runs the tasks of a plan through an executor (nnctl.compare.executors): here, in `jobs`
+worker processes, or on a Dask cluster.
 
-A run's numbers depend only on its config (seeded streams, no shared state), so running it in a
-worker process gives the same numbers as running it here: `--jobs N` changes wall time only.
-Workers are started with `spawn` (a clean interpreter: no inherited threads, locks or BLAS state)
-and train quietly; the parent prints one line per finished run.
+A run's numbers depend only on its config (seeded streams, BLAS threads, no shared state), so
+running it in a worker process or on another machine gives the same numbers as running it here:
+the executor changes wall time only. Runs train quietly; the caller reports each finished run.
 
 Outcome of a run: the trainer's status (completed, early_stopped, converged), or "diverged"
 (TrainingFailed: a non-finite loss; the comparison goes on), or "skipped" (the model refuses the
@@ -52,39 +52,24 @@ def _read_summary(run_dir: Path) -> dict | None:
 
 
 def run_tasks(tasks: list[RunTask], out_dir: Path, jobs: int = 1,
-              on_done: Callable[[RunTask, dict], None] | None = None) -> list[dict]:
-    """Every task's result, in task order (whatever order they finish in)."""
-    results: list[dict | None] = [None] * len(tasks)
+              on_done: Callable[[RunTask, dict], None] | None = None, executor=None) -> list[dict]:
+    """Every task's result, in task order (whatever order they finish in). `executor`
+    (nnctl.compare.executors) says where the runs go; the default runs them here, `jobs` at once."""
+    results: dict[int, dict] = {}
 
     def done(task, result):
         results[task.index] = result
         if on_done is not None:
             on_done(task, result)
 
-    runnable = [t for t in tasks if t.cfg is not None]
+    if executor is None:
+        from nnctl.compare.executors.local import LocalExecutor
+
+        executor = LocalExecutor(jobs)
     for task in tasks:
         if task.cfg is None:
             done(task, execute(task, str(out_dir)))
-    workers = min(jobs, len(runnable))
-    if workers <= 1:
-        for task in runnable:
-            done(task, execute(task, str(out_dir)))
-        return results
-
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    from nnctl.report.console import route_warnings  # worker warnings read like the parent's
-
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=route_warnings)
-    try:
-        futures = {pool.submit(execute, task, str(out_dir)): task for task in runnable}
-        for future in as_completed(futures):
-            done(futures[future], future.result())  # an error in a worker re-raises here
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-    return results
-
+    runnable = [t for t in tasks if t.cfg is not None]
+    if runnable:
+        executor.run(runnable, Path(out_dir), done)
+    return [results[t.index] for t in tasks]

@@ -14,6 +14,7 @@ from nnctl.train.build import build_state
 from nnctl.train.callbacks import CallbackList
 from nnctl.train.loop import Interrupted, fit_full_batch, fit_mini_batch
 from nnctl.train.summary import write_summary
+from nnctl.threads import blas_threads
 
 # What a damaged or hand-edited checkpoint meta raises while it is read back.
 BAD_STATE = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
@@ -80,8 +81,8 @@ def train(cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None) -> d
     """Train a resolved config into a fresh run folder; returns summary.json's content."""
     run_dir = Path(run_dir)
     run_folder.write_config(run_dir, cfg)
-    trainer = Trainer(cfg, run_dir, reporter, base_dir)
-    return trainer.run()
+    with blas_threads(cfg["train"]["threads"]):  # part of the config: the count changes the bits
+        return Trainer(cfg, run_dir, reporter, base_dir).run()
 
 
 def resume(run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
@@ -107,6 +108,7 @@ def resume(run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
         raise UsageError(f"{last}: the saved config: {exc}") from None
     if base_dir is None and isinstance(meta.get("base_dir"), str):
         base_dir = Path(meta["base_dir"])
-    trainer = Trainer(cfg, run_dir, reporter, base_dir)
-    trainer.restore(arrays, meta, last)
-    return trainer.run()
+    with blas_threads(cfg["train"]["threads"]):
+        trainer = Trainer(cfg, run_dir, reporter, base_dir)
+        trainer.restore(arrays, meta, last)
+        return trainer.run()

@@ -1,0 +1,189 @@
+"""Runs on machines that share no file system with this one (the Dask executor).
+
+Here, before submitting: `files_to_ship` reads the files a run's config names (data.path and
+its labels, data.val_path and its labels, model.init_from), as the run would find them on this
+machine. Built-in datasets ship nothing: the worker generates them from the seed as any run does.
+
+On the worker: `run_shipped` writes those files into a temporary folder, points a copy of the
+config at them, trains into another temporary folder, and returns what the run folder holds:
+metrics.jsonl as bytes, summary.json as a dict, each checkpoint as (arrays, meta).
+
+Here again, as results arrive: `write_run_folder` writes the run folder under a hidden name and
+renames it into place, so a comparison folder only ever holds complete runs. The files are the
+ones a local run writes: config.yaml and the checkpoints' meta hold the config as resolved here
+(this machine's paths), and summary.json and messages name this machine's run folder.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from nnctl.compare.plan import RunTask
+
+PARTIAL_SUFFIX = ".partial"  # `.<folder>.<random>.partial`: a run folder being written
+FILE_KEYS = (("data", "path"), ("data", "labels_path"), ("data", "val_path"),
+             ("data", "val_labels_path"), ("model", "init_from"))
+
+
+@dataclass(frozen=True)
+class ShippedFiles:
+    """The files of a run's config: "data.path" -> (path on this machine, content)."""
+
+    files: dict
+    digest: str  # of every path and content: runs with equal digests share one scatter
+
+    @property
+    def n_bytes(self) -> int:
+        return sum(len(content) for _, content in self.files.values())
+
+
+def files_to_ship(task: RunTask, cache: dict | None = None) -> ShippedFiles | None:
+    """The files task.cfg names, read from where a local run would open them; None when the
+    run reads no file. A file missing here is not shipped: the run then fails on the worker
+    with the same "not found" a local run gives. `cache` (path -> bytes) reads each file once."""
+    from nnctl.prepare import locate_files
+
+    cfg = task.cfg
+    base_dir = Path(task.base_dir) if task.base_dir else None
+    found: dict[str, Path] = {}
+    for which, labels_key in (("path", "labels_path"), ("val_path", "val_labels_path")):
+        if cfg["data"][which] is not None:
+            path, labels = locate_files(cfg["data"], which, base_dir)
+            found[f"data.{which}"] = path
+            if labels:
+                found[f"data.{labels_key}"] = Path(labels)
+    if cfg["model"]["init_from"]:
+        found["model.init_from"] = Path(cfg["model"]["init_from"])
+    cache = {} if cache is None else cache
+    files = {}
+    for key, path in found.items():
+        if path.is_file():
+            if str(path) not in cache:
+                cache[str(path)] = path.read_bytes()
+            files[key] = (str(path), cache[str(path)])
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for key in sorted(files):
+        digest.update(f"{key}\0{files[key][0]}\0".encode())
+        digest.update(hashlib.sha256(files[key][1]).digest())
+    return ShippedFiles(files, digest.hexdigest())
+
+
+def run_shipped(task: RunTask, shipped: ShippedFiles | None) -> dict:
+    """On the worker: train `task` on the shipped files; the result and the run folder's
+    content (see the module's docstring). Paths of this worker are listed under "paths" so the
+    client can name its own instead."""
+    import warnings
+
+    from nnctl.compare.runner import execute
+
+    with tempfile.TemporaryDirectory(prefix="nnctl-run-") as tmp:
+        tmp = Path(tmp)
+        cfg = copy.deepcopy(task.cfg)
+        paths = {}  # this worker's path -> the client's
+        for i, key in enumerate(sorted(shipped.files if shipped else {})):
+            client_path, content = shipped.files[key]
+            local = tmp / "data" / str(i) / Path(client_path).name  # the name keeps the suffix
+            local.parent.mkdir(parents=True)
+            local.write_bytes(content)
+            section, name = key.split(".")
+            cfg[section][name] = str(local)
+            paths[str(local)] = client_path
+        out = tmp / "out"
+        out.mkdir()
+        # Workers run one task per thread (--nthreads 1 is the advice); with more, a warning
+        # of a run on another thread may be listed here too: harmless, it is only shown.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            result = execute(replace(task, cfg=cfg), str(out))
+        run_dir = out / task.folder
+        folder = _read_folder(run_dir) if run_dir.is_dir() else None
+    return {"result": result, "folder": folder, "paths": paths, "run_dir": str(run_dir),
+            "warnings": list(dict.fromkeys(str(w.message) for w in caught))}
+
+
+def _read_folder(run_dir: Path) -> dict:
+    """relative path -> ("npz", (arrays, meta)) | ("summary", None) | ("bytes", content).
+    config.yaml and summary.json are left out: the client writes its own (its paths)."""
+    from nnctl import checkpoint
+
+    content = {}
+    for path in sorted(run_dir.rglob("*")):
+        if not path.is_file() or path.name.startswith("."):  # `.` files: unfinished writes
+            continue
+        rel = path.relative_to(run_dir).as_posix()
+        if rel in ("config.yaml", "summary.json"):
+            continue
+        if path.suffix == ".npz":
+            content[rel] = ("npz", checkpoint.load(path))
+        else:
+            content[rel] = ("bytes", path.read_bytes())
+    return content
+
+
+def _translate(text, renames: dict):
+    if not isinstance(text, str):
+        return text
+    for there, here in renames.items():
+        text = text.replace(there, here)
+    return text
+
+
+def write_run_folder(out_dir: Path, task: RunTask, payload: dict) -> dict:
+    """Write the run folder out_dir/task.folder from a worker's payload, atomically (a hidden
+    folder renamed into place); returns the run's result with this machine's paths."""
+    from nnctl import checkpoint, run_folder
+    from nnctl.atomic import _fsync_folder, atomic_open
+    from nnctl.errors import UsageError
+
+    final = Path(out_dir) / task.folder
+    # The run folder's path first: the data files live inside the worker's temporary folder.
+    renames = {payload["run_dir"]: str(final), **payload["paths"]}
+    result = dict(payload["result"])
+    result["message"] = _translate(result.get("message"), renames)
+    if result.get("summary") is not None:
+        summary = dict(result["summary"])
+        summary["run_dir"] = str(final)
+        summary["message"] = _translate(summary.get("message"), renames)
+        result["summary"] = summary
+    if payload["folder"] is None:
+        return result
+    base_dir = None if task.base_dir is None else str(Path(task.base_dir).resolve())
+    tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{task.folder}.", suffix=PARTIAL_SUFFIX))
+    try:
+        (tmp / "checkpoints").mkdir()
+        run_folder.write_config(tmp, task.cfg)
+        if result.get("summary") is not None:
+            run_folder.write_summary(tmp, result["summary"])
+        for rel, (kind, value) in payload["folder"].items():
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if kind == "npz":
+                arrays, meta = value
+                checkpoint.save(target, arrays, {**meta, "config": task.cfg, "base_dir": base_dir})
+            else:
+                with atomic_open(target, "wb") as handle:
+                    handle.write(value)
+        try:
+            os.rename(tmp, final)
+        except OSError as exc:
+            raise UsageError(f"{final}: cannot put the finished run there ({exc.strerror}); "
+                             "is the folder in use?") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_folder(Path(out_dir))
+    return result
+
+
+def remove_partial_folders(out_dir: Path) -> None:
+    """Hidden run folders a client stopped while writing them (never read, only in the way)."""
+    for path in Path(out_dir).glob(f".*{PARTIAL_SUFFIX}"):
+        shutil.rmtree(path, ignore_errors=True)
