@@ -108,15 +108,16 @@ TargetLossOption = Annotated[float | None, typer.Option(
 NoPlotOption = Annotated[bool, typer.Option(
     "--no-plot", help="Do not draw curves.png / landscape.png.")]
 ExecutorOption = Annotated[str, typer.Option(
-    "--executor", help="Where the runs go: local (this machine, --jobs processes) or dask (a "
-                       "dask.distributed cluster, --scheduler; needs nnctl[dask]). Same numbers.")]
+    "--executor", metavar="local|dask",
+    help="Where the runs go: local (this machine, --jobs processes) or dask (a "
+         "dask.distributed cluster, --scheduler; needs nnctl[dask]). Same numbers.")]
 SchedulerOption = Annotated[str | None, typer.Option(
-    "--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786 (default: "
-                        "$DASK_SCHEDULER_ADDRESS).")]
+    "--scheduler", metavar="ADDRESS",
+    help="Dask scheduler address, e.g. tcp://HOST:8786 (default: $DASK_SCHEDULER_ADDRESS).")]
 ResumeComparisonOption = Annotated[Path | None, typer.Option(
-    "--resume", help="Finish an interrupted comparison or sweep folder: runs only the runs it "
-                     "lacks, from its plan.json (give no CONFIG, -o, -s, --seeds, --target-loss "
-                     "or --out).")]
+    "--resume", metavar="DIR",
+    help="Finish an interrupted comparison or sweep folder: runs only the runs it lacks, from "
+         "its plan.json (give no CONFIG, -o, -s, --seeds, --target-loss or --out).")]
 
 
 class Split(str, Enum):
