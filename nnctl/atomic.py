@@ -22,6 +22,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb"):
     except OSError as exc:  # read-only or missing folder, a file where the folder should be
         raise write_failed(path, exc) from None
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; follow the umask as open() does
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
             yield handle
             handle.flush()
@@ -35,6 +36,13 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb"):
             raise write_failed(path, exc) from None
         raise
     _fsync_folder(path.parent)
+
+
+def _umask() -> int:
+    """The process umask (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_folder(folder: Path) -> None:

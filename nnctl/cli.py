@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import sys
 from enum import Enum
 from pathlib import Path
@@ -17,56 +18,106 @@ import typer
 
 from nnctl import __version__
 
+
+def _arguments_show_their_metavar() -> None:
+    """Typer prints an argument as `CONFIG <path>` and `{CONFIG}` even when it has a metavar:
+    raw placeholders the user cannot act on. Show the metavar alone, as options already do,
+    and the usage line in the usual form: CONFIG, [OPTIONAL], REPEATED..."""
+    from typer.core import TyperArgument
+
+    original = TyperArgument.display_type_rich
+
+    def display_type_rich(self, ctx):
+        return None if self.metavar is not None else original(self, ctx)
+
+    def usage_name(self):
+        name = self.display_name_raw if self.metavar is not None else self.name.upper()
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    TyperArgument.display_type_rich = display_type_rich
+    TyperArgument._usage_display_name = usage_name
+
+
+_arguments_show_their_metavar()
+
 app = typer.Typer(
     name="nnctl",
     help="Train and compare the classic models of a first deep-learning course (linear, logistic "
          "and softmax regression, the MLP) from YAML configs, in NumPy.\n\n"
-         "Start with: nnctl train configs/digits-mlp.yaml",
+         "Start with: nnctl examples, then nnctl train iris-softmax",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-config_app = typer.Typer(help="Show, validate or describe configs.", no_args_is_help=True)
+config_app = typer.Typer(help="Show, validate or describe configs.\n\n"
+                              "Example: nnctl config show iris-softmax optimizer.lr=0.1",
+                         short_help="Show, validate or describe configs.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+examples_app = typer.Typer(help="List the example configs shipped with nnctl (with no command), "
+                                "or copy them.\n\nExample: nnctl examples copy examples",
+                           short_help="The example configs: list, or copy to a folder.")
+app.add_typer(examples_app, name="examples")
+
+def _complete_setting(incomplete: str) -> list[str]:
+    from nnctl.completion import complete_setting
+
+    return complete_setting(incomplete)
+
 
 # Options several commands share, declared once. Each command's docstring says what its
 # result and its output folder are.
 SetOption = Annotated[list[str] | None, typer.Option(
-    "--set", "-s", help="Override a config key, typed as YAML: -s optimizer.lr=0.01 "
-                        "(repeatable; in a comparison it applies to every run).")]
+    "--set", "-s", metavar="KEY=VALUE", autocompletion=_complete_setting,
+    help="Override a config key, typed as YAML: -s optimizer.lr=0.01 (repeatable; in a "
+         "comparison it applies to every run). A plain KEY=VALUE after CONFIG is the same.")]
+OverridesArgument = Annotated[list[str] | None, typer.Argument(
+    metavar="KEY=VALUE", autocompletion=_complete_setting, show_default=False,
+    help="Overrides after the config, as with -s (Hydra style): optimizer.lr=0.01")]
+ConfigArgument = Annotated[Path, typer.Argument(
+    metavar="CONFIG", help="YAML config, or an example's name (see nnctl examples).")]
 JsonOption = Annotated[bool, typer.Option(
     "--json", help="Print the result (e.g. summary.json, comparison.json) as one JSON document "
                    "on stdout (nothing else goes there).")]
 QuietOption = Annotated[bool, typer.Option(
-    "--quiet", "-q", help="No progress output, and no result table on stderr.")]
+    "--quiet", "-q", help="No progress or notes on stderr (the result still goes to stdout).")]
 RunDirOption = Annotated[Path | None, typer.Option(
-    "--out", help="Run folder (default: output.dir or runs/<config name>, made unique).")]
+    "--out", metavar="DIR",
+    help="Run folder; a template filled from the resolved config, e.g. --out "
+         "'runs/{model.kind}-lr{optimizer.lr}' (default: output.dir or runs/CONFIG-NAME, "
+         "made unique).")]
 ResultDirOption = Annotated[Path | None, typer.Option(
-    "--out", help="Output folder, new or empty (default: runs/<config name>-compare or -sweep, "
-                  "or runs/landscape-<name>, made unique).")]
+    "--out", metavar="DIR", help="Output folder, new or empty (default: runs/CONFIG-compare-... or "
+                  "CONFIG-sweep-..., named by their settings, or runs/landscape-NAME; "
+                  "made unique).")]
 SeedsOption = Annotated[int | None, typer.Option(
-    "--seeds", help="Repeat every run with N seeds: the config's seed, seed+1, ..., seed+N-1; "
+    "--seeds", metavar="N",
+    help="Repeat every run with N seeds: the config's seed, seed+1, ..., seed+N-1; "
                     "the table and comparison.json give mean and std (default: compare.seeds, "
                     "else 1).")]
 JobsOption = Annotated[int, typer.Option(
-    "--jobs", "-j", help="Worker processes to run in; the numbers are the same as with --jobs 1.")]
+    "--jobs", "-j", metavar="N",
+    help="Worker processes to run in; the numbers are the same as with --jobs 1.")]
 TargetLossOption = Annotated[float | None, typer.Option(
-    "--target-loss", help="Training loss whose first crossing is reported (epochs, "
+    "--target-loss", metavar="LOSS",
+    help="train_loss (data loss, no L2 penalty) whose first crossing is reported (epochs, "
                           "sample-gradients, seconds); default: 1% above the lowest training loss "
                           "any run reached.")]
 NoPlotOption = Annotated[bool, typer.Option(
     "--no-plot", help="Do not draw curves.png / landscape.png.")]
 ExecutorOption = Annotated[str, typer.Option(
-    "--executor", help="Where the runs go: local (this machine, --jobs processes) or dask (a "
-                       "dask.distributed cluster, --scheduler; needs nnctl[dask]). Same numbers.")]
+    "--executor", metavar="local|dask",
+    help="Where the runs go: local (this machine, --jobs processes) or dask (a "
+         "dask.distributed cluster, --scheduler; needs nnctl[dask]). Same numbers.")]
 SchedulerOption = Annotated[str | None, typer.Option(
-    "--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786 (default: "
-                        "$DASK_SCHEDULER_ADDRESS).")]
+    "--scheduler", metavar="ADDRESS",
+    help="Dask scheduler address, e.g. tcp://HOST:8786 (default: $DASK_SCHEDULER_ADDRESS).")]
 ResumeComparisonOption = Annotated[Path | None, typer.Option(
-    "--resume", help="Finish an interrupted comparison or sweep folder: runs only the runs it "
-                     "lacks, from its plan.json (give no CONFIG, -o, -s, --seeds, --target-loss "
-                     "or --out).")]
+    "--resume", metavar="DIR",
+    help="Finish an interrupted comparison or sweep folder: runs only the runs it lacks, from "
+         "its plan.json (give no CONFIG, -o, -s, --seeds, --target-loss or --out).")]
 
 
 class Split(str, Enum):
@@ -213,6 +264,26 @@ def _detach_stdout() -> None:
         pass
 
 
+def _settings(set_: list[str] | None, positional: list[str] | None) -> list[str]:
+    """-s settings, then the KEY=VALUE words after the config (later ones win, as with -s)."""
+    from nnctl.errors import UsageError
+
+    for word in positional or []:
+        if "=" not in word:
+            raise UsageError(f"{word!r}: expected KEY=VALUE after the config (e.g. "
+                             "optimizer.lr=0.01); one config per command")
+    return [*(set_ or []), *(positional or [])]
+
+
+def _config(path: Path | None) -> Path | None:
+    """The config file, or the packaged example a name refers to."""
+    if path is None:
+        return None
+    from nnctl.examples import find_config
+
+    return find_config(path)
+
+
 def _print_json(obj) -> None:
     from nnctl.run_folder import to_json
 
@@ -244,48 +315,66 @@ def write_stdout(text: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-@app.command()
+@app.command(short_help="Train a model from a config into a run folder.")
 @command
 def train(
     config: Annotated[Path | None, typer.Argument(
-        help="YAML config (not needed with --resume).")] = None,
+        metavar="CONFIG", show_default=False,
+        help="YAML config, or an example's name (not needed with --resume).")] = None,
+    overrides: OverridesArgument = None,
     set_: SetOption = None,
     out: RunDirOption = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Replace the run files in an existing --out folder.")] = False,
     resume: Annotated[Path | None, typer.Option(
-        "--resume", help="Continue an interrupted run folder from its last checkpoint.")] = None,
+        "--resume", metavar="RUN",
+        help="Continue an interrupted run folder from its last checkpoint.")] = None,
     json_: JsonOption = False,
     quiet: QuietOption = False,
 ):
     """Train a model from a YAML config; writes a run folder (config.yaml, metrics.jsonl,
-    summary.json, checkpoints/last.npz and best.npz). --json prints summary.json."""
+    summary.json, checkpoints/last.npz and best.npz). --json prints summary.json.
+
+    Example: nnctl train iris-softmax optimizer.lr=0.1 --out 'runs/iris-lr{optimizer.lr}'"""
     from nnctl.commands import train_or_resume
+    from nnctl.errors import TrainingFailed
     from nnctl.report.progress import make_reporter
     from nnctl.report.tables import print_summary
 
-    summary = train_or_resume(config, set_ or [], out, force, resume, make_reporter(quiet))
-    if not quiet:
-        print_summary(summary)
+    try:
+        summary = train_or_resume(_config(config), _settings(set_, overrides), out, force, resume,
+                                  make_reporter(quiet))
+    except TrainingFailed as exc:
+        # A diverged run still has a summary (status: diverged): a script reading --json gets
+        # it on stdout, with exit 1 and the message on stderr.
+        if json_ and exc.summary is not None:
+            _print_json(exc.summary)
+        raise
     if json_:
         _print_json(summary)
+    else:
+        print_summary(summary)
 
 
-@app.command("eval")
+@app.command("eval", short_help="Loss and metrics of a trained model.")
 @command
 def eval_(
     run: Annotated[Path, typer.Argument(
-        help="Run folder (uses checkpoints/best.npz) or a checkpoint .npz.")],
+        metavar="RUN", help="Run folder (uses checkpoints/best.npz) or a checkpoint .npz.")],
     data: Annotated[str | None, typer.Option(
-        "--data", help="A data file (- for stdin) or built-in dataset name (default: the run's "
-                       "own data). CSV columns are matched by header name.")] = None,
+        "--data", metavar="FILE|NAME",
+        help="A data file (- for stdin) or built-in dataset name (default: the run's own data). "
+             "CSV columns are matched by header name.")] = None,
     split: Annotated[Split, typer.Option(
-        "--split", help="With the run's own data: val, train or all.")] = Split.val,
+        "--split", metavar="val|train|all",
+        help="With the run's own data: val, train or all.")] = Split.val,
     json_: JsonOption = False,
     data_format: FormatOption = "auto",
 ):
     """Evaluate a trained model: loss and the task's metrics (accuracy, log loss, confusion
-    matrix; or MSE, RMSE, MAE, R2)."""
+    matrix; or MSE, RMSE, MAE, R2).
+
+    Example: nnctl eval runs/iris-softmax --split train --json"""
     from nnctl.inference import evaluate
     from nnctl.report.tables import print_eval
 
@@ -296,11 +385,12 @@ def eval_(
         print_eval(result)
 
 
-@app.command()
+@app.command(short_help="Predictions for new rows, CSV on stdout.")
 @command
 def predict(
-    run: Annotated[Path, typer.Argument(help="Run folder or checkpoint .npz.")],
+    run: Annotated[Path, typer.Argument(metavar="RUN", help="Run folder or checkpoint .npz.")],
     data: Annotated[str, typer.Argument(
+        metavar="DATA",
         help="Data file (CSV, NPZ, NPY, IDX), or - for stdin. CSV columns are matched by header "
              "name, in any order; the target and other unused columns are ignored.")],
     proba: Annotated[bool, typer.Option(
@@ -313,7 +403,9 @@ def predict(
         "--no-header", help="Write the prediction rows without the header line.")] = False,
 ):
     """Predict for every row of DATA; CSV on stdout with the original class labels (regression:
-    in the target's own units), one row per input row."""
+    in the target's own units), one row per input row.
+
+    Example: nnctl predict runs/iris-softmax flowers.csv --proba > predictions.csv"""
     import csv
     import io
 
@@ -328,20 +420,24 @@ def predict(
     write_stdout(buffer.getvalue())
 
 
-@app.command()
+@app.command(short_help="Backprop against finite differences.")
 @command
 def gradcheck(
-    config: Annotated[Path, typer.Argument(help="YAML config.")],
+    config: ConfigArgument,
+    overrides: OverridesArgument = None,
     set_: SetOption = None,
-    samples: Annotated[int, typer.Option("--samples", help="Training rows to check on.")] = 64,
+    samples: Annotated[int, typer.Option("--samples", metavar="N", help="Training rows to check on.")] = 64,
     json_: JsonOption = False,
 ):
-    """Check the model's analytic gradients against central finite differences (float64)."""
+    """Check the model's analytic gradients against central finite differences (float64).
+
+    Example: nnctl gradcheck moons-mlp"""
     from nnctl.config import load_config
     from nnctl.diagnostics import run_gradcheck
     from nnctl.report.tables import print_gradcheck
 
-    cfg = load_config(config, set_ or [])
+    config = _config(config)
+    cfg = load_config(config, _settings(set_, overrides))
     result = run_gradcheck(cfg, samples, base_dir=config.resolve().parent)
     if json_:
         _print_json(result)
@@ -351,10 +447,12 @@ def gradcheck(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(short_help="List the built-in datasets.")
 @command
 def datasets(json_: JsonOption = False):
-    """List the built-in datasets: size, features, task and source."""
+    """List the built-in datasets: size, features, task and source.
+
+    Example: nnctl datasets | grep iris"""
     from nnctl.diagnostics import dataset_listing
     from nnctl.report.tables import print_datasets
 
@@ -393,10 +491,10 @@ def _render_comparison(result, quiet: bool, json_: bool, no_plot: bool) -> None:
         title = f"{result.data['kind']} of {result.data['config']}"
         _plot_or_hint(lambda: plot_curves(result.run_dirs(), result.out_dir / "curves.png",
                                           title=title), quiet)
-    if not quiet:
-        print_comparison(result.data, result.curves)
     if json_:
         _print_json(result.data)
+    else:
+        print_comparison(result.data, result.curves, quiet)
 
 
 def _render_landscape(result, quiet: bool, json_: bool, no_plot: bool) -> None:
@@ -406,33 +504,35 @@ def _render_landscape(result, quiet: bool, json_: bool, no_plot: bool) -> None:
     if not no_plot:
         _plot_or_hint(lambda: plot_landscape(result.surface, result.runs,
                                              result.out_dir / "landscape.png"), quiet)
-    if not quiet:
-        print_landscape(result.data, result.gaps())
     if json_:
         _print_json(result.data)
+    else:
+        print_landscape(result.data, result.gaps(), quiet)
 
 
-@app.command("compare-optimizers")
+@app.command("compare-optimizers", short_help="Every optimizer on one model, side by side.")
 @command
 def compare_optimizers(
     config: Annotated[Path | None, typer.Argument(
-        help="YAML config (not needed with --landscape).")] = None,
+        metavar="CONFIG", show_default=False,
+        help="YAML config or an example's name (not needed with --landscape).")] = None,
+    overrides: OverridesArgument = None,
     optimizer: Annotated[list[str] | None, typer.Option(
-        "--optimizer", "-o", help=SPEC_HELP)] = None,
+        "--optimizer", "-o", metavar="SPEC", help=SPEC_HELP)] = None,
     set_: SetOption = None,
     seeds: SeedsOption = None,
     jobs: JobsOption = 1,
     out: ResultDirOption = None,
     target_loss: TargetLossOption = None,
     landscape: Annotated[str | None, typer.Option(
-        "--landscape", help="Instead of a config: run the optimizers on a 2-D test function "
+        "--landscape", metavar="NAME", help="Instead of a config: run the optimizers on a 2-D test function "
                             "(rosenbrock, beale, canyon, saddle) and draw their paths "
                             "(landscape.png).")] = None,
     start: Annotated[str | None, typer.Option(
-        "--start", help="Landscape start point X,Y (e.g. --start -1.5,2; default: the "
+        "--start", metavar="X,Y", help="Landscape start point X,Y (e.g. --start -1.5,2; default: the "
                         "landscape's).")] = None,
     steps: Annotated[int | None, typer.Option(
-        "--steps", help="Landscape steps per optimizer (default: the landscape's).")] = None,
+        "--steps", metavar="N", help="Landscape steps per optimizer (default: the landscape's).")] = None,
     no_plot: NoPlotOption = False,
     json_: JsonOption = False,
     quiet: QuietOption = False,
@@ -443,24 +543,32 @@ def compare_optimizers(
     """Train every optimizer on the same model, split, init, batch order and budget; writes one
     run folder per optimizer and seed, comparison.csv, comparison.json and curves.png
     (--landscape: landscape.json and landscape.png). --json prints comparison.json
-    (landscape.json)."""
+    (landscape.json).
+
+    Example: nnctl compare-optimizers digits-mlp -o sgd -o adam -o lbfgs --jobs 2"""
     from nnctl import commands
     from nnctl.compare import Comparison
 
-    result = commands.compare_optimizers(config, optimizer or [], set_ or [], seeds, jobs, out,
+    result = commands.compare_optimizers(_config(config), optimizer or [],
+                                         _settings(set_, overrides), seeds, jobs, out,
                                          target_loss, quiet, landscape, start, steps,
                                          executor, scheduler, resume)
     render = _render_comparison if isinstance(result, Comparison) else _render_landscape
     render(result, quiet, json_, no_plot)
 
 
-@app.command()
+@app.command(short_help="Train every combination of swept settings.")
 @command
 def sweep(
     config: Annotated[Path | None, typer.Argument(
-        help="YAML config (not needed with --resume).")] = None,
+        metavar="CONFIG", show_default=False,
+        help="YAML config or an example's name (not needed with --resume).")] = None,
+    overrides: Annotated[list[str] | None, typer.Argument(
+        metavar="KEY=V1,V2,...", autocompletion=_complete_setting, show_default=False,
+        help="Sweep axes or overrides after the config, as with -s.")] = None,
     set_: Annotated[list[str] | None, typer.Option(
-        "--set", "-s", help="KEY=V1,V2,... is a sweep axis (one run per value; commas inside "
+        "--set", "-s", metavar="KEY=V1,V2,...", autocompletion=_complete_setting,
+        help="KEY=V1,V2,... is a sweep axis (one run per value; commas inside "
                             "[...] or {...} belong to a value); KEY=VALUE a plain override. "
                             "Repeatable: the runs are the Cartesian product.")] = None,
     seeds: SeedsOption = None,
@@ -476,27 +584,31 @@ def sweep(
 ):
     """Train every combination of the swept settings (e.g. -s optimizer.lr=0.001,0.01,0.1
     -s model.activation=relu,elu: 6 runs) with the same seed, split and batch order; writes the
-    same folder as compare-optimizers."""
+    same folder as compare-optimizers.
+
+    Example: nnctl sweep moons-mlp model.activation=relu,elu optimizer.lr=0.01,0.1"""
     from nnctl import commands
 
-    result = commands.sweep(config, set_ or [], seeds, jobs, out, target_loss, quiet,
-                            executor, scheduler, resume)
+    result = commands.sweep(_config(config), _settings(set_, overrides), seeds, jobs, out,
+                            target_loss, quiet, executor, scheduler, resume)
     _render_comparison(result, quiet, json_, no_plot)
 
 
-@app.command()
+@app.command(short_help="Plot loss curves of runs (needs nnctl[plot]).")
 @command
 def plot(
     runs: Annotated[list[Path], typer.Argument(
-        help="Run folders, or comparison / sweep folders (all their runs).")],
-    out: Annotated[Path, typer.Option("--out", help="Image file: .png, .pdf or .svg.")],
+        metavar="RUN", help="Run folders, or comparison / sweep folders (all their runs).")],
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Image file: .png, .pdf or .svg.")],
     metric: Annotated[str | None, typer.Option(
-        "--metric", help="Column of metrics.jsonl for the fourth panel (default: the validation "
+        "--metric", metavar="COLUMN", help="Column of metrics.jsonl for the fourth panel (default: the validation "
                          "metric, e.g. val_accuracy).")] = None,
-    title: Annotated[str | None, typer.Option("--title", help="Figure title.")] = None,
+    title: Annotated[str | None, typer.Option("--title", metavar="TEXT", help="Figure title.")] = None,
 ):
     """Plot runs: loss against epochs, sample-gradients and wall time (log scale), and a metric.
-    Needs the extra nnctl[plot] (matplotlib); without it exits 2 saying how to install it."""
+    Needs the extra nnctl[plot] (matplotlib); without it exits 2 saying how to install it.
+
+    Example: nnctl plot runs/digits-mlp-compare-* --metric val_loss --out curves.png"""
     from nnctl.commands import plot_runs
 
     path = plot_runs(runs, out, metric, title)
@@ -506,24 +618,30 @@ def plot(
 # ------------------------------------------------------------------------------------------------
 @config_app.command("show")
 @command
-def config_show(config: Annotated[Path, typer.Argument(help="YAML config.")],
+def config_show(config: ConfigArgument, overrides: OverridesArgument = None,
                 set_: SetOption = None):
-    """Print the fully resolved config (every default filled in) as YAML on stdout."""
+    """Print the fully resolved config (every default filled in) as YAML on stdout.
+
+    Example: nnctl config show digits-mlp model.hidden=[128,64]"""
     from nnctl.config import dump_yaml, load_config
 
-    write_stdout(dump_yaml(load_config(config, set_)))
+    write_stdout(dump_yaml(load_config(_config(config), _settings(set_, overrides))))
 
 
 @config_app.command("validate")
 @command
-def config_validate(config: Annotated[Path, typer.Argument(help="YAML config.")],
+def config_validate(config: ConfigArgument, overrides: OverridesArgument = None,
                     set_: SetOption = None):
-    """Check a config, its data and its model without training (exit 0 when valid)."""
+    """Check a config, its data and its model without training (exit 0 when valid).
+
+    Example: nnctl config validate my.yaml"""
     from nnctl.config import load_config
     from nnctl.diagnostics import check_config
 
-    facts = check_config(load_config(config, set_), base_dir=config.resolve().parent)
-    print(f"{config}: valid ({facts})", file=sys.stderr)
+    config = _config(config)
+    facts = check_config(load_config(config, _settings(set_, overrides)),
+                         base_dir=config.resolve().parent)
+    write_stdout(f"{config}: valid ({facts})\n")  # the answer asked for: stdout
 
 
 @config_app.command("init")
@@ -544,13 +662,15 @@ def config_init(
 
     if model is not None and model not in ("linreg", "logreg", "softmax", "mlp"):
         raise UsageError(f"--model: expected linreg, logreg, softmax or mlp, found {model!r}")
-    sys.stdout.write(starter_config(data, target, model))
+    write_stdout(starter_config(data, target, model))
 
 
 @config_app.command("schema")
 @command
 def config_schema():
-    """Print the JSON Schema of configs (for editors that check YAML)."""
+    """Print the JSON Schema of configs (for editors that check YAML).
+
+    Example: nnctl config schema > nnctl.schema.json"""
     from nnctl.config import schema_json
 
     write_stdout(schema_json() + "\n")
@@ -559,10 +679,48 @@ def config_schema():
 @config_app.command("reference")
 @command
 def config_reference():
-    """Print the config reference (every key, default and choice) as Markdown."""
+    """Print the config reference (every key, default and choice) as Markdown.
+
+    Example: nnctl config reference > config-reference.md"""
     from nnctl.config import reference_markdown
 
     write_stdout(reference_markdown())
+
+
+# ------------------------------------------------------------------------------------------------
+@examples_app.callback(invoke_without_command=True)
+def examples_list(ctx: typer.Context):
+    """List the example configs: train one by name from any folder.
+
+    Example: nnctl train iris-softmax"""
+    if ctx.invoked_subcommand is not None:
+        return
+    from nnctl import examples
+
+    names = examples.names()
+    width = max(map(len, names))
+    # On a terminal each line fits it; in a pipe lines stay whole (grep sees every word).
+    room = shutil.get_terminal_size().columns - width - 2 if sys.stdout.isatty() else None
+    lines = []
+    for name in names:
+        text = examples.summary(name)
+        if room is not None and len(text) > room:
+            text = text[:max(room - 3, 0)].rstrip() + "..."
+        lines.append(f"{name.ljust(width)}  {text}\n")
+    write_stdout("".join(lines))
+
+
+@examples_app.command("copy")
+@command
+def examples_copy(folder: Annotated[Path, typer.Argument(
+        metavar="DIR", help="Folder to write them into (created; existing files not replaced).")]):
+    """Write every example config into DIR, to read and edit.
+
+    Example: nnctl examples copy examples && nnctl train examples/iris-softmax.yaml"""
+    from nnctl.examples import copy_to
+
+    written = copy_to(folder)
+    print(f"wrote {len(written)} configs into {folder}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

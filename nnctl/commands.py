@@ -20,8 +20,11 @@ from nnctl.errors import UsageError
 def train_or_resume(config: Path | None, overrides: list[str], out: Path | None, force: bool,
                     resume: Path | None, reporter) -> dict:
     """Train CONFIG into a new run folder, or continue the run folder `resume`."""
+    import shutil
+
     from nnctl import run_folder
     from nnctl.config import load_config
+    from nnctl.out_template import fill
     from nnctl.train import resume as resume_run
     from nnctl.train import train
 
@@ -33,9 +36,17 @@ def train_or_resume(config: Path | None, overrides: list[str], out: Path | None,
     if config is None:
         raise UsageError("missing CONFIG: nnctl train CONFIG.yaml (or --resume RUN)")
     cfg = load_config(config, overrides)
-    run_dir = run_folder.create(out or run_folder.default_dir(config, cfg), force=force,
-                                unique=out is None and not force)
-    return train(cfg, run_dir, reporter, base_dir=config.resolve().parent)
+    target = Path(fill(str(out), cfg)) if out is not None else run_folder.default_dir(config, cfg)
+    existed = target.exists()
+    run_dir = run_folder.create(target, force=force, unique=out is None and not force)
+    try:
+        return train(cfg, run_dir, reporter, base_dir=config.resolve().parent)
+    except UsageError:
+        # Refused before any training (data, model, init): a folder holding only config.yaml
+        # would use up the name and trip `nnctl plot runs/*`. A folder that was there stays.
+        if not existed or run_dir != target:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 def compare_optimizers(config: Path | None, optimizers: list[str], overrides: list[str],
@@ -74,7 +85,8 @@ def compare_optimizers(config: Path | None, optimizers: list[str], overrides: li
 
     runner = _executor(executor, jobs, scheduler)
     plan = compare_plan(config, optimizers, overrides, seeds, target_loss)
-    out_dir = make_out_dir(out, Path("runs") / f"{config.stem}-compare")
+    out_dir = make_out_dir(out, Path("runs") / named_by_settings(config.stem, "compare",
+                                                                 plan.labels))
     return run_plan(plan, out_dir, jobs, quiet, executor=runner)
 
 
@@ -93,7 +105,8 @@ def sweep(config: Path | None, options: list[str], seeds: int | None, jobs: int,
     if config is None:
         raise UsageError("missing CONFIG: nnctl sweep CONFIG.yaml -s KEY=V1,V2 (or --resume DIR)")
     plan = sweep_plan(config, options, seeds, target_loss)
-    out_dir = make_out_dir(out, Path("runs") / f"{config.stem}-sweep")
+    swept = [part.partition("=")[0] for part in plan.labels[0].split(" ")] if plan.labels else []
+    out_dir = make_out_dir(out, Path("runs") / named_by_settings(config.stem, "sweep", swept))
     return run_plan(plan, out_dir, jobs, quiet, executor=runner)
 
 
@@ -107,6 +120,21 @@ def _check_resume(**given) -> None:
     named = [name for name, value in given.items() if value]
     if named:
         raise UsageError(f"--resume: finishes the folder's own plan; drop {', '.join(named)}")
+
+
+def named_by_settings(stem: str, kind: str, parts: list[str], limit: int = 80) -> str:
+    """The default folder of a comparison, named by what it varies: digits-mlp-compare-sgd-adam,
+    moons-mlp-sweep-activation-lr; a long list ends in -and-N-more."""
+    from nnctl.optimizer_specs import safe_name
+
+    name = f"{stem}-{kind}"
+    for i, part in enumerate(parts):
+        more = f"-and-{len(parts) - i}-more"
+        candidate = f"{name}-{safe_name(part)}"
+        if len(candidate) + (len(more) if i < len(parts) - 1 else 0) > limit:
+            return name + more
+        name = candidate
+    return name
 
 
 def labelled_runs(paths: list[Path]) -> tuple[list[tuple[str, Path]], str | None]:

@@ -138,7 +138,8 @@ COMPARE = (
           "mappings {name: sgd, lr: 0.1} (default: every optimizer that applies)", nullable=True),
     Hyper("seeds", "int", 1, "repeat every run with this many seeds: seed, seed+1, ...",
           check=positive, expect=">= 1"),
-    Hyper("target_loss", "float", None, "training loss whose first crossing is reported "
+    Hyper("target_loss", "float", None, "train_loss (data loss, no penalty) whose first "
+          "crossing is reported "
           "(default: 1% above the lowest any run reached)", check=positive, expect="> 0",
           nullable=True),
 )
@@ -357,9 +358,15 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
             continue  # resolve() reports the unknown name
         known = {h.name for h in registry.get(entry_name).hypers} | {"name"}
         keep = set_keys.get(section, set())
-        for key in list(out[section]):
-            if key not in known and key not in keep:
-                del out[section][key]
+        dropped = [f"{key}={json.dumps(out[section][key])}" for key in out[section]
+                   if key not in known and key not in keep]
+        for text in dropped:
+            del out[section][text.partition("=")[0]]
+        if dropped:
+            import warnings
+
+            warnings.warn(f"-s {section}.name={entry_name}: dropped the settings {entry_name} does "
+                          f"not take: {', '.join(dropped)}", stacklevel=2)
     return out
 
 
@@ -524,6 +531,13 @@ def _check_combinations(cfg: dict, regs) -> None:
         raise UsageError(f"optimizer.name: exact (the closed form) applies only to model.kind "
                          f"{solvable}, found {kind.name}; use newton, lbfgs, cg, bfgs or a "
                          "first-order optimizer")
+    if not kind.takes_hidden:  # like model.dropout: a setting that would do nothing is refused
+        defaults = {h.name: h.default for h in MODEL}
+        for key in ("hidden", "activation"):
+            if _plain(cfg["model"][key]) != _plain(defaults[key]):
+                users = or_list([k.name for k in kinds() if k.takes_hidden])
+                raise UsageError(f"model.{key}: applies to model.kind {users} only, found "
+                                 f"{kind.name}; remove it (or use model.kind: mlp)")
     if is_full_batch(opt) and cfg["model"]["dropout"] > 0 and kind.takes_dropout:
         raise UsageError(f"optimizer.name: {opt.name} minimises the full training objective, which "
                          "dropout makes random; set model.dropout: 0 or use a first-order optimizer")

@@ -18,9 +18,11 @@ class UsageError(NnctlError):
 
 
 class TrainingFailed(NnctlError):
-    """Training could not go on (diverged, non-finite loss): exit 1."""
+    """Training could not go on (diverged, non-finite loss): exit 1. `summary` is the run's
+    summary.json content once it is written (the CLI prints it with --json)."""
 
     exit_code = 1
+    summary: dict | None = None
 
 
 def closest(word: str, choices) -> str:

@@ -23,7 +23,9 @@ RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "checkpoints")
 
 def default_dir(config_path: str | Path | None, cfg: dict) -> Path:
     if cfg["output"]["dir"]:
-        return Path(cfg["output"]["dir"])
+        from nnctl.out_template import fill
+
+        return Path(fill(cfg["output"]["dir"], cfg))
     stem = Path(config_path).stem if config_path and str(config_path) != "-" else "run"
     return Path("runs") / stem
 

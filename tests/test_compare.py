@@ -93,9 +93,11 @@ def test_digits_comparison_folder_is_complete(digits):
             assert record["sample_grads"] == record["epochs"] * n_train
         else:  # one gradient of the whole set (line searches take several) = n_train
             assert record["sample_grads"] % n_train == 0 and record["sample_grads"] >= record["epochs"] * n_train
-    # progress: one line per finished run on stderr; nothing on stdout without --json
+    # progress: one line per finished run on stderr; the table (the result) on stdout
     lines = [line for line in procs["jobs2"].stderr.splitlines() if line.startswith("[")]
-    assert len(lines) == 8 and procs["jobs2"].stdout == ""
+    stdout = procs["jobs2"].stdout
+    assert len(lines) == 8 and not any(line.startswith("[") for line in stdout.splitlines())
+    assert "train loss (log)" in stdout and "train loss (log)" not in procs["jobs2"].stderr
     assert all(name in procs["jobs2"].stderr for name in DIGITS_8)
 
 
@@ -243,11 +245,11 @@ def test_linreg_includes_the_closed_form(tmp_path):
 def test_compare_section_seeds_and_target(tmp_path):
     extra = "compare: {optimizers: [adam, {name: sgd, lr: 0.1}], seeds: 2, target_loss: 0.9}"
     config = iris_config(tmp_path, seed=3, epochs=4, extra=extra)
-    proc = run_nnctl("compare-optimizers", config, "--out", tmp_path / "cmp", "--no-plot", "--json",
+    proc = run_nnctl("compare-optimizers", config, "--out", tmp_path / "cmp", "--no-plot",
                      cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
     out = tmp_path / "cmp"
+    data = json.loads((out / "comparison.json").read_text())
     assert data["seeds"] == [3, 4] and data["target_loss"] == 0.9 and data["target_rule"] == "given"
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [
         "adam-seed3", "adam-seed4", "sgd_lr=0.1-seed3", "sgd_lr=0.1-seed4"]
@@ -265,7 +267,7 @@ def test_compare_section_seeds_and_target(tmp_path):
         assert entry["final_train_loss_mean"] == pytest.approx(statistics.mean(losses))
         assert entry["final_train_loss_std"] == pytest.approx(statistics.stdev(losses))
         assert entry["runs"] == 2
-    assert "±" in proc.stderr  # the table shows the spread
+    assert "±" in proc.stdout  # the table (stdout without --json) shows the spread
     # --seeds on the command line beats the section; the default target is 1% above the best curve
     proc = run_nnctl("compare-optimizers", config, "--seeds", "1", "-o", "adam", "-o", "sgd",
                      "-s", "compare.target_loss=null", "--out", tmp_path / "one", "--no-plot", "-q",
@@ -314,12 +316,17 @@ def test_usage_errors_of_the_command(tmp_path):
 
 
 def test_default_folder_is_made_unique(tmp_path):
-    args = ("compare-optimizers", CONFIGS / "iris-softmax.yaml", "-o", "adam", "-s", "train.epochs=1",
-            "--no-plot", "-q")
+    args = ("compare-optimizers", CONFIGS / "iris-softmax.yaml", "-o", "adam", "-o", "sgd:lr=0.2",
+            "-s", "train.epochs=1", "--no-plot", "-q")
     for _ in range(2):
         assert run_nnctl(*args, cwd=tmp_path).returncode == 0
+    # named by what it compares
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [
-        "iris-softmax-compare", "iris-softmax-compare-2"]
+        "iris-softmax-compare-adam-sgd_lr=0.2", "iris-softmax-compare-adam-sgd_lr=0.2-2"]
+    proc = run_nnctl("sweep", CONFIGS / "iris-softmax.yaml", "optimizer.lr=0.1,0.2",
+                     "train.batch_size=8,16", "train.epochs=1", "--no-plot", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "runs" / "iris-softmax-sweep-lr-batch_size").is_dir()
 
 
 # ---------------------------------------------------------------------------------------------

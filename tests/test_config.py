@@ -115,10 +115,12 @@ def test_override_typed_as_yaml_and_nested():
 
 def test_switching_optimizer_drops_settings_it_does_not_have():
     raw = {"data": {"name": "iris"}, "optimizer": {"name": "adam", "lr": 0.01, "betas": [0.8, 0.9]}}
-    cfg = resolve(apply_overrides(raw, ["optimizer.name=sgd"]))
+    with pytest.warns(UserWarning, match=r"optimizer.name=sgd: dropped .*: betas=\[0.8, 0.9\]$"):
+        cfg = resolve(apply_overrides(raw, ["optimizer.name=sgd"]))
     assert cfg["optimizer"]["name"] == "sgd" and cfg["optimizer"]["lr"] == 0.01
     assert "betas" not in cfg["optimizer"]
-    cfg = resolve(apply_overrides(raw, ["optimizer=lbfgs"]))
+    with pytest.warns(UserWarning, match=r"lbfgs does not take: lr=0.01, betas=\[0.8, 0.9\]$"):
+        cfg = resolve(apply_overrides(raw, ["optimizer=lbfgs"]))
     assert cfg["optimizer"]["name"] == "lbfgs"
 
 

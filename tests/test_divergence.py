@@ -118,7 +118,9 @@ def test_skip_batch_skips_the_bad_batch_and_trains_on(tmp_path):
     assert summary["status"] == "completed" and summary["epochs"] == 6
     assert summary["skipped_batches"] == 6  # the outlier's batch, once an epoch
     rows = [json.loads(line) for line in (tmp_path / "skip" / "metrics.jsonl").read_text().splitlines()]
-    assert len(rows) == 6 and rows[-1]["train_loss"] < 0.1 * rows[0]["train_loss"]  # it learned
+    # train_loss is the data loss over the whole training split, outlier row included: its
+    # squared error overflows float32 there too, so the honest number is not finite (null).
+    assert len(rows) == 6 and all(r["train_loss"] is None for r in rows)
     arrays, _ = load(tmp_path / "skip" / "checkpoints" / "last.npz")
     assert_all_finite(arrays)
     np.testing.assert_allclose(arrays["linear0.weight"].ravel(), [1.5, -2.0], atol=0.2)

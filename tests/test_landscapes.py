@@ -112,7 +112,11 @@ def test_landscape_mode_of_the_command(tmp_path):
     assert runs["momentum"]["steps_to_min"] < runs["sgd"]["steps_to_min"]
     assert runs["lbfgs"]["steps_to_min"] is not None and runs["lbfgs"]["final_distance"] < TOL
     assert data["start"] == [-8.0, 1.0] and data["steps"] == 1000
-    assert "steps to minimum" in proc.stderr and "momentum" in proc.stderr
+    # --json swaps the table for the document: the table appears only without it, on stdout
+    assert "steps to minimum" not in proc.stdout + proc.stderr
+    proc = run_nnctl("compare-optimizers", "--landscape", "canyon", "-o", "sgd", "-o", "momentum",
+                     "--steps", "50", "--out", tmp_path / "table", "--no-plot", cwd=tmp_path)
+    assert "steps to minimum" in proc.stdout and "momentum" in proc.stdout
     proc = run_nnctl("compare-optimizers", "--landscape", "rosenbrock", "--start=-1.5,2", "--steps", "50",
                      "--out", tmp_path / "rb", "--no-plot", "-q", "--json", cwd=tmp_path)
     data = json.loads(proc.stdout)

@@ -77,7 +77,9 @@ def test_the_activation_exercise_is_one_command(tmp_path, config):
     data = json.loads((tmp_path / "act" / "comparison.json").read_text())
     assert [r["label"] for r in data["runs"]] == [
         "activation=relu", "activation=elu", "activation=leaky_relu", "activation=softplus"]
-    assert "train loss (log)" in proc.stderr and proc.stdout == ""
+    # the table is the result (stdout); one progress line per run goes to stderr
+    assert "train loss (log)" in proc.stdout and "train loss (log)" not in proc.stderr
+    assert "[4/4] activation=softplus" in proc.stderr and "[1/4]" not in proc.stdout
 
 
 @pytest.mark.parametrize("option, fragments", [

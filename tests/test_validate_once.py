@@ -102,7 +102,7 @@ def test_a_valid_compare_section_is_resolved_with_its_defaults(tmp_path):
     assert ("compare:\n  optimizers:\n  - adam\n  - {name: sgd, lr: 0.1}\n  seeds: 1\n"
             "  target_loss: null\n") in proc.stdout
     proc = run_nnctl("config", "validate", cfg, cwd=tmp_path)
-    assert proc.returncode == 0 and f"{cfg}: valid (" in proc.stderr, proc.stderr
+    assert proc.returncode == 0 and f"{cfg}: valid (" in proc.stdout, proc.stderr  # the answer
 
 
 # Rules that need the data (its task, its size) are checked where the data meets the config

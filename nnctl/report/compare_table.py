@@ -1,5 +1,7 @@
-"""The comparison and landscape tables on stderr, each loss curve drawn as a unicode sparkline
-(Rich table on a terminal, aligned plain text elsewhere)."""
+"""The comparison and landscape tables on stdout, each loss curve drawn as a unicode sparkline
+(Rich table on a terminal, aligned plain text elsewhere). On a narrow terminal whole
+low-priority columns are left out, rather than every number squeezed to nothing; the plain
+text form always has every column (scripts read it)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ from nnctl.report.tables import _table
 
 BARS = "▁▂▃▄▅▆▇█"
 WIDTH = 20  # characters of a sparkline
+# Columns a narrow terminal leaves out, least needed first; label and best metric always stay.
+COMPARISON_DROP_ORDER = ("target@grads", "target@s", "time (s)", "epochs", "train loss (log)",
+                         "target@epoch", "best val loss", "train loss", "status")
 
 
 def _finite(values) -> list[float | None]:
@@ -55,23 +60,45 @@ def sparkline(values: list, bounds: tuple[float, float] | None, length: int | No
     return "".join(chars).rstrip()
 
 
-def _emit(title: str, columns: list[str], rows: list[list[str]], no_wrap: tuple[int, ...] = ()) -> None:
+def columns_that_fit(columns: list[str], rows: list[list[str]], width: int,
+                     drop_order: tuple[str, ...] = ()) -> list[int]:
+    """Indices of the columns to show in a boxed table `width` characters wide: columns named in
+    `drop_order` are left out, first ones first, until the rest fit. Each column takes its
+    widest cell plus 3 (padding and border), the table 1 more."""
+    natural = [max([len(c), *(len(str(r[i])) for r in rows)]) + 3 for i, c in enumerate(columns)]
+    keep = list(range(len(columns)))
+    for name in drop_order:
+        if sum(natural[i] for i in keep) + 1 <= width:
+            break
+        if name in columns and columns.index(name) in keep:
+            keep.remove(columns.index(name))
+    return keep
+
+
+def _emit(title: str, columns: list[str], rows: list[list[str]], no_wrap: tuple[int, ...] = (),
+          drop_order: tuple[str, ...] = ()) -> None:
     """A Rich table on a terminal (cells as plain text: a label like `betas=[0.9,0.99]` is not
     markup), the aligned plain table of report.tables elsewhere."""
-    if not use_rich():
+    if not use_rich(sys.stdout):
         _table(title, columns, rows)
         return
     from rich.table import Table
     from rich.text import Text
 
-    from nnctl.report.console import stderr_console
+    from nnctl.report.console import stdout_console
 
+    console = stdout_console()
+    keep = columns_that_fit(columns, rows, console.width, drop_order)
     table = Table(title=Text(title), title_justify="left")
-    for i, column in enumerate(columns):
-        table.add_column(Text(column), no_wrap=i in no_wrap)
+    for i in keep:
+        table.add_column(Text(columns[i]), no_wrap=i in no_wrap)
     for row in rows:
-        table.add_row(*(Text(str(cell)) for cell in row))
-    stderr_console().print(table)
+        table.add_row(*(Text(str(row[i])) for i in keep))
+    console.print(table)
+    if len(keep) < len(columns):
+        left_out = ", ".join(columns[i] for i in range(len(columns)) if i not in keep)
+        print(f"({console.width} columns: left out {left_out}; the .json file has them)",
+              file=sys.stderr)
 
 
 def _num(mean, std=None) -> str:
@@ -81,7 +108,7 @@ def _num(mean, std=None) -> str:
     return f"{text}±{std:.2g}" if std is not None else text
 
 
-def print_comparison(data: dict, curves: dict[str, list[list[dict]]]) -> None:
+def print_comparison(data: dict, curves: dict[str, list[list[dict]]], quiet: bool = False) -> None:
     """The summary rows of comparison.json, one per label (mean ± std over seeds)."""
     first = {label: [r.get("train_loss") for r in (runs[0] if runs else [])]
              for label, runs in curves.items()}
@@ -116,18 +143,20 @@ def print_comparison(data: dict, curves: dict[str, list[list[dict]]]) -> None:
     seeds = data["seeds"]
     title = (f"{data['kind']} of {data['config']}, seed{'s' if len(seeds) > 1 else ''} "
              f"{', '.join(map(str, seeds))}; target@: epoch, sample-gradients and seconds at which "
-             f"the training loss first reached {'-' if target is None else f'{target:.4g}'} "
+             "train_loss (data loss, no L2 penalty) first reached "
+             f"{'-' if target is None else f'{target:.4g}'} "
              f"({data['target_rule']})")
     head = "run" if data["kind"] == "sweep" else "optimizer"
     _emit(title, [head, "status", "train loss", "best val loss", f"best {metric}", "epochs",
                   "target@epoch", "target@grads", "target@s", "time (s)", "train loss (log)"], rows,
-          no_wrap=(0, 10))
+          no_wrap=(0, 10), drop_order=COMPARISON_DROP_ORDER)
     for note in notes:
-        print(f"  {note}", file=sys.stderr)
-    print(f"results in {data['out']}", file=sys.stderr)
+        print(f"  {note}")
+    if not quiet:
+        print(f"results in {data['out']}", file=sys.stderr)
 
 
-def print_landscape(data: dict, paths: dict[str, list[float]]) -> None:
+def print_landscape(data: dict, paths: dict[str, list[float]], quiet: bool = False) -> None:
     """The landscape table: steps to the minimum, where each run ended, its f - f* curve."""
     bounds = scale(list(paths.values()))
     length = max((len(p) for p in paths.values()), default=0)
@@ -143,5 +172,7 @@ def print_landscape(data: dict, paths: dict[str, list[float]]) -> None:
     title = (f"{data['landscape']}: {data['doc']}; start ({x:g}, {y:g}); reached = within "
              f"{data['tol']:g} of a minimum and staying")
     _emit(title, ["optimizer", "settings", "steps to minimum", "final f - f*", "distance",
-                  "f - f* (log)"], rows, no_wrap=(0, 5))
-    print(f"results in {data['out']}", file=sys.stderr)
+                  "f - f* (log)"], rows, no_wrap=(0, 5),
+          drop_order=("settings", "distance", "f - f* (log)", "final f - f*"))
+    if not quiet:
+        print(f"results in {data['out']}", file=sys.stderr)

@@ -165,7 +165,8 @@ def curves_figure(data: list[tuple[str, list[dict], dict]], metric: str, title: 
     metric_ax.grid(True, alpha=0.25)
     if "loss" in metric:
         metric_ax.set_yscale("log")
-    fig.suptitle((title + "\n" if title else "") + "solid: training loss, dashed: validation loss")
+    fig.suptitle((title + "\n" if title else "")
+                 + "solid: train_loss (data loss, no L2 penalty), dashed: val_loss")
     fig.legend(list(handles.values()), list(handles), loc="lower center",
                ncol=min(len(handles), 6) or 1, frameon=False)
     # Fixed margins: tight_layout would measure every tick label, seconds on log axes.

@@ -23,7 +23,8 @@ def _fmt(value) -> str:
 
 def epoch_line(row: dict, total: int) -> str:
     """'epoch 3/30  train_loss 0.41  val_loss 0.39  val_accuracy 0.91  lr 0.001  1.2s'."""
-    keys = [k for k in row if k not in ("epoch", "step", "elapsed_s")]
+    keys = [k for k in row if k not in ("epoch", "step", "elapsed_s")
+            and not (k == "objective" and row[k] == row.get("train_loss"))]  # no L2: same number
     parts = [f"epoch {row['epoch']}/{total}"] + [f"{k} {_fmt(row[k])}" for k in keys if row[k] is not None]
     parts.append(f"{row['elapsed_s']:.1f}s")
     return "  ".join(parts)
@@ -71,16 +72,35 @@ class RichReporter(QuietReporter):
     SHOWN = ("train_loss", "val_loss", "lr", "grad_norm")  # plus the task's main val metric
 
     def __init__(self):
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.table import Column
 
         from nnctl.report.console import stderr_console
 
         self.console = stderr_console()
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(bar_width=30), TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
-            console=self.console, refresh_per_second=10, transient=False,
-        )
+        width = self.console.width
+
+        def fixed(text):  # never shrinks, never wraps: epoch and ETA stay readable at 40 columns
+            return TextColumn(text, table_column=Column(no_wrap=True))
+
+        # Most important first; the bar and the elapsed time only where there is room; the
+        # numbers take what is left and are cut with an ellipsis rather than wrapped.
+        columns = [fixed("epoch {task.completed}/{task.total}")]
+        if width >= 80:
+            columns.append(BarColumn(bar_width=20 if width < 120 else 30))
+        if width >= 100:
+            columns.append(TimeElapsedColumn())
+        columns += [fixed("eta"), TimeRemainingColumn(),
+                    TextColumn("{task.fields[info]}",
+                               table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1))]
+        self.progress = Progress(*columns, console=self.console, refresh_per_second=10,
+                                 transient=False, expand=True)
         self.task = None
         self._last = 0.0
         self._info = ""

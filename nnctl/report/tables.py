@@ -1,4 +1,5 @@
-"""Final tables on stderr: training summary, evaluation, gradient check, dataset list."""
+"""Result tables on stdout (what the user asked for): training summary, evaluation, gradient
+check, dataset list. Boxed on a terminal, aligned plain text elsewhere."""
 
 from __future__ import annotations
 
@@ -18,23 +19,24 @@ def _fmt(value) -> str:
 def _table(title: str, columns: list[str], rows: list[list]) -> None:
     """A Rich table on a terminal; aligned plain text elsewhere (greppable, no box drawing)."""
     cells = [[_fmt(v) for v in row] for row in rows]
-    if use_rich():
+    if use_rich(sys.stdout):
         from rich.table import Table
 
-        from nnctl.report.console import stderr_console
+        from nnctl.report.console import stdout_console
 
         table = Table(title=title)
         for col in columns:
             table.add_column(col)
         for row in cells:
             table.add_row(*row)
-        stderr_console().print(table)
+        stdout_console().print(table)
         return
     widths = [max(len(c), *(len(r[i]) for r in cells)) if cells else len(c) for i, c in enumerate(columns)]
-    print(title, file=sys.stderr)
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(), file=sys.stderr)
+    print(title)
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
     for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip(), file=sys.stderr)
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    sys.stdout.flush()
 
 
 def print_summary(summary: dict) -> None:

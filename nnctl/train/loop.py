@@ -58,11 +58,11 @@ def fit_mini_batch(state, callbacks) -> str:
             callbacks.on_batch_end(state)
             _stop_if_signalled(state)
         c.sample_grads += len(state.data.X_train)
-        train_loss = c.loss_sum / c.loss_count if c.loss_count else float("nan")
         c.epoch += 1
         c.position, c.loss_sum, c.loss_count = 0, 0.0, 0
-        callbacks.on_epoch_end(state, {"epoch": c.epoch, "step": c.step,
-                                       "train_loss": float(train_loss), "lr": lr,
+        # train_loss and objective are added by the Evaluation callback, at the epoch's final
+        # weights (the running mean of batch losses is only the progress bar's live number).
+        callbacks.on_epoch_end(state, {"epoch": c.epoch, "step": c.step, "lr": lr,
                                        "sample_grads": c.sample_grads})
         if state.stop_training:
             return "early_stopped"
@@ -88,7 +88,7 @@ def fit_full_batch(state, callbacks) -> str:
         c.sample_grads = info.n_gev * len(state.data.X_train)
         c.stop_reason = info.stop_reason
         callbacks.on_epoch_end(state, {
-            "epoch": c.epoch, "step": c.step, "train_loss": float(info.loss), "lr": None,
+            "epoch": c.epoch, "step": c.step, "lr": None,
             "sample_grads": c.sample_grads, "grad_norm": info.grad_norm,
             "step_size": info.step_size, "n_fev": info.n_fev, "n_gev": info.n_gev})
         if state.stop_training:

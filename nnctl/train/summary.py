@@ -7,7 +7,7 @@ import numpy as np
 from nnctl import run_folder
 from nnctl.metrics import PRIMARY
 from nnctl.prepare import LOSS_UNITS_SCALED
-from nnctl.train.callbacks import validation_scores
+from nnctl.train.callbacks.evaluation import training_scores, validation_scores
 
 
 def write_summary(state, status: str, message: str | None = None) -> dict:
@@ -16,7 +16,7 @@ def write_summary(state, status: str, message: str | None = None) -> dict:
     c, d, model = state.counters, state.data, state.model
     rows = run_folder.read_metrics(state.run_dir)
     best_row = next((r for r in rows if r["epoch"] == state.best.epoch), None)
-    final = {"train_loss": model.loss(d.X_train.astype(state.dtype, copy=False), d.y_train)}
+    final = training_scores(state)  # the same definitions as metrics.jsonl's columns
     if state.has_val and status != "diverged":
         final.update({f"val_{k}": v for k, v in validation_scores(state).items()})
     summary = {

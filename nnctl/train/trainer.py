@@ -51,7 +51,7 @@ class Trainer:
             if isinstance(exc, Interrupted):
                 write_summary(state, "interrupted")
             elif isinstance(exc, TrainingFailed):
-                write_summary(state, "diverged", str(exc))
+                exc.summary = write_summary(state, "diverged", str(exc))
             raise
         callbacks.on_train_end(state)
         return write_summary(state, status)

@@ -1,10 +1,27 @@
-"""Validation at every epoch end: val_loss and the task's metrics, batched, in eval mode."""
+"""Scores at every epoch end, batched and in eval mode, at the epoch's final weights:
+train_loss and objective on the training split, val_loss and the task's metrics on the
+validation split.
+
+One meaning per number, everywhere (metrics.jsonl, summary.json, comparison tables and
+targets, plots):
+    train_loss  the mean data loss over the training split, no penalty
+    objective   train_loss + 0.5 * l2 * ||W||^2, what the optimizer minimises
+"""
 
 from __future__ import annotations
 
 from nnctl.metrics import task_metrics
 from nnctl.prepare import LOSS_UNITS_SCALED
 from nnctl.train.callbacks.base import Callback
+
+
+def training_scores(state, X_train=None) -> dict:
+    """{"train_loss": ..., "objective": ...} of the model now, on the whole training split."""
+    model, d = state.model, state.data
+    if X_train is None:
+        X_train = d.X_train.astype(state.dtype, copy=False)
+    train_loss = float(model.loss(X_train, d.y_train))
+    return {"train_loss": train_loss, "objective": train_loss + model.penalty()}
 
 
 def validation_scores(state) -> dict:
@@ -18,17 +35,23 @@ def validation_scores(state) -> dict:
 
 
 class Evaluation(Callback):
-    """Adds val_loss, val_<metric>... to the epoch's row, right after train_loss (the column
-    order of metrics.jsonl). No validation data: nothing to add. A run trained on a standardised
-    target says so in `loss_units`: its losses are in those units, its metrics in the target's."""
+    """Puts train_loss, objective, val_loss, val_<metric>... into the epoch's row, right after
+    epoch and step (the column order of metrics.jsonl). No validation data: no val_ columns. A
+    run trained on a standardised target says so in `loss_units`: its losses are in those
+    units, its metrics in the target's."""
 
-    HEAD = ("epoch", "step", "train_loss")
+    HEAD = ("epoch", "step")
+
+    def __init__(self):
+        self._X_train = None  # the training inputs in the model's dtype, cast once
 
     def on_epoch_end(self, state, row: dict) -> None:
+        if self._X_train is None:
+            self._X_train = state.data.X_train.astype(state.dtype, copy=False)
+        tail = {key: row.pop(key) for key in list(row) if key not in self.HEAD}
+        row.update(training_scores(state, self._X_train))
+        if state.has_val:
+            row.update({f"val_{k}": v for k, v in validation_scores(state).items()})
         if state.data.target_scaler is not None:
             row["loss_units"] = LOSS_UNITS_SCALED  # the losses, not the metrics
-        if not state.has_val:
-            return
-        tail = {key: row.pop(key) for key in list(row) if key not in self.HEAD}
-        row.update({f"val_{k}": v for k, v in validation_scores(state).items()})
         row.update(tail)
