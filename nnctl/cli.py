@@ -263,13 +263,35 @@ def _plot_or_hint(draw, quiet: bool) -> None:
 def _render_comparison(result, quiet: bool, json_: bool, no_plot: bool) -> None:
     from nnctl.report.compare_table import print_comparison
     from nnctl.report.plots import plot_curves
+    from nnctl.report.tuning_plots import plot_sensitivity
+    from nnctl.report.tuning_table import print_tuning
 
+    tuning = result.data.get("tuning")
     if not no_plot:
         title = f"{result.data['kind']} of {result.data['config']}"
         _plot_or_hint(lambda: plot_curves(result.run_dirs(), result.out_dir / "curves.png",
                                           title=title), quiet)
+        if tuning:
+            _plot_or_hint(lambda: plot_sensitivity(result.data, result.out_dir /
+                                                   "sensitivity.png"), quiet)
     if not quiet:
         print_comparison(result.data, result.curves)
+        if tuning:
+            print_tuning(result.data)
+    if json_:
+        _print_json(result.data)
+
+
+def _render_problems(result, quiet: bool, json_: bool, no_plot: bool) -> None:
+    from nnctl.report.tuning_plots import plot_profile
+    from nnctl.report.tuning_table import print_ranking
+
+    for comparison in result.comparisons:
+        _render_comparison(comparison, quiet, False, no_plot)
+    if not no_plot:
+        _plot_or_hint(lambda: plot_profile(result.data, result.out_dir / "profile.png"), quiet)
+    if not quiet:
+        print_ranking(result.data)
     if json_:
         _print_json(result.data)
 
@@ -290,8 +312,9 @@ def _render_landscape(result, quiet: bool, json_: bool, no_plot: bool) -> None:
 @app.command("compare-optimizers")
 @command
 def compare_optimizers(
-    config: Annotated[Path | None, typer.Argument(
-        help="YAML config (not needed with --landscape).")] = None,
+    config: Annotated[list[Path] | None, typer.Argument(
+        help="YAML config (not needed with --landscape); several: the protocol on each, and a "
+             "ranking and performance profile across them.")] = None,
     optimizer: Annotated[list[str] | None, typer.Option(
         "--optimizer", "-o", help=SPEC_HELP)] = None,
     set_: SetOption = None,
@@ -314,18 +337,35 @@ def compare_optimizers(
     executor: ExecutorOption = "local",
     scheduler: SchedulerOption = None,
     resume: ResumeComparisonOption = None,
+    tune: Annotated[list[str] | None, typer.Option(
+        "--tune", help="Tune a setting of each optimizer with the same budget first: lr (range "
+                       "1e-4:1), lr=1e-5:0.1, momentum=0.5:0.99 (repeatable: several at once, "
+                       "random search). The best trial's setting then runs for every seed.")] = None,
+    budget: Annotated[int | None, typer.Option(
+        "--budget", help="Trials per tuned optimizer (default 8).")] = None,
+    search: Annotated[str | None, typer.Option(
+        "--search", help="grid (one setting; the default then) or random (seeded by the "
+                         "config's seed; the default for several settings).")] = None,
+    select: Annotated[str | None, typer.Option(
+        "--select", help="What tuning (and the ranking of several configs) goes by: val_loss "
+                         "(best over epochs; the default with a validation split), train_loss "
+                         "(final; the default without), or val_<metric> e.g. val_accuracy.")] = None,
 ):
     """Train every optimizer on the same model, split, init, batch order and budget; writes one
     run folder per optimizer and seed, comparison.csv, comparison.json and curves.png
-    (--landscape: landscape.json and landscape.png). --json prints comparison.json
-    (landscape.json)."""
+    (--tune: also trials/, tuning.csv, sensitivity.png; several configs: one folder each,
+    ranking.json, ranking.csv, profile.png; --landscape: landscape.json and landscape.png).
+    --json prints comparison.json (ranking.json, landscape.json)."""
     from nnctl import commands
     from nnctl.compare import Comparison
+    from nnctl.compare.problems import ProblemsComparison
 
     result = commands.compare_optimizers(config, optimizer or [], set_ or [], seeds, jobs, out,
                                          target_loss, quiet, landscape, start, steps,
-                                         executor, scheduler, resume)
-    render = _render_comparison if isinstance(result, Comparison) else _render_landscape
+                                         executor, scheduler, resume, tune=tune, budget=budget,
+                                         search=search, select=select)
+    render = (_render_comparison if isinstance(result, Comparison) else _render_problems
+              if isinstance(result, ProblemsComparison) else _render_landscape)
     render(result, quiet, json_, no_plot)
 
 
