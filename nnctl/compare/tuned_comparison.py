@@ -80,8 +80,10 @@ def choose(plan: TuningPlan, records: list[dict]) -> list[dict]:
             entry["status"] = NO_TUNING
         else:
             best = pick_best(values, higher)
-            if best is None:
-                entry["status"] = ALL_DIVERGED
+            if all(r["status"] == "skipped" for r in trials):  # refused when it ran
+                entry.update(status="skipped", message=trials[0]["message"])
+            elif best is None:
+                entry.update(status=ALL_DIVERGED, message=ALL_DIVERGED)
             else:
                 entry.update(status="tuned", chosen=tuned.points[best],
                              chosen_run=f"{TRIALS_DIR}/{trials[best]['run']}",
@@ -108,8 +110,8 @@ def final_plan(plan: TuningPlan, entries: list[dict], trial_records: list[dict])
     finished = {}
     for i, task in enumerate(final.tasks):
         entry = by_label[task.label]
-        if entry["status"] == ALL_DIVERGED:
-            final.tasks[i] = dataclasses.replace(task, cfg=None, skip_reason=ALL_DIVERGED)
+        if entry.get("message") and task.cfg is not None:  # no trial to take a setting from
+            final.tasks[i] = dataclasses.replace(task, cfg=None, skip_reason=entry["message"])
             continue
         best = entry.get("_best")
         if best is None or task.seed != plan.seeds[0]:
