@@ -409,12 +409,22 @@ def plot(
         "--metric", help="Column of metrics.jsonl for the fourth panel (default: the validation "
                          "metric, e.g. val_accuracy).")] = None,
     title: Annotated[str | None, typer.Option("--title", help="Figure title.")] = None,
+    boundary: Annotated[bool, typer.Option(
+        "--boundary", help="Instead of curves: class regions, decision boundary and training "
+                           "points of a model on 2 features (a comparison folder: one panel per "
+                           "optimizer); the numbers go to the .json beside the image.")] = False,
+    weights: Annotated[bool, typer.Option(
+        "--weights", help="Instead of curves: the first layer's weights as images (image inputs: "
+                          "digits, IDX); the numbers go to the .json beside the image.")] = False,
 ):
     """Plot runs: loss against epochs, sample-gradients and wall time (log scale), and a metric.
     Needs the extra nnctl[plot] (matplotlib); without it exits 2 saying how to install it."""
-    from nnctl.commands import plot_runs
+    from nnctl.commands import plot_model, plot_runs
 
-    path = plot_runs(runs, out, metric, title)
+    if boundary or weights:
+        path = plot_model(runs, out, boundary, weights, title)
+    else:
+        path = plot_runs(runs, out, metric, title)
     print(f"wrote {path}", file=sys.stderr)
 
 

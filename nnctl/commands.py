@@ -199,3 +199,36 @@ def plot_runs(paths: list[Path], out: Path, metric: str | None, title: str | Non
         return plot_curves(labelled, out, metric, title if title is not None else suggested)
     except PlotsUnavailable as exc:
         raise UsageError(str(exc)) from None
+
+
+def plot_model(paths: list[Path], out: Path, boundary: bool, weights: bool,
+               title: str | None) -> Path:
+    """`plot --boundary` (2-D inputs; a comparison folder gives one panel per optimizer, its
+    first seed) or `plot --weights` (image inputs, one run): the image `out`, and its numbers
+    in the JSON file beside it (same name, .json)."""
+    from nnctl.atomic import write_text
+    from nnctl.model_pictures import boundary_data, weights_data
+    from nnctl.report.plots import PlotsUnavailable, _save, check_out_file
+    from nnctl.run_folder import to_json
+
+    if boundary == weights:
+        raise UsageError("plot: give one of --boundary and --weights")
+    check_out_file(out)
+    labelled, _ = labelled_runs(paths)
+    first = list(dict(reversed(labelled)).items())[::-1]  # first run (seed) of each label
+    try:
+        from nnctl.report import model_plots
+
+        if boundary:
+            data = boundary_data(first)
+            figure = model_plots.boundary_figure(data, title)
+        else:
+            if len(first) != 1:
+                raise UsageError(f"--weights: draws one run; found {len(first)} "
+                                 f"({', '.join(label for label, _ in first[:4])}...)")
+            data = weights_data(first[0][1])
+            figure = model_plots.weights_figure(data, title)
+    except PlotsUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    write_text(Path(out).with_suffix(".json"), to_json(data) + "\n")
+    return _save(figure, Path(out))
