@@ -43,8 +43,10 @@ def boundary_data(runs: list[tuple[str, Path]], grid: int = GRID) -> dict:
         loaded = load_model(run_dir)
         meta = loaded.meta
         if meta["n_features"] != 2 or meta["task"] == "regression":
-            raise UsageError(f"{run_dir}: --boundary needs a classifier of 2 input features; this "
-                             f"model has {meta['n_features']} features ({meta['task']})")
+            raise UsageError(
+                f"{run_dir}: --boundary needs a classifier of 2 input features; this "
+                f"model has {meta['n_features']} features ({meta['task']})"
+            )
         models.append((label, Path(run_dir), loaded))
     X, y = _own_data(models[0][2])
     lo, hi = X.min(axis=0), X.max(axis=0)
@@ -57,14 +59,26 @@ def boundary_data(runs: list[tuple[str, Path]], grid: int = GRID) -> dict:
     for label, run_dir, loaded in models:
         model = loaded.model
         predicted = model.predict(loaded.scale(cells).astype(model.dtype, copy=False))
-        panels.append({"label": label, "run": str(run_dir),
-                       "predicted": predicted.reshape(grid, grid).astype(int).tolist()})
+        panels.append(
+            {
+                "label": label,
+                "run": str(run_dir),
+                "predicted": predicted.reshape(grid, grid).astype(int).tolist(),
+            }
+        )
     meta = models[0][2].meta
-    return {"x": xs.tolist(), "y": ys.tolist(), "classes": meta["classes"],
-            "feature_names": meta.get("feature_names") or ["x0", "x1"],
-            "points": {"x": X[:, 0].tolist(), "y": X[:, 1].tolist(),
-                       "label": np.asarray(y).astype(int).tolist()},
-            "panels": panels}
+    return {
+        "x": xs.tolist(),
+        "y": ys.tolist(),
+        "classes": meta["classes"],
+        "feature_names": meta.get("feature_names") or ["x0", "x1"],
+        "points": {
+            "x": X[:, 0].tolist(),
+            "y": X[:, 1].tolist(),
+            "label": np.asarray(y).astype(int).tolist(),
+        },
+        "panels": panels,
+    }
 
 
 def image_side(loaded) -> int | None:
@@ -77,8 +91,10 @@ def image_side(loaded) -> int | None:
     if data["name"] == "digits":
         return side
     name = Path(data["path"] or "").name.lower()
-    if data["path"] and (data["format"] == "idx" or (data["format"] == "auto" and (
-            "idx" in name or "-ubyte" in name))):  # the names nnctl.data.formats reads as IDX
+    if data["path"] and (
+        data["format"] == "idx"
+        or (data["format"] == "auto" and ("idx" in name or "-ubyte" in name))
+    ):  # the names nnctl.data.formats reads as IDX
         return side
     return None
 
@@ -90,12 +106,17 @@ def weights_data(run_dir: Path) -> dict:
     loaded = load_model(run_dir)
     side = image_side(loaded)
     if side is None:
-        raise UsageError(f"{run_dir}: --weights needs image inputs (digits, IDX files); this "
-                         f"model has {loaded.meta['n_features']} features from "
-                         f"{loaded.meta['config']['data']['name'] or loaded.meta['config']['data']['path']}")
+        raise UsageError(
+            f"{run_dir}: --weights needs image inputs (digits, IDX files); this "
+            f"model has {loaded.meta['n_features']} features from "
+            f"{loaded.meta['config']['data']['name'] or loaded.meta['config']['data']['path']}"
+        )
     W = np.asarray(loaded.model.named_parameters()["linear0.weight"], dtype=float)  # [in, out]
     kind = loaded.cfg["model"]["kind"]
-    return {"run": str(run_dir), "side": side,
-            "unit": "hidden unit" if kind == "mlp" else "class",
-            "classes": loaded.meta.get("classes"),
-            "images": [W[:, j].reshape(side, side).tolist() for j in range(W.shape[1])]}
+    return {
+        "run": str(run_dir),
+        "side": side,
+        "unit": "hidden unit" if kind == "mlp" else "class",
+        "classes": loaded.meta.get("classes"),
+        "images": [W[:, j].reshape(side, side).tolist() for j in range(W.shape[1])],
+    }

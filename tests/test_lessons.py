@@ -11,8 +11,7 @@ from tests.conftest import CONFIGS
 
 
 def train(nnctl, tmp_path, name, out, *overrides):
-    proc = nnctl("train", CONFIGS / f"lesson-{name}.yaml", *overrides, "--out", out, "-q",
-                 "--json")
+    proc = nnctl("train", CONFIGS / f"lesson-{name}.yaml", *overrides, "--out", out, "-q", "--json")
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout), tmp_path / out
 
@@ -27,15 +26,24 @@ def test_zeros_init_keeps_hidden_units_identical(nnctl, tmp_path):
     W = first_layer(run)
     assert np.abs(W).max() > 0  # the units moved...
     assert np.array_equal(W, np.repeat(W[:, :1], W.shape[1], axis=1))  # ...all the same way
-    _, random_run = train(nnctl, tmp_path, "zeros-init", "he", "-s", "train.epochs=3",
-                          "-s", "init.scheme=he_normal")
+    _, random_run = train(
+        nnctl, tmp_path, "zeros-init", "he", "-s", "train.epochs=3", "-s", "init.scheme=he_normal"
+    )
     assert np.linalg.matrix_rank(first_layer(random_run)) > 1
 
 
 def test_identity_mlp_ends_at_the_least_squares_loss(nnctl, tmp_path):
     mlp, _ = train(nnctl, tmp_path, "identity-mlp", "mlp")
-    exact, _ = train(nnctl, tmp_path, "identity-mlp", "exact", "-s", "model.kind=linreg",
-                     "-s", "optimizer.name=exact")
+    exact, _ = train(
+        nnctl,
+        tmp_path,
+        "identity-mlp",
+        "exact",
+        "-s",
+        "model.kind=linreg",
+        "-s",
+        "optimizer.name=exact",
+    )
     assert mlp["final"]["train_loss"] == pytest.approx(exact["final"]["train_loss"], rel=1e-6)
 
 
@@ -53,8 +61,15 @@ def test_big_mlp_overfits_and_l2_helps(nnctl, tmp_path):
 
 
 def test_exact_and_iterative_linear_regression_agree(nnctl, tmp_path):
-    proc = nnctl("compare-optimizers", CONFIGS / "lesson-exact-vs-iterative.yaml", "--out", "cmp",
-                 "-q", "--json", "--no-plot")
+    proc = nnctl(
+        "compare-optimizers",
+        CONFIGS / "lesson-exact-vs-iterative.yaml",
+        "--out",
+        "cmp",
+        "-q",
+        "--json",
+        "--no-plot",
+    )
     assert proc.returncode == 0, proc.stderr
     loss = {e["label"]: e["final_train_loss_mean"] for e in json.loads(proc.stdout)["summary"]}
     for label in ("gd:lr=0.5", "cg", "lbfgs", "newton"):
@@ -63,8 +78,15 @@ def test_exact_and_iterative_linear_regression_agree(nnctl, tmp_path):
 
 
 def test_newton_solves_the_ill_conditioned_problem_gd_crawls(nnctl, tmp_path):
-    proc = nnctl("compare-optimizers", CONFIGS / "lesson-newton-vs-gd.yaml", "--out", "cmp",
-                 "-q", "--json", "--no-plot")
+    proc = nnctl(
+        "compare-optimizers",
+        CONFIGS / "lesson-newton-vs-gd.yaml",
+        "--out",
+        "cmp",
+        "-q",
+        "--json",
+        "--no-plot",
+    )
     assert proc.returncode == 0, proc.stderr
     summary = {e["label"]: e for e in json.loads(proc.stdout)["summary"]}
     exact = summary["exact"]["final_train_loss_mean"]

@@ -20,9 +20,21 @@ def checkpoint_arrays(run_dir):
 
 
 def test_boundary_of_a_logistic_regression_is_its_line(nnctl, tmp_path):
-    proc = nnctl("train", CONFIGS / "moons-mlp.yaml", "-s", "model.kind=logreg",
-                 "-s", "optimizer.name=adam", "-s", "optimizer.lr=0.05", "-s", "train.epochs=5",
-                 "--out", "run", "-q")
+    proc = nnctl(
+        "train",
+        CONFIGS / "moons-mlp.yaml",
+        "-s",
+        "model.kind=logreg",
+        "-s",
+        "optimizer.name=adam",
+        "-s",
+        "optimizer.lr=0.05",
+        "-s",
+        "train.epochs=5",
+        "--out",
+        "run",
+        "-q",
+    )
     assert proc.returncode == 0, proc.stderr
     proc = nnctl("plot", "run", "--boundary", "--out", "b.png")
     assert proc.returncode == 0, proc.stderr
@@ -47,9 +59,22 @@ def test_boundary_of_a_logistic_regression_is_its_line(nnctl, tmp_path):
 def test_boundary_of_a_comparison_has_one_panel_per_optimizer(nnctl, tmp_path):
     from nnctl.report.model_plots import boundary_figure
 
-    proc = nnctl("compare-optimizers", CONFIGS / "xor-mlp-nesterov.yaml", "-o", "sgd", "-o",
-                 "adam", "--seeds", "2", "-s", "train.epochs=3", "--out", "cmp", "-q",
-                 "--no-plot")
+    proc = nnctl(
+        "compare-optimizers",
+        CONFIGS / "xor-mlp-nesterov.yaml",
+        "-o",
+        "sgd",
+        "-o",
+        "adam",
+        "--seeds",
+        "2",
+        "-s",
+        "train.epochs=3",
+        "--out",
+        "cmp",
+        "-q",
+        "--no-plot",
+    )
     assert proc.returncode == 0, proc.stderr
     proc = nnctl("plot", "cmp", "--boundary", "--out", "b.png")
     assert proc.returncode == 0, proc.stderr
@@ -65,8 +90,9 @@ def test_boundary_of_a_comparison_has_one_panel_per_optimizer(nnctl, tmp_path):
 def test_weights_of_softmax_on_digits_are_its_class_templates(nnctl, tmp_path):
     from nnctl.report.model_plots import weights_figure
 
-    proc = nnctl("train", CONFIGS / "digits-softmax.yaml", "-s", "train.epochs=2", "--out",
-                 "run", "-q")
+    proc = nnctl(
+        "train", CONFIGS / "digits-softmax.yaml", "-s", "train.epochs=2", "--out", "run", "-q"
+    )
     assert proc.returncode == 0, proc.stderr
     proc = nnctl("plot", "run", "--weights", "--out", "w.png")
     assert proc.returncode == 0, proc.stderr
@@ -82,13 +108,22 @@ def test_weights_of_softmax_on_digits_are_its_class_templates(nnctl, tmp_path):
 
 
 def test_pictures_refuse_inputs_of_the_wrong_kind(nnctl, tmp_path):
-    proc = nnctl("train", CONFIGS / "iris-softmax.yaml", "-s", "train.epochs=1", "--out", "run",
-                 "-q")
+    proc = nnctl(
+        "train", CONFIGS / "iris-softmax.yaml", "-s", "train.epochs=1", "--out", "run", "-q"
+    )
     assert proc.returncode == 0, proc.stderr
-    assert_clean_error(nnctl("plot", "run", "--boundary", "--out", "b.png"), 2,
-                       "--boundary needs a classifier of 2 input features", "4 features")
-    assert_clean_error(nnctl("plot", "run", "--weights", "--out", "w.png"), 2,
-                       "--weights needs image inputs")
-    assert_clean_error(nnctl("plot", "run", "--weights", "--boundary", "--out", "w.png"), 2,
-                       "one of --boundary and --weights")
+    assert_clean_error(
+        nnctl("plot", "run", "--boundary", "--out", "b.png"),
+        2,
+        "--boundary needs a classifier of 2 input features",
+        "4 features",
+    )
+    assert_clean_error(
+        nnctl("plot", "run", "--weights", "--out", "w.png"), 2, "--weights needs image inputs"
+    )
+    assert_clean_error(
+        nnctl("plot", "run", "--weights", "--boundary", "--out", "w.png"),
+        2,
+        "one of --boundary and --weights",
+    )
     assert not (tmp_path / "b.png").exists() and not (tmp_path / "w.png").exists()

@@ -15,22 +15,34 @@ from tests.conftest import CONFIGS
 
 def test_ranks_share_ties_and_put_the_unscored_last():
     assert problem_ranks({"a": 0.3, "b": 0.1, "c": 0.3, "d": None}) == {
-        "a": 2.5, "b": 1, "c": 2.5, "d": 4}
+        "a": 2.5,
+        "b": 1,
+        "c": 2.5,
+        "d": 4,
+    }
     assert problem_ranks({"a": 0.9, "b": 0.8, "c": None, "d": None}, higher=True) == {
-        "a": 1, "b": 2, "c": 3.5, "d": 3.5}
+        "a": 1,
+        "b": 2,
+        "c": 3.5,
+        "d": 3.5,
+    }
     ranks = {"p": {"a": 1, "b": 2}, "q": {"a": 3, "b": 1}}
     assert mean_ranks(ranks, ["a", "b"]) == {"a": 2.0, "b": 1.5}
 
 
 def test_performance_profile_by_hand():
     # Costs (sample-gradients to the target) on three problems; None: never reached.
-    costs = {"p1": {"sgd": 400, "adam": 100, "cg": 200},
-             "p2": {"sgd": 300, "adam": 600, "cg": None},
-             "p3": {"sgd": 50, "adam": 50, "cg": 400}}
+    costs = {
+        "p1": {"sgd": 400, "adam": 100, "cg": 200},
+        "p2": {"sgd": 300, "adam": 600, "cg": None},
+        "p3": {"sgd": 50, "adam": 50, "cg": 400},
+    }
     profile = performance_profile(costs)
-    assert profile["ratios"] == {"p1": {"sgd": 4.0, "adam": 1.0, "cg": 2.0},
-                                 "p2": {"sgd": 1.0, "adam": 2.0, "cg": None},
-                                 "p3": {"sgd": 1.0, "adam": 1.0, "cg": 8.0}}
+    assert profile["ratios"] == {
+        "p1": {"sgd": 4.0, "adam": 1.0, "cg": 2.0},
+        "p2": {"sgd": 1.0, "adam": 2.0, "cg": None},
+        "p3": {"sgd": 1.0, "adam": 1.0, "cg": 8.0},
+    }
     assert profile["taus"] == [1.0, 2.0, 4.0, 8.0]
     third = 1 / 3
     assert profile["fraction"]["sgd"] == pytest.approx([2 * third, 2 * third, 1, 1])
@@ -43,24 +55,42 @@ def comparison(config, runs, summary, target=1.0):
 
 
 def run(label, seed, val, status="completed"):
-    return {"label": label, "seed": seed, "status": status, "best_val_loss": val,
-            "final_train_loss": None, "metric": None, "best_val_metric": None}
+    return {
+        "label": label,
+        "seed": seed,
+        "status": status,
+        "best_val_loss": val,
+        "final_train_loss": None,
+        "metric": None,
+        "best_val_metric": None,
+    }
 
 
 def summary(label, grads, reached, runs=2):
-    return {"label": label, "runs": runs, "target_reached": reached,
-            "target_sample_grads_mean": grads}
+    return {
+        "label": label,
+        "runs": runs,
+        "target_reached": reached,
+        "target_sample_grads_mean": grads,
+    }
 
 
 def test_rank_problems_from_comparisons_by_hand():
-    one = comparison("a.yaml",
-                     [run("sgd", 0, 0.4), run("sgd", 1, 0.2), run("adam", 0, 0.1),
-                      run("adam", 1, 0.3)],
-                     [summary("sgd", 900.0, 2), summary("adam", 300.0, 2)])
-    two = comparison("b.yaml",
-                     [run("sgd", 0, 0.5), run("sgd", 1, 0.7), run("adam", 0, None, "diverged"),
-                      run("adam", 1, 0.1)],
-                     [summary("sgd", 100.0, 2), summary("adam", 50.0, 1)])
+    one = comparison(
+        "a.yaml",
+        [run("sgd", 0, 0.4), run("sgd", 1, 0.2), run("adam", 0, 0.1), run("adam", 1, 0.3)],
+        [summary("sgd", 900.0, 2), summary("adam", 300.0, 2)],
+    )
+    two = comparison(
+        "b.yaml",
+        [
+            run("sgd", 0, 0.5),
+            run("sgd", 1, 0.7),
+            run("adam", 0, None, "diverged"),
+            run("adam", 1, 0.1),
+        ],
+        [summary("sgd", 100.0, 2), summary("adam", 50.0, 1)],
+    )
     data = rank_problems(["a", "b"], [one, two], ["val_loss", "val_loss"])
     # a: sgd 0.3, adam 0.2 -> adam 1, sgd 2. b: sgd 0.6, adam 0.1 (its diverged seed has no
     # score; the mean is over the seeds that have one) -> adam 1, sgd 2.
@@ -69,10 +99,14 @@ def test_rank_problems_from_comparisons_by_hand():
     assert data["mean_rank"] == {"sgd": 2.0, "adam": 1.0}
     assert data["order"] == ["adam", "sgd"]
     # Costs: on b adam reached the target with one seed of two: not counted as reached.
-    assert data["profile"]["costs"] == {"a": {"sgd": 900.0, "adam": 300.0},
-                                        "b": {"sgd": 100.0, "adam": None}}
-    assert data["profile"]["ratios"] == {"a": {"sgd": 3.0, "adam": 1.0},
-                                         "b": {"sgd": 1.0, "adam": None}}
+    assert data["profile"]["costs"] == {
+        "a": {"sgd": 900.0, "adam": 300.0},
+        "b": {"sgd": 100.0, "adam": None},
+    }
+    assert data["profile"]["ratios"] == {
+        "a": {"sgd": 3.0, "adam": 1.0},
+        "b": {"sgd": 1.0, "adam": None},
+    }
     assert data["profile"]["fraction"] == {"sgd": [0.5, 1.0], "adam": [0.5, 0.5]}
 
 
@@ -81,9 +115,23 @@ def test_several_configs_make_a_ranking_and_a_profile(nnctl, tmp_path):
     from nnctl.report.tuning_plots import profile_figure
 
     small = ["-s", "train.epochs=3", "-s", "train.early_stopping=null"]
-    proc = nnctl("compare-optimizers", CONFIGS / "iris-softmax.yaml", CONFIGS / "moons-mlp.yaml",
-                 "-o", "sgd", "-o", "adam", "--tune", "lr", "--budget", "2", *small,
-                 "--out", "multi", "--json")
+    proc = nnctl(
+        "compare-optimizers",
+        CONFIGS / "iris-softmax.yaml",
+        CONFIGS / "moons-mlp.yaml",
+        "-o",
+        "sgd",
+        "-o",
+        "adam",
+        "--tune",
+        "lr",
+        "--budget",
+        "2",
+        *small,
+        "--out",
+        "multi",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     out = tmp_path / "multi"
@@ -94,8 +142,12 @@ def test_several_configs_make_a_ranking_and_a_profile(nnctl, tmp_path):
         assert (out / name / "sensitivity.png").is_file()
     assert json.loads((out / "ranking.json").read_text()) == data
     assert sorted(data["mean_rank"]) == ["adam", "sgd"]
-    assert (out / "ranking.csv").read_text().splitlines()[0].startswith(
-        "optimizer,mean_rank,solved_fraction,rank_iris-softmax,rank_moons-mlp")
+    assert (
+        (out / "ranking.csv")
+        .read_text()
+        .splitlines()[0]
+        .startswith("optimizer,mean_rank,solved_fraction,rank_iris-softmax,rank_moons-mlp")
+    )
     image = out / "profile.png"
     assert image.is_file() and image.stat().st_size > 10_000
     ax = profile_figure(data).axes[0]

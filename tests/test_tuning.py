@@ -30,7 +30,8 @@ def quadratic_problem(folder, scale2: float = 2.0):
         "standardize: false}\n"
         "model: {kind: linreg}\ninit: zeros\n"
         "optimizer: {name: sgd}\n"
-        f"train: {{epochs: 25, batch_size: {N}, shuffle: false, dtype: float64}}\n")
+        f"train: {{epochs: 25, batch_size: {N}, shuffle: false, dtype: float64}}\n"
+    )
     A = np.column_stack([x1, x2, np.ones(N)])
     return np.linalg.eigvalsh(2.0 / N * A.T @ A)
 
@@ -40,8 +41,21 @@ def test_tuned_sgd_step_lands_in_the_closed_form_cell(nnctl, tmp_path):
     lam_min, lam_max = eig.min(), eig.max()
     assert (lam_min, lam_max) == pytest.approx((2.0, 8.0))
     best_step = 2.0 / (lam_min + lam_max)  # minimises the contraction max_i |1 - eta lambda_i|
-    proc = nnctl("compare-optimizers", "quad.yaml", "-o", "sgd", "--tune", "lr=1e-3:1",
-                 "--budget", "7", "--json", "-q", "--no-plot", "--out", "cmp")
+    proc = nnctl(
+        "compare-optimizers",
+        "quad.yaml",
+        "-o",
+        "sgd",
+        "--tune",
+        "lr=1e-3:1",
+        "--budget",
+        "7",
+        "--json",
+        "-q",
+        "--no-plot",
+        "--out",
+        "cmp",
+    )
     assert proc.returncode == 0, proc.stderr
     tuning = json.loads(proc.stdout)["tuning"]
     assert tuning["select"] == "train_loss"  # no validation split
@@ -65,8 +79,19 @@ def test_tuned_sgd_step_lands_in_the_closed_form_cell(nnctl, tmp_path):
 
 def test_a_range_that_misses_the_best_value_is_flagged(nnctl, tmp_path):
     quadratic_problem(tmp_path)
-    proc = nnctl("compare-optimizers", "quad.yaml", "-o", "sgd", "--tune", "lr=1e-4:1e-2",
-                 "--budget", "3", "--no-plot", "--out", "cmp")
+    proc = nnctl(
+        "compare-optimizers",
+        "quad.yaml",
+        "-o",
+        "sgd",
+        "--tune",
+        "lr=1e-4:1e-2",
+        "--budget",
+        "3",
+        "--no-plot",
+        "--out",
+        "cmp",
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
     [sgd] = data["tuning"]["optimizers"]
@@ -78,9 +103,27 @@ DIGITS = ["-s", "train.epochs=3", "-s", "train.early_stopping=null", "-s", "data
 
 
 def tuned_digits(nnctl, out: str, *extra):
-    return nnctl("compare-optimizers", CONFIGS / "digits-mlp.yaml", "-o", "sgd", "-o", "adam",
-                 "-o", "lbfgs", "--tune", "lr", "--budget", "3", "--seeds", "2", *DIGITS,
-                 "--out", out, "-q", *extra)
+    return nnctl(
+        "compare-optimizers",
+        CONFIGS / "digits-mlp.yaml",
+        "-o",
+        "sgd",
+        "-o",
+        "adam",
+        "-o",
+        "lbfgs",
+        "--tune",
+        "lr",
+        "--budget",
+        "3",
+        "--seeds",
+        "2",
+        *DIGITS,
+        "--out",
+        out,
+        "-q",
+        *extra,
+    )
 
 
 def test_equal_budgets_are_enforced_and_recorded(nnctl, tmp_path):
@@ -93,8 +136,9 @@ def test_equal_budgets_are_enforced_and_recorded(nnctl, tmp_path):
         e = entries[label]
         assert e["status"] == "tuned" and e["trials"] == 3 and e["tuned"] == ["lr"]
         assert [t["values"]["lr"] for t in e["curve"]] == [1e-4, 0.01, 1.0]
-        # Same epochs and batches per trial: the same sample-gradient budget, recorded.
-        assert e["trial_epochs"] == 9 and e["trial_sample_grads"] == 3 * 3 * 1438  # 1797 - 359 validation rows
+        # Same epochs and batches per trial: the same sample-gradient budget, recorded
+        # (3 trials x 3 epochs x 1438 training rows: 1797 digits minus 359 for validation).
+        assert e["trial_epochs"] == 9 and e["trial_sample_grads"] == 3 * 3 * 1438
     assert entries["lbfgs"]["status"] == "no tuning needed" and entries["lbfgs"]["trials"] == 0
     # Every optimizer then runs the same seeds; seed 0 of a tuned one is its chosen trial.
     runs = {(r["label"], r["seed"]): r for r in data["runs"]}
@@ -105,7 +149,8 @@ def test_equal_budgets_are_enforced_and_recorded(nnctl, tmp_path):
     with open(tmp_path / "cmp" / "tuning.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["label"], float(r["lr"])) for r in rows] == [
-        (label, lr) for label in ("sgd", "adam") for lr in (1e-4, 0.01, 1.0)]
+        (label, lr) for label in ("sgd", "adam") for lr in (1e-4, 0.01, 1.0)
+    ]
     assert sum(r["chosen"] == "true" for r in rows) == 2
     for row in rows:
         assert (tmp_path / "cmp" / row["run"] / "summary.json").is_file()
@@ -115,7 +160,9 @@ def test_jobs_give_the_same_numbers(nnctl, tmp_path):
     one = tuned_digits(nnctl, "one", "--no-plot")
     two = tuned_digits(nnctl, "two", "--no-plot", "--jobs", "2")
     assert one.returncode == 0 and two.returncode == 0, (one.stderr, two.stderr)
-    a, b = (json.loads((tmp_path / name / "comparison.json").read_text()) for name in ("one", "two"))
+    a, b = (
+        json.loads((tmp_path / name / "comparison.json").read_text()) for name in ("one", "two")
+    )
     assert without_wall_time(a) == without_wall_time(b)
 
     def rows(name):
@@ -144,17 +191,25 @@ def test_sensitivity_plot_has_its_axes_and_data(nnctl, tmp_path):
     assert list(lines["adam"].get_xdata()) == [t["values"]["lr"] for t in adam["curve"]]
 
 
-@pytest.mark.parametrize("args, fragments", [
-    (["-o", "sgd:lr=0.1", "--tune", "lr"], ["--tune lr", "sets lr", "drop it"]),
-    (["--tune", "lr", "--tune", "momentum=0.5:0.99", "--search", "grid"],
-     ["--search grid: tunes one setting"]),
-    (["--tune", "momentum"], ["no default range for momentum"]),
-    (["--tune", "lr=1:0.1"], ["expected LOW < HIGH"]),
-    (["--tune", "lr", "--budget", "1"], ["--budget: expected an integer >= 2"]),
-    (["--budget", "4"], ["--budget", "belong to --tune"]),
-    (["-o", "lbfgs", "--tune", "lr"], ["no optimizer of this comparison has a numeric setting lr"]),
-    (["--tune", "lr", "--select", "accuracy"], ["--select: expected train_loss, val_loss"]),
-])
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["-o", "sgd:lr=0.1", "--tune", "lr"], ["--tune lr", "sets lr", "drop it"]),
+        (
+            ["--tune", "lr", "--tune", "momentum=0.5:0.99", "--search", "grid"],
+            ["--search grid: tunes one setting"],
+        ),
+        (["--tune", "momentum"], ["no default range for momentum"]),
+        (["--tune", "lr=1:0.1"], ["expected LOW < HIGH"]),
+        (["--tune", "lr", "--budget", "1"], ["--budget: expected an integer >= 2"]),
+        (["--budget", "4"], ["--budget", "belong to --tune"]),
+        (
+            ["-o", "lbfgs", "--tune", "lr"],
+            ["no optimizer of this comparison has a numeric setting lr"],
+        ),
+        (["--tune", "lr", "--select", "accuracy"], ["--select: expected train_loss, val_loss"]),
+    ],
+)
 def test_bad_tuning_options_exit_2(nnctl, args, fragments):
     proc = nnctl("compare-optimizers", CONFIGS / "digits-mlp.yaml", *args)
     assert_clean_error(proc, 2, *fragments)
@@ -162,6 +217,7 @@ def test_bad_tuning_options_exit_2(nnctl, args, fragments):
 
 def test_select_needs_a_validation_split(nnctl, tmp_path):
     quadratic_problem(tmp_path)
-    proc = nnctl("compare-optimizers", "quad.yaml", "-o", "sgd", "--tune", "lr",
-                 "--select", "val_loss")
+    proc = nnctl(
+        "compare-optimizers", "quad.yaml", "-o", "sgd", "--tune", "lr", "--select", "val_loss"
+    )
     assert_clean_error(proc, 2, "--select val_loss", "no validation split")

@@ -57,8 +57,12 @@ def scores_of(comparison: dict, select: str) -> dict:
 
 def costs_of(comparison: dict) -> dict:
     """label -> mean sample-gradients to the target when every seed reached it, else None."""
-    return {e["label"]: e["target_sample_grads_mean"] if e["runs"] and
-            e["target_reached"] == e["runs"] else None for e in comparison["summary"]}
+    return {
+        e["label"]: e["target_sample_grads_mean"]
+        if e["runs"] and e["target_reached"] == e["runs"]
+        else None
+        for e in comparison["summary"]
+    }
 
 
 def rank_problems(names: list[str], comparisons: list[dict], selects: list[str]) -> dict:
@@ -77,16 +81,21 @@ def rank_problems(names: list[str], comparisons: list[dict], selects: list[str])
         costs[name] = {label: found_costs.get(label) for label in labels}
     means = mean_ranks(ranks, labels)
     return {
-        "problems": [{"name": n, "config": c["config"], "select": s, "target_loss": c["target_loss"]}
-                     for n, c, s in zip(names, comparisons, selects)],
+        "problems": [
+            {"name": n, "config": c["config"], "select": s, "target_loss": c["target_loss"]}
+            for n, c, s in zip(names, comparisons, selects)
+        ],
         "optimizers": labels,
         "scores": scores,
         "ranks": ranks,
         "mean_rank": means,
         "order": sorted(labels, key=lambda label: (means[label], labels.index(label))),
-        "profile": {"cost": "sample-gradients to the problem's target training loss (mean over "
-                            "seeds; not reached unless every seed reached it)",
-                    "costs": costs, **performance_profile(costs)},
+        "profile": {
+            "cost": "sample-gradients to the problem's target training loss (mean over "
+            "seeds; not reached unless every seed reached it)",
+            "costs": costs,
+            **performance_profile(costs),
+        },
     }
 
 
@@ -102,13 +111,20 @@ def write_ranking_csv(path: Path, data: dict) -> None:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["optimizer", "mean_rank", "solved_fraction", *(f"rank_{n}" for n in names)])
     for label in data["order"]:
-        writer.writerow([label, data["mean_rank"][label], fraction[label][-1],
-                         *(data["ranks"][n][label] for n in names)])
+        writer.writerow(
+            [
+                label,
+                data["mean_rank"][label],
+                fraction[label][-1],
+                *(data["ranks"][n][label] for n in names),
+            ]
+        )
     write_text(path, buffer.getvalue())
 
 
-def compare_problems(configs: list[Path], plans: list, out_dir: Path, run_one,
-                     quiet: bool = False) -> ProblemsComparison:
+def compare_problems(
+    configs: list[Path], plans: list, out_dir: Path, run_one, quiet: bool = False
+) -> ProblemsComparison:
     """`run_one(plan, problem_out_dir)` -> (Comparison, select) runs the protocol on one
     problem; every plan is made (so every config checked) before the first run."""
     import sys
@@ -120,8 +136,7 @@ def compare_problems(configs: list[Path], plans: list, out_dir: Path, run_one,
     comparisons, selects = [], []
     for i, (name, config, plan) in enumerate(zip(names, configs, plans)):
         if not quiet:
-            print(f"problem {i + 1}/{len(configs)}: {name} ({config})", file=sys.stderr,
-                  flush=True)
+            print(f"problem {i + 1}/{len(configs)}: {name} ({config})", file=sys.stderr, flush=True)
         (out_dir / name).mkdir()
         comparison, select = run_one(plan, out_dir / name)
         comparisons.append(comparison)

@@ -21,9 +21,12 @@ def ratios(costs: dict[str, dict[str, float | None]]) -> dict[str, dict[str, flo
     for problem, row in costs.items():
         reached = [c for c in row.values() if c is not None and math.isfinite(c)]
         best = min(reached) if reached else None
-        out[problem] = {label: None if c is None or best is None or not math.isfinite(c)
-                        else (c / best if best > 0 else (1.0 if c == 0 else math.inf))
-                        for label, c in row.items()}
+        out[problem] = {
+            label: None
+            if c is None or best is None or not math.isfinite(c)
+            else (c / best if best > 0 else (1.0 if c == 0 else math.inf))
+            for label, c in row.items()
+        }
     return out
 
 
@@ -34,6 +37,11 @@ def performance_profile(costs: dict[str, dict[str, float | None]]) -> dict:
     labels = list(dict.fromkeys(label for row in costs.values() for label in row))
     taus = sorted({v for row in r.values() for v in row.values() if v is not None} | {1.0})
     n = len(costs)
-    fraction = {label: [sum(1 for row in r.values() if row.get(label) is not None
-                            and row[label] <= tau) / n for tau in taus] for label in labels}
+    fraction = {
+        label: [
+            sum(1 for row in r.values() if row.get(label) is not None and row[label] <= tau) / n
+            for tau in taus
+        ]
+        for label in labels
+    }
     return {"ratios": r, "taus": taus, "fraction": fraction}

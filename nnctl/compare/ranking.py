@@ -20,15 +20,17 @@ def _valid(value) -> bool:
 
 def problem_ranks(scores: dict[str, float | None], higher: bool = False) -> dict[str, float]:
     """Rank of every label on one problem (1 = best; ties and the unscored share places)."""
-    scored = sorted((label for label in scores if _valid(scores[label])),
-                    key=lambda label: -scores[label] if higher else scores[label])
+    scored = sorted(
+        (label for label in scores if _valid(scores[label])),
+        key=lambda label: -scores[label] if higher else scores[label],
+    )
     ranks: dict[str, float] = {}
     i = 0
     while i < len(scored):
         j = i
         while j + 1 < len(scored) and scores[scored[j + 1]] == scores[scored[i]]:
             j += 1
-        for label in scored[i:j + 1]:
+        for label in scored[i : j + 1]:
             ranks[label] = (i + 1 + j + 1) / 2  # places i+1 .. j+1, shared
         i = j + 1
     rest = [label for label in scores if label not in ranks]

@@ -40,9 +40,11 @@ def run_trials(plan: TuningPlan, trials_dir: Path, executor, quiet: bool) -> lis
     def on_done(task, result):
         progress.run_done("tuning " + progress_line(progress.done + 1, len(tasks), task, result))
 
-    progress.start(f"tuning {', '.join(a.text for a in plan.axes)}: {plan.budget} trials per "
-                   f"optimizer ({plan.search}, seed {plan.seeds[0]}), {len(tasks)} runs on "
-                   f"{executor.describe()}; selecting by {plan.select}")
+    progress.start(
+        f"tuning {', '.join(a.text for a in plan.axes)}: {plan.budget} trials per "
+        f"optimizer ({plan.search}, seed {plan.seeds[0]}), {len(tasks)} runs on "
+        f"{executor.describe()}; selecting by {plan.select}"
+    )
     try:
         results = run_tasks(tasks, trials_dir, on_done=on_done, executor=executor)
     except (KeyboardInterrupt, NnctlError) as exc:
@@ -55,8 +57,9 @@ def run_trials(plan: TuningPlan, trials_dir: Path, executor, quiet: bool) -> lis
     finally:
         progress.close()
         executor.close()
-    return [aggregate.run_record(t, r, str(trials_dir)) | {"_result": r}
-            for t, r in zip(tasks, results)]
+    return [
+        aggregate.run_record(t, r, str(trials_dir)) | {"_result": r} for t, r in zip(tasks, results)
+    ]
 
 
 def choose(plan: TuningPlan, records: list[dict]) -> list[dict]:
@@ -66,14 +69,22 @@ def choose(plan: TuningPlan, records: list[dict]) -> list[dict]:
     for tuned in plan.optimizers:
         trials = [records[i] for i in tuned.trials]
         values = [selection_value(r, plan.select) for r in trials]
-        entry = {"label": tuned.label, "optimizer": tuned.name, "tuned": tuned.keys,
-                 "trials": len(trials),
-                 "trial_epochs": sum(r["epochs"] or 0 for r in trials),
-                 "trial_sample_grads": sum(r["sample_grads"] or 0 for r in trials),
-                 "chosen": None, "chosen_run": None, "selection_value": None, "edge": {},
-                 "curve": [{"values": p, "run": r["run"], "status": r["status"],
-                            "selection_value": v}
-                           for p, r, v in zip(tuned.points, trials, values)]}
+        entry = {
+            "label": tuned.label,
+            "optimizer": tuned.name,
+            "tuned": tuned.keys,
+            "trials": len(trials),
+            "trial_epochs": sum(r["epochs"] or 0 for r in trials),
+            "trial_sample_grads": sum(r["sample_grads"] or 0 for r in trials),
+            "chosen": None,
+            "chosen_run": None,
+            "selection_value": None,
+            "edge": {},
+            "curve": [
+                {"values": p, "run": r["run"], "status": r["status"], "selection_value": v}
+                for p, r, v in zip(tuned.points, trials, values)
+            ],
+        }
         if tuned.label in plan.skipped:
             entry["status"] = "skipped"
         elif not tuned.keys:
@@ -85,10 +96,13 @@ def choose(plan: TuningPlan, records: list[dict]) -> list[dict]:
             elif best is None:
                 entry.update(status=ALL_DIVERGED, message=ALL_DIVERGED)
             else:
-                entry.update(status="tuned", chosen=tuned.points[best],
-                             chosen_run=f"{TRIALS_DIR}/{trials[best]['run']}",
-                             selection_value=values[best],
-                             edge=edges(plan.axes, tuned.points, tuned.points[best]))
+                entry.update(
+                    status="tuned",
+                    chosen=tuned.points[best],
+                    chosen_run=f"{TRIALS_DIR}/{trials[best]['run']}",
+                    selection_value=values[best],
+                    edge=edges(plan.axes, tuned.points, tuned.points[best]),
+                )
                 entry["_best"] = tuned.trials[best]
         entries.append(entry)
     return entries
@@ -103,8 +117,9 @@ def final_plan(plan: TuningPlan, entries: list[dict], trial_records: list[dict])
     specs = []
     for tuned, entry in zip(plan.optimizers, entries):
         settings = {**tuned.settings, **(entry["chosen"] or {})}
-        specs.append(OptimizerSpec(tuned.label, tuned.name, settings,
-                                   explicit=entry["status"] != "skipped"))
+        specs.append(
+            OptimizerSpec(tuned.label, tuned.name, settings, explicit=entry["status"] != "skipped")
+        )
     final = plan_for_specs(plan.config, plan.raw, plan.base, specs, plan.seeds, plan.target)
     by_label = {e["label"]: e for e in entries}
     finished = {}
@@ -124,30 +139,54 @@ def final_plan(plan: TuningPlan, entries: list[dict], trial_records: list[dict])
     return final, finished
 
 
-def write_tuning_csv(path: Path, plan: TuningPlan, entries: list[dict],
-                     records: list[dict]) -> None:
+def write_tuning_csv(
+    path: Path, plan: TuningPlan, entries: list[dict], records: list[dict]
+) -> None:
     import csv
     import io
 
     from nnctl.atomic import write_text
 
     keys = [a.key for a in plan.axes]
-    numbers = ["final_train_loss", "best_val_loss", "metric", "best_val_metric", "epochs",
-               "sample_grads", "wall_s"]
-    columns = ["label", "optimizer", *keys, "seed", "run", "status", "select", "selection_value",
-               "chosen", *numbers]
+    numbers = [
+        "final_train_loss",
+        "best_val_loss",
+        "metric",
+        "best_val_metric",
+        "epochs",
+        "sample_grads",
+        "wall_s",
+    ]
+    columns = [
+        "label",
+        "optimizer",
+        *keys,
+        "seed",
+        "run",
+        "status",
+        "select",
+        "selection_value",
+        "chosen",
+        *numbers,
+    ]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for tuned, entry in zip(plan.optimizers, entries):
         for index, point, trial in zip(tuned.trials, tuned.points, entry["curve"]):
             record = records[index]
-            cells = {"label": tuned.label, "optimizer": tuned.name, **point,
-                     "seed": record["seed"], "run": f"{TRIALS_DIR}/{record['run']}"
-                     if record["run"] else None, "status": record["status"],
-                     "select": plan.select, "selection_value": trial["selection_value"],
-                     "chosen": "true" if entry.get("_best") == index else "false",
-                     **{k: record[k] for k in numbers}}
+            cells = {
+                "label": tuned.label,
+                "optimizer": tuned.name,
+                **point,
+                "seed": record["seed"],
+                "run": f"{TRIALS_DIR}/{record['run']}" if record["run"] else None,
+                "status": record["status"],
+                "select": plan.select,
+                "selection_value": trial["selection_value"],
+                "chosen": "true" if entry.get("_best") == index else "false",
+                **{k: record[k] for k in numbers},
+            }
             writer.writerow(["" if cells.get(c) is None else cells[c] for c in columns])
     write_text(path, buffer.getvalue())
 
@@ -155,17 +194,27 @@ def write_tuning_csv(path: Path, plan: TuningPlan, entries: list[dict],
 def tuning_record(plan: TuningPlan, entries: list[dict]) -> dict:
     """comparison.json's "tuning": the protocol and every optimizer's outcome."""
     return {
-        "axes": [{"key": a.key, "low": a.low, "high": a.high, "scale": "log" if a.log else
-                  "linear"} for a in plan.axes],
-        "budget": plan.budget, "search": plan.search, "select": plan.select,
-        "higher_is_better": higher_is_better(plan.select), "seed": plan.seeds[0],
+        "axes": [
+            {"key": a.key, "low": a.low, "high": a.high, "scale": "log" if a.log else "linear"}
+            for a in plan.axes
+        ],
+        "budget": plan.budget,
+        "search": plan.search,
+        "select": plan.select,
+        "higher_is_better": higher_is_better(plan.select),
+        "seed": plan.seeds[0],
         "values": plan.points,
         "optimizers": [{k: v for k, v in e.items() if not k.startswith("_")} for e in entries],
     }
 
 
-def run_tuned(plan: TuningPlan, out_dir: Path, make_executor: Callable[[], object],
-              quiet: bool = False, executor=None) -> Comparison:
+def run_tuned(
+    plan: TuningPlan,
+    out_dir: Path,
+    make_executor: Callable[[], object],
+    quiet: bool = False,
+    executor=None,
+) -> Comparison:
     """Trials, choice, chosen settings over the seeds; comparison.json gains "tuning". Each
     phase gets its own executor (an executor is closed after its runs): `executor` for the
     trials if given (made early, so a bad address fails before any folder), then fresh ones."""
@@ -174,5 +223,11 @@ def run_tuned(plan: TuningPlan, out_dir: Path, make_executor: Callable[[], objec
     entries = choose(plan, records)
     write_tuning_csv(out_dir / TUNING_CSV, plan, entries, records)
     final, finished = final_plan(plan, entries, records)
-    return run_plan(final, out_dir, quiet=quiet, executor=make_executor(), finished=finished,
-                    extra={"tuning": tuning_record(plan, entries)})
+    return run_plan(
+        final,
+        out_dir,
+        quiet=quiet,
+        executor=make_executor(),
+        finished=finished,
+        extra={"tuning": tuning_record(plan, entries)},
+    )

@@ -56,8 +56,9 @@ def parse_tune(text: str) -> TuneAxis:
         raise UsageError(f"--tune {text!r}: expected KEY or KEY=LOW:HIGH, e.g. --tune lr=1e-4:1")
     if not eq:
         if key not in DEFAULT_RANGES:
-            raise UsageError(f"--tune {text}: no default range for {key}; give one, e.g. "
-                             f"--tune {key}=0.5:0.99")
+            raise UsageError(
+                f"--tune {text}: no default range for {key}; give one, e.g. --tune {key}=0.5:0.99"
+            )
         low, high = DEFAULT_RANGES[key]
     else:
         parts = rng.split(":")
@@ -66,8 +67,9 @@ def parse_tune(text: str) -> TuneAxis:
                 raise ValueError
             low, high = float(parts[0]), float(parts[1])
         except ValueError:
-            raise UsageError(f"--tune {text}: expected {key}=LOW:HIGH with two numbers, found "
-                             f"{rng!r}") from None
+            raise UsageError(
+                f"--tune {text}: expected {key}=LOW:HIGH with two numbers, found {rng!r}"
+            ) from None
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
             raise UsageError(f"--tune {text}: expected LOW < HIGH, found {low:g} and {high:g}")
     return TuneAxis(key, low, high, log=low > 0 and high / low >= 10)
@@ -97,15 +99,18 @@ def candidates(axes: list[TuneAxis], budget: int, search: str, seed: int) -> lis
             for axis in axes:
                 u = rng.random()
                 if axis.log:
-                    point[axis.key] = _round(math.exp(math.log(axis.low) + u * math.log(
-                        axis.high / axis.low)))
+                    point[axis.key] = _round(
+                        math.exp(math.log(axis.low) + u * math.log(axis.high / axis.low))
+                    )
                 else:
                     point[axis.key] = _round(axis.low + u * (axis.high - axis.low))
             points.append(point)
     if len({tuple(p.items()) for p in points}) != len(points):
-        raise UsageError(f"--budget {budget}: more trials than distinct values (3 significant "
-                         f"digits) in {', '.join(a.text for a in axes)}; widen the range or "
-                         "lower the budget")
+        raise UsageError(
+            f"--budget {budget}: more trials than distinct values (3 significant "
+            f"digits) in {', '.join(a.text for a in axes)}; widen the range or "
+            "lower the budget"
+        )
     return points
 
 
@@ -118,11 +123,14 @@ def check_options(axes: list[TuneAxis], budget: int, search: str | None) -> str:
     if search not in SEARCHES:
         raise UsageError(f"--search: expected one of {', '.join(SEARCHES)}, found {search!r}")
     if search == "grid" and len(axes) > 1:
-        raise UsageError(f"--search grid: tunes one setting; for {', '.join(keys)} at once use "
-                         "--search random (the default then)")
+        raise UsageError(
+            f"--search grid: tunes one setting; for {', '.join(keys)} at once use "
+            "--search random (the default then)"
+        )
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 2:
-        raise UsageError(f"--budget: expected an integer >= 2 (trials per optimizer), found "
-                         f"{budget}")
+        raise UsageError(
+            f"--budget: expected an integer >= 2 (trials per optimizer), found {budget}"
+        )
     return search
 
 
@@ -140,11 +148,15 @@ def check_select(select: str, cfg: dict) -> str:
     if select == "train_loss":
         return select
     if not select.startswith("val_"):
-        raise UsageError(f"--select: expected train_loss, val_loss or val_<metric> (e.g. "
-                         f"val_accuracy), found {select!r}")
+        raise UsageError(
+            f"--select: expected train_loss, val_loss or val_<metric> (e.g. "
+            f"val_accuracy), found {select!r}"
+        )
     if default_select(cfg) != "val_loss":
-        raise UsageError(f"--select {select}: the config has no validation split "
-                         "(data.val_fraction is 0 and no data.val_path); use --select train_loss")
+        raise UsageError(
+            f"--select {select}: the config has no validation split "
+            "(data.val_fraction is 0 and no data.val_path); use --select train_loss"
+        )
     return select
 
 
@@ -226,10 +238,17 @@ class TuningPlan:
     skipped: dict  # label -> reason the model refuses the optimizer
 
 
-def tuning_plan(config: Path, specs: list[str], overrides: list[str], tune: list[str],
-                budget: int = DEFAULT_BUDGET, search: str | None = None,
-                select: str | None = None, seeds: int | None = None,
-                target_loss: float | None = None) -> TuningPlan:
+def tuning_plan(
+    config: Path,
+    specs: list[str],
+    overrides: list[str],
+    tune: list[str],
+    budget: int = DEFAULT_BUDGET,
+    search: str | None = None,
+    select: str | None = None,
+    seeds: int | None = None,
+    target_loss: float | None = None,
+) -> TuningPlan:
     """Every trial of every optimizer, checked before anything trains."""
     from nnctl.compare.plan import (
         chosen_specs,
@@ -247,11 +266,15 @@ def tuning_plan(config: Path, specs: list[str], overrides: list[str], tune: list
     select = check_select(select, base) if select else default_select(base)
     seed_list, target = seeds_and_target(base, seeds, target_loss)
     chosen = unique_labels(chosen_specs(specs, read_section(base.get("compare"))))
-    numeric = {e.name: {h.name for h in e.hypers if h.kind in ("float", "int")}
-               for e in OPTIMIZERS.entries()}
+    numeric = {
+        e.name: {h.name for h in e.hypers if h.kind in ("float", "int")}
+        for e in OPTIMIZERS.entries()
+    }
     if not any(a.key in numeric[s.name] for s in chosen for a in axes):
-        raise UsageError(f"--tune {axes[0].key}: no optimizer of this comparison has a numeric "
-                         f"setting {axes[0].key}")
+        raise UsageError(
+            f"--tune {axes[0].key}: no optimizer of this comparison has a numeric "
+            f"setting {axes[0].key}"
+        )
     # Which optimizers the model accepts at all: the plan of the untuned comparison says.
     probe = plan_for_specs(config, raw, base, chosen, seed_list[:1], target)
     skipped = {t.label: t.skip_reason for t in probe.tasks if t.cfg is None}
@@ -261,8 +284,10 @@ def tuning_plan(config: Path, specs: list[str], overrides: list[str], tune: list
         keys = [a.key for a in axes if a.key in numeric[spec.name]]
         for key in keys:
             if key in spec.settings:
-                raise UsageError(f"--tune {key}: the spec {spec.label!r} sets {key}; tuning "
-                                 "chooses it (drop it from the spec)")
+                raise UsageError(
+                    f"--tune {key}: the spec {spec.label!r} sets {key}; tuning "
+                    "chooses it (drop it from the spec)"
+                )
         tuned = Tuned(spec.label, spec.name, dict(spec.settings), keys)
         optimizers.append(tuned)
         if not keys or spec.label in skipped:
@@ -271,11 +296,26 @@ def tuning_plan(config: Path, specs: list[str], overrides: list[str], tune: list
             values = {k: point[k] for k in keys}
             tuned.points.append(values)
             label = spec.label + " " + " ".join(f"{k}={v:g}" for k, v in values.items())
-            trial_specs.append((tuned, OptimizerSpec(label, spec.name, {**spec.settings, **values},
-                                                     explicit=True)))
-    trials = plan_for_specs(config, raw, base, [s for _, s in trial_specs], seed_list[:1], target,
-                            kind="tune")
+            trial_specs.append(
+                (tuned, OptimizerSpec(label, spec.name, {**spec.settings, **values}, explicit=True))
+            )
+    trials = plan_for_specs(
+        config, raw, base, [s for _, s in trial_specs], seed_list[:1], target, kind="tune"
+    )
     for (tuned, _), task in zip(trial_specs, trials.tasks):
         tuned.trials.append(task.index)
-    return TuningPlan(Path(config), raw, base, axes, budget, search, select, seed_list, target,
-                      points, optimizers, trials, skipped)
+    return TuningPlan(
+        Path(config),
+        raw,
+        base,
+        axes,
+        budget,
+        search,
+        select,
+        seed_list,
+        target,
+        points,
+        optimizers,
+        trials,
+        skipped,
+    )

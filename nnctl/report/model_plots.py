@@ -36,18 +36,30 @@ def boundary_figure(data: dict, title: str | None = None):
         ax.contour(xs, ys, Z, levels=np.arange(k - 1) + 0.5, colors="black", linewidths=1.2)
         for c in range(k):
             mask = labels == c
-            ax.scatter(px[mask], py[mask], s=9, color=colours[c], edgecolors="white",
-                       linewidths=0.3, label=str(data["classes"][c]))
+            ax.scatter(
+                px[mask],
+                py[mask],
+                s=9,
+                color=colours[c],
+                edgecolors="white",
+                linewidths=0.3,
+                label=str(data["classes"][c]),
+            )
         ax.set_title(panel["label"], fontsize=10)
         ax.set_xlabel(names[0])
         ax.set_ylabel(names[1])
-    for ax in axes[len(panels):]:
+    for ax in axes[len(panels) :]:
         ax.set_visible(False)
     axes[0].legend(title="class", fontsize=8, loc="best", framealpha=0.8)
-    fig.suptitle(title or "decision boundary: shaded regions are the predicted class, the black "
-                 "line where it changes; dots: training points", fontsize=10)
-    fig.subplots_adjust(left=0.07, right=0.98, top=0.9 - 0.02 * (rows - 1), bottom=0.1,
-                        hspace=0.35, wspace=0.25)
+    fig.suptitle(
+        title
+        or "decision boundary: shaded regions are the predicted class, the black "
+        "line where it changes; dots: training points",
+        fontsize=10,
+    )
+    fig.subplots_adjust(
+        left=0.07, right=0.98, top=0.9 - 0.02 * (rows - 1), bottom=0.1, hspace=0.35, wspace=0.25
+    )
     return fig
 
 
@@ -64,15 +76,28 @@ def weights_figure(data: dict, title: str | None = None):
     for j, (ax, image) in enumerate(zip(axes, images)):
         limit = float(np.abs(image).max()) or 1.0  # each unit on its own symmetric scale
         ax.imshow(image, cmap="gray", vmin=-limit, vmax=limit, interpolation="nearest")
-        name = (f"class {data['classes'][j]}" if data["unit"] == "class" and data["classes"]
-                else f"unit {j}")
+        name = (
+            f"class {data['classes'][j]}"
+            if data["unit"] == "class" and data["classes"]
+            else f"unit {j}"
+        )
         ax.set_title(name, fontsize=7)
         ax.set_xticks([])
         ax.set_yticks([])
     for ax in axes[n:]:
         ax.set_visible(False)
-    fig.suptitle(title or f"first-layer weights, one {data['side']}x{data['side']} image per "
-                 f"{data['unit']} (white: positive, black: negative)", fontsize=10)
-    fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.7 / (1.2 * rows + 1.0), bottom=0.02,
-                        hspace=0.35, wspace=0.1)
+    fig.suptitle(
+        title
+        or f"first-layer weights, one {data['side']}x{data['side']} image per "
+        f"{data['unit']} (white: positive, black: negative)",
+        fontsize=10,
+    )
+    fig.subplots_adjust(
+        left=0.02,
+        right=0.98,
+        top=1 - 0.7 / (1.2 * rows + 1.0),
+        bottom=0.02,
+        hspace=0.35,
+        wspace=0.1,
+    )
     return fig
