@@ -221,3 +221,26 @@ def test_select_needs_a_validation_split(nnctl, tmp_path):
         "compare-optimizers", "quad.yaml", "-o", "sgd", "--tune", "lr", "--select", "val_loss"
     )
     assert_clean_error(proc, 2, "--select val_loss", "no validation split")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    pytest.importorskip("distributed", reason="the Dask extra is not installed")
+    from tests.dask_cluster import LocalDaskCluster
+
+    running = LocalDaskCluster(tmp_path_factory.mktemp("cluster"), n_workers=2)
+    try:
+        yield running.start()
+    finally:
+        running.close()
+
+
+def test_dask_gives_the_numbers_of_jobs_1(nnctl, tmp_path, cluster):
+    local = tuned_digits(nnctl, "local", "--no-plot")
+    dask = tuned_digits(nnctl, "dask", "--no-plot", "--executor", "dask", "--scheduler",
+                        cluster.address)
+    assert local.returncode == 0 and dask.returncode == 0, (local.stderr, dask.stderr)
+    a, b = (json.loads((tmp_path / n / "comparison.json").read_text()) for n in ("local", "dask"))
+    assert without_wall_time(a) == without_wall_time(b)
+    assert a["tuning"]["optimizers"][0]["trials"] == 3
+    assert not [p for p in (tmp_path / "dask" / "trials").iterdir() if p.name.startswith(".")]
