@@ -112,8 +112,8 @@ def _run(plan: Plan, out_dir: Path, executor, quiet: bool, finished: dict,
                 f"{len(todo)} on {executor.describe()}")
     elif executor.name != "local":
         note = f"{total} runs on {executor.describe()}"
-    if finished and extra is not None:
-        note = None  # runs carried over from tuning, not a resumed folder
+    if finished and extra is not None:  # runs carried over from tuning, not a resumed folder
+        note = None if executor.name == "local" else f"{len(todo)} runs on {executor.describe()}"
     progress.start(note)
     try:
         fresh = run_tasks(todo, out_dir, on_done=on_done, executor=executor)
