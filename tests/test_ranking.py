@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
-from nnctl.compare.problems import rank_problems
+from nnctl.compare.problems import costs_of, profile_target, rank_problems
 from nnctl.compare.profile import performance_profile
 from nnctl.compare.ranking import mean_ranks, problem_ranks
 from tests.conftest import CONFIGS
@@ -50,8 +51,8 @@ def test_performance_profile_by_hand():
     assert profile["fraction"]["cg"] == pytest.approx([0, third, third, 2 * third])
 
 
-def comparison(config, runs, summary, target=1.0):
-    return {"config": config, "target_loss": target, "runs": runs, "summary": summary}
+def comparison(config, runs):
+    return {"config": config, "runs": runs}
 
 
 def run(label, seed, val, status="completed"):
@@ -66,20 +67,10 @@ def run(label, seed, val, status="completed"):
     }
 
 
-def summary(label, grads, reached, runs=2):
-    return {
-        "label": label,
-        "runs": runs,
-        "target_reached": reached,
-        "target_sample_grads_mean": grads,
-    }
-
-
 def test_rank_problems_from_comparisons_by_hand():
     one = comparison(
         "a.yaml",
         [run("sgd", 0, 0.4), run("sgd", 1, 0.2), run("adam", 0, 0.1), run("adam", 1, 0.3)],
-        [summary("sgd", 900.0, 2), summary("adam", 300.0, 2)],
     )
     two = comparison(
         "b.yaml",
@@ -89,25 +80,38 @@ def test_rank_problems_from_comparisons_by_hand():
             run("adam", 0, None, "diverged"),
             run("adam", 1, 0.1),
         ],
-        [summary("sgd", 100.0, 2), summary("adam", 50.0, 1)],
     )
-    data = rank_problems(["a", "b"], [one, two], ["val_loss", "val_loss"])
+    costs = [{"sgd": 900.0, "adam": 300.0}, {"sgd": 100.0, "adam": None}]
+    data = rank_problems(["a", "b"], [one, two], ["val_loss", "val_loss"], costs, [0.5, 0.7])
     # a: sgd 0.3, adam 0.2 -> adam 1, sgd 2. b: sgd 0.6, adam 0.1 (its diverged seed has no
     # score; the mean is over the seeds that have one) -> adam 1, sgd 2.
     assert data["scores"]["a"] == pytest.approx({"sgd": 0.3, "adam": 0.2})
     assert data["scores"]["b"] == pytest.approx({"sgd": 0.6, "adam": 0.1})
     assert data["mean_rank"] == {"sgd": 2.0, "adam": 1.0}
     assert data["order"] == ["adam", "sgd"]
-    # Costs: on b adam reached the target with one seed of two: not counted as reached.
-    assert data["profile"]["costs"] == {
-        "a": {"sgd": 900.0, "adam": 300.0},
-        "b": {"sgd": 100.0, "adam": None},
-    }
+    assert [p["profile_target"] for p in data["problems"]] == [0.5, 0.7]
     assert data["profile"]["ratios"] == {
         "a": {"sgd": 3.0, "adam": 1.0},
         "b": {"sgd": 1.0, "adam": None},
     }
     assert data["profile"]["fraction"] == {"sgd": [0.5, 1.0], "adam": [0.5, 0.5]}
+
+
+def test_profile_target_and_costs_from_curves_by_hand():
+    def rows(*points):
+        return [{"train_loss": loss, "sample_grads": grads} for grads, loss in points]
+
+    curves = {
+        "sgd": [rows((100, 2.0), (200, 1.2), (300, 0.5)), rows((100, 1.5), (200, 0.9))],
+        "adam": [rows((100, 0.4), (200, 0.1)), rows((100, 0.8), (200, 0.95))],
+        "gd": [rows((100, float("nan")))],
+    }
+    # f_L = 0.1 (adam), f_0 = 2.1: target = 0.1 + 0.5 * (2.1 - 0.1) = 1.1
+    target = profile_target(curves, f0=2.1, tolerance=0.5)
+    assert target == pytest.approx(1.1)
+    # sgd: its runs pass 1.1 at 300 and 200 -> 250; adam: at 100 and 100; gd never.
+    assert costs_of(curves, target) == {"sgd": 250.0, "adam": 100.0, "gd": None}
+    assert costs_of(curves, 0.2) == {"sgd": None, "adam": None, "gd": None}  # one adam run short
 
 
 def test_several_configs_make_a_ranking_and_a_profile(nnctl, tmp_path):
@@ -154,3 +158,12 @@ def test_several_configs_make_a_ranking_and_a_profile(nnctl, tmp_path):
     assert ax.get_ylabel() == "fraction of problems"
     assert ax.get_xlabel().startswith("tau")
     assert "ranking over 2 problems" in proc.stderr
+
+
+def test_initial_training_loss_of_a_zero_softmax_is_log_k():
+    from nnctl.compare.problems import initial_train_loss
+    from nnctl.config import load_config
+
+    cfg = load_config(CONFIGS / "iris-softmax.yaml", ["init.scheme=zeros"])
+    # All logits 0: every class gets 1/3, and the cross-entropy is log 3 on every row.
+    assert initial_train_loss(cfg, str(CONFIGS)) == pytest.approx(np.log(3), rel=1e-12)

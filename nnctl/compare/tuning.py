@@ -236,6 +236,7 @@ class TuningPlan:
     optimizers: list[Tuned]
     trials: object  # a compare Plan of every trial (seed: the config's)
     skipped: dict  # label -> reason the model refuses the optimizer
+    probe: object  # the untuned comparison's plan at the first seed (what the model accepts)
 
 
 def tuning_plan(
@@ -318,4 +319,5 @@ def tuning_plan(
         optimizers,
         trials,
         skipped,
+        probe,
     )
