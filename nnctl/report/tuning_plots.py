@@ -4,7 +4,8 @@
         tuned value, one line per optimizer, the chosen trial ringed (DeepOBS's figure); one
         panel per tuned setting (random search: points, not lines).
     plot_profile(ranking_json, "profile.png")              the Dolan-More performance profile:
-        share of problems solved within tau times the best cost, a step line per optimizer.
+        share of problems solved within tau times the best cost, a step line per optimizer
+        (cost and target: nnctl.compare.problems).
 
 The numbers drawn are in comparison.json ("tuning") / tuning.csv and ranking.json.
 """
@@ -128,8 +129,10 @@ def profile_figure(data: dict):
     ax.set_xlabel("tau: cost within tau times the best optimizer's on the problem (log2 scale)")
     ax.set_ylabel("fraction of problems")
     ax.set_title(
-        f"performance profile over {len(data['problems'])} problems; cost: "
-        "sample-gradients to the target training loss"
+        f"performance profile over {len(data['problems'])} problems; cost: sample-gradients "
+        f"until the training loss is {100 * (1 - data['profile']['tolerance']):g}% of the way\n"
+        "from the initial loss to the lowest any optimizer reached on the problem",
+        fontsize=10,
     )
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(loc="lower right", fontsize=9)

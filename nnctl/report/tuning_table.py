@@ -82,7 +82,7 @@ def print_ranking(data: dict) -> None:
     title = (
         f"ranking over {len(names)} problems (1 = best score on the problem; score: the "
         "selection metric, mean over seeds); profile: share of problems where the optimizer "
-        "was the fastest to the target (tau=1) and where it reached it at all"
+        "was the fastest to 99% of the best loss reduction (tau=1) and where it got there at all"
     )
     _emit(title, ["optimizer", "mean rank", *names, "fastest", "reached"], rows, no_wrap=(0,))
     print(f"results in {data['out']}", file=sys.stderr)
