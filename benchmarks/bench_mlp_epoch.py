@@ -1,28 +1,45 @@
-"""One epoch of a 784-256-10 relu MLP, Adam, batch 128, float32, 60,000 synthetic samples.
+"""One epoch of a relu MLP (784-256-10 by default), Adam, float32, 60,000 synthetic samples:
+nnctl beside its matrix-multiply floor, a plain NumPy loop and PyTorch on the CPU.
 
-Prints nnctl's epoch time beside a plain NumPy loop doing the same arithmetic and, when
-installed, PyTorch on the CPU with the same thread count, all measured in this run; the ratios
-are what to compare (absolute seconds depend on the machine).
+All four are measured in this run, so the ratios are what to compare (absolute seconds depend
+on the machine):
 
-Every epoch reshuffles (one gather into a buffer allocated once, for all three), then runs
-forward, softmax cross-entropy, backward and an Adam step per batch. The timed rounds
-interleave the three implementations (after a warm-up round), so a busy spell of the machine
-hits them alike; each figure is the best round. At the end each model's loss on the data is
-printed: all three must have trained (the same arithmetic gives similar losses).
+* floor: the step's matrix products alone, at the same shapes and dtype, over the same batches
+  (forward X W for each Linear; backward A^T dZ for each weight gradient and dZ W^T for each
+  input gradient but the first layer's, which nobody needs). No gather, no activation, no
+  softmax, no optimizer: what is left of nnctl / floor is everything else nnctl does.
+* nnctl: the engine as the trainer drives it: BatchIterator (one gather per epoch into a
+  buffer allocated once), Model.loss_and_grad, the Adam rule's step.
+* numpy loop: the same arithmetic written straight, with NumPy temporaries.
+* pytorch: nn.Sequential, CrossEntropyLoss, torch.optim.Adam, same thread count.
 
-    python benchmarks/bench_mlp_epoch.py [--repeats 5] [--samples 60000]
+Every epoch reshuffles. The timed rounds interleave the four (after a warm-up round), so a
+busy spell of the machine hits them alike; each figure is the best round. The BLAS libraries
+loaded (and the kernel each picked for this CPU, via threadpoolctl) are printed, then each
+model's loss on the data: all three must have trained.
+
+    python benchmarks/bench_mlp_epoch.py                               # 784-256-10, batch 128
+    python benchmarks/bench_mlp_epoch.py --hidden 512,512 --batch 256  # 784-512-512-10
+
+OpenBLAS picks its kernel from the CPU unless OPENBLAS_CORETYPE overrides it (and
+OPENBLAS_L2_SIZE its blocking). For the native kernel, drop both for this command only (never
+in tests or CI):
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_mlp_epoch.py
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import os
 import time
 
 import numpy as np
 
-D_IN, D_HIDDEN, D_OUT, BATCH = 784, 256, 10, 128
+D_IN, D_OUT = 784, 10
+TARGET_FLOOR, TARGET_TORCH = 1.3, 0.75  # issue 13: nnctl / floor and nnctl / pytorch at most
 
 
 def synthetic(n: int, seed: int = 0):
@@ -39,38 +56,82 @@ def cross_entropy(logits: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]))
 
 
-def nnctl_epoch(X, y):
+def he_weights(rng, widths):
+    return [
+        (rng.standard_normal((a, b)) * np.sqrt(2 / a)).astype(np.float32)
+        for a, b in itertools.pairwise(widths)
+    ]
+
+
+def batch_starts(n: int, batch: int) -> range:
+    return range(0, n, batch)
+
+
+def floor_epoch(X, y, hidden, batch):
+    """The matrix products of every step of an epoch, outputs preallocated (one set per batch
+    size: the last batch may be smaller), inputs sliced from a float32 array as nnctl's are."""
+    widths = (D_IN, *hidden, D_OUT)
+    weights = he_weights(np.random.default_rng(0), widths)
+    grads = [np.empty_like(w) for w in weights]
+    sizes = {min(batch, len(X) - start) for start in batch_starts(len(X), batch)}
+    fill = np.random.default_rng(1)
+    # per batch size: activations A_1..A_L (layer outputs) and backward signals dZ_1..dZ_L
+    acts = {n: [fill.standard_normal((n, w), dtype=np.float32) for w in widths[1:]] for n in sizes}
+    deltas = {
+        n: [fill.standard_normal((n, w), dtype=np.float32) * 1e-3 for w in widths[1:]]
+        for n in sizes
+    }
+
+    def epoch():
+        for start in batch_starts(len(X), batch):
+            xb = X[start : start + batch]
+            a, d = acts[len(xb)], deltas[len(xb)]
+            inputs = [xb, *a[:-1]]
+            for i, w in enumerate(weights):
+                np.matmul(inputs[i], w, out=a[i])
+            for i in reversed(range(len(weights))):
+                np.matmul(inputs[i].T, d[i], out=grads[i])
+                if i:
+                    np.matmul(d[i], weights[i].T, out=d[i - 1])
+
+    return epoch, None
+
+
+def nnctl_epoch(X, y, hidden, batch):
     from nnctl.data import BatchIterator
     from nnctl.nn import build_model
     from nnctl.optim import OPTIMIZERS
 
     rngs = [np.random.default_rng(i) for i in range(3)]
-    model = build_model("mlp", D_IN, D_OUT, "multiclass", hidden=(D_HIDDEN,), activation="relu",
-                        init="he_normal", dtype=np.float32, init_rng=rngs[0], dropout_rng=rngs[1])
-    hypers = OPTIMIZERS.resolve("adam", {"lr": 1e-3}, "optimizer")
-    opt = OPTIMIZERS.get("adam").build(model.n_params, np.float32, **hypers)
-    batches = BatchIterator(X, y, BATCH, True, rngs[2], np.float32)
+    model = build_model(
+        "mlp",
+        D_IN,
+        D_OUT,
+        "multiclass",
+        hidden=hidden,
+        activation="relu",
+        init="he_normal",
+        dtype=np.float32,
+        init_rng=rngs[0],
+        dropout_rng=rngs[1],
+    )
+    opt = OPTIMIZERS.get("adam").build(model.n_params, np.float32, lr=1e-3)
+    batches = BatchIterator(X, y, batch, True, rngs[2], np.float32)
 
     def epoch():
         for _, Xb, yb in batches.epoch():
             model.loss_and_grad(Xb, yb)
             opt.step(model.theta, model.grad, 1e-3)
 
-    def logits(Xs):
-        return model.forward(Xs)
-
-    return epoch, logits
+    return epoch, model.forward
 
 
-def numpy_epoch(X, y):
-    """The same arithmetic written straight: the floor nnctl's engine should sit on."""
+def numpy_epoch(X, y, hidden, batch):
+    """The same arithmetic written straight, as one would without an engine."""
     rng = np.random.default_rng(0)
-    f32 = np.float32
-    W1 = (rng.standard_normal((D_IN, D_HIDDEN)) * np.sqrt(2 / D_IN)).astype(f32)
-    b1 = np.zeros(D_HIDDEN, f32)
-    W2 = (rng.standard_normal((D_HIDDEN, D_OUT)) * np.sqrt(2 / D_HIDDEN)).astype(f32)
-    b2 = np.zeros(D_OUT, f32)
-    params = [W1, b1, W2, b2]
+    weights = he_weights(rng, (D_IN, *hidden, D_OUT))
+    biases = [np.zeros(w.shape[1], np.float32) for w in weights]
+    params = [p for pair in zip(weights, biases) for p in pair]
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
     state = {"t": 0}
@@ -82,48 +143,59 @@ def numpy_epoch(X, y):
         perm = rng.permutation(len(X))
         np.take(X, perm, axis=0, out=Xs, mode="clip")
         np.take(y, perm, out=ys, mode="clip")
-        for start in range(0, len(X), BATCH):
-            xb, yb = Xs[start:start + BATCH], ys[start:start + BATCH]
+        for start in batch_starts(len(X), batch):
+            xb, yb = Xs[start : start + batch], ys[start : start + batch]
             n = len(xb)
-            h = xb @ W1 + b1
-            a = np.maximum(h, 0)
-            z = a @ W2 + b2
+            inputs, pre = [xb], []
+            for i, (w, b) in enumerate(zip(weights, biases)):
+                z = inputs[-1] @ w + b
+                pre.append(z)
+                if i < len(weights) - 1:
+                    inputs.append(np.maximum(z, 0))
+            z = pre[-1]
             z -= z.max(axis=1, keepdims=True)
             p = np.exp(z)
             p /= p.sum(axis=1, keepdims=True)
             p[np.arange(n), yb] -= 1
             p /= n
-            gW2 = a.T @ p
-            gb2 = p.sum(0)
-            da = p @ W2.T
-            da *= h > 0
-            gW1 = xb.T @ da
-            gb1 = da.sum(0)
+            grads, d = [], p
+            for i in reversed(range(len(weights))):
+                grads[:0] = [inputs[i].T @ d, d.sum(0)]
+                if i:
+                    d = (d @ weights[i].T) * (pre[i - 1] > 0)
             state["t"] += 1
             t = state["t"]
             # torch's Adam: w -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
-            step = lr / (1 - beta1 ** t)
-            root_correction = math.sqrt(1 - beta2 ** t)  # Python floats keep float32 float32
-            for param, g, mm, vv in zip(params, (gW1, gb1, gW2, gb2), m, v):
+            step = lr / (1 - beta1**t)
+            root_correction = math.sqrt(1 - beta2**t)  # Python floats keep float32 float32
+            for param, g, mm, vv in zip(params, grads, m, v):
                 mm *= beta1
                 mm += (1 - beta1) * g
                 vv *= beta2
                 vv += (1 - beta2) * g * g
                 param -= step * mm / (np.sqrt(vv) / root_correction + eps)
 
-    def logits(Xs):
-        return np.maximum(Xs @ W1 + b1, 0) @ W2 + b2
+    def logits(X_eval):
+        a = X_eval
+        for i, (w, b) in enumerate(zip(weights, biases)):
+            a = a @ w + b
+            if i < len(weights) - 1:
+                a = np.maximum(a, 0)
+        return a
 
     return epoch, logits
 
 
-def torch_epoch(X, y, threads: int):
+def torch_epoch(X, y, hidden, batch, threads: int):
     import torch
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(D_IN, D_HIDDEN), torch.nn.ReLU(),
-                                torch.nn.Linear(D_HIDDEN, D_OUT))
+    layers, width = [], D_IN
+    for size in hidden:
+        layers += [torch.nn.Linear(width, size), torch.nn.ReLU()]
+        width = size
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(width, D_OUT))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
@@ -134,9 +206,9 @@ def torch_epoch(X, y, threads: int):
         perm = torch.randperm(len(Xt), generator=gen)
         torch.index_select(Xt, 0, perm, out=Xs)
         torch.index_select(yt, 0, perm, out=ys)
-        for start in range(0, len(Xs), BATCH):
+        for start in batch_starts(len(Xs), batch):
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(Xs[start:start + BATCH]), ys[start:start + BATCH])
+            loss = loss_fn(model(Xs[start : start + batch]), ys[start : start + batch])
             loss.backward()
             opt.step()
 
@@ -147,26 +219,65 @@ def torch_epoch(X, y, threads: int):
     return epoch, logits
 
 
-def blas_threads() -> int:
-    """NumPy's BLAS thread count (torch gets the same)."""
+def thread_pools() -> list[dict]:
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return os.cpu_count() or 1
-    counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        return []
+    return threadpool_info()
+
+
+def blas_threads() -> int:
+    """NumPy's BLAS thread count (torch gets the same)."""
+    counts = [i["num_threads"] for i in thread_pools() if i["user_api"] == "blas"]
     return counts[0] if counts else os.cpu_count() or 1
+
+
+def describe_pools() -> list[str]:
+    """One line per BLAS / OpenMP library loaded: which one, its version, the kernel it chose
+    for this CPU (OpenBLAS's `architecture`) and its threads."""
+    pools = thread_pools()
+    if not pools:
+        return ["threadpoolctl not installed: BLAS kernel unknown"]
+    lines = []
+    for pool in pools:
+        what = " ".join(str(v) for v in (pool["internal_api"], pool.get("version")) if v)
+        kernel = pool.get("architecture")
+        lines.append(
+            f"{pool['user_api']}: {what}{f', kernel {kernel}' if kernel else ''}, "
+            f"{pool['num_threads']} threads ({os.path.basename(pool['filepath'])})"
+        )
+    overrides = [
+        f"{k}={os.environ[k]}"
+        for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS")
+        if k in os.environ
+    ]
+    lines.append("OpenBLAS overrides: " + (", ".join(overrides) if overrides else "none"))
+    return lines
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--samples", type=int, default=60_000)
+    parser.add_argument(
+        "--hidden",
+        default="256",
+        help="hidden layer sizes, comma-separated (default 256; try 512,512)",
+    )
+    parser.add_argument("--batch", type=int, default=128)
     args = parser.parse_args()
+    hidden = tuple(int(h) for h in args.hidden.split(","))
     X, y = synthetic(args.samples)
     threads = blas_threads()
-    runs = {"numpy loop": numpy_epoch(X, y), "nnctl": nnctl_epoch(X, y)}
+    shape = (X, y, hidden, args.batch)
+    runs = {
+        "floor": floor_epoch(*shape),
+        "nnctl": nnctl_epoch(*shape),
+        "numpy loop": numpy_epoch(*shape),
+    }
     try:
-        runs["pytorch"] = torch_epoch(X, y, threads)
+        runs["pytorch"] = torch_epoch(*shape, threads)
         torch_note = f"torch threads {threads}"
     except ImportError:
         torch_note = "pytorch not installed"
@@ -180,16 +291,30 @@ def main():
                 rounds[name].append(time.perf_counter() - start)
     times = {name: min(seconds) for name, seconds in rounds.items()}
 
-    print(f"MLP 784-256-10 relu, Adam, batch {BATCH}, float32, {args.samples} samples; "
-          f"best of {args.repeats} epochs; {os.cpu_count()} cores; BLAS threads {threads}; {torch_note}")
+    widths = "-".join(str(w) for w in (D_IN, *hidden, D_OUT))
+    print(
+        f"MLP {widths} relu, Adam, batch {args.batch}, float32, {args.samples} samples; best of "
+        f"{args.repeats} epochs; {os.cpu_count()} cores; {torch_note}"
+    )
+    for line in describe_pools():  # after the runs: every library that ran is loaded by now
+        print(f"  {line}")
     check = slice(0, min(len(X), 10_000))
     for name, seconds in times.items():
-        loss = cross_entropy(runs[name][1](X[check]), y[check])
-        print(f"  {name:<11} {seconds:7.3f} s/epoch   (loss after {args.repeats + 1} epochs: {loss:.3f})")
-    print(f"  nnctl / numpy loop = {times['nnctl'] / times['numpy loop']:.2f}x")
+        logits = runs[name][1]
+        trained = (
+            "the matrix products alone"
+            if logits is None
+            else f"loss after {args.repeats + 1} epochs: "
+            f"{cross_entropy(logits(X[check]), y[check]):.3f}"
+        )
+        print(f"  {name:<11} {seconds:7.3f} s/epoch   ({trained})")
+    nnctl = times["nnctl"]
+    print(f"  nnctl / floor      = {nnctl / times['floor']:.2f}x   (target <= {TARGET_FLOOR}x)")
     if "pytorch" in times:
-        print(f"  nnctl / pytorch    = {times['nnctl'] / times['pytorch']:.2f}x")
-        print(f"  numpy loop / pytorch = {times['numpy loop'] / times['pytorch']:.2f}x")
+        print(
+            f"  nnctl / pytorch    = {nnctl / times['pytorch']:.2f}x   (target <= {TARGET_TORCH}x)"
+        )
+    print(f"  nnctl / numpy loop = {nnctl / times['numpy loop']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -47,26 +48,39 @@ DATA = (
     Hyper("standardize", "bool", True, "scale features to mean 0, std 1 (fitted on the training part)"),
 )
 
-MODEL = (
-    Hyper("kind", "str", "mlp", "model: linreg, logreg, softmax or mlp",
-          choices=("linreg", "logreg", "softmax", "mlp")),
-    Hyper("hidden", "ints", (64,), "mlp hidden layer sizes", check=lambda v: all(h >= 1 for h in v),
-          expect="each >= 1"),
-    Hyper("activation", "any", "relu", "mlp activation: a name, or {name: leaky_relu, slope: 0.1}"),
-    Hyper("dropout", "float", 0.0, "mlp dropout probability after each hidden activation",
-          check=unit_open, expect="in [0, 1)"),
-    Hyper("batch_norm", "bool", False, "mlp batch normalisation after each hidden linear layer"),
-    Hyper("init_from", "str", None, "warm start: an nnctl checkpoint or .npz of parameter arrays",
-          nullable=True),
-)
+def _model_hypers() -> tuple[Hyper, ...]:
+    """The model section; its kinds come from the MODELS registry (nn/kinds.py), imported here,
+    late, so that importing the config layer (and `nnctl --help`) does not load NumPy."""
+    from nnctl.nn.kinds import MODELS, or_list
+
+    return (
+        Hyper("kind", "str", "mlp", f"model: {or_list(MODELS.names())}",
+              choices=tuple(MODELS.names())),
+        Hyper("hidden", "ints", (64,), "mlp hidden layer sizes",
+              check=lambda v: all(h >= 1 for h in v), expect="each >= 1"),
+        Hyper("activation", "any", "relu",
+              "mlp activation: a name, or {name: leaky_relu, slope: 0.1}"),
+        Hyper("dropout", "float", 0.0, "mlp dropout probability after each hidden activation",
+              check=unit_open, expect="in [0, 1)"),
+        Hyper("batch_norm", "bool", False,
+              "mlp batch normalisation after each hidden linear layer"),
+        Hyper("init_from", "str", None,
+              "warm start: an nnctl checkpoint or .npz of parameter arrays", nullable=True),
+    )
+
+
+def _finite(v) -> bool:
+    return math.isfinite(v)
+
 
 INIT = (
-    Hyper("bias", "float", 0.0, "constant every bias starts at"),
+    Hyper("bias", "float", 0.0, "constant every bias starts at", check=_finite,
+          expect="that is finite"),
 )
 
 LOSS = (
     Hyper("l2", "float", 0.0, "L2 penalty 0.5 * l2 * ||W||^2 on weights (not biases)",
-          check=non_negative, expect=">= 0"),
+          check=lambda v: _finite(v) and v >= 0, expect=">= 0 and finite"),
 )
 
 EARLY_STOPPING = (
@@ -299,6 +313,8 @@ def _resolve_named(given: dict, registry: Registry, where: str, key: str, defaul
     name = given.pop(key, default)
     entry = registry.get(name, f"{where}.{key}")
     settings = registry.resolve(entry.name, given, where)
+    if "validate" in entry.info:  # rules across an entry's own settings (init.high > init.low)
+        entry.info["validate"](settings, where)
     return {key: entry.name, **settings}
 
 
@@ -330,7 +346,7 @@ def resolve(raw: dict, source: str = "config") -> dict:
                          "remove them or use data.name")
     cfg["data"] = data
 
-    model = _resolve_fixed(_section(raw, "model"), MODEL, "model")
+    model = _resolve_fixed(_section(raw, "model"), _model_hypers(), "model")
     act = model["activation"]
     act = {"name": act} if isinstance(act, str) else act
     if not isinstance(act, dict):
@@ -413,9 +429,8 @@ def _check_combinations(cfg: dict, regs) -> None:
     from nnctl.optim import is_full_batch
 
     kind = model_kind(cfg["model"]["kind"])
+    _check_model_settings(cfg["model"], kind)
     opt = regs["optimizer"].get(cfg["optimizer"]["name"])
-    if "validate" in opt.info:  # rules across an optimizer's own settings (e.g. nesterov)
-        opt.info["validate"](cfg["optimizer"], "optimizer")
     if opt.name == "exact" and not kind.least_squares:
         solvable = or_list([k.name for k in kinds() if k.least_squares])
         raise UsageError(f"optimizer.name: exact (the closed form) applies only to model.kind "
@@ -424,10 +439,38 @@ def _check_combinations(cfg: dict, regs) -> None:
     if is_full_batch(opt) and cfg["model"]["dropout"] > 0 and kind.takes_dropout:
         raise UsageError(f"optimizer.name: {opt.name} minimises the full training objective, which "
                          "dropout makes random; set model.dropout: 0 or use a first-order optimizer")
+    _check_dense_hessian(cfg["optimizer"], opt, kind)
     es = cfg["train"]["early_stopping"]
     if es is not None and not es["metric"].startswith("val_"):
         raise UsageError(f"train.early_stopping.metric: expected val_loss or val_<metric>, "
                          f"found {es['metric']!r}")
+
+
+def _check_model_settings(model: dict, kind) -> None:
+    """Settings the kind does not take must be off (they would silently do nothing)."""
+    from nnctl.nn.kinds import kinds, or_list
+
+    if model["dropout"] > 0 and not kind.takes_dropout:
+        users = or_list([k.name for k in kinds() if k.takes_dropout])
+        raise UsageError(f"model.dropout: applies to model.kind {users} only, "
+                         f"found {kind.name}; set it to 0")
+    if model["batch_norm"] and not kind.takes_batch_norm:
+        users = or_list([k.name for k in kinds() if k.takes_batch_norm])
+        raise UsageError(f"model.batch_norm: applies to model.kind {users} only, "
+                         f"found {kind.name}; set it to false")
+
+
+def _check_dense_hessian(settings: dict, opt, kind) -> None:
+    """An optimizer entry that declares `dense_hessian_when=(key, value)` needs the model's
+    dense Hessian when that setting has that value; only some kinds have one."""
+    from nnctl.nn.kinds import kinds, or_list
+
+    key, value = opt.info.get("dense_hessian_when", (None, None))
+    if key is not None and settings[key] == value and not kind.has_dense_hessian:
+        owners = or_list([k.name for k in kinds() if k.has_dense_hessian])
+        raise UsageError(f"optimizer.{key}: {value} needs a dense Hessian, which model.kind "
+                         f"{kind.name} does not have (only {owners}); choose another "
+                         f"optimizer.{key}")
 
 
 def _plain(value):
@@ -500,7 +543,7 @@ def json_schema() -> dict:
         "properties": {
             "seed": _hyper_schema(SEED),
             "data": _object(DATA),
-            "model": _object(MODEL),
+            "model": _object(_model_hypers()),
             "init": _named_schema(regs["init"], "scheme", INIT),
             "loss": {"anyOf": [{"type": "string", "enum": loss_names},
                                _object(LOSS, {"name": {"enum": loss_names}})]},
@@ -548,7 +591,8 @@ def reference_markdown() -> str:
            "`nnctl config schema` prints the JSON Schema. Sections may be written as a bare name",
            "(`optimizer: adam`, `schedule: cosine`, `loss: mse`, `init: he_normal`).", ""]
     out += ["## Top level", "", *head, *_hyper_rows([SEED], ""), ""]
-    for title, hypers in (("data", DATA), ("model", MODEL), ("train", TRAIN), ("output", OUTPUT)):
+    fixed = (("data", DATA), ("model", _model_hypers()), ("train", TRAIN), ("output", OUTPUT))
+    for title, hypers in fixed:
         out += [f"## {title}", "", *head, *_hyper_rows(hypers, f"{title}."), ""]
     out += ["### train.early_stopping", "", *head, *_hyper_rows(EARLY_STOPPING, "train.early_stopping."), ""]
     out += ["## compare", "", "Defaults of `compare-optimizers` and `sweep`; their options win.", "",

@@ -11,15 +11,14 @@ from nnctl.rng import make_streams
 
 def check_config(cfg: dict, base_dir: Path | None = None) -> str:
     """Load the data and build the model and optimizer, as `train` would; a short fact line."""
-    from nnctl.optim import OPTIMIZERS
-    from nnctl.prepare import model_from_config, prepare_data, resolve_dtype
+    from nnctl.prepare import model_from_config, optimizer_from_config, prepare_data, resolve_dtype
 
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)
     dtype = resolve_dtype(cfg)
-    model = model_from_config(cfg, data.X_train.shape[1], data.n_outputs, data.task, streams, dtype)
-    opt = dict(cfg["optimizer"])
-    OPTIMIZERS.get(opt.pop("name")).build(model.n_params, dtype, **opt)
+    model = model_from_config(cfg, data.X_train.shape[1], data.n_outputs, data.task, streams, dtype,
+                              data_source=data.source)  # the same words as `train`
+    optimizer_from_config(cfg, model.n_params, dtype)
     return (f"{data.task}, {len(data.X_train)} train / {len(data.X_val)} val rows, "
             f"{data.X_train.shape[1]} features, {model.n_params} parameters")
 
@@ -32,7 +31,7 @@ def run_gradcheck(cfg: dict, samples: int, base_dir: Path | None = None, toleran
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)
     model = model_from_config(cfg, data.X_train.shape[1], data.n_outputs, data.task, streams,
-                              np.float64)
+                              np.float64, data_source=data.source)
     n = max(1, min(samples, len(data.X_train)))
     errors = gradcheck(model, data.X_train[:n], data.y_train[:n])
     worst = max(errors.values()) if errors else 0.0

@@ -116,6 +116,7 @@ def model_from_config(cfg: dict, n_features: int, n_outputs: int, task: str, str
     init_params = {k: v for k, v in init_cfg.items() if k not in ("scheme", "bias")}
     loss = cfg["loss"]["name"]
     try:
+        check_model_fits_data(cfg, n_features, n_outputs, task)
         model = nn.build_model(
             model_cfg["kind"], n_features, n_outputs, task,
             hidden=tuple(model_cfg["hidden"]), activation=act_name, activation_params=act_params,
@@ -131,6 +132,55 @@ def model_from_config(cfg: dict, n_features: int, n_outputs: int, task: str, str
     if model_cfg["init_from"]:
         warm_start(model, model_cfg["init_from"])
     return model
+
+
+def check_model_fits_data(cfg: dict, n_features, n_outputs, task) -> None:
+    """The config rules that need the data: its task, features and outputs against the model
+    kind and the loss. Checked once, here, before the model is built."""
+    from nnctl.nn import LOSSES
+    from nnctl.tasks import TASKS
+    from nnctl.nn.kinds import describe_target, kinds, model_kind, or_list
+
+    if task not in TASKS:
+        raise UsageError(f"data.task: expected one of {', '.join(TASKS)}, found {task!r}")
+    if not isinstance(n_features, (int, np.integer)) or n_features < 1:
+        raise UsageError(f"data: expected at least one feature column, found {n_features!r}")
+    least = {"regression": (1, "a regression target needs at least 1 column"),
+             "binary": (2, "a binary target has 2 classes"),
+             "multiclass": (2, "a multiclass target needs at least 2 classes")}[task]
+    if (not isinstance(n_outputs, (int, np.integer)) or n_outputs < least[0]
+            or (task == "binary" and n_outputs != 2)):
+        raise UsageError(f"data: {least[1]}, found {n_outputs!r}")
+    kind = model_kind(cfg["model"]["kind"])
+    if task not in kind.tasks:
+        others = [k.name for k in kinds() if task in k.tasks and k is not kind]
+        raise UsageError(f"model.kind: {kind.name} needs {kind.target} target, found "
+                         f"{describe_target(task, n_outputs)}; use {or_list(others)}")
+    if cfg["loss"]["name"] == "auto":
+        return
+    loss, n_logits = LOSSES.get(cfg["loss"]["name"]).name, kind.n_logits(task, n_outputs)
+    if loss == "cross_entropy" and n_logits == 1:
+        return  # the builder reads it as binary cross-entropy on the one logit
+    if task not in LOSSES.get(loss).info["tasks"]:
+        raise UsageError(f"loss.name: {loss} does not fit {describe_target(task, n_outputs)}; "
+                         f"use {kind.default_loss(task)} (or loss.name: auto)")
+    if loss == "binary_cross_entropy" and n_logits != 1:
+        raise UsageError(f"loss.name: binary_cross_entropy needs one logit per sample, but "
+                         f"model.kind {kind.name} has {n_logits} (one per class); use "
+                         "cross_entropy, or model.kind logreg")
+
+
+def optimizer_from_config(cfg: dict, n_params: int, dtype):
+    """The config's optimizer for a model of n_params parameters. An entry whose memory grows
+    with the model declares `check_size(settings, n_params, where)`: asked here, where the
+    model size is first known."""
+    from nnctl.optim import OPTIMIZERS
+
+    settings = dict(cfg["optimizer"])
+    entry = OPTIMIZERS.get(settings.pop("name"))
+    if "check_size" in entry.info:
+        entry.info["check_size"](settings, n_params, "optimizer")
+    return entry.build(n_params, dtype, **settings)
 
 
 def warm_start(model, path: str) -> None:

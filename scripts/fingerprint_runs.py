@@ -40,12 +40,14 @@ def _strip(value):
     return value
 
 
-def checkpoint_digest(path: Path) -> str:
+def checkpoint_digest(path: Path, with_meta: bool = True) -> str:
     digest = hashlib.sha256()
     with np.load(path, allow_pickle=False) as archive:
         for name in sorted(archive.files):
             value = archive[name]
             if name == "meta":
+                if not with_meta:
+                    continue
                 meta = _strip(json.loads(str(value)))
                 digest.update(json.dumps(meta, sort_keys=True).encode())
                 continue
@@ -67,6 +69,8 @@ def fingerprint_run(run_dir: Path) -> dict:
         ckpt = run_dir / "checkpoints" / f"{name}.npz"
         if ckpt.exists():
             out[f"{name}_npz"] = checkpoint_digest(ckpt)
+            # The arrays alone: a new config key changes the meta but not one number.
+            out[f"{name}_arrays"] = checkpoint_digest(ckpt, with_meta=False)
     return out
 
 

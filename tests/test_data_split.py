@@ -64,7 +64,7 @@ def test_zero_fraction_small_data_and_bad_fraction():
     assert len(val) == 1  # asked for validation: get at least one sample
     train, val = train_val_split(np.array([0, 0, 0, 1]), 0.9, rng(0), task="binary")
     assert 1 in np.asarray([0, 0, 0, 1])[train]  # the lone class-1 sample stays in training
-    with pytest.raises(UsageError, match=r"data\.val_fraction: expected a number in \[0, 1\), found 1"):
+    with pytest.raises(ValueError, match=r"val_fraction: expected a number in \[0, 1\), found 1"):
         train_val_split(np.arange(4), 1.0, rng(0))
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnctl.errors import UsageError
 from nnctl.nn import build_model
 
 
@@ -129,7 +128,8 @@ def test_objective_batch_norm_uses_full_batch_statistics():
 def test_objective_refuses_dropout():
     X, y = problem("multiclass")
     model = model_for("mlp", "multiclass", hidden=[4], dropout=0.2)
-    with pytest.raises(UsageError, match="need a deterministic objective; set model.dropout: 0"):
+    # the config layer refuses full-batch methods with dropout; the engine asserts it plainly
+    with pytest.raises(ValueError, match="must be deterministic: the model has dropout"):
         model.objective(X, y)
 
 

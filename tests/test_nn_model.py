@@ -120,19 +120,44 @@ def test_heads_and_losses_follow_kind_and_task():
     assert set(MODELS.names()) == {"linreg", "logreg", "softmax", "mlp"}
 
 
+def build_through_config(kind, task, k=3, d=4, **kw):
+    """The model the commands build: a config resolved (config layer), checked against the data
+    and built (prepare.model_from_config). `kw` uses build_model's argument names."""
+    from nnctl.config import resolve
+    from nnctl.prepare import model_from_config
+
+    activation = kw.pop("activation", "relu")
+    init = {"scheme": kw.pop("init", "auto"), **kw.pop("init_params", {})}
+    if "bias_init" in kw:
+        init["bias"] = kw.pop("bias_init")
+    model = {"kind": kind, **{key: kw.pop(key) for key in ("hidden", "dropout", "batch_norm")
+                              if key in kw}}
+    model["activation"] = {"name": activation, **kw.pop("activation_params", {})}
+    loss = {"name": kw.pop("loss", "auto"), **({"l2": kw.pop("l2")} if "l2" in kw else {})}
+    train = {"dtype": np.dtype(kw.pop("dtype")).name} if "dtype" in kw else {}
+    assert not kw, kw
+    cfg = resolve({"data": {"name": "iris"}, "model": model, "init": init, "loss": loss,
+                   "train": train})
+    n_outputs = 2 if task == "binary" else k
+    return model_from_config(cfg, d, n_outputs, task, make_streams(0), np.float64)
+
+
 @pytest.mark.parametrize("kwargs,fragment", [
     (dict(kind="logreg", task="multiclass", k=3),
      "model.kind: logreg needs a binary target, found a multiclass target with 3 classes; use softmax or mlp"),
     (dict(kind="linreg", task="binary"), "model.kind: linreg needs a regression target, found a binary target"),
     (dict(kind="softmax", task="regression"), "model.kind: softmax needs a classification target"),
     (dict(kind="logreg", task="regression"), "use linreg or mlp"),
-    (dict(kind="perceptron", task="binary"), "model.kind: unknown model kind 'perceptron'"),
-    (dict(kind="mlp", task="multiclass", hidden=[4, 0]), "model.hidden: expected a list of layer sizes"),
+    (dict(kind="perceptron", task="binary"),
+     "model.kind: expected one of linreg, logreg, softmax, mlp, found 'perceptron'"),
+    (dict(kind="mlp", task="multiclass", hidden=[4, 0]),
+     "model.hidden: expected a list of integers each >= 1, found [4, 0]"),
     (dict(kind="mlp", task="multiclass", dropout=1.0), "model.dropout: expected a number in [0, 1)"),
     (dict(kind="mlp", task="multiclass", dropout=-0.1), "model.dropout"),
     (dict(kind="logreg", task="binary", dropout=0.5), "model.dropout: applies to model.kind mlp only"),
     (dict(kind="softmax", task="binary", batch_norm=True), "model.batch_norm: applies to model.kind mlp"),
-    (dict(kind="mlp", task="binary", activation="relux"), "model.activation: unknown activation 'relux'"),
+    (dict(kind="mlp", task="binary", activation="relux"),
+     "model.activation.name: unknown activation 'relux'"),
     (dict(kind="mlp", task="binary", activation="elu", activation_params={"alpha": 0}),
      "model.activation.alpha: expected a number > 0"),
     (dict(kind="mlp", task="binary", activation="relu", activation_params={"slope": 0.1}),
@@ -145,19 +170,41 @@ def test_heads_and_losses_follow_kind_and_task():
      "loss.name: binary_cross_entropy needs one logit per sample, but model.kind softmax has 2"),
     (dict(kind="mlp", task="binary", loss="hinge"), "loss.name: unknown loss 'hinge'"),
     (dict(kind="mlp", task="binary", l2=-1.0), "loss.l2: expected a number >= 0"),
+    (dict(kind="mlp", task="binary", l2=float("inf")),
+     "loss.l2: expected a number >= 0 and finite"),
     (dict(kind="mlp", task="binary", init="glorot"), "init.scheme: unknown init scheme 'glorot'"),
     (dict(kind="mlp", task="binary", init="normal", init_params={"std": -1.0}), "init.std: expected"),
     (dict(kind="mlp", task="binary", init="uniform", init_params={"low": 0.1, "high": 0.1}),
      "init.high: expected a number > init.low (0.1), found 0.1"),
-    (dict(kind="mlp", task="binary", bias_init=float("nan")), "init.bias: expected a finite number"),
-    (dict(kind="mlp", task="regression", dtype=np.int32), "train.dtype: expected float32 or float64"),
+    (dict(kind="mlp", task="binary", bias_init=float("nan")), "init.bias: expected a number"),
+    (dict(kind="mlp", task="binary", bias_init=float("inf")),
+     "init.bias: expected a number that is finite, found inf"),
+    (dict(kind="mlp", task="regression", dtype=np.int32),
+     "train.dtype: expected one of auto, float32, float64, found 'int32'"),
 ])
-def test_builder_errors_name_the_key(kwargs, fragment):
+def test_config_errors_name_the_key(kwargs, fragment):
+    """Every rule on a model's settings, checked at the boundary (the config layer, and
+    prepare.py where the data meets the config) with a message that names the key."""
     kwargs = dict(kwargs)
     kind, task = kwargs.pop("kind"), kwargs.pop("task")
     with pytest.raises(UsageError) as info:
-        build(kind, task, **kwargs)
+        build_through_config(kind, task, **kwargs)
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(kind="logreg", task="multiclass"), dict(kind="mlp", task="multiclass", hidden=[4, 0]),
+    dict(kind="mlp", task="binary", dropout=1.0), dict(kind="mlp", task="binary", l2=-1.0),
+    dict(kind="mlp", task="regression", dtype=np.int32),
+    dict(kind="mlp", task="binary", dropout=0.5, dropout_rng=None),
+])
+def test_build_model_trusts_the_config_layer_but_refuses_nonsense_plainly(kwargs):
+    """A library caller of build_model gets a plain ValueError (no config key to name)."""
+    kwargs = dict(kwargs)
+    kind, task = kwargs.pop("kind"), kwargs.pop("task")
+    with pytest.raises(ValueError) as info:
+        build(kind, task, hidden=kwargs.pop("hidden", [4]), **kwargs)
+    assert not isinstance(info.value, UsageError)
 
 
 def test_one_layer_kinds_ignore_the_mlp_defaults_they_do_not_use():

@@ -235,7 +235,9 @@ def test_hessian_free_newton_converges_when_the_objective_has_no_hessian(logisti
     assert info.stop_reason == "tolerance_grad"
     np.testing.assert_allclose(theta, optimum, atol=1e-7, rtol=0)
     assert opt.n_hev == 0 and opt.n_hvp > 0
-    with pytest.raises(UsageError, match="hessian"):
+    # hessian: exact on such an objective is refused by the config layer (test_validate_once);
+    # the engine trusts it and lets the objective's own error through
+    with pytest.raises(NotImplementedError, match="no dense Hessian"):
         build("newton", objective.size, hessian="exact").step(np.zeros(objective.size),
                                                               objective)
 
@@ -523,24 +525,45 @@ def test_exact_ridge_matches_its_closed_form_and_zeroes_the_gradient(k):
     assert np.max(np.abs(grad)) < 1e-10
 
 
-def test_exact_refuses_a_model_that_is_not_linreg(logistic):
+def test_exact_needs_an_objective_with_a_linear_problem(logistic):
+    """The config layer allows exact only for a least-squares kind (test_cli, test_bad_input);
+    the engine trusts it: any other objective has no linear_problem."""
     objective, _ = logistic
-    with pytest.raises(UsageError, match="exact applies only to linreg"):
+    with pytest.raises(AttributeError, match="linear_problem"):
         build("exact", objective.size).step(np.zeros(objective.size), objective)
 
 
-# -- usage errors ---------------------------------------------------------------------------
+# -- usage errors: the size rules, asked where the model size is first known ----------------
+def optimizer_for(n_params, **optimizer):
+    from nnctl.prepare import optimizer_from_config
+
+    return optimizer_from_config({"optimizer": optimizer}, n_params, np.float64)
+
+
 def test_bfgs_refuses_a_matrix_above_its_memory_limit():
-    with pytest.raises(UsageError, match="lbfgs"):
-        build("bfgs", 5000, max_matrix_mb=100)  # 5000^2 * 8 B = 191 MB
-    build("bfgs", 3000, max_matrix_mb=100)  # 69 MB: accepted
+    with pytest.raises(UsageError) as info:
+        optimizer_for(5000, **build_settings("bfgs", max_matrix_mb=100))  # 5000^2 * 8 B = 191 MB
+    assert str(info.value) == ("optimizer.name: bfgs keeps a 5000 x 5000 matrix (191 MB), above "
+                               "optimizer.max_matrix_mb = 100; use optimizer.name: lbfgs")
+    optimizer_for(3000, **build_settings("bfgs", max_matrix_mb=100))  # 69 MB: accepted
+    with pytest.raises(ValueError, match="max_matrix_mb"):  # a library caller: a plain error
+        build("bfgs", 5000, max_matrix_mb=100)
 
 
 @pytest.mark.parametrize("hessian", ["exact", "auto"])
 def test_newton_refuses_a_dense_hessian_above_its_memory_limit(hessian):
-    with pytest.raises(UsageError, match="hessian: free"):
+    with pytest.raises(UsageError) as info:
+        optimizer_for(20000, **build_settings("newton", hessian=hessian, max_hessian_mb=100))
+    assert str(info.value) == ("optimizer.hessian: a dense Hessian of 20000 parameters takes "
+                               "3052 MB, above optimizer.max_hessian_mb = 100; use "
+                               "optimizer.hessian: free or optimizer.name: lbfgs")
+    optimizer_for(20000, **build_settings("newton", hessian="free", max_hessian_mb=100))
+    with pytest.raises(ValueError, match="max_hessian_mb"):
         build("newton", 20000, hessian=hessian, max_hessian_mb=100)
-    build("newton", 20000, hessian="free", max_hessian_mb=100)
+
+
+def build_settings(name, **given):
+    return {"name": name, **OPTIMIZERS.resolve(name, given, "optimizer")}
 
 
 def test_hyperparameters_are_validated_with_their_key_path():

@@ -8,22 +8,23 @@
 
 from __future__ import annotations
 
-from nnctl.data.batches import BatchIterator
-from nnctl.data.builtin import BUNDLED, DATASETS, bundled_path, describe, load_builtin
-from nnctl.data.dataset import (
-    MAX_AUTO_CLASSES,
-    TASKS,
-    Dataset,
-    check_features,
-    encode_labels,
-    infer_task,
-    make_dataset,
-    parse_target,
-)
-from nnctl.data.files import MAX_FILE_BYTES
-from nnctl.data.formats import FORMATS, detect_format, load_file
-from nnctl.data.scaling import Standardizer
-from nnctl.data.split import train_val_split
+from nnctl.lazy import lazy_exports
+
+# Each name and the module that defines it, imported when the name is first used: the batch
+# iterator and the scaler do not import the file readers.
+_HOMES = {
+    "BatchIterator": "batches",
+    "BUNDLED": "builtin", "DATASETS": "builtin", "bundled_path": "builtin",
+    "describe": "builtin", "load_builtin": "builtin",
+    "MAX_AUTO_CLASSES": "dataset", "TASKS": "dataset", "Dataset": "dataset",
+    "check_features": "dataset", "encode_labels": "dataset", "infer_task": "dataset",
+    "make_dataset": "dataset", "parse_target": "dataset",
+    "MAX_FILE_BYTES": "files",
+    "FORMATS": "formats", "detect_format": "formats", "load_file": "formats",
+    "Standardizer": "scaling",
+    "train_val_split": "split",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)
 
 __all__ = [
     "BUNDLED",

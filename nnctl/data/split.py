@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnctl.errors import UsageError
-
 
 def train_val_split(
     y: np.ndarray,
@@ -31,8 +29,8 @@ def train_val_split(
     task: "regression" | "binary" | "multiclass", or "auto": integer codes mean classification.
     Any val_fraction > 0 on two or more samples puts at least one sample in validation.
     """
-    if not 0 <= val_fraction < 1:
-        raise UsageError(f"data.val_fraction: expected a number in [0, 1), found {val_fraction!r}")
+    if not 0 <= val_fraction < 1:  # the config layer checks data.val_fraction
+        raise ValueError(f"val_fraction: expected a number in [0, 1), found {val_fraction!r}")
     y = np.asarray(y)
     n = len(y)
     if val_fraction == 0 or n < 2:

@@ -11,18 +11,28 @@ views into them, so optimizers update the whole model through the two vectors:
 Registries (names usable in configs): ACTIVATIONS, LOSSES, INITS, MODELS.
 """
 
-from nnctl.nn.activations import ACTIVATIONS, sigmoid
-from nnctl.nn.curvature import ModelObjective
+from nnctl.lazy import lazy_exports
+
+# Imported now, not lazily: the function shares its module's name, and a lazy lookup would find
+# the module instead whenever nnctl.nn.gradcheck had been imported first.
 from nnctl.nn.gradcheck import gradcheck
-from nnctl.nn.init import INITS, auto_scheme
-from nnctl.nn.kinds import MODELS, ModelKind, model_kind
-from nnctl.nn.layers import BatchNorm, Dropout, Layer, Linear
-from nnctl.nn.losses import LOSSES, make_loss
-from nnctl.nn.model import EVAL_CHUNK_ROWS, TASKS, Model, build_model
-from nnctl.nn.params import FlatParameters, ParamSpec, allocate
+
+# Each name and the module that defines it, imported when the name is first used: building a
+# model does not import the curvature code, which a first-order run never needs.
+_HOMES = {
+    "ACTIVATIONS": "activations", "sigmoid": "activations",
+    "ModelObjective": "curvature",
+    "INITS": "init", "auto_scheme": "init",
+    "MODELS": "kinds", "ModelKind": "kinds", "model_kind": "kinds",
+    "BatchNorm": "layers", "Dropout": "layers", "Layer": "layers", "Linear": "layers",
+    "LOSSES": "losses", "make_loss": "losses",
+    "EVAL_CHUNK_ROWS": "model", "Model": "model", "build_model": "model",
+    "FlatParameters": "params", "ParamSpec": "params", "allocate": "params",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)
 
 __all__ = [
-    "ACTIVATIONS", "LOSSES", "INITS", "MODELS", "TASKS", "EVAL_CHUNK_ROWS",
+    "ACTIVATIONS", "LOSSES", "INITS", "MODELS", "EVAL_CHUNK_ROWS",
     "Model", "ModelKind", "ModelObjective", "build_model", "gradcheck", "model_kind",
     "Layer", "Linear", "Dropout", "BatchNorm",
     "FlatParameters", "ParamSpec", "allocate",

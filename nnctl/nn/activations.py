@@ -15,11 +15,23 @@ from nnctl.registry import Hyper, Registry, non_negative, positive
 ACTIVATIONS = Registry("activation")
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray, out: np.ndarray | None = None, scratch: np.ndarray | None = None,
+            mask: np.ndarray | None = None) -> np.ndarray:
     """s(x) = 1 / (1 + e^-x), computed from e = e^-|x| <= 1 so it never overflows:
-    s = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+    s = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0.
+
+    `out`, `scratch` (x's shape and dtype, not x itself) and `mask` (x's shape, bool) take the
+    result, 1 + e and x >= 0, so a layer calling this every step allocates nothing; the numbers
+    are the same either way."""
+    x = np.asarray(x)
+    if out is None:  # the type of e^-|x|: float32 stays float32, integers become float64
+        out = np.empty(x.shape, np.result_type(x.dtype, 1.0))
+    e = np.abs(x, out=out)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    one_plus_e = np.add(e, 1.0, out=scratch)
+    np.copyto(e, 1.0, where=np.greater_equal(x, 0, out=mask))  # numerator: 1, or e below 0
+    return np.divide(e, one_plus_e, out=e)
 
 
 class Activation(Layer):
@@ -34,7 +46,9 @@ class Sigmoid(Activation):
     """s(x) = 1 / (1 + e^-x);  s'(x) = s (1 - s)."""
 
     def forward(self, x, train=False):
-        self._s = sigmoid(x)
+        self._s = sigmoid(x, self._buffer("out", x.shape, x.dtype),
+                          self._buffer("scratch", x.shape, x.dtype),
+                          self._buffer("mask", x.shape, bool))
         return self._s
 
     def backward(self, dout):
@@ -69,7 +83,7 @@ class ReLU(Activation):
 
     def backward(self, dout):
         positive_part = np.greater(self._y, 0, out=self._buffer("mask", dout.shape, bool))
-        return np.multiply(dout, positive_part, out=self._buffer("dx", dout.shape, dout.dtype))
+        return np.multiply(dout, positive_part, out=dout)  # in place (see Layer.backward)
 
 
 @ACTIVATIONS.register(
@@ -84,11 +98,15 @@ class LeakyReLU(Activation):
         self.slope = float(slope)
 
     def forward(self, x, train=False):
-        self._positive = x > 0
-        return np.where(self._positive, x, self.slope * x)
+        self._positive = np.greater(x, 0, out=self._buffer("positive", x.shape, bool))
+        out = np.multiply(x, self.slope, out=self._buffer("out", x.shape, x.dtype))
+        np.copyto(out, x, where=self._positive)
+        return out
 
     def backward(self, dout):
-        return np.where(self._positive, dout, self.slope * dout)
+        dx = np.multiply(dout, self.slope, out=self._buffer("dx", dout.shape, dout.dtype))
+        np.copyto(dx, dout, where=self._positive)
+        return dx
 
     def __repr__(self):
         return f"LeakyReLU(slope={self.slope})"
@@ -106,13 +124,20 @@ class ELU(Activation):
         self.alpha = float(alpha)
 
     def forward(self, x, train=False):
-        self._positive = x > 0
+        self._positive = np.greater(x, 0, out=self._buffer("positive", x.shape, bool))
         # min(x, 0) keeps e^x finite for large positive x, whose branch is not taken anyway
-        self._y = np.where(self._positive, x, self.alpha * np.expm1(np.minimum(x, 0)))
-        return self._y
+        y = np.minimum(x, 0, out=self._buffer("out", x.shape, x.dtype))
+        np.expm1(y, out=y)
+        y *= self.alpha
+        np.copyto(y, x, where=self._positive)
+        self._y = y
+        return y
 
     def backward(self, dout):
-        return np.where(self._positive, dout, dout * (self._y + self.alpha))
+        dx = np.add(self._y, self.alpha, out=self._buffer("dx", dout.shape, dout.dtype))
+        dx *= dout
+        np.copyto(dx, dout, where=self._positive)
+        return dx
 
     def __repr__(self):
         return f"ELU(alpha={self.alpha})"
@@ -124,10 +149,20 @@ class Softplus(Activation):
 
     def forward(self, x, train=False):
         self._x = x
-        return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+        tail = np.abs(x, out=self._buffer("scratch", x.shape, x.dtype))
+        np.negative(tail, out=tail)
+        np.exp(tail, out=tail)
+        np.log1p(tail, out=tail)
+        out = np.maximum(x, 0, out=self._buffer("out", x.shape, x.dtype))
+        out += tail
+        return out
 
     def backward(self, dout):
-        return dout * sigmoid(self._x)
+        dx = sigmoid(self._x, self._buffer("dx", dout.shape, dout.dtype),
+                     self._buffer("scratch", dout.shape, dout.dtype),
+                     self._buffer("mask", dout.shape, bool))
+        dx *= dout
+        return dx
 
 
 @ACTIVATIONS.register("identity", "no nonlinearity (an MLP then collapses to a linear model)",

@@ -73,9 +73,8 @@ class ModelObjective:
     """A model's full-batch training objective as a function of a flat theta (float64 out)."""
 
     def __init__(self, model, X, y):
-        if model.has_dropout:
-            raise UsageError("second-order / full-batch optimizers need a deterministic objective; "
-                             "set model.dropout: 0")
+        if model.has_dropout:  # the config layer refuses full-batch methods with dropout
+            raise ValueError("a full-batch objective must be deterministic: the model has dropout")
         self.model = model
         self.X = model._inputs(X)
         self.y = model._targets(y, self.X.shape[0])

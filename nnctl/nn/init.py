@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnctl.errors import UsageError
 from nnctl.registry import Hyper, Registry, non_negative
 
 INITS = Registry("init scheme")
@@ -47,9 +48,17 @@ def normal(rng, shape, fan_in, fan_out, std=0.01):
     return std * rng.standard_normal(shape)
 
 
+def check_uniform_bounds(settings: dict, where: str) -> None:
+    """U(low, high) needs high > low; the config layer calls this (the entry's `validate`)."""
+    if not settings["high"] > settings["low"]:
+        raise UsageError(f"{where}.high: expected a number > {where}.low ({settings['low']}), "
+                         f"found {settings['high']}")
+
+
 @INITS.register("uniform", "U(low, high)",
                 hypers=(Hyper("low", "float", -0.05, "lower bound"),
-                        Hyper("high", "float", 0.05, "upper bound (> low)")))
+                        Hyper("high", "float", 0.05, "upper bound (> low)")),
+                validate=check_uniform_bounds)
 def uniform(rng, shape, fan_in, fan_out, low=-0.05, high=0.05):
     return rng.uniform(low, high, size=shape)
 

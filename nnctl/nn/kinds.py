@@ -4,7 +4,8 @@ A kind knows the tasks it accepts and its default loss for each, its head (how m
 task needs), which settings it takes (hidden sizes and activation, dropout, batch norm), which
 structure-specific shortcuts apply (closed-form curvature, the least-squares closed form) and
 how to build its layers. Nothing outside this file branches on a kind's name: the model
-builder, the config checks and the curvature code ask the kind.
+builder, the config checks (config.py, prepare.py: they word the errors) and the curvature code
+ask the kind.
 
     linreg   Linear, MSE (multi-output allowed)
     logreg   Linear to 1 logit, BCE
@@ -16,7 +17,6 @@ Adding a kind: a subclass of ModelKind below, registered with `@_register`.
 
 from __future__ import annotations
 
-from nnctl.errors import UsageError
 from nnctl.nn.layers import BatchNorm, Dropout, Linear
 from nnctl.registry import Entry, Registry
 
@@ -49,22 +49,11 @@ class ModelKind:
     def default_loss(self, task: str) -> str:
         return self.default_losses[task]
 
-    def check_task(self, task: str, n_outputs: int) -> None:
-        if task not in self.tasks:
-            others = [k.name for k in kinds() if task in k.tasks and k is not self]
-            raise UsageError(f"model.kind: {self.name} needs {self.target} target, found "
-                             f"{describe_target(task, n_outputs)}; use {or_list(others)}")
-
-    def check_settings(self, dropout: float, batch_norm: bool) -> None:
-        """Settings this kind does not take must be off (they would silently do nothing)."""
-        if dropout > 0 and not self.takes_dropout:
-            users = or_list([k.name for k in kinds() if k.takes_dropout])
-            raise UsageError(f"model.dropout: applies to model.kind {users} only, "
-                             f"found {self.name}; set it to 0")
-        if batch_norm and not self.takes_batch_norm:
-            users = or_list([k.name for k in kinds() if k.takes_batch_norm])
-            raise UsageError(f"model.batch_norm: applies to model.kind {users} only, "
-                             f"found {self.name}; set it to false")
+    @property
+    def has_dense_hessian(self) -> bool:
+        """The objective offers `hessian()` (newton's dense mode needs it); today exactly the
+        one-linear-layer kinds, whose Hessian has a closed form."""
+        return self.one_linear_layer
 
     def layers(self, n_features, n_logits, *, hidden, make_activation, dropout, batch_norm,
                dropout_rng) -> list:

@@ -36,6 +36,9 @@ class Layer:
         raise NotImplementedError
 
     def backward(self, dout: np.ndarray) -> np.ndarray | None:
+        """dL/dx from dL/dout. May overwrite `dout` and return it (ReLU does: one buffer and
+        one pass less): the model hands each layer the buffer of the layer above, which nothing
+        reads again. A caller that keeps `dout` passes a copy."""
         raise NotImplementedError
 
 

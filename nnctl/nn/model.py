@@ -1,26 +1,29 @@
 """The model: a stack of layers over one flat parameter vector, its loss, and the builder.
 
 The model kinds (linreg, logreg, softmax, mlp) are objects in the `MODELS` registry (kinds.py):
-each says its head, default loss, tasks, settings and layers. `build_model` validates every
-setting up front and raises UsageErrors that name the config key.
+each says its head, default loss, tasks, settings and layers. `build_model` trusts its
+arguments: the config layer (nnctl/config.py, and nnctl/prepare.py where the data meets the
+config) has checked them and words the errors; a library caller gets a plain ValueError.
 """
 
 from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nnctl.errors import UsageError
 from nnctl.nn.activations import ACTIVATIONS
-from nnctl.nn.curvature import ModelObjective
 from nnctl.nn.init import INITS, SYMMETRIC, auto_scheme
-from nnctl.nn.kinds import ModelKind, describe_target, model_kind
+from nnctl.nn.kinds import ModelKind, model_kind
 from nnctl.nn.layers import BatchNorm, Dropout, Linear
 from nnctl.nn.losses import LOSSES
 from nnctl.nn.params import allocate
-from nnctl.tasks import TASKS
+
+if TYPE_CHECKING:  # imported by objective(): first-order training never needs it
+    from nnctl.nn.curvature import ModelObjective
 
 EVAL_CHUNK_ROWS = 4096  # eval-mode passes go through the data in chunks this big (bounds memory)
 
@@ -42,7 +45,6 @@ class Model:
         self._params = allocate(self.layers, self.dtype)
         self._penalised = slice(0, self._params.n_penalised)
         self._penalty_scratch = np.empty(self._params.n_penalised, dtype=self.dtype)
-        self._dlogits = None
 
     # -- parameters ------------------------------------------------------------------------
     @property
@@ -141,9 +143,9 @@ class Model:
 
     def _loss_and_grad(self, X, y) -> float:
         logits = self._forward(X, True)
-        if self._dlogits is None or self._dlogits.shape != logits.shape:
-            self._dlogits = np.empty(logits.shape, dtype=self.dtype)
-        value, d = self.loss_fn.value_and_grad(logits, y, out=self._dlogits)
+        # The gradient overwrites the logits: they are the head Linear's output buffer, which
+        # its backward does not read (it needs its input), so no buffer and no copy for dL/dz.
+        value, d = self.loss_fn.value_and_grad(logits, y, out=logits)
         for layer in reversed(self.layers):
             d = layer.backward(d)
         return self._add_penalty(value)
@@ -238,6 +240,8 @@ class Model:
 
     def objective(self, X, y) -> ModelObjective:
         """The full-batch training objective (mean loss + penalty) as a function of theta."""
+        from nnctl.nn.curvature import ModelObjective
+
         return ModelObjective(self, X, y)
 
     def astype(self, dtype) -> "Model":
@@ -265,43 +269,30 @@ class Model:
 # Builder
 
 
-def _choose_loss(loss, kind: ModelKind, task: str, n_outputs: int, n_logits: int) -> str:
+def _choose_loss(loss, kind: ModelKind, task: str, n_logits: int) -> str:
+    """The loss's canonical name; the config layer checked that it fits the task and head."""
     if loss is None or loss == "auto":
         return kind.default_loss(task)
-    name = LOSSES.get(loss, "loss.name").name
+    name = LOSSES.get(loss, "loss").name
     if name == "cross_entropy" and n_logits == 1:
         return "binary_cross_entropy"  # one logit: softmax over {z, 0} is the sigmoid
-    if task not in LOSSES.get(name).info["tasks"]:
-        raise UsageError(f"loss.name: {name} does not fit {describe_target(task, n_outputs)}; "
-                         f"use {kind.default_loss(task)} (or loss.name: auto)")
-    if name == "binary_cross_entropy" and n_logits != 1:
-        raise UsageError(f"loss.name: binary_cross_entropy needs one logit per sample, but "
-                         f"model.kind {kind.name} has {n_logits} (one per class); use "
-                         "cross_entropy, or model.kind logreg")
     return name
 
 
-def _check_hyperparameters(kind, hidden, dropout, batch_norm, l2, bias_init, n_features, n_outputs,
-                           task):
-    if task not in TASKS:
-        raise UsageError(f"data.task: expected one of {', '.join(TASKS)}, found {task!r}")
-    if not isinstance(n_features, (int, np.integer)) or n_features < 1:
-        raise UsageError(f"data: expected at least one feature column, found {n_features!r}")
-    if task == "binary" and n_outputs != 2:
-        raise UsageError(f"data: a binary target has 2 classes, found {n_outputs!r}")
-    if task == "multiclass" and (not isinstance(n_outputs, (int, np.integer)) or n_outputs < 2):
-        raise UsageError(f"data: a multiclass target needs at least 2 classes, found {n_outputs!r}")
-    if task == "regression" and (not isinstance(n_outputs, (int, np.integer)) or n_outputs < 1):
-        raise UsageError(f"data: a regression target needs at least 1 column, found {n_outputs!r}")
-    if not all(isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1 for h in hidden):
-        raise UsageError(f"model.hidden: expected a list of layer sizes, each >= 1, found {list(hidden)!r}")
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise UsageError(f"model.dropout: expected a number in [0, 1), found {dropout!r}")
-    if not isinstance(l2, (int, float)) or not np.isfinite(l2) or l2 < 0:
-        raise UsageError(f"loss.l2: expected a number >= 0, found {l2!r}")
-    if not isinstance(bias_init, (int, float)) or not np.isfinite(bias_init):
-        raise UsageError(f"init.bias: expected a finite number, found {bias_init!r}")
-    kind.check_settings(dropout, batch_norm)
+def _check_arguments(kind: ModelKind, hidden, dropout, l2, task, n_features, n_outputs, dtype):
+    """What the config layer guarantees, asserted for library callers (plain ValueErrors)."""
+    if task not in kind.tasks:
+        raise ValueError(f"{kind.name} does not take a {task} target (it takes: "
+                         f"{', '.join(kind.tasks)})")
+    least = {"regression": 1, "binary": 2, "multiclass": 2}[task]
+    if not (n_features >= 1 and n_outputs >= least and (task != "binary" or n_outputs == 2)):
+        raise ValueError(f"expected n_features >= 1 and n_outputs fit for a {task} target, "
+                         f"found {n_features} and {n_outputs}")
+    if not (all(h >= 1 for h in hidden) and 0 <= dropout < 1 and l2 >= 0):
+        raise ValueError(f"expected hidden sizes >= 1, dropout in [0, 1) and l2 >= 0, found "
+                         f"{list(hidden)}, {dropout} and {l2}")
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"expected dtype float32 or float64, found {dtype}")
 
 
 def build_model(kind: str, n_features: int, n_outputs: int, task: str, *, hidden=(),
@@ -319,35 +310,29 @@ def build_model(kind: str, n_features: int, n_outputs: int, task: str, *, hidden
     biases start at `bias_init`. Weights are drawn from `init_rng` in layer order (nothing else
     touches it); dropout masks from `dropout_rng`.
     """
-    kind = model_kind(kind)
+    kind = model_kind(kind, "kind")
     hidden = tuple(hidden) if kind.takes_hidden else ()
-    _check_hyperparameters(kind, hidden, dropout, batch_norm, l2, bias_init, n_features, n_outputs, task)
-    kind.check_task(task, n_outputs)
     dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise UsageError(f"train.dtype: expected float32 or float64, found {dtype}")
+    _check_arguments(kind, hidden, dropout, l2, task, n_features, n_outputs, dtype)
 
     if isinstance(activation, dict):
         activation_params = {**{k: v for k, v in activation.items() if k != "name"},
                              **(activation_params or {})}
         activation = activation.get("name", "relu")
-    act_entry = ACTIVATIONS.get(activation, "model.activation")
-    act_hypers = ACTIVATIONS.resolve(act_entry.name, activation_params, "model.activation")
+    act_entry = ACTIVATIONS.get(activation, "activation")
+    act_hypers = ACTIVATIONS.resolve(act_entry.name, activation_params, "activation")
 
     n_logits = kind.n_logits(task, n_outputs)
     n_classes = 0 if task == "regression" else n_outputs
-    loss_name = _choose_loss(loss, kind, task, n_outputs, n_logits)
+    loss_name = _choose_loss(loss, kind, task, n_logits)
 
-    init_entry = INITS.get(init, "init.scheme")
-    init_hypers = INITS.resolve(init_entry.name, init_params, "init")
-    if init_entry.name == "uniform" and not init_hypers["high"] > init_hypers["low"]:
-        raise UsageError(f"init.high: expected a number > init.low ({init_hypers['low']}), "
-                         f"found {init_hypers['high']}")
+    init_entry = INITS.get(init, "init")
+    init_hypers = INITS.resolve(init_entry.name, init_params, "init_params")
     scheme = init_entry.name
     if scheme == "auto":
         scheme = auto_scheme(len(hidden), act_entry.info["auto_init"])
     if dropout > 0 and dropout_rng is None:
-        raise UsageError("model.dropout: dropout needs a random stream (dropout_rng)")
+        raise ValueError("dropout > 0 needs a random stream: pass dropout_rng")
 
     layers = kind.layers(
         int(n_features), int(n_logits), hidden=hidden, make_activation=lambda: act_entry.build(**act_hypers),

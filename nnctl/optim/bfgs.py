@@ -22,6 +22,19 @@ from nnctl.optim.quasi_newton import LINE_SEARCH_HYPERS, QuasiNewton
 from nnctl.registry import Hyper, positive
 
 
+def _matrix_megabytes(size: int) -> float:
+    return int(size)**2 * 8 / 2**20
+
+
+def check_matrix_size(settings: dict, n_params: int, where: str) -> None:
+    """The entry's `check_size`, asked where the model size is first known (prepare.py)."""
+    megabytes, limit = _matrix_megabytes(n_params), settings["max_matrix_mb"]
+    if megabytes > limit:
+        raise UsageError(
+            f"{where}.name: bfgs keeps a {n_params} x {n_params} matrix ({megabytes:.0f} MB), "
+            f"above {where}.max_matrix_mb = {limit:g}; use {where}.name: lbfgs")
+
+
 @OPTIMIZERS.register(
     "bfgs",
     "BFGS quasi-Newton, dense inverse-Hessian estimate, strong-Wolfe line search",
@@ -32,17 +45,15 @@ from nnctl.registry import Hyper, positive
     ),
     family="full_batch",
     validate=check_wolfe_constants,
+    check_size=check_matrix_size,
 )
 class BFGS(QuasiNewton):
     STATE = ("inverse_hessian", "n_updates")
 
     def __init__(self, size, dtype=np.float64, *, max_matrix_mb=1024.0, **settings):
-        megabytes = int(size)**2 * 8 / 2**20
-        if megabytes > max_matrix_mb:
-            raise UsageError(
-                f"optimizer.name: bfgs keeps a {int(size)} x {int(size)} matrix "
-                f"({megabytes:.0f} MB), above optimizer.max_matrix_mb = {max_matrix_mb:g}; "
-                "use optimizer.name: lbfgs")
+        if _matrix_megabytes(size) > max_matrix_mb:
+            raise ValueError(f"bfgs: a {int(size)} x {int(size)} matrix is above "
+                             f"max_matrix_mb = {max_matrix_mb:g}")
         super().__init__(size, dtype, **settings)
         self.inverse_hessian = np.eye(self.size)
         self.n_updates = 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnctl.errors import UsageError
 from nnctl.optim.base import OPTIMIZERS, IterationInfo
 from nnctl.optim.closed_form import solve_least_squares
 from nnctl.optim.state import OptimizerState
@@ -32,12 +31,9 @@ class ExactLeastSquares(OptimizerState):
         self.n_gev = 0
 
     def step(self, theta, objective) -> IterationInfo:
-        try:
-            X, Y, l2 = objective.linear_problem()
-        except (AttributeError, NotImplementedError):
-            raise UsageError(
-                "optimizer.name: exact applies only to linreg; use newton, lbfgs, ..."
-            ) from None
+        # The config layer allows exact only for a least-squares kind; any other objective
+        # has no linear_problem (AttributeError / NotImplementedError, left to propagate).
+        X, Y, l2 = objective.linear_problem()
         solution = solve_least_squares(X, Y, l2)
         if solution.size != theta.size:
             raise ValueError(f"exact: the solution has {solution.size} parameters, "

@@ -24,6 +24,20 @@ from nnctl.optim.minimizer import C1, COMMON_HYPERS, MAX_LS, FullBatchMinimizer
 from nnctl.registry import Hyper, non_negative, positive
 
 
+def _hessian_megabytes(size: int) -> float:
+    return int(size)**2 * 8 / 2**20
+
+
+def check_hessian_size(settings: dict, n_params: int, where: str) -> None:
+    """The entry's `check_size`, asked where the model size is first known (prepare.py)."""
+    megabytes, limit = _hessian_megabytes(n_params), settings["max_hessian_mb"]
+    if settings["hessian"] != "free" and megabytes > limit:
+        raise UsageError(
+            f"{where}.hessian: a dense Hessian of {n_params} parameters takes "
+            f"{megabytes:.0f} MB, above {where}.max_hessian_mb = {limit:g}; "
+            f"use {where}.hessian: free or {where}.name: lbfgs")
+
+
 @OPTIMIZERS.register(
     "newton",
     "Newton-Raphson: dense Hessian + Cholesky, or Hessian-free CG; Armijo line search",
@@ -42,6 +56,8 @@ from nnctl.registry import Hyper, non_negative, positive
     ),
     aliases=("newton_raphson",),
     family="full_batch",
+    check_size=check_hessian_size,
+    dense_hessian_when=("hessian", "exact"),  # the config layer asks the model kind for one
 )
 class Newton(FullBatchMinimizer):
     STATE = ("n_hev", "n_hvp")
@@ -49,12 +65,9 @@ class Newton(FullBatchMinimizer):
     def __init__(self, size, dtype=np.float64, *, hessian="auto", damping=0.0, cg_max_iter=50,
                  max_hessian_mb=2048.0, c1=1e-4, max_ls=25, **common):
         super().__init__(size, dtype, **common)
-        megabytes = self.size**2 * 8 / 2**20
-        if hessian != "free" and megabytes > max_hessian_mb:
-            raise UsageError(
-                f"optimizer.hessian: a dense Hessian of {self.size} parameters takes "
-                f"{megabytes:.0f} MB, above optimizer.max_hessian_mb = {max_hessian_mb:g}; "
-                "use optimizer.hessian: free or optimizer.name: lbfgs")
+        if hessian != "free" and _hessian_megabytes(self.size) > max_hessian_mb:
+            raise ValueError(f"newton: a dense Hessian of {self.size} parameters is above "
+                             f"max_hessian_mb = {max_hessian_mb:g}")
         self.hessian, self.damping, self.cg_max_iter = hessian, damping, cg_max_iter
         self.c1, self.max_ls = c1, max_ls
         self.n_hev = 0  # dense Hessians evaluated
@@ -78,9 +91,8 @@ class Newton(FullBatchMinimizer):
             try:
                 H = objective.hessian(self.x)
             except (AttributeError, NotImplementedError):
-                if self.hessian == "exact":
-                    raise UsageError("optimizer.hessian: this model has no dense Hessian; "
-                                     "use optimizer.hessian: free or auto") from None
+                if self.hessian == "exact":  # the config layer refuses it for such a model
+                    raise
                 self.hessian = "free"  # decided once; a fresh optimizer decides the same
             else:
                 self.n_hev += 1

@@ -11,7 +11,7 @@ from nnctl.train.state import BestSnapshot, TrainState
 
 def build_state(cfg: dict, run_dir: Path, base_dir: Path | None = None) -> TrainState:
     from nnctl.optim import OPTIMIZERS, SCHEDULES, is_full_batch
-    from nnctl.prepare import model_from_config, prepare_data, resolve_dtype
+    from nnctl.prepare import model_from_config, optimizer_from_config, prepare_data, resolve_dtype
 
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)
@@ -21,7 +21,7 @@ def build_state(cfg: dict, run_dir: Path, base_dir: Path | None = None) -> Train
     opt_cfg = dict(cfg["optimizer"])
     entry = OPTIMIZERS.get(opt_cfg.pop("name"))
     full_batch = is_full_batch(entry)
-    optimizer = entry.build(model.n_params, dtype, **opt_cfg)
+    optimizer = optimizer_from_config(cfg, model.n_params, dtype)
     sched_cfg = dict(cfg["schedule"])
     schedule = SCHEDULES.get(sched_cfg.pop("name")).build(
         opt_cfg.get("lr", 1.0), cfg["train"]["epochs"], **sched_cfg)

@@ -1,0 +1,111 @@
+"""Start-up: wall time of `--help` for every command and of the iris example end to end, each
+a fresh `python -m nnctl` process, against issue 13's targets (every --help under 150 ms, the
+iris example under 400 ms). `python -c pass` is timed too: the interpreter's own floor.
+
+Each figure is the median of `--repeats` runs, the commands interleaved so a busy spell of
+the machine hits them alike. With `--imports`, the largest imports of `nnctl --help`,
+`nnctl train --help` and the iris run are listed (from `python -X importtime`), which is where
+to look when a figure is over its target.
+
+    python benchmarks/bench_startup.py [--repeats 9] [--imports]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HELP_TARGET_MS, IRIS_TARGET_MS = 150, 400
+
+
+def command_paths() -> list[list[str]]:
+    """Every command and sub-command of the CLI, as argument lists ([] is `nnctl` itself)."""
+    import typer
+
+    from nnctl.cli import app
+
+    def walk(command, path):
+        yield path
+        for name in sorted(getattr(command, "commands", {})):
+            yield from walk(command.commands[name], [*path, name])
+
+    return list(walk(typer.main.get_command(app), []))
+
+
+def run(args: list[str], cwd: Path, python_flags: tuple[str, ...] = ()) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, *python_flags, *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} exited {done.returncode}:\n{done.stderr}")
+    return seconds, done.stderr
+
+
+def largest_imports(args: list[str], cwd: Path, count: int = 8) -> list[str]:
+    """The `count` top-level imports with the largest cumulative time, from -X importtime."""
+    _, stderr = run(args, cwd, ("-X", "importtime"))
+    rows = []
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = line.split("|")
+        if cumulative.strip().isdigit() and not name.startswith("  "):  # top level only
+            rows.append((int(cumulative), name.strip()))
+    return [f"{name} {us / 1000:.0f} ms" for us, name in sorted(rows, reverse=True)[:count]]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--imports", action="store_true", help="list the largest imports")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        iris = [
+            "-m",
+            "nnctl",
+            "train",
+            str(ROOT / "configs" / "iris-softmax.yaml"),
+            "-q",
+            "--out",
+            str(work / "iris"),
+            "--force",
+        ]
+        cases = {"python -c pass": (["-c", "pass"], None)}
+        for path in command_paths():
+            cases[" ".join(["nnctl", *path, "--help"])] = (
+                ["-m", "nnctl", *path, "--help"],
+                HELP_TARGET_MS,
+            )
+        cases["nnctl train iris-softmax.yaml"] = (iris, IRIS_TARGET_MS)
+        times = {name: [] for name in cases}
+        for _ in range(args.repeats):
+            for name, (argv, _) in cases.items():
+                times[name].append(run(argv, work)[0])
+        print(f"median of {args.repeats} runs, {sys.executable}")
+        for name, (_, target) in cases.items():
+            ms = 1000 * statistics.median(times[name])
+            verdict = (
+                ""
+                if target is None
+                else f"  target {target} ms: {'ok' if ms <= target else 'OVER'}"
+            )
+            print(f"  {name:<42} {ms:6.0f} ms{verdict}")
+        if args.imports:
+            for name in ("nnctl --help", "nnctl train --help", "nnctl train iris-softmax.yaml"):
+                print(
+                    f"largest imports of {name}: "
+                    + ", ".join(largest_imports(cases[name][0], work))
+                )
+
+
+if __name__ == "__main__":
+    main()
