@@ -485,16 +485,47 @@ def _plot_or_hint(draw, quiet: bool) -> None:
 
 def _render_comparison(result, quiet: bool, json_: bool, no_plot: bool) -> None:
     from nnctl.report.compare_table import print_comparison
-    from nnctl.report.plots import plot_curves
+    from nnctl.report.tuning_table import print_tuning
 
     if not no_plot:
-        title = f"{result.data['kind']} of {result.data['config']}"
-        _plot_or_hint(lambda: plot_curves(result.run_dirs(), result.out_dir / "curves.png",
-                                          title=title), quiet)
+        _plot_comparison(result, quiet)
+    if json_:
+        _print_json(result.data)
+        return
+    print_comparison(result.data, result.curves, quiet)
+    if result.data.get("tuning"):
+        print_tuning(result.data)
+
+
+def _plot_comparison(result, quiet: bool) -> None:
+    from nnctl.report.plots import plot_curves
+    from nnctl.report.tuning_plots import plot_sensitivity
+
+    title = f"{result.data['kind']} of {result.data['config']}"
+    _plot_or_hint(lambda: plot_curves(result.run_dirs(), result.out_dir / "curves.png",
+                                      title=title), quiet)
+    if result.data.get("tuning"):
+        _plot_or_hint(lambda: plot_sensitivity(result.data, result.out_dir / "sensitivity.png"),
+                      quiet)
+
+
+def _render_problems(result, quiet: bool, json_: bool, no_plot: bool) -> None:
+    """Each problem's comparison (its plots; its tables unless --json), then the ranking."""
+    from nnctl.report.tuning_plots import plot_profile
+    from nnctl.report.tuning_table import print_ranking
+
+    for comparison in result.comparisons:
+        if json_:  # one JSON document on stdout: ranking.json, which names every comparison
+            if not no_plot:
+                _plot_comparison(comparison, quiet)
+        else:
+            _render_comparison(comparison, quiet, False, no_plot)
+    if not no_plot:
+        _plot_or_hint(lambda: plot_profile(result.data, result.out_dir / "profile.png"), quiet)
     if json_:
         _print_json(result.data)
     else:
-        print_comparison(result.data, result.curves, quiet)
+        print_ranking(result.data)
 
 
 def _render_landscape(result, quiet: bool, json_: bool, no_plot: bool) -> None:
@@ -513,10 +544,11 @@ def _render_landscape(result, quiet: bool, json_: bool, no_plot: bool) -> None:
 @app.command("compare-optimizers", short_help="Every optimizer on one model, side by side.")
 @command
 def compare_optimizers(
-    config: Annotated[Path | None, typer.Argument(
-        metavar="CONFIG", show_default=False,
-        help="YAML config or an example's name (not needed with --landscape).")] = None,
-    overrides: OverridesArgument = None,
+    config: Annotated[list[str] | None, typer.Argument(
+        metavar="CONFIG... [KEY=VALUE]...", show_default=False, autocompletion=_complete_setting,
+        help="YAML config or an example's name (not needed with --landscape); several: the "
+             "protocol on each, and a ranking and performance profile across them. KEY=VALUE "
+             "words are overrides, as with -s.")] = None,
     optimizer: Annotated[list[str] | None, typer.Option(
         "--optimizer", "-o", metavar="SPEC", help=SPEC_HELP)] = None,
     set_: SetOption = None,
@@ -539,21 +571,41 @@ def compare_optimizers(
     executor: ExecutorOption = "local",
     scheduler: SchedulerOption = None,
     resume: ResumeComparisonOption = None,
+    tune: Annotated[list[str] | None, typer.Option(
+        "--tune", help="Tune a setting of each optimizer with the same budget first: lr (range "
+                       "1e-4:1), lr=1e-5:0.1, momentum=0.5:0.99 (repeatable: several at once, "
+                       "random search). The best trial's setting then runs for every seed.")] = None,
+    budget: Annotated[int | None, typer.Option(
+        "--budget", help="Trials per tuned optimizer (default 8).")] = None,
+    search: Annotated[str | None, typer.Option(
+        "--search", help="grid (one setting; the default then) or random (seeded by the "
+                         "config's seed; the default for several settings).")] = None,
+    select: Annotated[str | None, typer.Option(
+        "--select", help="What tuning (and the ranking of several configs) goes by: val_loss "
+                         "(best over epochs; the default with a validation split), train_loss "
+                         "(final; the default without), or val_<metric> e.g. val_accuracy.")] = None,
 ):
     """Train every optimizer on the same model, split, init, batch order and budget; writes one
     run folder per optimizer and seed, comparison.csv, comparison.json and curves.png
-    (--landscape: landscape.json and landscape.png). --json prints comparison.json
-    (landscape.json).
+    (--tune: also trials/, tuning.csv, sensitivity.png; several configs: one folder each,
+    ranking.json, ranking.csv, profile.png; --landscape: landscape.json and landscape.png).
+    --json prints comparison.json (ranking.json, landscape.json).
 
     Example: nnctl compare-optimizers digits-mlp -o sgd -o adam -o lbfgs --jobs 2"""
     from nnctl import commands
     from nnctl.compare import Comparison
+    from nnctl.compare.problems import ProblemsComparison
 
-    result = commands.compare_optimizers(_config(config), optimizer or [],
+    words = config or []
+    configs = [_config(Path(word)) for word in words if "=" not in word]
+    overrides = [word for word in words if "=" in word]
+    result = commands.compare_optimizers(configs or None, optimizer or [],
                                          _settings(set_, overrides), seeds, jobs, out,
                                          target_loss, quiet, landscape, start, steps,
-                                         executor, scheduler, resume)
-    render = _render_comparison if isinstance(result, Comparison) else _render_landscape
+                                         executor, scheduler, resume, tune=tune, budget=budget,
+                                         search=search, select=select)
+    render = (_render_comparison if isinstance(result, Comparison) else _render_problems
+              if isinstance(result, ProblemsComparison) else _render_landscape)
     render(result, quiet, json_, no_plot)
 
 
@@ -604,14 +656,24 @@ def plot(
         "--metric", metavar="COLUMN", help="Column of metrics.jsonl for the fourth panel (default: the validation "
                          "metric, e.g. val_accuracy).")] = None,
     title: Annotated[str | None, typer.Option("--title", metavar="TEXT", help="Figure title.")] = None,
+    boundary: Annotated[bool, typer.Option(
+        "--boundary", help="Instead of curves: class regions, decision boundary and training "
+                           "points of a model on 2 features (a comparison folder: one panel per "
+                           "optimizer); the numbers go to the .json beside the image.")] = False,
+    weights: Annotated[bool, typer.Option(
+        "--weights", help="Instead of curves: the first layer's weights as images (image inputs: "
+                          "digits, IDX); the numbers go to the .json beside the image.")] = False,
 ):
     """Plot runs: loss against epochs, sample-gradients and wall time (log scale), and a metric.
     Needs the extra nnctl[plot] (matplotlib); without it exits 2 saying how to install it.
 
     Example: nnctl plot runs/digits-mlp-compare-* --metric val_loss --out curves.png"""
-    from nnctl.commands import plot_runs
+    from nnctl.commands import plot_model, plot_runs
 
-    path = plot_runs(runs, out, metric, title)
+    if boundary or weights:
+        path = plot_model(runs, out, boundary, weights, title)
+    else:
+        path = plot_runs(runs, out, metric, title)
     print(f"wrote {path}", file=sys.stderr)
 
 

@@ -49,25 +49,38 @@ def train_or_resume(config: Path | None, overrides: list[str], out: Path | None,
         raise
 
 
-def compare_optimizers(config: Path | None, optimizers: list[str], overrides: list[str],
+def compare_optimizers(config, optimizers: list[str], overrides: list[str],
                        seeds: int | None, jobs: int, out: Path | None, target_loss: float | None,
                        quiet: bool, landscape: str | None = None, start: str | None = None,
                        steps: int | None = None, executor: str = "local",
-                       scheduler: str | None = None, resume: Path | None = None):
-    """Every optimizer on CONFIG's model (a Comparison), or on a 2-D test function with
-    `landscape` (a LandscapeComparison); the two modes take different options. `resume`
-    finishes an interrupted comparison folder."""
+                       scheduler: str | None = None, resume: Path | None = None,
+                       tune: list[str] | None = None, budget: int | None = None,
+                       search: str | None = None, select: str | None = None):
+    """Every optimizer on CONFIG's model (a Comparison), on several configs with a ranking
+    across them (a ProblemsComparison), or on a 2-D test function with `landscape` (a
+    LandscapeComparison); the modes take different options. `tune` tunes settings with the
+    same budget first (nnctl.compare.tuning). `resume` finishes an interrupted comparison."""
+    configs = list(config) if isinstance(config, (list, tuple)) else [config] if config else []
+    tune = tune or []
+    tuning_only = [name for name, value in (("--budget", budget is not None),
+                                            ("--search", search)) if value]
+    if tuning_only and not tune:
+        raise UsageError(f"{', '.join(tuning_only)}: belong to --tune (e.g. --tune lr)")
+    if select and not tune and len(configs) < 2:
+        raise UsageError("--select: chooses among --tune trials, or ranks several configs")
     if resume is not None:
-        _check_resume(CONFIG=config, **{"-o": optimizers, "-s": overrides, "--seeds": seeds,
-                                        "--target-loss": target_loss, "--out": out,
-                                        "--landscape": landscape})
+        _check_resume(CONFIG=configs, **{"-o": optimizers, "-s": overrides, "--seeds": seeds,
+                                         "--target-loss": target_loss, "--out": out,
+                                         "--landscape": landscape, "--tune": tune,
+                                         "--select": select})
         from nnctl.compare import resume_comparison
 
         return resume_comparison(resume, "compare", _executor(executor, jobs, scheduler), quiet)
     if landscape is not None:
-        given = [name for name, value in (("CONFIG", config), ("-s", overrides),
+        given = [name for name, value in (("CONFIG", configs), ("-s", overrides),
                                           ("--seeds", seeds), ("--target-loss", target_loss),
-                                          ("--scheduler", scheduler),
+                                          ("--scheduler", scheduler), ("--tune", tune),
+                                          ("--select", select),
                                           ("--executor", executor != "local"))
                  if value]
         if given:
@@ -78,16 +91,61 @@ def compare_optimizers(config: Path | None, optimizers: list[str], overrides: li
         return compare_on_landscape(landscape, optimizers, start, steps, out)
     if start is not None or steps is not None:
         raise UsageError("--start and --steps belong to --landscape")
-    if config is None:
+    if not configs:
         raise UsageError("missing CONFIG: nnctl compare-optimizers CONFIG.yaml "
                          "(or --landscape NAME)")
-    from nnctl.compare import compare_plan, make_out_dir, run_plan
+    from nnctl.compare import compare_plan, make_out_dir
 
-    runner = _executor(executor, jobs, scheduler)
-    plan = compare_plan(config, optimizers, overrides, seeds, target_loss)
-    out_dir = make_out_dir(out, Path("runs") / named_by_settings(config.stem, "compare",
-                                                                 plan.labels))
-    return run_plan(plan, out_dir, jobs, quiet, executor=runner)
+    def new_executor():
+        return _executor(executor, jobs, scheduler)
+
+    def make_plan(path: Path):
+        if tune:
+            from nnctl.compare.tuning import DEFAULT_BUDGET, tuning_plan
+
+            return tuning_plan(path, optimizers, overrides, tune,
+                               DEFAULT_BUDGET if budget is None else budget, search, select,
+                               seeds, target_loss)
+        plan = compare_plan(path, optimizers, overrides, seeds, target_loss)
+        cfg = next((t.cfg for t in plan.tasks if t.cfg is not None), None)
+        if select and cfg is not None:
+            from nnctl.compare.tuning import check_select
+
+            check_select(select, cfg)
+        return plan
+
+    plans = [make_plan(path) for path in configs]  # every config checked before any run
+    runner = new_executor()  # a wrong Dask address fails here, before any folder is made
+    if len(configs) == 1:
+        labels = plans[0].probe.labels if tune else plans[0].labels  # a tuning plan: its optimizers
+        out_dir = make_out_dir(out, Path("runs") / named_by_settings(configs[0].stem, "compare",
+                                                                     labels))
+        return _run_protocol(plans[0], out_dir, runner, new_executor, quiet)[0]
+    from nnctl.compare.problems import compare_problems
+
+    out_dir = make_out_dir(out, Path("runs") / f"{len(configs)}-problems-compare")
+    runners = [runner]
+
+    def run_one(plan, problem_dir: Path):
+        first = runners.pop() if runners else new_executor()
+        comparison, plan_select = _run_protocol(plan, problem_dir, first, new_executor, quiet)
+        return comparison, select or plan_select
+
+    return compare_problems(configs, plans, out_dir, run_one, quiet)
+
+
+def _run_protocol(plan, out_dir: Path, runner, new_executor, quiet: bool):
+    """(Comparison, its selection metric) of a tuning plan or a plain comparison plan."""
+    from nnctl.compare import run_plan
+    from nnctl.compare.tuning import TuningPlan, default_select
+
+    if isinstance(plan, TuningPlan):
+        from nnctl.compare.tuned_comparison import run_tuned
+
+        return run_tuned(plan, out_dir, new_executor, quiet, executor=runner), plan.select
+    cfg = next((t.cfg for t in plan.tasks if t.cfg is not None), None)
+    select = default_select(cfg) if cfg else "train_loss"
+    return run_plan(plan, out_dir, quiet=quiet, executor=runner), select
 
 
 def sweep(config: Path | None, options: list[str], seeds: int | None, jobs: int,
@@ -170,3 +228,36 @@ def plot_runs(paths: list[Path], out: Path, metric: str | None, title: str | Non
         return plot_curves(labelled, out, metric, title if title is not None else suggested)
     except PlotsUnavailable as exc:
         raise UsageError(str(exc)) from None
+
+
+def plot_model(paths: list[Path], out: Path, boundary: bool, weights: bool,
+               title: str | None) -> Path:
+    """`plot --boundary` (2-D inputs; a comparison folder gives one panel per optimizer, its
+    first seed) or `plot --weights` (image inputs, one run): the image `out`, and its numbers
+    in the JSON file beside it (same name, .json)."""
+    from nnctl.atomic import write_text
+    from nnctl.model_pictures import boundary_data, weights_data
+    from nnctl.report.plots import PlotsUnavailable, _save, check_out_file
+    from nnctl.run_folder import to_json
+
+    if boundary == weights:
+        raise UsageError("plot: give one of --boundary and --weights")
+    check_out_file(out)
+    labelled, _ = labelled_runs(paths)
+    first = list(dict(reversed(labelled)).items())[::-1]  # first run (seed) of each label
+    try:
+        from nnctl.report import model_plots
+
+        if boundary:
+            data = boundary_data(first)
+            figure = model_plots.boundary_figure(data, title)
+        else:
+            if len(first) != 1:
+                raise UsageError(f"--weights: draws one run; found {len(first)} "
+                                 f"({', '.join(label for label, _ in first[:4])}...)")
+            data = weights_data(first[0][1])
+            figure = model_plots.weights_figure(data, title)
+    except PlotsUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    write_text(Path(out).with_suffix(".json"), to_json(data) + "\n")
+    return _save(figure, Path(out))

@@ -532,7 +532,7 @@ def _check_combinations(cfg: dict, regs) -> None:
                          f"{solvable}, found {kind.name}; use newton, lbfgs, cg, bfgs or a "
                          "first-order optimizer")
     if not kind.takes_hidden:  # like model.dropout: a setting that would do nothing is refused
-        defaults = {h.name: h.default for h in MODEL}
+        defaults = {h.name: h.default for h in _model_hypers()}
         for key in ("hidden", "activation"):
             if _plain(cfg["model"][key]) != _plain(defaults[key]):
                 users = or_list([k.name for k in kinds() if k.takes_hidden])

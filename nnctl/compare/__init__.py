@@ -13,6 +13,12 @@ seed, init, split, batch order and budget); runner.py runs them through an execu
 (executors/: here, in worker processes or on a Dask cluster; same numbers); resume.py keeps
 plan.json so `--resume` runs only what is missing; aggregate.py makes the comparison rows;
 landscapes.py has the 2-D test functions.
+
+Tuning (`--tune`): tuning.py makes the plan (candidate values, the same budget for every
+optimizer, the selection metric), tuned_comparison.py runs the trials, chooses and runs the
+chosen settings over the seeds through the same executors. Several configs: problems.py runs the
+protocol on each and ranks the optimizers across them (ranking.py: mean rank; profile.py: the
+Dolan-More performance profile).
 """
 
 from __future__ import annotations

@@ -67,14 +67,16 @@ class ComparisonInterrupted(NnctlError):
 
 
 def run_plan(plan: Plan, out_dir: Path, jobs: int = 1, quiet: bool = False,
-             executor=None) -> Comparison:
-    """Run every task of a new comparison into out_dir (after writing plan.json there)."""
+             executor=None, finished: dict | None = None, extra: dict | None = None) -> Comparison:
+    """Run every task of a new comparison into out_dir (after writing plan.json there).
+    `finished`: task index -> result of runs already made (tuning reuses its chosen trial);
+    `extra`: more entries for comparison.json (the tuning record)."""
     from nnctl.compare.executors.local import LocalExecutor
     from nnctl.compare.resume import write_plan
 
     executor = executor or LocalExecutor(jobs)
     write_plan(out_dir, plan)
-    return _run(plan, out_dir, executor, quiet, finished={})
+    return _run(plan, out_dir, executor, quiet, finished=dict(finished or {}), extra=extra)
 
 
 def resume_comparison(out_dir: Path, kind: str, executor=None, quiet: bool = False) -> Comparison:
@@ -92,7 +94,8 @@ def resume_comparison(out_dir: Path, kind: str, executor=None, quiet: bool = Fal
     return _run(plan, out_dir, executor or LocalExecutor(1), quiet, finished)
 
 
-def _run(plan: Plan, out_dir: Path, executor, quiet: bool, finished: dict) -> Comparison:
+def _run(plan: Plan, out_dir: Path, executor, quiet: bool, finished: dict,
+         extra: dict | None = None) -> Comparison:
     from nnctl.compare.resume import COMMANDS
     from nnctl.report.runs_progress import RunsProgress
 
@@ -109,6 +112,8 @@ def _run(plan: Plan, out_dir: Path, executor, quiet: bool, finished: dict) -> Co
                 f"{len(todo)} on {executor.describe()}")
     elif executor.name != "local":
         note = f"{total} runs on {executor.describe()}"
+    if finished and extra is not None:  # runs carried over from tuning, not a resumed folder
+        note = None if executor.name == "local" else f"{len(todo)} runs on {executor.describe()}"
     progress.start(note)
     try:
         fresh = run_tasks(todo, out_dir, on_done=on_done, executor=executor)
@@ -142,6 +147,7 @@ def _run(plan: Plan, out_dir: Path, executor, quiet: bool, finished: dict) -> Co
         "metric": metric,
         "runs": records,
         "summary": aggregate.summarize(records),
+        **(extra or {}),
     }
     from nnctl.atomic import write_text
     from nnctl.run_folder import to_json

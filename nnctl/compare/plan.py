@@ -80,8 +80,8 @@ def read_section(section: dict | None) -> CompareSection:
     return CompareSection(specs, section["seeds"], section["target_loss"])
 
 
-def _load(config: Path, overrides: list[str]) -> tuple[dict, dict]:
-    """(raw config after -s overrides, its resolved form)."""
+def load_config_pair(config: Path, overrides: list[str]) -> tuple[dict, dict]:
+    """(raw config after -s overrides, its resolved form); errors name the file."""
     from nnctl.config import apply_overrides, load_yaml, resolve
 
     raw = apply_overrides(load_yaml(config), overrides)
@@ -147,18 +147,34 @@ def compare_plan(config: Path, specs: list[str], overrides: list[str], seeds: in
     runs with its defaults; those the model refuses (exact on a non-linear model, full-batch
     methods with dropout) are kept as skipped, with the reason.
     """
-    from nnctl.optim import OPTIMIZERS
-
-    raw, base = _load(config, overrides)
+    raw, base = load_config_pair(config, overrides)
     section = read_section(base.get("compare"))
     seed_list, target = _seeds_and_target(base, section, seeds, target_loss)
-    plan = Plan("compare", str(config), seed_list, target)
+    return plan_for_specs(config, raw, base, chosen_specs(specs, section), seed_list, target)
+
+
+def seeds_and_target(base: dict, seeds: int | None,
+                     target_loss: float | None) -> tuple[list[int], float | None]:
+    """The seed list and target loss of a comparison: the options, else the compare: section."""
+    return _seeds_and_target(base, read_section(base.get("compare")), seeds, target_loss)
+
+
+def chosen_specs(specs: list[str], section: CompareSection) -> list[OptimizerSpec]:
+    """The optimizers of a comparison: the -o specs, else compare.optimizers, else every one."""
+    from nnctl.optim import OPTIMIZERS
+
     if specs:
-        chosen = [parse_spec(s) for s in specs]
-    elif section.optimizers:
-        chosen = section.optimizers
-    else:
-        chosen = [OptimizerSpec(e.name, e.name, {}, explicit=False) for e in OPTIMIZERS.entries()]
+        return [parse_spec(s) for s in specs]
+    if section.optimizers:
+        return section.optimizers
+    return [OptimizerSpec(e.name, e.name, {}, explicit=False) for e in OPTIMIZERS.entries()]
+
+
+def plan_for_specs(config: Path, raw: dict, base: dict, chosen: list[OptimizerSpec],
+                   seed_list: list[int], target: float | None, kind: str = "compare") -> Plan:
+    """One task per spec and seed; a spec the model refuses is an error when the user asked
+    for it (explicit) and a skipped task otherwise."""
+    plan = Plan(kind, str(config), seed_list, target)
     base_dir = str(Path(config).resolve().parent)
     for spec in unique_labels(chosen):
         run_raw = copy.deepcopy(raw)
@@ -188,7 +204,7 @@ def sweep_plan(config: Path, options: list[str], seeds: int | None = None,
         if len(axis.texts) > 1:
             axes[i] = axis
     plain = [text for i, text in enumerate(options) if i not in axes]
-    raw, base = _load(config, plain)  # checks the plain overrides and the config itself
+    raw, base = load_config_pair(config, plain)  # checks the plain overrides and the config itself
     section = read_section(base.get("compare"))
     seed_list, target = _seeds_and_target(base, section, seeds, target_loss)
     plan = Plan("sweep", str(config), seed_list, target)
