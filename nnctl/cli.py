@@ -127,7 +127,7 @@ class Split(str, Enum):
     train = "train"
     all = "all"
 FormatOption = Annotated[str, typer.Option(
-    "--format", help="Data format: auto (from the name, else the content), csv, npz, npy or idx.")]
+    "--format", metavar="FORMAT", help="Data format: auto (from the name, else the content), csv, npz, npy or idx.")]
 
 
 def _version(value: bool):
@@ -397,7 +397,7 @@ def predict(
         "--proba", help="Add one probability column per class.")] = False,
     data_format: FormatOption = "auto",
     keep: Annotated[list[str] | None, typer.Option(
-        "--keep", help="Copy this input column (e.g. an id) into the output, before the "
+        "--keep", metavar="COLUMN", help="Copy this input column (e.g. an id) into the output, before the "
                        "predictions (repeatable).")] = None,
     no_header: Annotated[bool, typer.Option(
         "--no-header", help="Write the prediction rows without the header line.")] = False,
@@ -572,16 +572,16 @@ def compare_optimizers(
     scheduler: SchedulerOption = None,
     resume: ResumeComparisonOption = None,
     tune: Annotated[list[str] | None, typer.Option(
-        "--tune", help="Tune a setting of each optimizer with the same budget first: lr (range "
+        "--tune", metavar="KEY[=LOW:HIGH]", help="Tune a setting of each optimizer with the same budget first: lr (range "
                        "1e-4:1), lr=1e-5:0.1, momentum=0.5:0.99 (repeatable: several at once, "
                        "random search). The best trial's setting then runs for every seed.")] = None,
     budget: Annotated[int | None, typer.Option(
-        "--budget", help="Trials per tuned optimizer (default 8).")] = None,
+        "--budget", metavar="N", help="Trials per tuned optimizer (default 8).")] = None,
     search: Annotated[str | None, typer.Option(
-        "--search", help="grid (one setting; the default then) or random (seeded by the "
+        "--search", metavar="grid|random", help="grid (one setting; the default then) or random (seeded by the "
                          "config's seed; the default for several settings).")] = None,
     select: Annotated[str | None, typer.Option(
-        "--select", help="What tuning (and the ranking of several configs) goes by: val_loss "
+        "--select", metavar="METRIC", help="What tuning (and the ranking of several configs) goes by: val_loss "
                          "(best over epochs; the default with a validation split), train_loss "
                          "(final; the default without), or val_<metric> e.g. val_accuracy.")] = None,
 ):
@@ -710,11 +710,11 @@ def config_validate(config: ConfigArgument, overrides: OverridesArgument = None,
 @command
 def config_init(
     data: Annotated[str, typer.Option(
-        "--data", help="Your CSV file (header row of column names).")],
+        "--data", metavar="FILE", help="Your CSV file (header row of column names).")],
     target: Annotated[str | None, typer.Option(
-        "--target", help="The column to predict (default: `target`, else the last column).")] = None,
+        "--target", metavar="COLUMN", help="The column to predict (default: `target`, else the last column).")] = None,
     model: Annotated[str | None, typer.Option(
-        "--model", help="linreg, logreg, softmax or mlp (default: the linear model of the "
+        "--model", metavar="KIND", help="linreg, logreg, softmax or mlp (default: the linear model of the "
                         "task).")] = None,
 ):
     """Print a complete, commented starter config for a CSV on stdout: the columns used, those

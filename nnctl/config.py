@@ -325,7 +325,8 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 
     Changing `optimizer.name` (or `schedule.name`) drops the old entry's settings that the new
     one does not have (e.g. adam's `betas` when switching to sgd), so `-s optimizer.name=lbfgs`
-    works on any config; settings given with `-s` are always kept (and validated).
+    works on any config; `model.kind` likewise drops the MLP settings a one-layer kind does not
+    take. Settings given with `-s` are always kept (and validated).
     """
     out = _expand_shorthand(copy.deepcopy(raw))
     renamed: set[str] = set()  # sections whose entry name was overridden
@@ -344,11 +345,14 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
                 raise UsageError(f"-s {text}: {where} is {child!r}, not a section with keys")
             node = child
         node[parts[-1]] = value
-        if parts[0] in ("optimizer", "schedule") and len(parts) >= 2:
-            if parts[1] == "name":
+        if parts[0] in ("optimizer", "schedule", "model") and len(parts) >= 2:
+            if parts[1] == ("kind" if parts[0] == "model" else "name"):
                 renamed.add(parts[0])
             else:
                 set_keys.setdefault(parts[0], set()).add(parts[1])
+    if "model" in renamed:
+        _drop_model_settings(out, set_keys.get("model", set()))
+        renamed.discard("model")
     for section in renamed:
         if not isinstance(out.get(section), dict):
             continue  # a later -s replaced the section (-s optimizer=null): resolve() reports it
@@ -368,6 +372,30 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
             warnings.warn(f"-s {section}.name={entry_name}: dropped the settings {entry_name} does "
                           f"not take: {', '.join(dropped)}", stacklevel=2)
     return out
+
+
+def _drop_model_settings(out: dict, kept: set[str]) -> None:
+    """-s model.kind=logreg on an MLP config: its hidden/activation/dropout/batch_norm would
+    be refused (a setting that does nothing); they are dropped, with one line saying so."""
+    model = out.get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("kind"), str):
+        return
+    from nnctl.nn.kinds import MODELS, model_kind
+
+    if model["kind"] not in MODELS:
+        return  # resolve() reports the unknown kind
+    kind = model_kind(model["kind"])
+    takes = {"hidden": kind.takes_hidden, "activation": kind.takes_hidden,
+             "dropout": kind.takes_dropout, "batch_norm": kind.takes_batch_norm}
+    dropped = [f"{key}={json.dumps(model[key])}" for key, taken in takes.items()
+               if not taken and key in model and key not in kept]
+    for text in dropped:
+        del model[text.partition("=")[0]]
+    if dropped:
+        import warnings
+
+        warnings.warn(f"-s model.kind={kind.name}: dropped the settings {kind.name} does not "
+                      f"take: {', '.join(dropped)}", stacklevel=3)
 
 
 # ----------------------------------------------------------------------------------------------

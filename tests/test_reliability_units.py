@@ -216,19 +216,21 @@ def test_a_swallowed_interrupt_during_the_csv_parse_is_raised_after_the_chunk(
 
     if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None):
         pytest.skip("SIGINT is ignored in this process")
-    real = csv_reader._to_floats
+    real = csv_reader.convert_cells  # the per-column conversion of a chunk with missing cells
 
-    def swallowing(*args):
+    def swallowing(*args, **kwargs):
         try:
             os.kill(os.getpid(), signal.SIGINT)
             for _ in range(1000):  # the handler runs at the next bytecode boundary
                 pass
         except KeyboardInterrupt:
             pass
-        return real(*args)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(csv_reader, "_to_floats", swallowing)
-    (tmp_path / "d.csv").write_text("a,target\n" + "".join(f"{i},{i % 2}\n" for i in range(10)))
+    monkeypatch.setattr(csv_reader, "convert_cells", swallowing)
+    # "NA" keeps the chunk off the all-numbers shortcut, so convert_cells does the conversion.
+    rows = "".join(f"{'NA' if i == 3 else i},{i % 2}\n" for i in range(10))
+    (tmp_path / "d.csv").write_text("a,target\n" + rows)
     with pytest.raises(KeyboardInterrupt):
         csv_reader.read_csv(tmp_path / "d.csv", target=None, require_target=True, max_bytes=1 << 20)
 
