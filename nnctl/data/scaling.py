@@ -31,11 +31,19 @@ class Standardizer:
         return None if self.mean is None else int(self.mean.shape[0])
 
     def fit(self, X: np.ndarray) -> Standardizer:
-        X = np.asarray(X, dtype=np.float64)
+        """Statistics in one pass over row blocks (merged as Chan et al.), in float64; an
+        on-disk RowView is read block by block. Data of one block gives X.mean and X.std."""
+        from nnctl.data.ondisk import array_blocks, checked_blocks, column_moments, is_on_disk
+
+        if is_on_disk(X):
+            blocks = checked_blocks(X, "feature statistics")
+        else:
+            X = np.asarray(X, dtype=np.float64)
+            blocks = array_blocks(X)
         if X.ndim != 2 or X.shape[0] == 0:
             raise ValueError(f"fit needs a non-empty [n, d] array, found shape {X.shape}")
-        mean = X.mean(axis=0)
-        std = X.std(axis=0)
+        mean, variance = column_moments(blocks)
+        std = np.sqrt(variance)
         constant = std <= CONSTANT_RELATIVE_STD * np.maximum(1.0, np.abs(mean))
         self.mean = mean
         self.scale = np.where(constant, 1.0, std)

@@ -12,6 +12,7 @@ import numpy as np
 from nnctl.errors import UsageError
 from nnctl.optim.base import OPTIMIZERS, IterationInfo
 from nnctl.optim.closed_form import solve_least_squares
+from nnctl.optim.normal_equations import solve_normal_equations
 from nnctl.optim.state import OptimizerState
 
 
@@ -32,13 +33,18 @@ class ExactLeastSquares(OptimizerState):
         self.n_gev = 0
 
     def step(self, theta, objective) -> IterationInfo:
+        # Data read in chunks (nnctl.nn.chunked) offers the accumulated sums instead of X.
+        chunked = getattr(objective, "normal_equations", None)
         try:
-            X, Y, l2 = objective.linear_problem()
+            problem = chunked() if chunked else objective.linear_problem()
         except (AttributeError, NotImplementedError):
             raise UsageError(
                 "optimizer.name: exact applies only to linreg; use newton, lbfgs, ..."
             ) from None
-        solution = solve_least_squares(X, Y, l2)
+        if chunked:
+            solution = solve_normal_equations(*problem)
+        else:
+            solution = solve_least_squares(*problem)
         if solution.size != theta.size:
             raise ValueError(f"exact: the solution has {solution.size} parameters, "
                              f"theta has {theta.size}")

@@ -45,6 +45,9 @@ def build_state(cfg: dict, run_dir: Path, base_dir: Path | None = None) -> Train
 
 def _batches(cfg: dict, data, streams, dtype):
     from nnctl.data import BatchIterator
+    from nnctl.data.ondisk import is_on_disk
+    from nnctl.data.ondisk_batches import GatheringBatchIterator
 
-    return BatchIterator(data.X_train, data.y_train, cfg["train"]["batch_size"],
+    kind = GatheringBatchIterator if is_on_disk(data.X_train) else BatchIterator
+    return kind(data.X_train, data.y_train, cfg["train"]["batch_size"],
                          cfg["train"]["shuffle"], streams["shuffle"], dtype)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnctl import run_folder
+from nnctl.data.ondisk import model_loss
 from nnctl.metrics import PRIMARY
 from nnctl.prepare import LOSS_UNITS_SCALED
 from nnctl.train.callbacks import validation_scores
@@ -16,7 +17,8 @@ def write_summary(state, status: str, message: str | None = None) -> dict:
     c, d, model = state.counters, state.data, state.model
     rows = run_folder.read_metrics(state.run_dir)
     best_row = next((r for r in rows if r["epoch"] == state.best.epoch), None)
-    final = {"train_loss": model.loss(d.X_train.astype(state.dtype, copy=False), d.y_train)}
+    final = {"train_loss": model_loss(model, d.X_train.astype(state.dtype, copy=False),
+                                      d.y_train)}
     if state.has_val and status != "diverged":
         final.update({f"val_{k}": v for k, v in validation_scores(state).items()})
     summary = {

@@ -9,10 +9,12 @@ from nnctl.train.callbacks.base import Callback
 
 def validation_scores(state) -> dict:
     """{"loss": ..., <the task's metrics>...} of the model on the validation split."""
+    from nnctl.data.ondisk import model_loss, model_predict  # memory-mapped rows: in blocks
+
     model, y = state.model, state.data.y_val
-    scores = {"loss": model.loss(state.X_val, y)}
+    scores = {"loss": model_loss(model, state.X_val, y)}
     # R2, RMSE, MAE in the target's own units, whatever the model was trained on.
-    prediction = model.predict(state.X_val)
+    prediction = model_predict(model, state.X_val)
     scores.update(task_metrics(state.data.task, *state.data.in_target_units(y, prediction)))
     return scores
 
