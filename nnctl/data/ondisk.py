@@ -35,9 +35,9 @@ PROGRESS_MIN_BYTES = 256 << 20  # passes over files at least this big show progr
 SHARD_PATTERN = re.compile(r"^X-(\d+)\.npy$")
 
 
-def chunk_rows(n_features: int, budget: int = CHUNK_BYTES) -> int:
-    """Rows per block of a pass: `budget` bytes of float64 rows (at least one row)."""
-    return max(1, budget // (8 * max(1, n_features)))
+def chunk_rows(n_features: int, budget: int | None = None) -> int:
+    """Rows per block of a pass: `budget` (default CHUNK_BYTES) bytes of float64 rows."""
+    return max(1, (budget or CHUNK_BYTES) // (8 * max(1, n_features)))
 
 
 def is_shard_folder(path: Path) -> bool:
