@@ -312,7 +312,8 @@ class _RichPass:
 
 def pass_progress(label: str | None, total_rows: int, total_bytes: int):
     """A context giving `advance(n_rows)`: a Rich bar on stderr for a labelled pass over at
-    least PROGRESS_MIN_BYTES when stderr is a terminal, else nothing."""
+    least PROGRESS_MIN_BYTES when stderr is a terminal, else nothing. total_rows None: a
+    count without a known end."""
     if label is None or total_bytes < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
         return _Silent()
     return _RichPass(label, total_rows)
