@@ -178,7 +178,8 @@ def _fit(path: Path, target: str | None, settings: dict, scratch: Path):
     chunks = _chunks(path, target, settings)
     names, target_name = next(chunks)
     probe = ColumnTable(names, [np.zeros(0)] * len(names), np.zeros(0, np.int64), str(path))
-    used = used_columns(probe, settings["drop"])
+    used_columns(probe, settings["drop"])  # each dropped name must exist
+    used = [n for n in names if n not in set(settings["drop"])]
     if isinstance(settings["categorical"], list):
         for name in settings["categorical"]:
             if name not in names:
@@ -207,6 +208,13 @@ def _fit(path: Path, target: str | None, settings: dict, scratch: Path):
     if kept == 0:
         raise UsageError(f"{path}: no data rows to convert (after leaving out rows with missing "
                          "cells)")
+    if "" in used:  # as used_columns: an empty unnamed column goes, one with values is asked about
+        if stats[""].present:
+            raise UsageError(f"{path}: column {names.index('') + 1} has no name (R row names or "
+                             'a pandas index?); leave it out with --drop ""')
+        used.remove("")
+    if not used:
+        raise UsageError(f"{path}: no feature columns left after --drop")
     specs = [_spec(path, name, stats[name], settings) for name in used]
     pipeline = ColumnPipeline(specs, settings["missing"])
     if settings["missing"] == "impute":
