@@ -8,12 +8,12 @@ import json
 
 import numpy as np
 import pytest
+from test_resume import _rows
 
 from conftest import assert_clean_error, run_nnctl
 from messy_tables import patients, write_csv
 from nnctl.data import convert, load_file
 from nnctl.data.convert import convert_csv
-from test_resume import _rows
 
 MLP_SGD = """model: {kind: mlp, hidden: [8]}
 optimizer: {name: sgd, lr: 0.05, momentum: 0.9}

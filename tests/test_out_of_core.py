@@ -12,6 +12,7 @@ import json
 
 import numpy as np
 import pytest
+from test_resume import _arrays, _rows, assert_same_run
 
 from conftest import assert_clean_error, run_nnctl, run_nnctl_with_fault
 from nnctl import nn
@@ -21,7 +22,6 @@ from nnctl.data.scaling import Standardizer
 from nnctl.nn.chunked import ChunkedObjective
 from nnctl.optim.closed_form import solve_least_squares
 from nnctl.optim.normal_equations import solve_normal_equations
-from test_resume import _arrays, _rows, assert_same_run
 
 
 def _write_data(folder, n=300, d=5, seed=0):
@@ -75,8 +75,9 @@ def test_mini_batch_training_is_bit_identical_on_npy_shards_and_in_memory(tmp_pa
         for key in reference:
             assert np.array_equal(arrays[key], reference[key]), (source, key)
         assert _rows(runs[source]) == _rows(runs["memory"])
-        summary = json.loads((runs[source] / "summary.json").read_text())
-        assert summary["final"] == json.loads((runs["memory"] / "summary.json").read_text())["final"]
+        finals = [json.loads((runs[name] / "summary.json").read_text())["final"]
+                  for name in (source, "memory")]
+        assert finals[0] == finals[1]
 
 
 def test_full_batch_lbfgs_on_npy_matches_in_memory(tmp_path):
@@ -214,3 +215,18 @@ def test_materialising_a_big_view_is_refused_with_the_size(tmp_path, monkeypatch
     view = _view(tmp_path, np.zeros((300, 5)))
     with pytest.raises(Exception, match=r"needs 11\.7 KiB of memory"):
         np.asarray(view)
+
+
+def test_images_are_flattened_and_bad_files_named(tmp_path):
+    images = np.arange(6 * 2 * 3, dtype=np.uint8).reshape(6, 2, 3)
+    np.save(tmp_path / "img.npy", images)
+    view = RowView(DiskRows([open_npy(tmp_path / "img.npy")], ["img.npy"]))
+    assert np.array_equal(np.asarray(view), images.reshape(6, 6).astype(np.float64))
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object))
+    with pytest.raises(Exception, match="would need pickle"):
+        open_npy(tmp_path / "obj.npy")
+    (tmp_path / "c.yaml").write_text("data: {path: X.npy, labels_path: nothere.npy}\n"
+                                     "model: {kind: logreg}\n")
+    np.save(tmp_path / "X.npy", np.zeros((4, 2)))
+    proc = run_nnctl("train", "c.yaml", "--out", "r", cwd=tmp_path)
+    assert_clean_error(proc, 2, "nothere.npy: labels file not found")

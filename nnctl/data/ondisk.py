@@ -71,6 +71,9 @@ def open_npy(path: Path, role: str = "features") -> np.ndarray:
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
+        if "object" in str(exc).lower() or "pickle" in str(exc).lower():
+            raise UsageError(f"{path}: holds object arrays, which would need pickle to load; "
+                             "refused (store plain numeric or string arrays)") from None
         raise UsageError(f"{path}: not a readable .npy file of {role} ({exc})") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot open ({exc.strerror or exc})") from None
@@ -83,12 +86,16 @@ class DiskRows:
     """Row blocks (memory maps) that act as one [n, d] matrix, read a few rows at a time."""
 
     def __init__(self, blocks: list[np.ndarray], names: list[str]):
-        for block, name in zip(blocks, names):
+        for i, (block, name) in enumerate(zip(blocks, names)):
             if block.dtype.kind not in "fiub":
-                raise UsageError(f"{name}: expected numeric features, found dtype {block.dtype}")
-            if block.ndim != 2:
+                raise UsageError(f"{name}: expected numeric features, found an array of dtype "
+                                 f"{block.dtype}")
+            if block.ndim < 2:
                 raise UsageError(f"{name}: expected features of shape [n_samples, n_features], "
-                                 f"found shape {tuple(block.shape)}")
+                                 f"found shape {tuple(block.shape)} (one feature per sample? "
+                                 "save X.reshape(-1, 1))")
+            if block.ndim > 2:  # images [n, h, w]: rows of h*w (a view of the map)
+                blocks[i] = block.reshape(block.shape[0], -1)
         widths = {block.shape[1] for block in blocks}
         if len(widths) > 1:
             first = blocks[0].shape[1]

@@ -10,7 +10,7 @@ bit for bit.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -50,7 +50,8 @@ class GatheringBatchIterator(BatchIterator):
             np.take(self.y, self.permutation, axis=0, out=self._y_buffer, mode="clip")
         self._gathered = True
 
-    def epoch(self, start: int | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
+    def epoch(self, start: int | None = None
+              ) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
         if not self._open:
             self._begin()
         elif self.shuffle and not self._gathered:

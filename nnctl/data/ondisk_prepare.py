@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nnctl.data.dataset import Dataset, make_dataset
+from nnctl.data.files import check_file
 from nnctl.data.ondisk import (
     DiskRows,
     RowView,
@@ -26,6 +27,7 @@ from nnctl.data.ondisk import (
 )
 from nnctl.errors import UsageError
 
+UNBOUNDED = 1 << 62  # memory-mapped files are not read whole: no size limit
 DESCRIPTION_FILE = "dataset.json"  # a converted folder's columns, encodings and target
 
 
@@ -63,6 +65,9 @@ def open_dataset(path: Path, labels_path=None, *, task: str = "auto", classes=No
     else:
         features = [path]
         labels = None if labels_path is None else [Path(labels_path)]
+        check_file(path, UNBOUNDED)
+        if labels is not None:
+            check_file(labels[0], UNBOUNDED, "labels file")
     source = DiskRows([open_npy(p) for p in features], [str(p) for p in features])
     if labels is None and require_target:
         raise UsageError(f"{path}: an .npy file holds only the features; give the targets file "
