@@ -23,9 +23,12 @@ def train_or_resume(config: Path | None, overrides: list[str], out: Path | None,
     """Train CONFIG into a new run folder, or continue the run folder `resume`."""
     from nnctl import run_folder
     from nnctl.config import load_config
+    from nnctl.data.ondisk import show_progress
+    from nnctl.report.progress import QuietReporter
     from nnctl.train import resume as resume_run
     from nnctl.train import train
 
+    show_progress(type(reporter) is not QuietReporter)  # -q: no bars for data passes either
     if resume is not None:
         if config is not None or overrides:
             raise UsageError("--resume: continues the run with its own config; "

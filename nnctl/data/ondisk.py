@@ -20,7 +20,6 @@ loader, Standardizer.transform and the batch iterator do.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ CHUNK_BYTES = 32 << 20  # float64 bytes per block of a pass (bounds the memory o
 # Making a whole on-disk split an in-memory array (a feature that needs it) is refused above this.
 MAX_MATERIALISE_BYTES = 1 << 30
 PROGRESS_MIN_BYTES = 256 << 20  # passes over files at least this big show progress on stderr
+_progress = {"on": True}  # off for quiet commands (show_progress)
 SHARD_PATTERN = re.compile(r"^X-(\d+)\.npy$")
 
 
@@ -317,11 +317,19 @@ class _RichPass:
         return False
 
 
-def pass_progress(label: str | None, total_rows: int, total_bytes: int):
+def show_progress(on: bool) -> None:
+    """Whether passes over big files show a bar (a quiet command turns them off)."""
+    _progress["on"] = bool(on)
+
+
+def pass_progress(label: str | None, total_rows: int | None, total_bytes: int):
     """A context giving `advance(n_rows)`: a Rich bar on stderr for a labelled pass over at
-    least PROGRESS_MIN_BYTES when stderr is a terminal, else nothing. total_rows None: a
-    count without a known end."""
-    if label is None or total_bytes < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+    least PROGRESS_MIN_BYTES when stderr is a terminal that takes Rich output (as the training
+    bar), else nothing. total_rows None: a count without a known end."""
+    from nnctl.report.console import use_rich
+
+    if (label is None or total_bytes < PROGRESS_MIN_BYTES or not _progress["on"]
+            or not use_rich()):
         return _Silent()
     return _RichPass(label, total_rows)
 
