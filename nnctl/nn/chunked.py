@@ -76,9 +76,9 @@ class ChunkedObjective:
             raise NotImplementedError(f"normal_equations: only linreg is a least-squares problem, "
                                       f"found {self.model.kind}")
         d = self.X.shape[1]
-        X64 = self.X.astype(np.float64)
         G, B = np.zeros((d + 1, d + 1)), None
-        for start, stop, block in X64.chunks(self.rows_per_chunk, label="normal equations"):
+        for start, stop, block in self.X.chunks(self.rows_per_chunk, label="normal equations"):
+            block = block.astype(np.float64, copy=False)  # the model's values, as in memory
             Y = np.asarray(self.y[start:stop], dtype=np.float64)
             Y = Y[:, None] if Y.ndim == 1 else Y
             if B is None:
