@@ -230,3 +230,17 @@ def test_images_are_flattened_and_bad_files_named(tmp_path):
     np.save(tmp_path / "X.npy", np.zeros((4, 2)))
     proc = run_nnctl("train", "c.yaml", "--out", "r", cwd=tmp_path)
     assert_clean_error(proc, 2, "nothere.npy: labels file not found")
+
+
+def test_batch_norm_full_batch_works_in_one_chunk_and_is_refused_beyond(tmp_path, monkeypatch):
+    X = np.random.default_rng(6).normal(size=(300, 5))
+    y = (X[:, 0] > 0).astype(np.int64)
+    model = nn.build_model("mlp", 5, 2, "binary", hidden=(4,), batch_norm=True,
+                           dtype=np.float64, init_rng=np.random.default_rng(0))
+    theta = model.theta.astype(np.float64)
+    f, g = ChunkedObjective(model, _view(tmp_path, X), y).value_and_grad(theta)
+    f0, g0 = model.objective(X, y).value_and_grad(theta)
+    assert f == f0 and np.array_equal(g, g0)
+    monkeypatch.setattr(ondisk, "CHUNK_BYTES", 8 * 5 * 37)
+    with pytest.raises(Exception, match="over 300 memory-mapped rows reads them in chunks of 37"):
+        ChunkedObjective(model, _view(tmp_path, X), y)

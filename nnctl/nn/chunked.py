@@ -8,7 +8,8 @@ n_c / n weighted sums of the chunks' (the MLP's finite-difference hvp too: its s
 theta and v only). The sums differ from the in-memory ones by float rounding only.
 
 The exact linear solution accumulates X~^T X~ and X~^T Y over chunks instead (`normal_equations`).
-Batch norm is refused: its full-batch statistics couple every row with every other.
+Batch norm is refused beyond one chunk: its full-batch statistics couple every row with every
+other.
 """
 
 from __future__ import annotations
@@ -27,9 +28,16 @@ class ChunkedObjective:
             raise UsageError("second-order / full-batch optimizers need a deterministic objective; "
                              "set model.dropout: 0")
         if model.buffers():
-            raise UsageError("model.batch_norm: full-batch training on memory-mapped data reads "
-                             "it in chunks, and batch norm needs the whole batch at once; set "
-                             "model.batch_norm: false or use a mini-batch optimizer")
+            # Batch norm's statistics couple all rows: only data of one chunk can be used.
+            from nnctl.data.ondisk import CHUNK_BYTES, chunk_rows
+
+            if len(X) > chunk_rows(X.shape[1]):
+                raise UsageError(
+                    f"model.batch_norm: a full-batch pass over {len(X)} memory-mapped rows reads "
+                    f"them in chunks of {chunk_rows(X.shape[1])} ({CHUNK_BYTES >> 20} MB), and "
+                    "batch norm needs every row at once; set model.batch_norm: false or use a "
+                    "mini-batch optimizer")
+            rows_per_chunk = len(X)
         if len(X) == 0:
             raise UsageError("the full-batch objective needs at least one training row")
         self.model = model
