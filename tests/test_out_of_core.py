@@ -94,12 +94,16 @@ def test_full_batch_lbfgs_on_npy_matches_in_memory(tmp_path):
         assert finals["npy"][key] == pytest.approx(value, rel=1e-10), key
 
 
-def test_resume_on_memory_mapped_data_is_exact(tmp_path):
+LBFGS = "model: {kind: logreg}\nloss: {l2: 0.01}\noptimizer: {name: lbfgs}\ntrain: {epochs: 8}\n"
+
+
+@pytest.mark.parametrize("source, body, step", [("npy", MLP_SGD, 20), ("shards", LBFGS, 3)])
+def test_resume_on_memory_mapped_data_is_exact(tmp_path, source, body, step):
     _write_data(tmp_path)
-    cfg = _config(tmp_path, "npy", MLP_SGD)
+    cfg = _config(tmp_path, source, body)
     full, cut = tmp_path / "full", tmp_path / "cut"
     assert run_nnctl("train", cfg, "--out", full, "-q", cwd=tmp_path).returncode == 0
-    proc = run_nnctl_with_fault("interrupt-at-step", 20, "train", cfg, "--out", cut, "-q",
+    proc = run_nnctl_with_fault("interrupt-at-step", step, "train", cfg, "--out", cut, "-q",
                                 cwd=tmp_path)
     assert proc.returncode == 130, proc.stderr
     proc = run_nnctl("train", "--resume", cut, "-q", cwd=tmp_path)
