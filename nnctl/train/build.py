@@ -50,4 +50,4 @@ def _batches(cfg: dict, data, streams, dtype):
 
     kind = GatheringBatchIterator if is_on_disk(data.X_train) else BatchIterator
     return kind(data.X_train, data.y_train, cfg["train"]["batch_size"],
-                         cfg["train"]["shuffle"], streams["shuffle"], dtype)
+                cfg["train"]["shuffle"], streams["shuffle"], dtype)
