@@ -5,6 +5,7 @@ mode, which options go together) and the work. cli.py parses, calls one of these
     compare_optimizers(config, optimizers, overrides, ...)  -> Comparison or LandscapeComparison
     sweep(config, options, seeds, jobs, out, target_loss, quiet)  -> Comparison
     plot_runs(paths, out, metric, title)  -> the image written
+    convert_data(source, out, target, ...)  -> dataset.json of the shards written
 
 Imports are inside the functions: `nnctl --help` must not pay for NumPy.
 """
@@ -24,10 +25,13 @@ def train_or_resume(config: Path | None, overrides: list[str], out: Path | None,
 
     from nnctl import run_folder
     from nnctl.config import load_config
+    from nnctl.data.ondisk import show_progress
     from nnctl.out_template import fill
+    from nnctl.report.progress import QuietReporter
     from nnctl.train import resume as resume_run
     from nnctl.train import train
 
+    show_progress(type(reporter) is not QuietReporter)  # -q: no bars for data passes either
     if resume is not None:
         if config is not None or overrides:
             raise UsageError("--resume: continues the run with its own config; "
@@ -261,3 +265,20 @@ def plot_model(paths: list[Path], out: Path, boundary: bool, weights: bool,
         raise UsageError(str(exc)) from None
     write_text(Path(out).with_suffix(".json"), to_json(data) + "\n")
     return _save(figure, Path(out))
+def convert_data(source: Path, out: Path, target: str | None, drop: list[str] | None,
+                 missing: str, categorical: list[str] | None, na_values: list[str] | None,
+                 delimiter: str, dtype: str, force: bool) -> dict:
+    """`data convert`: the options checked as the data section's keys are, then the work."""
+    from nnctl.data.columns import MISSING_MODES
+    from nnctl.data.convert import SETTINGS_DEFAULTS, convert_csv
+
+    if missing not in MISSING_MODES:
+        raise UsageError(f"--missing: expected one of {', '.join(MISSING_MODES)}, "
+                         f"found {missing!r}")
+    if dtype not in ("float64", "float32"):
+        raise UsageError(f"--dtype: expected float64 or float32, found {dtype!r}")
+    kinds = categorical or ["auto"]
+    chosen = kinds[0] if kinds in (["auto"], ["none"]) else kinds
+    settings = {"drop": drop or [], "missing": missing, "categorical": chosen,
+                "na_values": na_values or SETTINGS_DEFAULTS["na_values"], "delimiter": delimiter}
+    return convert_csv(source, out, target=target, settings=settings, dtype=dtype, force=force)

@@ -102,8 +102,12 @@ def locate_files(data_cfg: dict, which: str = "path",
 def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedData:
     from nnctl.data import Standardizer, train_val_split
     from nnctl.data.columns import fit_on_rows
+    from nnctl.data.ondisk_prepare import prepare_on_disk
     from nnctl.data.scaling import fit_target_scaler, scale_target
 
+    on_disk = prepare_on_disk(cfg, streams, base_dir)  # .npy or shards: memory-mapped
+    if on_disk is not None:
+        return on_disk
     data_cfg = cfg["data"]
     full = load_dataset(data_cfg, streams, base_dir=base_dir, fit_columns=False)
     columns = full.columns  # a bundled dataset's (numeric, by name); a CSV's is fitted below

@@ -61,7 +61,8 @@ def check_file(path: Path, max_bytes: int, role: str = "data file") -> None:
         raise UsageError(f"{path}: {role} is not readable (permission denied)")
     if size > max_bytes:
         raise UsageError(f"{path}: {role} is {size_text(size)}, larger than the {size_text(max_bytes)} "
-                         "limit; refused")
+                         "limit of files read into memory; refused (training memory-maps .npy files "
+                         "and the shards `nnctl data convert` writes)")
 
 
 def is_gzip(path: Path) -> bool:

@@ -113,6 +113,8 @@ def load_file(
         return dataset
     # Both validated with the config (or read from a checked checkpoint).
     assert format in FORMATS and task in ("auto",) + TASKS, (format, task)
+    if path.is_dir() and format in ("auto", "npy"):
+        return _load_shards(path, labels_path, task, classes, require_target)
     check_file(path, max_bytes)
     labels = Path(labels_path) if labels_path is not None else None
     if labels is not None:
@@ -148,6 +150,21 @@ def load_file(
         target_where=table.target_where,
         target_at=table.target_at,
     )
+
+
+def _load_shards(path: Path, labels_path, task, classes, require_target) -> Dataset:
+    """A folder of .npy shards (nnctl data convert) read into memory, for eval and predict;
+    refused with the size it needs when that is too big (train reads it memory-mapped)."""
+    from nnctl.data.ondisk import is_shard_folder
+    from nnctl.data.ondisk_prepare import open_dataset
+
+    if not is_shard_folder(path):
+        raise UsageError(f"{path}: expected a data file or a folder of .npy shards "
+                         "(X-00000.npy, ...), found a folder without them")
+    dataset = open_dataset(path, labels_path, task=task, classes=classes,
+                           require_target=require_target)
+    dataset.X = np.asarray(dataset.X)
+    return dataset
 
 
 COLUMN_DEFAULTS = {"drop": [], "missing": "error", "na_values": list(DEFAULT_NA_VALUES),

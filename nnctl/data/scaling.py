@@ -31,21 +31,32 @@ class Standardizer:
         return None if self.mean is None else int(self.mean.shape[0])
 
     def fit(self, X: np.ndarray) -> Standardizer:
-        X = np.asarray(X, dtype=np.float64)
+        """Statistics in one pass over row blocks (merged as Chan et al.), in float64; an
+        on-disk RowView is read block by block. Data of one block gives X.mean and X.std."""
+        from nnctl.data.ondisk import array_blocks, checked_blocks, column_moments, is_on_disk
+
+        if is_on_disk(X):
+            blocks = checked_blocks(X, "feature statistics")
+        else:
+            X = np.asarray(X, dtype=np.float64)
+            blocks = array_blocks(X)
         if X.ndim != 2 or X.shape[0] == 0:
             raise ValueError(f"fit needs a non-empty [n, d] array, found shape {X.shape}")
-        if not np.all(np.isfinite(X)):
+        if not is_on_disk(X) and not np.all(np.isfinite(X)):  # on disk: checked_blocks says so
             bad = int(np.flatnonzero(~np.all(np.isfinite(X), axis=0))[0])
             raise UsageError(f"feature column {bad}: expected finite values to scale, found "
                              f"{X[~np.isfinite(X[:, bad]), bad][0]}")
         with np.errstate(over="ignore", invalid="ignore"):
-            mean = X.mean(axis=0)
-            std = X.std(axis=0)
+            mean, variance = column_moments(blocks)
+            std = np.sqrt(variance)
         # Values near the float64 limit (+-1e308) overflow the sum or the squares; those columns
         # only are computed again on X / max|X|, which cannot overflow (the bits of every other
-        # column stay those of the plain formula).
+        # column stay those of the merged formula).
         wide = ~(np.isfinite(mean) & np.isfinite(std))
         if wide.any():
+            if is_on_disk(X):
+                raise UsageError(f"feature column {int(np.flatnonzero(wide)[0])}: values near the "
+                                 "float64 limit overflow its statistics; rescale that column")
             mean[wide], std[wide] = _moments_of_wide_columns(X[:, wide])
         constant = std <= CONSTANT_RELATIVE_STD * np.maximum(1.0, np.abs(mean))
         self.mean = mean

@@ -11,6 +11,7 @@ import numpy as np
 
 from nnctl.optim.base import OPTIMIZERS, IterationInfo
 from nnctl.optim.closed_form import solve_least_squares
+from nnctl.optim.normal_equations import solve_normal_equations
 from nnctl.optim.state import OptimizerState
 
 
@@ -31,10 +32,14 @@ class ExactLeastSquares(OptimizerState):
         self.n_gev = 0
 
     def step(self, theta, objective) -> IterationInfo:
-        # The config layer allows exact only for a least-squares kind; any other objective
-        # has no linear_problem (AttributeError / NotImplementedError, left to propagate).
-        X, Y, l2 = objective.linear_problem()
-        solution = solve_least_squares(X, Y, l2)
+        # Data read in chunks (nnctl.nn.chunked) offers the accumulated sums instead of X. The
+        # config layer allows exact only for a least-squares kind; any other objective has no
+        # linear_problem (AttributeError / NotImplementedError, left to propagate).
+        chunked = getattr(objective, "normal_equations", None)
+        if chunked:
+            solution = solve_normal_equations(*chunked())
+        else:
+            solution = solve_least_squares(*objective.linear_problem())
         if solution.size != theta.size:
             raise ValueError(f"exact: the solution has {solution.size} parameters, "
                              f"theta has {theta.size}")

@@ -84,6 +84,9 @@ def _check_initial_parameters(model, cfg: dict, dtype) -> None:
 
 def _batches(cfg: dict, data, streams, dtype):
     from nnctl.data import BatchIterator
+    from nnctl.data.ondisk import is_on_disk
+    from nnctl.data.ondisk_batches import GatheringBatchIterator
 
-    return BatchIterator(data.X_train, data.y_train, cfg["train"]["batch_size"],
-                         cfg["train"]["shuffle"], streams["shuffle"], dtype)
+    kind = GatheringBatchIterator if is_on_disk(data.X_train) else BatchIterator
+    return kind(data.X_train, data.y_train, cfg["train"]["batch_size"],
+                cfg["train"]["shuffle"], streams["shuffle"], dtype)

@@ -72,7 +72,7 @@ def fit_mini_batch(state, callbacks) -> str:
 def fit_full_batch(state, callbacks) -> str:
     """Iterations of a full-batch method; returns completed, early_stopped or converged."""
     c, model = state.counters, state.model
-    objective = model.objective(state.data.X_train, state.data.y_train)
+    objective = _objective(model, state.data.X_train, state.data.y_train)
     # The optimizer works on its own copy: trial points of a line search are written into
     # model.theta by the objective, so the iterate must not share that memory.
     x = model.theta.astype(np.float64, copy=True)
@@ -99,6 +99,14 @@ def fit_full_batch(state, callbacks) -> str:
     if state.total_epochs:
         c.stop_reason = c.stop_reason or "max_iter"
     return "completed"
+
+
+def _objective(model, X, y):
+    """The full-batch objective; memory-mapped rows are summed over chunks (nnctl.nn.chunked)."""
+    from nnctl.data.ondisk import is_on_disk
+    from nnctl.nn.chunked import ChunkedObjective
+
+    return ChunkedObjective(model, X, y) if is_on_disk(X) else model.objective(X, y)
 
 
 def _loss_and_gradient(state, Xb, yb) -> tuple[float, str | None]:

@@ -17,19 +17,23 @@ from nnctl.train.callbacks.base import Callback
 
 def training_scores(state, X_train=None) -> dict:
     """{"train_loss": ..., "objective": ...} of the model now, on the whole training split."""
+    from nnctl.data.ondisk import model_loss  # memory-mapped rows: in blocks
+
     model, d = state.model, state.data
     if X_train is None:
         X_train = d.X_train.astype(state.dtype, copy=False)
-    train_loss = float(model.loss(X_train, d.y_train))
+    train_loss = float(model_loss(model, X_train, d.y_train))
     return {"train_loss": train_loss, "objective": train_loss + model.penalty()}
 
 
 def validation_scores(state) -> dict:
     """{"loss": ..., <the task's metrics>...} of the model on the validation split."""
+    from nnctl.data.ondisk import model_loss, model_predict  # memory-mapped rows: in blocks
+
     model, y = state.model, state.data.y_val
-    scores = {"loss": model.loss(state.X_val, y)}
+    scores = {"loss": model_loss(model, state.X_val, y)}
     # R2, RMSE, MAE in the target's own units, whatever the model was trained on.
-    prediction = model.predict(state.X_val)
+    prediction = model_predict(model, state.X_val)
     scores.update(task_metrics(state.data.task, *state.data.in_target_units(y, prediction)))
     return scores
 

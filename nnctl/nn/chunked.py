@@ -1,0 +1,100 @@
+"""The full-batch objective over data read in row chunks (memory-mapped data).
+
+    f(theta) = (1/n) sum_i l_i + P = sum_c (n_c / n) [(1/n_c) sum_{i in c} l_i + P]
+
+since the weights n_c / n sum to one. Each chunk is a ModelObjective of its own (the exact same
+code as the in-memory objective), so value, gradient, Hessian and Hessian-vector product are the
+n_c / n weighted sums of the chunks' (the MLP's finite-difference hvp too: its step h depends on
+theta and v only). The sums differ from the in-memory ones by float rounding only.
+
+The exact linear solution accumulates X~^T X~ and X~^T Y over chunks instead (`normal_equations`).
+Batch norm is refused beyond one chunk: its full-batch statistics couple every row with every
+other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnctl.errors import UsageError
+from nnctl.nn.curvature import ModelObjective
+
+
+class ChunkedObjective:
+    """ModelObjective's interface over a RowView X (nnctl.data.ondisk) and in-memory y."""
+
+    def __init__(self, model, X, y, rows_per_chunk: int | None = None):
+        if model.has_dropout:
+            raise UsageError("second-order / full-batch optimizers need a deterministic objective; "
+                             "set model.dropout: 0")
+        if model.buffers():
+            # Batch norm's statistics couple all rows: only data of one chunk can be used.
+            from nnctl.data.ondisk import CHUNK_BYTES, chunk_rows
+
+            if len(X) > chunk_rows(X.shape[1]):
+                raise UsageError(
+                    f"model.batch_norm: a full-batch pass over {len(X)} memory-mapped rows reads "
+                    f"them in chunks of {chunk_rows(X.shape[1])} ({CHUNK_BYTES >> 20} MB), and "
+                    "batch norm needs every row at once; set model.batch_norm: false or use a "
+                    "mini-batch optimizer")
+            rows_per_chunk = len(X)
+        if len(X) == 0:
+            raise UsageError("the full-batch objective needs at least one training row")
+        self.model = model
+        self.X = X.astype(model.dtype)
+        self.y = np.asarray(y)
+        self.size = model.n_params
+        self.n_samples = len(X)
+        self.linear = model.model_kind.one_linear_layer
+        self.rows_per_chunk = rows_per_chunk
+
+    def _parts(self):
+        """(weight n_c / n, ModelObjective of chunk c) for each chunk, read as they come."""
+        for start, stop, block in self.X.chunks(self.rows_per_chunk, label="full-batch pass"):
+            yield (stop - start) / self.n_samples, ModelObjective(self.model, block,
+                                                                   self.y[start:stop])
+
+    def value(self, theta) -> float:
+        return float(sum(w * part.value(theta) for w, part in self._parts()))
+
+    def value_and_grad(self, theta) -> tuple[float, np.ndarray]:
+        f, g = 0.0, np.zeros(self.size)
+        for w, part in self._parts():
+            fc, gc = part.value_and_grad(theta)
+            f += w * fc
+            g += w * gc
+        return f, g
+
+    def hvp(self, theta, v) -> np.ndarray:
+        out = np.zeros(self.size)
+        for w, part in self._parts():
+            out += w * part.hvp(theta, v)
+        return out
+
+    def hessian(self, theta) -> np.ndarray:
+        H = np.zeros((self.size, self.size))
+        for w, part in self._parts():
+            H += w * part.hessian(theta)
+        return H
+
+    def normal_equations(self):
+        """(G, B, n, l2) with G = X~^T X~ [(d+1), (d+1)], B = X~^T Y [(d+1), k] (X~ = [X, 1]),
+        accumulated over chunks in float64, for linreg's exact solution."""
+        if not self.model.model_kind.least_squares:
+            raise NotImplementedError(f"normal_equations: only linreg is a least-squares problem, "
+                                      f"found {self.model.kind}")
+        d = self.X.shape[1]
+        G, B = np.zeros((d + 1, d + 1)), None
+        for start, stop, block in self.X.chunks(self.rows_per_chunk, label="normal equations"):
+            block = block.astype(np.float64, copy=False)  # the model's values, as in memory
+            Y = np.asarray(self.y[start:stop], dtype=np.float64)
+            Y = Y[:, None] if Y.ndim == 1 else Y
+            if B is None:
+                B = np.zeros((d + 1, Y.shape[1]))
+            G[:d, :d] += block.T @ block
+            G[:d, d] += block.sum(axis=0)
+            G[d, d] += stop - start
+            B[:d] += block.T @ Y
+            B[d] += Y.sum(axis=0)
+        G[d, :d] = G[:d, d]
+        return G, B, self.n_samples, self.model.l2
