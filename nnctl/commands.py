@@ -27,11 +27,11 @@ def train_or_resume(config: Path | None, overrides: list[str], out: Path | None,
     from nnctl.config import load_config
     from nnctl.data.ondisk import show_progress
     from nnctl.out_template import fill
-    from nnctl.report.progress import QuietReporter
+    from nnctl.report.progress import QuietReporter, pass_bar
     from nnctl.train import resume as resume_run
     from nnctl.train import train
 
-    show_progress(type(reporter) is not QuietReporter)  # -q: no bars for data passes either
+    show_progress(pass_bar(type(reporter) is not QuietReporter))  # -q: no bars for data passes
     if resume is not None:
         if config is not None or overrides:
             raise UsageError("--resume: continues the run with its own config; "
@@ -271,6 +271,10 @@ def convert_data(source: Path, out: Path, target: str | None, drop: list[str] | 
     """`data convert`: the options checked as the data section's keys are, then the work."""
     from nnctl.data.columns import MISSING_MODES
     from nnctl.data.convert import SETTINGS_DEFAULTS, convert_csv
+    from nnctl.data.ondisk import show_progress
+    from nnctl.report.progress import pass_bar
+
+    show_progress(pass_bar(True))
 
     if missing not in MISSING_MODES:
         raise UsageError(f"--missing: expected one of {', '.join(MISSING_MODES)}, "

@@ -102,7 +102,7 @@ def locate_files(data_cfg: dict, which: str = "path",
 def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedData:
     from nnctl.data import Standardizer, train_val_split
     from nnctl.data.columns import fit_on_rows
-    from nnctl.data.ondisk_prepare import prepare_on_disk
+    from nnctl.prepare_on_disk import prepare_on_disk
     from nnctl.data.scaling import fit_target_scaler, scale_target
 
     on_disk = prepare_on_disk(cfg, streams, base_dir)  # .npy or shards: memory-mapped

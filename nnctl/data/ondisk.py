@@ -31,7 +31,7 @@ CHUNK_BYTES = 32 << 20  # float64 bytes per block of a pass (bounds the memory o
 # Making a whole on-disk split an in-memory array (a feature that needs it) is refused above this.
 MAX_MATERIALISE_BYTES = 1 << 30
 PROGRESS_MIN_BYTES = 256 << 20  # passes over files at least this big show progress on stderr
-_progress = {"on": True}  # off for quiet commands (show_progress)
+_progress = {"bar": None}  # how a pass shows progress: installed from the top (show_progress)
 SHARD_PATTERN = re.compile(r"^X-(\d+)\.npy$")
 
 
@@ -140,6 +140,11 @@ class RowView:
     MAX_MATERIALISE_BYTES)."""
 
     ndim = 2
+    BLOCK_BYTES = CHUNK_BYTES
+
+    def block_rows(self) -> int:
+        """Rows per block of a pass over these rows (CHUNK_BYTES of float64 rows)."""
+        return chunk_rows(self.shape[1])
 
     def __init__(self, source: DiskRows, rows: np.ndarray | None = None, scaler=None,
                  dtype=np.float64):
@@ -296,73 +301,18 @@ class _Silent:
         return False
 
 
-class _RichPass:
-    def __init__(self, label: str, total: int):
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 TextColumn("{task.completed}/{task.total} rows"),
-                                 TimeRemainingColumn(), console=Console(stderr=True),
-                                 transient=True)
-        self.label, self.total = label, total
-
-    def __enter__(self):
-        self.progress.start()
-        task = self.progress.add_task(self.label, total=self.total)
-        return lambda n: self.progress.advance(task, n)
-
-    def __exit__(self, *exc):
-        self.progress.stop()
-        return False
-
-
-def show_progress(on: bool) -> None:
-    """Whether passes over big files show a bar (a quiet command turns them off)."""
-    _progress["on"] = bool(on)
+def show_progress(bar) -> None:
+    """How passes over big files show progress: `bar(label, total_rows)` gives a context that
+    yields `advance(n_rows)` (the report layer's bar, installed by the command), or None for
+    no bar (the default, and quiet commands). The data layer draws nothing itself."""
+    _progress["bar"] = bar
 
 
 def pass_progress(label: str | None, total_rows: int | None, total_bytes: int):
-    """A context giving `advance(n_rows)`: a Rich bar on stderr for a labelled pass over at
-    least PROGRESS_MIN_BYTES when stderr is a terminal that takes Rich output (as the training
-    bar), else nothing. total_rows None: a count without a known end."""
-    from nnctl.report.console import use_rich
-
-    if (label is None or total_bytes < PROGRESS_MIN_BYTES or not _progress["on"]
-            or not use_rich()):
+    """A context giving `advance(n_rows)`: the installed bar (show_progress) for a labelled pass
+    over at least PROGRESS_MIN_BYTES, else nothing. total_rows None: a count without a known
+    end."""
+    bar = _progress["bar"]
+    if label is None or total_bytes < PROGRESS_MIN_BYTES or bar is None:
         return _Silent()
-    return _RichPass(label, total_rows)
-
-
-# ---------------------------------------------------------------------------------------------
-# Evaluation of a model on on-disk rows (validation loss, metrics, the final train loss)
-
-
-def model_loss(model, X, y) -> float:
-    """model.loss(X, y), reading a RowView X in blocks: the same sum over EVAL_CHUNK_ROWS-row
-    pieces as Model.loss, so small data gives its value exactly."""
-    if not is_on_disk(X):
-        return model.loss(X, y)
-    from nnctl.nn.model import EVAL_CHUNK_ROWS
-
-    n = len(X)
-    if n == 0:
-        raise UsageError("cannot compute a loss on 0 rows")
-    targets = model._targets(y, n)
-    step = EVAL_CHUNK_ROWS * max(1, chunk_rows(X.shape[1]) // EVAL_CHUNK_ROWS)
-    total = 0.0
-    for start, stop, block in X.astype(model.dtype).chunks(step, label="evaluation"):
-        block = model._inputs(block)
-        for lo in range(0, stop - start, EVAL_CHUNK_ROWS):
-            hi = min(lo + EVAL_CHUNK_ROWS, stop - start)
-            logits = model._forward(block[lo:hi], False)
-            total += model.loss_fn.value(logits, targets[start + lo:start + hi]) * (hi - lo)
-    return total / n
-
-
-def model_predict(model, X) -> np.ndarray:
-    """model.predict(X), reading a RowView X in blocks."""
-    if not is_on_disk(X):
-        return model.predict(X)
-    parts = [model.predict(block) for _, _, block in X.astype(model.dtype).chunks()]
-    return np.concatenate(parts)
+    return bar(label, total_rows)

@@ -29,12 +29,11 @@ class ChunkedObjective:
                              "set model.dropout: 0")
         if model.buffers():
             # Batch norm's statistics couple all rows: only data of one chunk can be used.
-            from nnctl.data.ondisk import CHUNK_BYTES, chunk_rows
-
-            if len(X) > chunk_rows(X.shape[1]):
+            block_rows = X.block_rows()
+            if len(X) > block_rows:
                 raise UsageError(
                     f"model.batch_norm: a full-batch pass over {len(X)} memory-mapped rows reads "
-                    f"them in chunks of {chunk_rows(X.shape[1])} ({CHUNK_BYTES >> 20} MB), and "
+                    f"them in chunks of {block_rows} rows ({X.BLOCK_BYTES >> 20} MB), and "
                     "batch norm needs every row at once; set model.batch_norm: false or use a "
                     "mini-batch optimizer")
             rows_per_chunk = len(X)

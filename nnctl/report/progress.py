@@ -132,3 +132,32 @@ def make_reporter(quiet: bool = False):
     if quiet:
         return QuietReporter()
     return RichReporter() if use_rich() else PlainReporter()
+
+
+class RichPass:
+    """A bar on stderr for one pass over a big data file (rows done of total)."""
+
+    def __init__(self, label: str, total: int):
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                 TextColumn("{task.completed}/{task.total} rows"),
+                                 TimeRemainingColumn(), console=Console(stderr=True),
+                                 transient=True)
+        self.label, self.total = label, total
+
+    def __enter__(self):
+        self.progress.start()
+        task = self.progress.add_task(self.label, total=self.total)
+        return lambda n: self.progress.advance(task, n)
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+        return False
+
+
+def pass_bar(on: bool):
+    """The bar for passes over big data files (nnctl.data.ondisk.show_progress): Rich on a
+    terminal that takes it, as the training bar; None (no bar) when `on` is false or not."""
+    return RichPass if on and use_rich() else None

@@ -51,9 +51,12 @@ def build_state(cfg: dict, run_dir: Path, base_dir: Path | None = None) -> Train
 def _check_data_fits(data, dtype) -> None:
     """Features beyond the training dtype (1e300 under float32) would become inf in the cast
     and then pass for a divergence: exit 2 naming the column, before training."""
+    from nnctl.data.ondisk import is_on_disk
+
     largest = float(np.finfo(dtype).max)
     for X in (data.X_train, data.X_val):
-        if X.size == 0 or X.dtype == dtype:
+        # On-disk rows are checked block by block as the statistics pass reads them.
+        if is_on_disk(X) or X.size == 0 or X.dtype == dtype:
             continue
         peak = np.maximum(X.max(axis=0), -X.min(axis=0))  # |X| without a copy of the data
         if np.any(peak > largest):

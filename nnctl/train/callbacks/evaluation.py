@@ -17,7 +17,7 @@ from nnctl.train.callbacks.base import Callback
 
 def training_scores(state, X_train=None) -> dict:
     """{"train_loss": ..., "objective": ...} of the model now, on the whole training split."""
-    from nnctl.data.ondisk import model_loss  # memory-mapped rows: in blocks
+    from nnctl.train.blockwise import model_loss  # memory-mapped rows: in blocks
 
     model, d = state.model, state.data
     if X_train is None:
@@ -28,7 +28,7 @@ def training_scores(state, X_train=None) -> dict:
 
 def validation_scores(state) -> dict:
     """{"loss": ..., <the task's metrics>...} of the model on the validation split."""
-    from nnctl.data.ondisk import model_loss, model_predict  # memory-mapped rows: in blocks
+    from nnctl.train.blockwise import model_loss, model_predict  # memory-mapped rows: in blocks
 
     model, y = state.model, state.data.y_val
     scores = {"loss": model_loss(model, state.X_val, y)}
