@@ -9,6 +9,8 @@ from setuptools import find_packages, setup
 setup(
     packages=find_packages(include=["nnctl", "nnctl.*"]) + ["nnctl.datasets"],
     package_dir={"nnctl.datasets": "datasets"},
-    package_data={"nnctl.datasets": ["*.csv", "*.csv.gz", "README.md"],
-                  "nnctl.examples": ["*.yaml"]},
+    package_data={
+        "nnctl.datasets": ["*.csv", "*.csv.gz", "README.md"],
+        "nnctl.examples": ["*.yaml"],
+    },
 )

@@ -38,7 +38,7 @@ def synthetic(n: int, d: int, seed: int = 0):
     """X ~ N(0, I) with a few correlated columns, y ~ Bernoulli(sigmoid(X w + b))."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
-    X[:, d // 2:] += 0.5 * X[:, : d - d // 2]  # some correlation: a less trivial Hessian
+    X[:, d // 2 :] += 0.5 * X[:, : d - d // 2]  # some correlation: a less trivial Hessian
     w = rng.standard_normal(d) * (2.0 / np.sqrt(d))
     z = X @ w + 0.5
     y = (rng.random(n) < 1.0 / (1.0 + np.exp(-z))).astype(np.int64)
@@ -59,8 +59,16 @@ def nnctl_run(name: str, X, y, l2: float, target: float | None, max_iter: int = 
     from nnctl.optim import OPTIMIZERS
 
     start = time.perf_counter()
-    model = build_model("logreg", X.shape[1], 2, "binary", l2=l2, init="zeros", dtype=np.float64,
-                        init_rng=np.random.default_rng(0))
+    model = build_model(
+        "logreg",
+        X.shape[1],
+        2,
+        "binary",
+        l2=l2,
+        init="zeros",
+        dtype=np.float64,
+        init_rng=np.random.default_rng(0),
+    )
     objective_fn = model.objective(X, y)
     tight = {"tolerance_grad": 0.0 if target is not None else 1e-12, "tolerance_change": 0.0}
     hypers = OPTIMIZERS.resolve(name, tight, "optimizer")
@@ -69,7 +77,7 @@ def nnctl_run(name: str, X, y, l2: float, target: float | None, max_iter: int = 
     if not np.isfinite(objective_fn.value(x)):  # the trainer's initial check
         raise RuntimeError("non-finite initial objective")
     loss, iterations = float("inf"), 0
-    for iterations in range(1, max_iter + 1):
+    for iterations in range(1, max_iter + 1):  # noqa: B007 (read after the loop)
         info = optimizer.step(x, objective_fn)
         model.theta[...] = x
         loss = info.loss
@@ -94,7 +102,9 @@ def sklearn_loss(clf, X, y, l2) -> float:
     return objective(clf.coef_.ravel(), float(clf.intercept_[0]), X, y, l2)
 
 
-def sklearn_fewest_iterations(solver: str, X, y, l2: float, target: float, limit: int = 1000) -> int:
+def sklearn_fewest_iterations(
+    solver: str, X, y, l2: float, target: float, limit: int = 1000
+) -> int:
     """The smallest max_iter whose fit reaches the target (the loss falls with max_iter)."""
     low, high = 0, 1
     while sklearn_loss(sklearn_fit(solver, X, y, high)[1], X, y, l2) > target:
@@ -115,8 +125,11 @@ def blas_threads() -> str:
         from threadpoolctl import threadpool_info
     except ImportError:
         return "threadpoolctl not installed"
-    return ", ".join(f"{i['internal_api']} {i.get('architecture')} x{i['num_threads']}"
-                     for i in threadpool_info() if i["user_api"] == "blas")
+    return ", ".join(
+        f"{i['internal_api']} {i.get('architecture')} x{i['num_threads']}"
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    )
 
 
 def main():
@@ -130,6 +143,7 @@ def main():
     l2 = 1.0 / (C * args.samples)
     try:
         import sklearn  # noqa: F401
+
         have_sklearn = True
     except ImportError:
         have_sklearn = False
@@ -138,12 +152,16 @@ def main():
     finals = {f"nnctl {name}": nnctl_run(name, X, y, l2, None)[2] for name in ("newton", "lbfgs")}
     if have_sklearn:
         for solver in ("newton-cholesky", "lbfgs"):
-            finals[f"sklearn {solver}"] = sklearn_loss(sklearn_fit(solver, X, y, 10_000)[1], X, y, l2)
+            finals[f"sklearn {solver}"] = sklearn_loss(
+                sklearn_fit(solver, X, y, 10_000)[1], X, y, l2
+            )
     f_star = min(finals.values())
     target = f_star * (1.0 + args.rtol)
 
-    runs = {f"nnctl {name}": (lambda name=name: nnctl_run(name, X, y, l2, target))
-            for name in ("lbfgs", "newton")}
+    runs = {
+        f"nnctl {name}": (lambda name=name: nnctl_run(name, X, y, l2, target))
+        for name in ("lbfgs", "newton")
+    }
     if have_sklearn:
         for solver in ("lbfgs", "newton-cholesky"):
             k = sklearn_fewest_iterations(solver, X, y, l2, target)
@@ -160,14 +178,21 @@ def main():
             results[name].append(run())
     times = {name: min(rounds[1:], key=lambda r: r[0]) for name, rounds in results.items()}
 
-    print(f"logistic regression {args.samples} x {N_FEATURES}, l2 = 1/(C n), C = {C:g}; "
-          f"target: within {args.rtol:g} of f* = {f_star:.15g}; best of {args.repeats}; "
-          f"{os.cpu_count()} cores; BLAS: {blas_threads()}")
+    print(
+        f"logistic regression {args.samples} x {N_FEATURES}, l2 = 1/(C n), C = {C:g}; "
+        f"target: within {args.rtol:g} of f* = {f_star:.15g}; best of {args.repeats}; "
+        f"{os.cpu_count()} cores; BLAS: {blas_threads()}"
+    )
     for name, (seconds, iterations, loss) in times.items():
-        print(f"  {name:<24} {seconds:7.3f} s  {iterations:4d} iterations  "
-              f"(f - f*)/f* = {(loss - f_star) / f_star:+.1e}")
+        print(
+            f"  {name:<24} {seconds:7.3f} s  {iterations:4d} iterations  "
+            f"(f - f*)/f* = {(loss - f_star) / f_star:+.1e}"
+        )
     if have_sklearn:
-        for ours, theirs in (("nnctl lbfgs", "sklearn lbfgs"), ("nnctl newton", "sklearn newton-cholesky")):
+        for ours, theirs in (
+            ("nnctl lbfgs", "sklearn lbfgs"),
+            ("nnctl newton", "sklearn newton-cholesky"),
+        ):
             print(f"  {ours} / {theirs} = {times[ours][0] / times[theirs][0]:.2f}x")
     else:
         print("  scikit-learn not installed: no comparison")

@@ -36,12 +36,20 @@ import numpy as np
 BLOCK_BYTES = 256 << 20  # generation writes this much of X at a time
 
 CONFIGS = {
-    "sgd": ("model: {kind: logreg}\noptimizer: {name: sgd, lr: 0.01}\n"
-            "train: {epochs: 1, batch_size: 256}\n", "labels.npy"),
-    "lbfgs": ("model: {kind: logreg}\nloss: {l2: 0.0001}\noptimizer: {name: lbfgs}\n"
-              "train: {epochs: 10}\n", "labels.npy"),
-    "exact": ("model: {kind: linreg}\noptimizer: {name: exact}\ntrain: {epochs: 1}\n",
-              "values.npy"),
+    "sgd": (
+        "model: {kind: logreg}\noptimizer: {name: sgd, lr: 0.01}\n"
+        "train: {epochs: 1, batch_size: 256}\n",
+        "labels.npy",
+    ),
+    "lbfgs": (
+        "model: {kind: logreg}\nloss: {l2: 0.0001}\noptimizer: {name: lbfgs}\n"
+        "train: {epochs: 10}\n",
+        "labels.npy",
+    ),
+    "exact": (
+        "model: {kind: linreg}\noptimizer: {name: exact}\ntrain: {epochs: 1}\n",
+        "values.npy",
+    ),
 }
 
 
@@ -49,8 +57,9 @@ def generate(folder: Path, rows: int, features: int, seed: int = 0) -> None:
     """X.npy (float32), labels.npy (0/1) and values.npy (float64) in blocks of BLOCK_BYTES."""
     rng = np.random.default_rng(seed)
     w = rng.standard_normal(features) / np.sqrt(features)
-    X = np.lib.format.open_memmap(folder / "X.npy", mode="w+", dtype=np.float32,
-                                  shape=(rows, features))
+    X = np.lib.format.open_memmap(
+        folder / "X.npy", mode="w+", dtype=np.float32, shape=(rows, features)
+    )
     labels = np.empty(rows, dtype=np.int8)
     values = np.empty(rows, dtype=np.float64)
     step = max(1, BLOCK_BYTES // (4 * features))
@@ -97,8 +106,11 @@ def run_child(folder: Path, name: str, data: str, interval: float) -> dict:
     run = folder / f"run-{name}-{tag}"
     shutil.rmtree(run, ignore_errors=True)
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "nnctl", "train", str(config), "--out",
-                              str(run), "-q"], stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "nnctl", "train", str(config), "--out", str(run), "-q"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     peak = 0
     while child.poll() is None:
         peak = max(peak, rss_anon_kb(child.pid) or 0)
@@ -109,10 +121,16 @@ def run_child(folder: Path, name: str, data: str, interval: float) -> dict:
         raise SystemExit(f"{name} ({tag}) failed with exit code {child.returncode}:\n{stderr}")
     summary = json.loads((run / "summary.json").read_text())
     samples = summary["sample_grads"] if name == "lbfgs" else summary["n_train"] * summary["epochs"]
-    return {"run": name, "data": tag, "peak_rss_anon_mb": round(peak / 1024, 1),
-            "wall_s": round(wall, 2), "train_s": summary["elapsed_s"],
-            "samples_per_s": round(samples / summary["elapsed_s"], 1),
-            "n_train": summary["n_train"], "train_loss": summary["final"]["train_loss"]}
+    return {
+        "run": name,
+        "data": tag,
+        "peak_rss_anon_mb": round(peak / 1024, 1),
+        "wall_s": round(wall, 2),
+        "train_s": summary["elapsed_s"],
+        "samples_per_s": round(samples / summary["elapsed_s"], 1),
+        "n_train": summary["n_train"],
+        "train_loss": summary["final"]["train_loss"],
+    }
 
 
 def main() -> None:
@@ -130,8 +148,10 @@ def main() -> None:
     folder = args.dir
     folder.mkdir(parents=True, exist_ok=True)
     size_gb = args.rows * args.features * 4 / 2**30
-    print(f"generating {args.rows} x {args.features} float32 ({size_gb:.2f} GiB) in {folder}",
-          file=sys.stderr)
+    print(
+        f"generating {args.rows} x {args.features} float32 ({size_gb:.2f} GiB) in {folder}",
+        file=sys.stderr,
+    )
     try:
         started = time.perf_counter()
         generate(folder, args.rows, args.features)
@@ -150,18 +170,33 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
-    header = ("run", "data", "n_train", "peak_rss_anon_mb", "samples_per_s", "train_s", "wall_s",
-              "under_limit")
+    header = (
+        "run",
+        "data",
+        "n_train",
+        "peak_rss_anon_mb",
+        "samples_per_s",
+        "train_s",
+        "wall_s",
+        "under_limit",
+    )
     print(" | ".join(header))
     for result in results:
         print(" | ".join(str(result[key]) for key in header))
     disk = [r for r in results if r["data"] == "disk"]
     failed = [r["run"] for r in disk if not r["under_limit"]]
-    print(json.dumps({"rows": args.rows, "features": args.features, "gib": round(size_gb, 2),
-                      "results": results}))
+    print(
+        json.dumps(
+            {
+                "rows": args.rows,
+                "features": args.features,
+                "gib": round(size_gb, 2),
+                "results": results,
+            }
+        )
+    )
     if failed:
-        print(f"over {args.limit_gb} GB of anonymous memory: {', '.join(failed)}",
-              file=sys.stderr)
+        print(f"over {args.limit_gb} GB of anonymous memory: {', '.join(failed)}", file=sys.stderr)
         raise SystemExit(1)
 
 

@@ -30,8 +30,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DIGITS = ROOT / "configs" / "digits-mlp.yaml"
 SWEEP = ["sweep", str(DIGITS), "-s", "optimizer.lr=0.001,0.002,0.003,0.005", "--seeds", "4"]
-COMPARE = ["compare-optimizers", str(DIGITS), *[a for name in ("sgd", "momentum", "nesterov",
-           "adagrad", "rmsprop", "adadelta", "adam", "lbfgs") for a in ("-o", name)]]
+COMPARE = [
+    "compare-optimizers",
+    str(DIGITS),
+    *[
+        a
+        for name in (
+            "sgd",
+            "momentum",
+            "nesterov",
+            "adagrad",
+            "rmsprop",
+            "adadelta",
+            "adam",
+            "lbfgs",
+        )
+        for a in ("-o", name)
+    ],
+]
 
 
 def without_wall_time(obj):
@@ -43,11 +59,20 @@ def without_wall_time(obj):
 
 
 def timed_run(command: list[str], extra: list[str], out: Path) -> tuple[float, dict]:
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": os.pathsep.join(
-        p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+    env = {
+        **os.environ,
+        "NO_COLOR": "1",
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p
+        ),
+    }
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "nnctl", *command, *extra, "--out", str(out),
-                           "-q", "--no-plot"], env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nnctl", *command, *extra, "--out", str(out), "-q", "--no-plot"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(command + extra)} exited {proc.returncode}:\n{proc.stderr}")
@@ -56,8 +81,11 @@ def timed_run(command: list[str], extra: list[str], out: Path) -> tuple[float, d
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--compare", action="store_true",
-                        help="time the 8-optimizer digits comparison instead of the sweep")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="time the 8-optimizer digits comparison instead of the sweep",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="Dask workers (1 thread each)")
     args = parser.parse_args()
@@ -72,22 +100,33 @@ def main() -> int:
 
     command = COMPARE if args.compare else SWEEP
     n_runs = 8 if args.compare else 16
-    print(f"{'compare-optimizers' if args.compare else 'sweep'} of {DIGITS.name}: {n_runs} runs, "
-          f"{os.cpu_count()} cores here")
+    print(
+        f"{'compare-optimizers' if args.compare else 'sweep'} of {DIGITS.name}: {n_runs} runs, "
+        f"{os.cpu_count()} cores here"
+    )
     for lib in blas_libraries():
-        print(f"BLAS: {lib['internal_api']} {lib['version']}, kernel {lib['architecture']}, "
-              f"{lib['threading_layer']}, default {lib['num_threads']} threads; each run uses 1 "
-              "(train.threads auto in a sweep)")
+        print(
+            f"BLAS: {lib['internal_api']} {lib['version']}, kernel {lib['architecture']}, "
+            f"{lib['threading_layer']}, default {lib['num_threads']} threads; each run uses 1 "
+            "(train.threads auto in a sweep)"
+        )
     ways = {"--jobs 1": ["--jobs", "1"], "--jobs 2": ["--jobs", "2"]}
     cluster = None
     if LocalCluster is not None:
         start = time.perf_counter()
-        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0")  # any free port
-        print(f"Dask: {args.workers} workers x 1 thread started in "
-              f"{time.perf_counter() - start:.1f}s at {cluster.scheduler_address}")
-        ways[f"dask, {args.workers} workers"] = ["--executor", "dask", "--scheduler",
-                                                 cluster.scheduler_address]
+        cluster = LocalCluster(
+            n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )  # any free port
+        print(
+            f"Dask: {args.workers} workers x 1 thread started in "
+            f"{time.perf_counter() - start:.1f}s at {cluster.scheduler_address}"
+        )
+        ways[f"dask, {args.workers} workers"] = [
+            "--executor",
+            "dask",
+            "--scheduler",
+            cluster.scheduler_address,
+        ]
     best = {name: float("inf") for name in ways}
     results = {}
     try:
@@ -106,9 +145,15 @@ def main() -> int:
         print(f"{name:<22}{wall:>14.2f}{best['--jobs 1'] / wall:>21.2f}x")
     reference = results["--jobs 1"]
     same = all(data == reference for data in results.values())
-    print("numbers: " + ("identical in every way (comparison.json without wall times)" if same
-                         else "DIFFER between the ways: " + ", ".join(
-                             n for n, d in results.items() if d != reference)))
+    print(
+        "numbers: "
+        + (
+            "identical in every way (comparison.json without wall times)"
+            if same
+            else "DIFFER between the ways: "
+            + ", ".join(n for n, d in results.items() if d != reference)
+        )
+    )
     return 0 if same else 1
 
 

@@ -61,9 +61,11 @@ def main() -> int:
         start = time.perf_counter()
         payload = run_shipped(task, files)
         train_s = time.perf_counter() - start
-        print(f"result of one run ({args.epochs} epochs), pickled: "
-              f"{len(pickle.dumps(payload))} bytes; the run took {train_s * 1000:.0f} ms")
-        for rel, (kind, value) in payload["folder"].items():
+        print(
+            f"result of one run ({args.epochs} epochs), pickled: "
+            f"{len(pickle.dumps(payload))} bytes; the run took {train_s * 1000:.0f} ms"
+        )
+        for rel, (_kind, value) in payload["folder"].items():
             size = len(pickle.dumps(value))
             print(f"  {rel}: {size} bytes")
         writes = []
@@ -75,32 +77,43 @@ def main() -> int:
             writes.append(time.perf_counter() - start)
         print(f"client: writing one run folder (atomic, fsynced): {median_ms(writes):.1f} ms")
 
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          dashboard_address=":0") as cluster, Client(cluster) as client:
+        with (
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             client.submit(noop, 0).result()  # warm up
             trips = []
             for i in range(50):
                 start = time.perf_counter()
                 client.submit(noop, i, pure=False).result()
                 trips.append(time.perf_counter() - start)
-            print(f"scheduler round trip of one empty task: {median_ms(trips):.1f} ms "
-                  "(submit, run on a worker, result back)")
+            print(
+                f"scheduler round trip of one empty task: {median_ms(trips):.1f} ms "
+                "(submit, run on a worker, result back)"
+            )
             start = time.perf_counter()
             futures = [client.submit(noop, i, pure=False) for i in range(500)]
             client.gather(futures)
-            print(f"500 empty tasks at once: {(time.perf_counter() - start) * 1000 / 500:.2f} ms "
-                  "per task")
+            print(
+                f"500 empty tasks at once: {(time.perf_counter() - start) * 1000 / 500:.2f} ms "
+                "per task"
+            )
             start = time.perf_counter()
             [shipped] = client.scatter([files], broadcast=True, hash=False)
-            print(f"scatter of the data to 2 workers: "
-                  f"{(time.perf_counter() - start) * 1000:.1f} ms")
+            print(
+                f"scatter of the data to 2 workers: {(time.perf_counter() - start) * 1000:.1f} ms"
+            )
             trips = []
-            for i in range(3):
+            for _ in range(3):
                 start = time.perf_counter()
                 client.submit(run_shipped, task, shipped, pure=False).result()
                 trips.append(time.perf_counter() - start)
-            print(f"one run through the cluster, result back: {median_ms(trips):.0f} ms "
-                  f"(the run alone: {train_s * 1000:.0f} ms here)")
+            print(
+                f"one run through the cluster, result back: {median_ms(trips):.0f} ms "
+                f"(the run alone: {train_s * 1000:.0f} ms here)"
+            )
     return 0
 
 

@@ -47,25 +47,37 @@ def _read_npz(path: Path, role: str) -> dict[str, np.ndarray]:
     except OSError as exc:
         raise UsageError(f"{path}: {role} cannot be read ({exc.strerror})") from None
     if head != ZIP_MAGIC:
-        found = "an empty file" if size == 0 else ".npy data" if head.startswith(b"\x93NUM") else "other data"
-        raise UsageError(f"{path}: {role} is not a readable .npz (a zip archive of arrays); found {found}")
+        found = (
+            "an empty file"
+            if size == 0
+            else ".npy data"
+            if head.startswith(b"\x93NUM")
+            else "other data"
+        )
+        raise UsageError(
+            f"{path}: {role} is not a readable .npz (a zip archive of arrays); found {found}"
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {name: archive[name] for name in archive.files}
     except ValueError as exc:
         if "pickle" in str(exc).lower():
-            raise UsageError(f"{path}: {role} holds object arrays, which would need pickle to load; "
-                             "refused (nnctl checkpoints never do)") from None
+            raise UsageError(
+                f"{path}: {role} holds object arrays, which would need pickle to load; "
+                "refused (nnctl checkpoints never do)"
+            ) from None
         raise UsageError(f"{path}: {role} is not a readable .npz ({exc})") from None
     except MemoryError:
-        raise UsageError(f"{path}: {role} declares arrays too large to load (corrupt?); "
-                         "refused") from None
+        raise UsageError(
+            f"{path}: {role} declares arrays too large to load (corrupt?); refused"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - a hostile file must not escape as a traceback
         # Zip-level damage reaches us as whatever zipfile raises: BadZipFile, and also
         # NotImplementedError (an unknown compression method), RuntimeError (the encrypted flag),
         # zlib.error, EOFError, OSError, struct.error, KeyError, ...
-        raise UsageError(f"{path}: {role} is not a readable .npz (truncated or corrupt: "
-                         f"{_reason(exc)})") from None
+        raise UsageError(
+            f"{path}: {role} is not a readable .npz (truncated or corrupt: {_reason(exc)})"
+        ) from None
 
 
 def _reason(exc: Exception) -> str:
@@ -78,8 +90,10 @@ def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
     path = Path(path)
     arrays = _read_npz(path, "checkpoint")
     if "meta" not in arrays:
-        raise UsageError(f"{path}: not an nnctl checkpoint (no 'meta' entry); to warm-start from "
-                         "plain parameter arrays use model.init_from")
+        raise UsageError(
+            f"{path}: not an nnctl checkpoint (no 'meta' entry); to warm-start from "
+            "plain parameter arrays use model.init_from"
+        )
     try:
         meta = json.loads(str(arrays.pop("meta")))
     except (json.JSONDecodeError, TypeError, ValueError):
@@ -88,23 +102,37 @@ def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
         raise UsageError(f"{path}: not an nnctl checkpoint ('meta' has no format_version)")
     version = meta["format_version"]
     if not isinstance(version, int) or isinstance(version, bool):
-        raise UsageError(f"{path}: not an nnctl checkpoint (format_version {version!r} is not a number)")
+        raise UsageError(
+            f"{path}: not an nnctl checkpoint (format_version {version!r} is not a number)"
+        )
     if version > CHECKPOINT_FORMAT:
-        raise UsageError(f"{path}: checkpoint format {version} is newer than this "
-                         f"nnctl ({__version__}) reads (format {CHECKPOINT_FORMAT}); upgrade nnctl")
-    for key, kind in (("config", dict), ("n_features", int), ("n_outputs", int), ("task", str),
-                      ("dtype", str)):
+        raise UsageError(
+            f"{path}: checkpoint format {version} is newer than this "
+            f"nnctl ({__version__}) reads (format {CHECKPOINT_FORMAT}); upgrade nnctl"
+        )
+    for key, kind in (
+        ("config", dict),
+        ("n_features", int),
+        ("n_outputs", int),
+        ("task", str),
+        ("dtype", str),
+    ):
         if not isinstance(meta.get(key), kind):
-            raise UsageError(f"{path}: not a usable nnctl checkpoint (meta.{key} is missing or not "
-                             f"a {kind.__name__})")
+            raise UsageError(
+                f"{path}: not a usable nnctl checkpoint (meta.{key} is missing or not "
+                f"a {kind.__name__})"
+            )
     return arrays, meta
 
 
 def load_parameter_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Parameter arrays from an nnctl checkpoint or any .npz holding them by name (init_from)."""
     arrays = _read_npz(Path(path), "model.init_from")
-    return {n: v for n, v in arrays.items()
-            if n != "meta" and not n.startswith(("optim.", "data.", "best."))}
+    return {
+        n: v
+        for n, v in arrays.items()
+        if n != "meta" and not n.startswith(("optim.", "data.", "best."))
+    }
 
 
 def find_checkpoint(run_or_ckpt: str | os.PathLike, prefer: str = "best") -> Path:

@@ -44,22 +44,28 @@ _arguments_show_their_metavar()
 app = typer.Typer(
     name="nnctl",
     help="Train and compare the classic models of a first deep-learning course (linear, logistic "
-         "and softmax regression, the MLP) from YAML configs, in NumPy.\n\n"
-         "Start with: nnctl examples, then nnctl train iris-softmax",
+    "and softmax regression, the MLP) from YAML configs, in NumPy.\n\n"
+    "Start with: nnctl examples, then nnctl train iris-softmax",
     no_args_is_help=True,
     add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-config_app = typer.Typer(help="Show, validate or describe configs.\n\n"
-                              "Example: nnctl config show iris-softmax optimizer.lr=0.1",
-                         short_help="Show, validate or describe configs.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Show, validate or describe configs.\n\n"
+    "Example: nnctl config show iris-softmax optimizer.lr=0.1",
+    short_help="Show, validate or describe configs.",
+    no_args_is_help=True,
+)
 app.add_typer(config_app, name="config")
-examples_app = typer.Typer(help="List the example configs shipped with nnctl (with no command), "
-                                "or copy them.\n\nExample: nnctl examples copy examples",
-                           short_help="The example configs: list, or copy to a folder.")
+examples_app = typer.Typer(
+    help="List the example configs shipped with nnctl (with no command), "
+    "or copy them.\n\nExample: nnctl examples copy examples",
+    short_help="The example configs: list, or copy to a folder.",
+)
 app.add_typer(examples_app, name="examples")
+
 
 def _complete_setting(incomplete: str) -> list[str]:
     from nnctl.completion import complete_setting
@@ -69,55 +75,124 @@ def _complete_setting(incomplete: str) -> list[str]:
 
 # Options several commands share, declared once. Each command's docstring says what its
 # result and its output folder are.
-SetOption = Annotated[list[str] | None, typer.Option(
-    "--set", "-s", metavar="KEY=VALUE", autocompletion=_complete_setting,
-    help="Override a config key, typed as YAML: -s optimizer.lr=0.01 (repeatable; in a "
-         "comparison it applies to every run). A plain KEY=VALUE after CONFIG is the same.")]
-OverridesArgument = Annotated[list[str] | None, typer.Argument(
-    metavar="KEY=VALUE", autocompletion=_complete_setting, show_default=False,
-    help="Overrides after the config, as with -s (Hydra style): optimizer.lr=0.01")]
-ConfigArgument = Annotated[Path, typer.Argument(
-    metavar="CONFIG", help="YAML config, or an example's name (see nnctl examples).")]
-JsonOption = Annotated[bool, typer.Option(
-    "--json", help="Print the result (e.g. summary.json, comparison.json) as one JSON document "
-                   "on stdout (nothing else goes there).")]
-QuietOption = Annotated[bool, typer.Option(
-    "--quiet", "-q", help="No progress or notes on stderr (the result still goes to stdout).")]
-RunDirOption = Annotated[Path | None, typer.Option(
-    "--out", metavar="DIR",
-    help="Run folder; a template filled from the resolved config, e.g. --out "
-         "'runs/{model.kind}-lr{optimizer.lr}' (default: output.dir or runs/CONFIG-NAME, "
-         "made unique).")]
-ResultDirOption = Annotated[Path | None, typer.Option(
-    "--out", metavar="DIR", help="Output folder, new or empty (default: runs/CONFIG-compare-... or "
-                  "CONFIG-sweep-..., named by their settings, or runs/landscape-NAME; "
-                  "made unique).")]
-SeedsOption = Annotated[int | None, typer.Option(
-    "--seeds", metavar="N",
-    help="Repeat every run with N seeds: the config's seed, seed+1, ..., seed+N-1; "
-                    "the table and comparison.json give mean and std (default: compare.seeds, "
-                    "else 1).")]
-JobsOption = Annotated[int, typer.Option(
-    "--jobs", "-j", metavar="N",
-    help="Worker processes to run in; the numbers are the same as with --jobs 1.")]
-TargetLossOption = Annotated[float | None, typer.Option(
-    "--target-loss", metavar="LOSS",
-    help="train_loss (data loss, no L2 penalty) whose first crossing is reported (epochs, "
-                          "sample-gradients, seconds); default: 1% above the lowest training loss "
-                          "any run reached.")]
-NoPlotOption = Annotated[bool, typer.Option(
-    "--no-plot", help="Do not draw curves.png / landscape.png.")]
-ExecutorOption = Annotated[str, typer.Option(
-    "--executor", metavar="local|dask",
-    help="Where the runs go: local (this machine, --jobs processes) or dask (a "
-         "dask.distributed cluster, --scheduler; needs nnctl[dask]). Same numbers.")]
-SchedulerOption = Annotated[str | None, typer.Option(
-    "--scheduler", metavar="ADDRESS",
-    help="Dask scheduler address, e.g. tcp://HOST:8786 (default: $DASK_SCHEDULER_ADDRESS).")]
-ResumeComparisonOption = Annotated[Path | None, typer.Option(
-    "--resume", metavar="DIR",
-    help="Finish an interrupted comparison or sweep folder: runs only the runs it lacks, from "
-         "its plan.json (give no CONFIG, -o, -s, --seeds, --target-loss or --out).")]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        "-s",
+        metavar="KEY=VALUE",
+        autocompletion=_complete_setting,
+        help="Override a config key, typed as YAML: -s optimizer.lr=0.01 (repeatable; in a "
+        "comparison it applies to every run). A plain KEY=VALUE after CONFIG is the same.",
+    ),
+]
+OverridesArgument = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="KEY=VALUE",
+        autocompletion=_complete_setting,
+        show_default=False,
+        help="Overrides after the config, as with -s (Hydra style): optimizer.lr=0.01",
+    ),
+]
+ConfigArgument = Annotated[
+    Path,
+    typer.Argument(
+        metavar="CONFIG", help="YAML config, or an example's name (see nnctl examples)."
+    ),
+]
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print the result (e.g. summary.json, comparison.json) as one JSON document "
+        "on stdout (nothing else goes there).",
+    ),
+]
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="No progress or notes on stderr (the result still goes to stdout)."
+    ),
+]
+RunDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        metavar="DIR",
+        help="Run folder; a template filled from the resolved config, e.g. --out "
+        "'runs/{model.kind}-lr{optimizer.lr}' (default: output.dir or runs/CONFIG-NAME, "
+        "made unique).",
+    ),
+]
+ResultDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        metavar="DIR",
+        help="Output folder, new or empty (default: runs/CONFIG-compare-... or "
+        "CONFIG-sweep-..., named by their settings, or runs/landscape-NAME; "
+        "made unique).",
+    ),
+]
+SeedsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--seeds",
+        metavar="N",
+        help="Repeat every run with N seeds: the config's seed, seed+1, ..., seed+N-1; "
+        "the table and comparison.json give mean and std (default: compare.seeds, "
+        "else 1).",
+    ),
+]
+JobsOption = Annotated[
+    int,
+    typer.Option(
+        "--jobs",
+        "-j",
+        metavar="N",
+        help="Worker processes to run in; the numbers are the same as with --jobs 1.",
+    ),
+]
+TargetLossOption = Annotated[
+    float | None,
+    typer.Option(
+        "--target-loss",
+        metavar="LOSS",
+        help="train_loss (data loss, no L2 penalty) whose first crossing is reported (epochs, "
+        "sample-gradients, seconds); default: 1% above the lowest training loss "
+        "any run reached.",
+    ),
+]
+NoPlotOption = Annotated[
+    bool, typer.Option("--no-plot", help="Do not draw curves.png / landscape.png.")
+]
+ExecutorOption = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        metavar="local|dask",
+        help="Where the runs go: local (this machine, --jobs processes) or dask (a "
+        "dask.distributed cluster, --scheduler; needs nnctl[dask]). Same numbers.",
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address, e.g. tcp://HOST:8786 (default: $DASK_SCHEDULER_ADDRESS).",
+    ),
+]
+ResumeComparisonOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--resume",
+        metavar="DIR",
+        help="Finish an interrupted comparison or sweep folder: runs only the runs it lacks, from "
+        "its plan.json (give no CONFIG, -o, -s, --seeds, --target-loss or --out).",
+    ),
+]
 
 
 class Split(str, Enum):
@@ -126,8 +201,16 @@ class Split(str, Enum):
     val = "val"
     train = "train"
     all = "all"
-FormatOption = Annotated[str, typer.Option(
-    "--format", metavar="FORMAT", help="Data format: auto (from the name, else the content), csv, npz, npy or idx.")]
+
+
+FormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        metavar="FORMAT",
+        help="Data format: auto (from the name, else the content), csv, npz, npy or idx.",
+    ),
+]
 
 
 def _version(value: bool):
@@ -137,9 +220,14 @@ def _version(value: bool):
 
 
 @app.callback()
-def main(version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True,
-        help="Print the version and exit.")] = False):
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+):
     pass
 
 
@@ -174,8 +262,10 @@ def command(fn):
             _detach_stdout()
             raise typer.Exit(0) from None
         except MemoryError:
-            _error("error: out of memory; use a smaller model (model.hidden), batch "
-                   "(train.batch_size) or dataset")
+            _error(
+                "error: out of memory; use a smaller model (model.hidden), batch "
+                "(train.batch_size) or dataset"
+            )
             raise typer.Exit(2) from None
         except OSError as exc:
             # The OS refused a read or write the library did not expect to fail (a full disk,
@@ -270,8 +360,10 @@ def _settings(set_: list[str] | None, positional: list[str] | None) -> list[str]
 
     for word in positional or []:
         if "=" not in word:
-            raise UsageError(f"{word!r}: expected KEY=VALUE after the config (e.g. "
-                             "optimizer.lr=0.01); one config per command")
+            raise UsageError(
+                f"{word!r}: expected KEY=VALUE after the config (e.g. "
+                "optimizer.lr=0.01); one config per command"
+            )
     return [*(set_ or []), *(positional or [])]
 
 
@@ -298,8 +390,10 @@ def write_stdout(text: str) -> None:
 
     stream = sys.stdout
     if stream is None:
-        raise UsageError("cannot write the result: stdout is closed (nothing was printed; "
-                         "redirect it to a file or drop the redirection)")
+        raise UsageError(
+            "cannot write the result: stdout is closed (nothing was printed; "
+            "redirect it to a file or drop the redirection)"
+        )
     try:
         stream.write(text)
         stream.flush()
@@ -318,17 +412,28 @@ def write_stdout(text: str) -> None:
 @app.command(short_help="Train a model from a config into a run folder.")
 @command
 def train(
-    config: Annotated[Path | None, typer.Argument(
-        metavar="CONFIG", show_default=False,
-        help="YAML config, or an example's name (not needed with --resume).")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="CONFIG",
+            show_default=False,
+            help="YAML config, or an example's name (not needed with --resume).",
+        ),
+    ] = None,
     overrides: OverridesArgument = None,
     set_: SetOption = None,
     out: RunDirOption = None,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Replace the run files in an existing --out folder.")] = False,
-    resume: Annotated[Path | None, typer.Option(
-        "--resume", metavar="RUN",
-        help="Continue an interrupted run folder from its last checkpoint.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the run files in an existing --out folder.")
+    ] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume",
+            metavar="RUN",
+            help="Continue an interrupted run folder from its last checkpoint.",
+        ),
+    ] = None,
     json_: JsonOption = False,
     quiet: QuietOption = False,
 ):
@@ -342,8 +447,9 @@ def train(
     from nnctl.report.tables import print_summary
 
     try:
-        summary = train_or_resume(_config(config), _settings(set_, overrides), out, force, resume,
-                                  make_reporter(quiet))
+        summary = train_or_resume(
+            _config(config), _settings(set_, overrides), out, force, resume, make_reporter(quiet)
+        )
     except TrainingFailed as exc:
         # A diverged run still has a summary (status: diverged): a script reading --json gets
         # it on stdout, with exit 1 and the message on stderr.
@@ -359,15 +465,27 @@ def train(
 @app.command("eval", short_help="Loss and metrics of a trained model.")
 @command
 def eval_(
-    run: Annotated[Path, typer.Argument(
-        metavar="RUN", help="Run folder (uses checkpoints/best.npz) or a checkpoint .npz.")],
-    data: Annotated[str | None, typer.Option(
-        "--data", metavar="FILE|NAME",
-        help="A data file (- for stdin) or built-in dataset name (default: the run's own data). "
-             "CSV columns are matched by header name.")] = None,
-    split: Annotated[Split, typer.Option(
-        "--split", metavar="val|train|all",
-        help="With the run's own data: val, train or all.")] = Split.val,
+    run: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RUN", help="Run folder (uses checkpoints/best.npz) or a checkpoint .npz."
+        ),
+    ],
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            metavar="FILE|NAME",
+            help="A data file (- for stdin) or built-in dataset name (default: the run's own data). "
+            "CSV columns are matched by header name.",
+        ),
+    ] = None,
+    split: Annotated[
+        Split,
+        typer.Option(
+            "--split", metavar="val|train|all", help="With the run's own data: val, train or all."
+        ),
+    ] = Split.val,
     json_: JsonOption = False,
     data_format: FormatOption = "auto",
 ):
@@ -389,18 +507,30 @@ def eval_(
 @command
 def predict(
     run: Annotated[Path, typer.Argument(metavar="RUN", help="Run folder or checkpoint .npz.")],
-    data: Annotated[str, typer.Argument(
-        metavar="DATA",
-        help="Data file (CSV, NPZ, NPY, IDX), or - for stdin. CSV columns are matched by header "
-             "name, in any order; the target and other unused columns are ignored.")],
-    proba: Annotated[bool, typer.Option(
-        "--proba", help="Add one probability column per class.")] = False,
+    data: Annotated[
+        str,
+        typer.Argument(
+            metavar="DATA",
+            help="Data file (CSV, NPZ, NPY, IDX), or - for stdin. CSV columns are matched by header "
+            "name, in any order; the target and other unused columns are ignored.",
+        ),
+    ],
+    proba: Annotated[
+        bool, typer.Option("--proba", help="Add one probability column per class.")
+    ] = False,
     data_format: FormatOption = "auto",
-    keep: Annotated[list[str] | None, typer.Option(
-        "--keep", metavar="COLUMN", help="Copy this input column (e.g. an id) into the output, before the "
-                       "predictions (repeatable).")] = None,
-    no_header: Annotated[bool, typer.Option(
-        "--no-header", help="Write the prediction rows without the header line.")] = False,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--keep",
+            metavar="COLUMN",
+            help="Copy this input column (e.g. an id) into the output, before the "
+            "predictions (repeatable).",
+        ),
+    ] = None,
+    no_header: Annotated[
+        bool, typer.Option("--no-header", help="Write the prediction rows without the header line.")
+    ] = False,
 ):
     """Predict for every row of DATA; CSV on stdout with the original class labels (regression:
     in the target's own units), one row per input row.
@@ -426,7 +556,9 @@ def gradcheck(
     config: ConfigArgument,
     overrides: OverridesArgument = None,
     set_: SetOption = None,
-    samples: Annotated[int, typer.Option("--samples", metavar="N", help="Training rows to check on.")] = 64,
+    samples: Annotated[
+        int, typer.Option("--samples", metavar="N", help="Training rows to check on.")
+    ] = 64,
     json_: JsonOption = False,
 ):
     """Check the model's analytic gradients against central finite differences (float64).
@@ -470,27 +602,52 @@ app.add_typer(data_app, name="data")
 @data_app.command("convert", short_help="Stream a CSV into .npy shards for big data.")
 @command
 def data_convert(
-    source: Annotated[Path, typer.Argument(
-        metavar="CSV", help="A CSV file (.csv, .tsv, .txt, or gzipped).")],
-    out: Annotated[Path, typer.Option(
-        "--out", metavar="DIR", help="Folder for the shards (new or empty).")],
-    target: Annotated[str | None, typer.Option(
-        "--target", metavar="COLUMN",
-        help="The target column (default: 'target' if present, else the last).")] = None,
-    drop: Annotated[list[str] | None, typer.Option(
-        "--drop", metavar="COLUMN", help="A column to leave out (repeatable).")] = None,
-    missing: Annotated[str, typer.Option(
-        "--missing", metavar="MODE", help="Missing cells: error, drop_rows or impute.")] = "error",
-    categorical: Annotated[list[str] | None, typer.Option(
-        "--categorical", metavar="COLUMN",
-        help="auto, none, or a column to one-hot encode (repeatable).")] = None,
-    na_values: Annotated[list[str] | None, typer.Option(
-        "--na-values", metavar="TEXT",
-        help="Cell texts read as missing (repeatable; default: the usual).")] = None,
-    delimiter: Annotated[str, typer.Option(
-        "--delimiter", metavar="CHAR", help="auto, , ; tab or |.")] = "auto",
-    dtype: Annotated[str, typer.Option(
-        "--dtype", metavar="DTYPE", help="float64 or float32 features.")] = "float64",
+    source: Annotated[
+        Path, typer.Argument(metavar="CSV", help="A CSV file (.csv, .tsv, .txt, or gzipped).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Folder for the shards (new or empty).")
+    ],
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            metavar="COLUMN",
+            help="The target column (default: 'target' if present, else the last).",
+        ),
+    ] = None,
+    drop: Annotated[
+        list[str] | None,
+        typer.Option("--drop", metavar="COLUMN", help="A column to leave out (repeatable)."),
+    ] = None,
+    missing: Annotated[
+        str,
+        typer.Option(
+            "--missing", metavar="MODE", help="Missing cells: error, drop_rows or impute."
+        ),
+    ] = "error",
+    categorical: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--categorical",
+            metavar="COLUMN",
+            help="auto, none, or a column to one-hot encode (repeatable).",
+        ),
+    ] = None,
+    na_values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--na-values",
+            metavar="TEXT",
+            help="Cell texts read as missing (repeatable; default: the usual).",
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str, typer.Option("--delimiter", metavar="CHAR", help="auto, , ; tab or |.")
+    ] = "auto",
+    dtype: Annotated[
+        str, typer.Option("--dtype", metavar="DTYPE", help="float64 or float32 features.")
+    ] = "float64",
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
     json_: JsonOption = False,
 ):
@@ -500,20 +657,25 @@ def data_convert(
     Example: nnctl data convert big.csv.gz --target price --out big/"""
     from nnctl.commands import convert_data
 
-    result = convert_data(source, out, target, drop, missing, categorical, na_values,
-                          delimiter, dtype, force)
+    result = convert_data(
+        source, out, target, drop, missing, categorical, na_values, delimiter, dtype, force
+    )
     if json_:
         _print_json(result)
     else:
-        write_stdout(f"{result['rows']} rows, {len(result['feature_names'])} features in "
-                     f"{result['shards']} shards: {out}\n")
+        write_stdout(
+            f"{result['rows']} rows, {len(result['feature_names'])} features in "
+            f"{result['shards']} shards: {out}\n"
+        )
 
 
 # ------------------------------------------------------------------------------------------------
-SPEC_HELP = ("An optimizer, with optional settings typed as YAML: adam, sgd:lr=0.1,momentum=0.9 "
-             "(repeatable; default: compare.optimizers of the config, else every optimizer that "
-             "applies to the model). The config's own optimizer starts from the config's "
-             "settings, any other from its defaults.")
+SPEC_HELP = (
+    "An optimizer, with optional settings typed as YAML: adam, sgd:lr=0.1,momentum=0.9 "
+    "(repeatable; default: compare.optimizers of the config, else every optimizer that "
+    "applies to the model). The config's own optimizer starts from the config's "
+    "settings, any other from its defaults."
+)
 
 
 def _plot_or_hint(draw, quiet: bool) -> None:
@@ -548,11 +710,13 @@ def _plot_comparison(result, quiet: bool) -> None:
     from nnctl.report.tuning_plots import plot_sensitivity
 
     title = f"{result.data['kind']} of {result.data['config']}"
-    _plot_or_hint(lambda: plot_curves(result.run_dirs(), result.out_dir / "curves.png",
-                                      title=title), quiet)
+    _plot_or_hint(
+        lambda: plot_curves(result.run_dirs(), result.out_dir / "curves.png", title=title), quiet
+    )
     if result.data.get("tuning"):
-        _plot_or_hint(lambda: plot_sensitivity(result.data, result.out_dir / "sensitivity.png"),
-                      quiet)
+        _plot_or_hint(
+            lambda: plot_sensitivity(result.data, result.out_dir / "sensitivity.png"), quiet
+        )
 
 
 def _render_problems(result, quiet: bool, json_: bool, no_plot: bool) -> None:
@@ -579,8 +743,10 @@ def _render_landscape(result, quiet: bool, json_: bool, no_plot: bool) -> None:
     from nnctl.report.plots import plot_landscape
 
     if not no_plot:
-        _plot_or_hint(lambda: plot_landscape(result.surface, result.runs,
-                                             result.out_dir / "landscape.png"), quiet)
+        _plot_or_hint(
+            lambda: plot_landscape(result.surface, result.runs, result.out_dir / "landscape.png"),
+            quiet,
+        )
     if json_:
         _print_json(result.data)
     else:
@@ -590,46 +756,88 @@ def _render_landscape(result, quiet: bool, json_: bool, no_plot: bool) -> None:
 @app.command("compare-optimizers", short_help="Every optimizer on one model, side by side.")
 @command
 def compare_optimizers(
-    config: Annotated[list[str] | None, typer.Argument(
-        metavar="CONFIG... [KEY=VALUE]...", show_default=False, autocompletion=_complete_setting,
-        help="YAML config or an example's name (not needed with --landscape); several: the "
-             "protocol on each, and a ranking and performance profile across them. KEY=VALUE "
-             "words are overrides, as with -s.")] = None,
-    optimizer: Annotated[list[str] | None, typer.Option(
-        "--optimizer", "-o", metavar="SPEC", help=SPEC_HELP)] = None,
+    config: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="CONFIG... [KEY=VALUE]...",
+            show_default=False,
+            autocompletion=_complete_setting,
+            help="YAML config or an example's name (not needed with --landscape); several: the "
+            "protocol on each, and a ranking and performance profile across them. KEY=VALUE "
+            "words are overrides, as with -s.",
+        ),
+    ] = None,
+    optimizer: Annotated[
+        list[str] | None, typer.Option("--optimizer", "-o", metavar="SPEC", help=SPEC_HELP)
+    ] = None,
     set_: SetOption = None,
     seeds: SeedsOption = None,
     jobs: JobsOption = 1,
     out: ResultDirOption = None,
     target_loss: TargetLossOption = None,
-    landscape: Annotated[str | None, typer.Option(
-        "--landscape", metavar="NAME", help="Instead of a config: run the optimizers on a 2-D test function "
-                            "(rosenbrock, beale, canyon, saddle) and draw their paths "
-                            "(landscape.png).")] = None,
-    start: Annotated[str | None, typer.Option(
-        "--start", metavar="X,Y", help="Landscape start point X,Y (e.g. --start -1.5,2; default: the "
-                        "landscape's).")] = None,
-    steps: Annotated[int | None, typer.Option(
-        "--steps", metavar="N", help="Landscape steps per optimizer (default: the landscape's).")] = None,
+    landscape: Annotated[
+        str | None,
+        typer.Option(
+            "--landscape",
+            metavar="NAME",
+            help="Instead of a config: run the optimizers on a 2-D test function "
+            "(rosenbrock, beale, canyon, saddle) and draw their paths "
+            "(landscape.png).",
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            metavar="X,Y",
+            help="Landscape start point X,Y (e.g. --start -1.5,2; default: the landscape's).",
+        ),
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            "--steps", metavar="N", help="Landscape steps per optimizer (default: the landscape's)."
+        ),
+    ] = None,
     no_plot: NoPlotOption = False,
     json_: JsonOption = False,
     quiet: QuietOption = False,
     executor: ExecutorOption = "local",
     scheduler: SchedulerOption = None,
     resume: ResumeComparisonOption = None,
-    tune: Annotated[list[str] | None, typer.Option(
-        "--tune", metavar="KEY[=LOW:HIGH]", help="Tune a setting of each optimizer with the same budget first: lr (range "
-                       "1e-4:1), lr=1e-5:0.1, momentum=0.5:0.99 (repeatable: several at once, "
-                       "random search). The best trial's setting then runs for every seed.")] = None,
-    budget: Annotated[int | None, typer.Option(
-        "--budget", metavar="N", help="Trials per tuned optimizer (default 8).")] = None,
-    search: Annotated[str | None, typer.Option(
-        "--search", metavar="grid|random", help="grid (one setting; the default then) or random (seeded by the "
-                         "config's seed; the default for several settings).")] = None,
-    select: Annotated[str | None, typer.Option(
-        "--select", metavar="METRIC", help="What tuning (and the ranking of several configs) goes by: val_loss "
-                         "(best over epochs; the default with a validation split), train_loss "
-                         "(final; the default without), or val_<metric> e.g. val_accuracy.")] = None,
+    tune: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tune",
+            metavar="KEY[=LOW:HIGH]",
+            help="Tune a setting of each optimizer with the same budget first: lr (range "
+            "1e-4:1), lr=1e-5:0.1, momentum=0.5:0.99 (repeatable: several at once, "
+            "random search). The best trial's setting then runs for every seed.",
+        ),
+    ] = None,
+    budget: Annotated[
+        int | None,
+        typer.Option("--budget", metavar="N", help="Trials per tuned optimizer (default 8)."),
+    ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            metavar="grid|random",
+            help="grid (one setting; the default then) or random (seeded by the "
+            "config's seed; the default for several settings).",
+        ),
+    ] = None,
+    select: Annotated[
+        str | None,
+        typer.Option(
+            "--select",
+            metavar="METRIC",
+            help="What tuning (and the ranking of several configs) goes by: val_loss "
+            "(best over epochs; the default with a validation split), train_loss "
+            "(final; the default without), or val_<metric> e.g. val_accuracy.",
+        ),
+    ] = None,
 ):
     """Train every optimizer on the same model, split, init, batch order and budget; writes one
     run folder per optimizer and seed, comparison.csv, comparison.json and curves.png
@@ -645,30 +853,68 @@ def compare_optimizers(
     words = config or []
     configs = [_config(Path(word)) for word in words if "=" not in word]
     overrides = [word for word in words if "=" in word]
-    result = commands.compare_optimizers(configs or None, optimizer or [],
-                                         _settings(set_, overrides), seeds, jobs, out,
-                                         target_loss, quiet, landscape, start, steps,
-                                         executor, scheduler, resume, tune=tune, budget=budget,
-                                         search=search, select=select)
-    render = (_render_comparison if isinstance(result, Comparison) else _render_problems
-              if isinstance(result, ProblemsComparison) else _render_landscape)
+    result = commands.compare_optimizers(
+        configs or None,
+        optimizer or [],
+        _settings(set_, overrides),
+        seeds,
+        jobs,
+        out,
+        target_loss,
+        quiet,
+        landscape,
+        start,
+        steps,
+        executor,
+        scheduler,
+        resume,
+        tune=tune,
+        budget=budget,
+        search=search,
+        select=select,
+    )
+    render = (
+        _render_comparison
+        if isinstance(result, Comparison)
+        else _render_problems
+        if isinstance(result, ProblemsComparison)
+        else _render_landscape
+    )
     render(result, quiet, json_, no_plot)
 
 
 @app.command(short_help="Train every combination of swept settings.")
 @command
 def sweep(
-    config: Annotated[Path | None, typer.Argument(
-        metavar="CONFIG", show_default=False,
-        help="YAML config or an example's name (not needed with --resume).")] = None,
-    overrides: Annotated[list[str] | None, typer.Argument(
-        metavar="KEY=V1,V2,...", autocompletion=_complete_setting, show_default=False,
-        help="Sweep axes or overrides after the config, as with -s.")] = None,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", "-s", metavar="KEY=V1,V2,...", autocompletion=_complete_setting,
-        help="KEY=V1,V2,... is a sweep axis (one run per value; commas inside "
-                            "[...] or {...} belong to a value); KEY=VALUE a plain override. "
-                            "Repeatable: the runs are the Cartesian product.")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="CONFIG",
+            show_default=False,
+            help="YAML config or an example's name (not needed with --resume).",
+        ),
+    ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="KEY=V1,V2,...",
+            autocompletion=_complete_setting,
+            show_default=False,
+            help="Sweep axes or overrides after the config, as with -s.",
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            "-s",
+            metavar="KEY=V1,V2,...",
+            autocompletion=_complete_setting,
+            help="KEY=V1,V2,... is a sweep axis (one run per value; commas inside "
+            "[...] or {...} belong to a value); KEY=VALUE a plain override. "
+            "Repeatable: the runs are the Cartesian product.",
+        ),
+    ] = None,
     seeds: SeedsOption = None,
     jobs: JobsOption = 1,
     out: ResultDirOption = None,
@@ -687,28 +933,62 @@ def sweep(
     Example: nnctl sweep moons-mlp model.activation=relu,elu optimizer.lr=0.01,0.1"""
     from nnctl import commands
 
-    result = commands.sweep(_config(config), _settings(set_, overrides), seeds, jobs, out,
-                            target_loss, quiet, executor, scheduler, resume)
+    result = commands.sweep(
+        _config(config),
+        _settings(set_, overrides),
+        seeds,
+        jobs,
+        out,
+        target_loss,
+        quiet,
+        executor,
+        scheduler,
+        resume,
+    )
     _render_comparison(result, quiet, json_, no_plot)
 
 
 @app.command(short_help="Plot loss curves of runs (needs nnctl[plot]).")
 @command
 def plot(
-    runs: Annotated[list[Path], typer.Argument(
-        metavar="RUN", help="Run folders, or comparison / sweep folders (all their runs).")],
-    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Image file: .png, .pdf or .svg.")],
-    metric: Annotated[str | None, typer.Option(
-        "--metric", metavar="COLUMN", help="Column of metrics.jsonl for the fourth panel (default: the validation "
-                         "metric, e.g. val_accuracy).")] = None,
-    title: Annotated[str | None, typer.Option("--title", metavar="TEXT", help="Figure title.")] = None,
-    boundary: Annotated[bool, typer.Option(
-        "--boundary", help="Instead of curves: class regions, decision boundary and training "
-                           "points of a model on 2 features (a comparison folder: one panel per "
-                           "optimizer); the numbers go to the .json beside the image.")] = False,
-    weights: Annotated[bool, typer.Option(
-        "--weights", help="Instead of curves: the first layer's weights as images (image inputs: "
-                          "digits, IDX); the numbers go to the .json beside the image.")] = False,
+    runs: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="RUN", help="Run folders, or comparison / sweep folders (all their runs)."
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="FILE", help="Image file: .png, .pdf or .svg.")
+    ],
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            "--metric",
+            metavar="COLUMN",
+            help="Column of metrics.jsonl for the fourth panel (default: the validation "
+            "metric, e.g. val_accuracy).",
+        ),
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", metavar="TEXT", help="Figure title.")
+    ] = None,
+    boundary: Annotated[
+        bool,
+        typer.Option(
+            "--boundary",
+            help="Instead of curves: class regions, decision boundary and training "
+            "points of a model on 2 features (a comparison folder: one panel per "
+            "optimizer); the numbers go to the .json beside the image.",
+        ),
+    ] = False,
+    weights: Annotated[
+        bool,
+        typer.Option(
+            "--weights",
+            help="Instead of curves: the first layer's weights as images (image inputs: "
+            "digits, IDX); the numbers go to the .json beside the image.",
+        ),
+    ] = False,
 ):
     """Plot runs: loss against epochs, sample-gradients and wall time (log scale), and a metric.
     Needs the extra nnctl[plot] (matplotlib); without it exits 2 saying how to install it.
@@ -726,8 +1006,9 @@ def plot(
 # ------------------------------------------------------------------------------------------------
 @config_app.command("show")
 @command
-def config_show(config: ConfigArgument, overrides: OverridesArgument = None,
-                set_: SetOption = None):
+def config_show(
+    config: ConfigArgument, overrides: OverridesArgument = None, set_: SetOption = None
+):
     """Print the fully resolved config (every default filled in) as YAML on stdout.
 
     Example: nnctl config show digits-mlp model.hidden=[128,64]"""
@@ -738,8 +1019,9 @@ def config_show(config: ConfigArgument, overrides: OverridesArgument = None,
 
 @config_app.command("validate")
 @command
-def config_validate(config: ConfigArgument, overrides: OverridesArgument = None,
-                    set_: SetOption = None):
+def config_validate(
+    config: ConfigArgument, overrides: OverridesArgument = None, set_: SetOption = None
+):
     """Check a config, its data and its model without training (exit 0 when valid).
 
     Example: nnctl config validate my.yaml"""
@@ -747,21 +1029,35 @@ def config_validate(config: ConfigArgument, overrides: OverridesArgument = None,
     from nnctl.diagnostics import check_config
 
     config = _config(config)
-    facts = check_config(load_config(config, _settings(set_, overrides)),
-                         base_dir=config.resolve().parent)
+    facts = check_config(
+        load_config(config, _settings(set_, overrides)), base_dir=config.resolve().parent
+    )
     write_stdout(f"{config}: valid ({facts})\n")  # the answer asked for: stdout
 
 
 @config_app.command("init")
 @command
 def config_init(
-    data: Annotated[str, typer.Option(
-        "--data", metavar="FILE", help="Your CSV file (header row of column names).")],
-    target: Annotated[str | None, typer.Option(
-        "--target", metavar="COLUMN", help="The column to predict (default: `target`, else the last column).")] = None,
-    model: Annotated[str | None, typer.Option(
-        "--model", metavar="KIND", help="linreg, logreg, softmax or mlp (default: the linear model of the "
-                        "task).")] = None,
+    data: Annotated[
+        str,
+        typer.Option("--data", metavar="FILE", help="Your CSV file (header row of column names)."),
+    ],
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            metavar="COLUMN",
+            help="The column to predict (default: `target`, else the last column).",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            metavar="KIND",
+            help="linreg, logreg, softmax or mlp (default: the linear model of the task).",
+        ),
+    ] = None,
 ):
     """Print a complete, commented starter config for a CSV on stdout: the columns used, those
     left out and why, the inferred task, missing-value counts, and settings that train well."""
@@ -813,15 +1109,21 @@ def examples_list(ctx: typer.Context):
     for name in names:
         text = examples.summary(name)
         if room is not None and len(text) > room:
-            text = text[:max(room - 3, 0)].rstrip() + "..."
+            text = text[: max(room - 3, 0)].rstrip() + "..."
         lines.append(f"{name.ljust(width)}  {text}\n")
     write_stdout("".join(lines))
 
 
 @examples_app.command("copy")
 @command
-def examples_copy(folder: Annotated[Path, typer.Argument(
-        metavar="DIR", help="Folder to write them into (created; existing files not replaced).")]):
+def examples_copy(
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DIR", help="Folder to write them into (created; existing files not replaced)."
+        ),
+    ],
+):
     """Write every example config into DIR, to read and edit.
 
     Example: nnctl examples copy examples && nnctl train examples/iris-softmax.yaml"""

@@ -18,8 +18,14 @@ from pathlib import Path
 from nnctl.errors import UsageError
 
 
-def train_or_resume(config: Path | None, overrides: list[str], out: Path | None, force: bool,
-                    resume: Path | None, reporter) -> dict:
+def train_or_resume(
+    config: Path | None,
+    overrides: list[str],
+    out: Path | None,
+    force: bool,
+    resume: Path | None,
+    reporter,
+) -> dict:
     """Train CONFIG into a new run folder, or continue the run folder `resume`."""
     import shutil
 
@@ -34,8 +40,9 @@ def train_or_resume(config: Path | None, overrides: list[str], out: Path | None,
     show_progress(pass_bar(type(reporter) is not QuietReporter))  # -q: no bars for data passes
     if resume is not None:
         if config is not None or overrides:
-            raise UsageError("--resume: continues the run with its own config; "
-                             "give no CONFIG or -s")
+            raise UsageError(
+                "--resume: continues the run with its own config; give no CONFIG or -s"
+            )
         return resume_run(resume, reporter)
     if config is None:
         raise UsageError("missing CONFIG: nnctl train CONFIG.yaml (or --resume RUN)")
@@ -53,51 +60,84 @@ def train_or_resume(config: Path | None, overrides: list[str], out: Path | None,
         raise
 
 
-def compare_optimizers(config, optimizers: list[str], overrides: list[str],
-                       seeds: int | None, jobs: int, out: Path | None, target_loss: float | None,
-                       quiet: bool, landscape: str | None = None, start: str | None = None,
-                       steps: int | None = None, executor: str = "local",
-                       scheduler: str | None = None, resume: Path | None = None,
-                       tune: list[str] | None = None, budget: int | None = None,
-                       search: str | None = None, select: str | None = None):
+def compare_optimizers(
+    config,
+    optimizers: list[str],
+    overrides: list[str],
+    seeds: int | None,
+    jobs: int,
+    out: Path | None,
+    target_loss: float | None,
+    quiet: bool,
+    landscape: str | None = None,
+    start: str | None = None,
+    steps: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    resume: Path | None = None,
+    tune: list[str] | None = None,
+    budget: int | None = None,
+    search: str | None = None,
+    select: str | None = None,
+):
     """Every optimizer on CONFIG's model (a Comparison), on several configs with a ranking
     across them (a ProblemsComparison), or on a 2-D test function with `landscape` (a
     LandscapeComparison); the modes take different options. `tune` tunes settings with the
     same budget first (nnctl.compare.tuning). `resume` finishes an interrupted comparison."""
     configs = list(config) if isinstance(config, (list, tuple)) else [config] if config else []
     tune = tune or []
-    tuning_only = [name for name, value in (("--budget", budget is not None),
-                                            ("--search", search)) if value]
+    tuning_only = [
+        name for name, value in (("--budget", budget is not None), ("--search", search)) if value
+    ]
     if tuning_only and not tune:
         raise UsageError(f"{', '.join(tuning_only)}: belong to --tune (e.g. --tune lr)")
     if select and not tune and len(configs) < 2:
         raise UsageError("--select: chooses among --tune trials, or ranks several configs")
     if resume is not None:
-        _check_resume(CONFIG=configs, **{"-o": optimizers, "-s": overrides, "--seeds": seeds,
-                                         "--target-loss": target_loss, "--out": out,
-                                         "--landscape": landscape, "--tune": tune,
-                                         "--select": select})
+        _check_resume(
+            CONFIG=configs,
+            **{
+                "-o": optimizers,
+                "-s": overrides,
+                "--seeds": seeds,
+                "--target-loss": target_loss,
+                "--out": out,
+                "--landscape": landscape,
+                "--tune": tune,
+                "--select": select,
+            },
+        )
         from nnctl.compare import resume_comparison
 
         return resume_comparison(resume, "compare", _executor(executor, jobs, scheduler), quiet)
     if landscape is not None:
-        given = [name for name, value in (("CONFIG", configs), ("-s", overrides),
-                                          ("--seeds", seeds), ("--target-loss", target_loss),
-                                          ("--scheduler", scheduler), ("--tune", tune),
-                                          ("--select", select),
-                                          ("--executor", executor != "local"))
-                 if value]
+        given = [
+            name
+            for name, value in (
+                ("CONFIG", configs),
+                ("-s", overrides),
+                ("--seeds", seeds),
+                ("--target-loss", target_loss),
+                ("--scheduler", scheduler),
+                ("--tune", tune),
+                ("--select", select),
+                ("--executor", executor != "local"),
+            )
+            if value
+        ]
         if given:
-            raise UsageError("--landscape: runs on a 2-D function, not a config; "
-                             f"drop {', '.join(given)}")
+            raise UsageError(
+                f"--landscape: runs on a 2-D function, not a config; drop {', '.join(given)}"
+            )
         from nnctl.compare.landscapes import compare_on_landscape
 
         return compare_on_landscape(landscape, optimizers, start, steps, out)
     if start is not None or steps is not None:
         raise UsageError("--start and --steps belong to --landscape")
     if not configs:
-        raise UsageError("missing CONFIG: nnctl compare-optimizers CONFIG.yaml "
-                         "(or --landscape NAME)")
+        raise UsageError(
+            "missing CONFIG: nnctl compare-optimizers CONFIG.yaml (or --landscape NAME)"
+        )
     from nnctl.compare import compare_plan, make_out_dir
 
     def new_executor():
@@ -107,9 +147,17 @@ def compare_optimizers(config, optimizers: list[str], overrides: list[str],
         if tune:
             from nnctl.compare.tuning import DEFAULT_BUDGET, tuning_plan
 
-            return tuning_plan(path, optimizers, overrides, tune,
-                               DEFAULT_BUDGET if budget is None else budget, search, select,
-                               seeds, target_loss)
+            return tuning_plan(
+                path,
+                optimizers,
+                overrides,
+                tune,
+                DEFAULT_BUDGET if budget is None else budget,
+                search,
+                select,
+                seeds,
+                target_loss,
+            )
         plan = compare_plan(path, optimizers, overrides, seeds, target_loss)
         cfg = next((t.cfg for t in plan.tasks if t.cfg is not None), None)
         if select and cfg is not None:
@@ -122,8 +170,9 @@ def compare_optimizers(config, optimizers: list[str], overrides: list[str],
     runner = new_executor()  # a wrong Dask address fails here, before any folder is made
     if len(configs) == 1:
         labels = plans[0].probe.labels if tune else plans[0].labels  # a tuning plan: its optimizers
-        out_dir = make_out_dir(out, Path("runs") / named_by_settings(configs[0].stem, "compare",
-                                                                     labels))
+        out_dir = make_out_dir(
+            out, Path("runs") / named_by_settings(configs[0].stem, "compare", labels)
+        )
         return _run_protocol(plans[0], out_dir, runner, new_executor, quiet)[0]
     from nnctl.compare.problems import compare_problems
 
@@ -152,17 +201,28 @@ def _run_protocol(plan, out_dir: Path, runner, new_executor, quiet: bool):
     return run_plan(plan, out_dir, quiet=quiet, executor=runner), select
 
 
-def sweep(config: Path | None, options: list[str], seeds: int | None, jobs: int,
-          out: Path | None, target_loss: float | None, quiet: bool, executor: str = "local",
-          scheduler: str | None = None, resume: Path | None = None):
+def sweep(
+    config: Path | None,
+    options: list[str],
+    seeds: int | None,
+    jobs: int,
+    out: Path | None,
+    target_loss: float | None,
+    quiet: bool,
+    executor: str = "local",
+    scheduler: str | None = None,
+    resume: Path | None = None,
+):
     """Every combination of the swept settings (a Comparison); `resume` finishes an
     interrupted sweep folder."""
     from nnctl.compare import make_out_dir, resume_comparison, run_plan, sweep_plan
 
     runner = _executor(executor, jobs, scheduler)
     if resume is not None:
-        _check_resume(CONFIG=config, **{"-s": options, "--seeds": seeds,
-                                        "--target-loss": target_loss, "--out": out})
+        _check_resume(
+            CONFIG=config,
+            **{"-s": options, "--seeds": seeds, "--target-loss": target_loss, "--out": out},
+        )
         return resume_comparison(resume, "sweep", runner, quiet)
     if config is None:
         raise UsageError("missing CONFIG: nnctl sweep CONFIG.yaml -s KEY=V1,V2 (or --resume DIR)")
@@ -216,8 +276,10 @@ def labelled_runs(paths: list[Path]) -> tuple[list[tuple[str, Path]], str | None
         elif is_run_folder(path):
             labelled.append((path.name if len(paths) == 1 or names_unique else str(path), path))
         else:
-            raise UsageError(f"{path}: expected a run folder (metrics.jsonl, summary.json) or a "
-                             "comparison folder (comparison.json)")
+            raise UsageError(
+                f"{path}: expected a run folder (metrics.jsonl, summary.json) or a "
+                "comparison folder (comparison.json)"
+            )
     return labelled, title
 
 
@@ -234,8 +296,9 @@ def plot_runs(paths: list[Path], out: Path, metric: str | None, title: str | Non
         raise UsageError(str(exc)) from None
 
 
-def plot_model(paths: list[Path], out: Path, boundary: bool, weights: bool,
-               title: str | None) -> Path:
+def plot_model(
+    paths: list[Path], out: Path, boundary: bool, weights: bool, title: str | None
+) -> Path:
     """`plot --boundary` (2-D inputs; a comparison folder gives one panel per optimizer, its
     first seed) or `plot --weights` (image inputs, one run): the image `out`, and its numbers
     in the JSON file beside it (same name, .json)."""
@@ -257,17 +320,30 @@ def plot_model(paths: list[Path], out: Path, boundary: bool, weights: bool,
             figure = model_plots.boundary_figure(data, title)
         else:
             if len(first) != 1:
-                raise UsageError(f"--weights: draws one run; found {len(first)} "
-                                 f"({', '.join(label for label, _ in first[:4])}...)")
+                raise UsageError(
+                    f"--weights: draws one run; found {len(first)} "
+                    f"({', '.join(label for label, _ in first[:4])}...)"
+                )
             data = weights_data(first[0][1])
             figure = model_plots.weights_figure(data, title)
     except PlotsUnavailable as exc:
         raise UsageError(str(exc)) from None
     write_text(Path(out).with_suffix(".json"), to_json(data) + "\n")
     return _save(figure, Path(out))
-def convert_data(source: Path, out: Path, target: str | None, drop: list[str] | None,
-                 missing: str, categorical: list[str] | None, na_values: list[str] | None,
-                 delimiter: str, dtype: str, force: bool) -> dict:
+
+
+def convert_data(
+    source: Path,
+    out: Path,
+    target: str | None,
+    drop: list[str] | None,
+    missing: str,
+    categorical: list[str] | None,
+    na_values: list[str] | None,
+    delimiter: str,
+    dtype: str,
+    force: bool,
+) -> dict:
     """`data convert`: the options checked as the data section's keys are, then the work."""
     from nnctl.data.columns import MISSING_MODES
     from nnctl.data.convert import SETTINGS_DEFAULTS, convert_csv
@@ -277,12 +353,18 @@ def convert_data(source: Path, out: Path, target: str | None, drop: list[str] | 
     show_progress(pass_bar(True))
 
     if missing not in MISSING_MODES:
-        raise UsageError(f"--missing: expected one of {', '.join(MISSING_MODES)}, "
-                         f"found {missing!r}")
+        raise UsageError(
+            f"--missing: expected one of {', '.join(MISSING_MODES)}, found {missing!r}"
+        )
     if dtype not in ("float64", "float32"):
         raise UsageError(f"--dtype: expected float64 or float32, found {dtype!r}")
     kinds = categorical or ["auto"]
     chosen = kinds[0] if kinds in (["auto"], ["none"]) else kinds
-    settings = {"drop": drop or [], "missing": missing, "categorical": chosen,
-                "na_values": na_values or SETTINGS_DEFAULTS["na_values"], "delimiter": delimiter}
+    settings = {
+        "drop": drop or [],
+        "missing": missing,
+        "categorical": chosen,
+        "na_values": na_values or SETTINGS_DEFAULTS["na_values"],
+        "delimiter": delimiter,
+    }
     return convert_csv(source, out, target=target, settings=settings, dtype=dtype, force=force)

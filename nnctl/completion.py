@@ -15,8 +15,9 @@ def _branches(node: dict):
 def _walk(node: dict, prefix: str, keys: dict[str, set]) -> None:
     """Every key path under `node` (a JSON Schema), with the string choices its value has. A
     section that may also be a bare name (`optimizer: adam`) is a key with choices too."""
-    for name, child in {n: c for b in _branches(node)
-                        for n, c in (b.get("properties") or {}).items()}.items():
+    for name, child in {
+        n: c for b in _branches(node) for n, c in (b.get("properties") or {}).items()
+    }.items():
         path = f"{prefix}{name}"
         alternatives = list(_branches(child))
         choices = {c for b in alternatives for c in b.get("enum", []) if isinstance(c, str)}

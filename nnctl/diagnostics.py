@@ -17,30 +17,54 @@ def check_config(cfg: dict, base_dir: Path | None = None) -> str:
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)
     dtype = resolve_dtype(cfg)
-    model = model_from_config(cfg, data.X_train.shape[1], data.n_outputs, data.task, streams, dtype,
-                              data_source=data.source)  # the same words as `train`
+    model = model_from_config(
+        cfg,
+        data.X_train.shape[1],
+        data.n_outputs,
+        data.task,
+        streams,
+        dtype,
+        data_source=data.source,
+    )  # the same words as `train`
     optimizer_from_config(cfg, model.n_params, dtype)
-    return (f"{data.task}, {len(data.X_train)} train / {len(data.X_val)} val rows, "
-            f"{data.X_train.shape[1]} features, {model.n_params} parameters")
+    return (
+        f"{data.task}, {len(data.X_train)} train / {len(data.X_val)} val rows, "
+        f"{data.X_train.shape[1]} features, {model.n_params} parameters"
+    )
 
 
-def run_gradcheck(cfg: dict, samples: int, base_dir: Path | None = None, tolerance: float = 1e-6) -> dict:
+def run_gradcheck(
+    cfg: dict, samples: int, base_dir: Path | None = None, tolerance: float = 1e-6
+) -> dict:
     """Max relative error per parameter block, in float64, on the first `samples` training rows."""
     from nnctl.nn import gradcheck
     from nnctl.prepare import model_from_config, prepare_data
 
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise UsageError(f"--samples: expected an integer >= 1 (training rows to check on), "
-                         f"found {samples!r}")
+        raise UsageError(
+            f"--samples: expected an integer >= 1 (training rows to check on), found {samples!r}"
+        )
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)
-    model = model_from_config(cfg, data.X_train.shape[1], data.n_outputs, data.task, streams,
-                              np.float64, data_source=data.source)
+    model = model_from_config(
+        cfg,
+        data.X_train.shape[1],
+        data.n_outputs,
+        data.task,
+        streams,
+        np.float64,
+        data_source=data.source,
+    )
     n = min(samples, len(data.X_train))  # samples >= 1 is checked above
     errors = gradcheck(model, data.X_train[:n], data.y_train[:n])
     worst = max(errors.values()) if errors else 0.0
-    return {"blocks": errors, "max_relative_error": worst, "tolerance": tolerance,
-            "passed": bool(worst < tolerance), "samples": n}
+    return {
+        "blocks": errors,
+        "max_relative_error": worst,
+        "tolerance": tolerance,
+        "passed": bool(worst < tolerance),
+        "samples": n,
+    }
 
 
 def dataset_listing() -> list[dict]:
@@ -48,6 +72,12 @@ def dataset_listing() -> list[dict]:
 
     rows = []
     for entry in DATASETS.entries():
-        rows.append({"name": entry.name, **entry.info, "description": entry.doc,
-                     "params": {h.name: h.default for h in entry.hypers}})
+        rows.append(
+            {
+                "name": entry.name,
+                **entry.info,
+                "description": entry.doc,
+                "params": {h.name: h.default for h in entry.hypers},
+            }
+        )
     return rows

@@ -37,7 +37,9 @@ def unknown_name(kind: str, name, choices, where: str = "") -> UsageError:
     """The one error text for an unknown registry name, with a suggestion and the choices."""
     prefix = f"{where}: " if where else ""
     listing = ", ".join(sorted(str(c) for c in choices))
-    return UsageError(f"{prefix}unknown {kind} {name!r}{closest(name, choices)}; expected one of: {listing}")
+    return UsageError(
+        f"{prefix}unknown {kind} {name!r}{closest(name, choices)}; expected one of: {listing}"
+    )
 
 
 def os_error_text(exc: OSError, action: str = "") -> str:

@@ -46,8 +46,12 @@ class LoadedModel:
             # A model trained on a CSV before pipelines were stored: numeric columns, by name.
             path = self.cfg["data"].get("path")
             names = self.meta.get("feature_names")
-            if names and isinstance(path, str) and self.cfg["data"]["format"] in ("auto", "csv") \
-                    and path.lower().endswith(CSV_SUFFIXES):
+            if (
+                names
+                and isinstance(path, str)
+                and self.cfg["data"]["format"] in ("auto", "csv")
+                and path.lower().endswith(CSV_SUFFIXES)
+            ):
                 return ColumnPipeline.numeric(names)
             return None
         return ColumnPipeline.from_dict(self.meta["columns"], f"{self.path}: meta.columns")
@@ -58,17 +62,23 @@ class LoadedModel:
 
         if self.meta.get("target_scaler") is None:
             return None
-        return Standardizer.from_dict(self.meta["target_scaler"],
-                                      f"{self.path}: meta.target_scaler")
+        return Standardizer.from_dict(
+            self.meta["target_scaler"], f"{self.path}: meta.target_scaler"
+        )
 
     def check_features(self, X: np.ndarray, source: str) -> None:
         expected = self.meta["n_features"]
         if X.ndim != 2 or X.shape[1] != expected:
             found = X.shape[1] if X.ndim == 2 else X.shape
-            raise UsageError(f"{source}: has {found} feature columns, the model at {self.path} "
-                             f"was trained on {expected}"
-                             + (f" ({', '.join(self.meta['feature_names'][:8])}...)"
-                                if self.meta.get("feature_names") else ""))
+            raise UsageError(
+                f"{source}: has {found} feature columns, the model at {self.path} "
+                f"was trained on {expected}"
+                + (
+                    f" ({', '.join(self.meta['feature_names'][:8])}...)"
+                    if self.meta.get("feature_names")
+                    else ""
+                )
+            )
 
 
 def load_model(run_or_ckpt: str | Path, prefer: str = "best") -> LoadedModel:
@@ -84,8 +94,15 @@ def load_model(run_or_ckpt: str | Path, prefer: str = "best") -> LoadedModel:
     meta = {**meta, "config": cfg}
     _check_meta(path, meta)
     cfg = {**cfg, "model": {**cfg["model"], "init_from": None}}
-    model = model_from_config(cfg, meta["n_features"], meta["n_outputs"], meta["task"],
-                        make_streams(cfg["seed"]), np.dtype(meta["dtype"]).type, data_source=str(path))
+    model = model_from_config(
+        cfg,
+        meta["n_features"],
+        meta["n_outputs"],
+        meta["task"],
+        make_streams(cfg["seed"]),
+        np.dtype(meta["dtype"]).type,
+        data_source=str(path),
+    )
     model.load_state_dict(arrays, path)
     return LoadedModel(model, meta, path)
 
@@ -106,15 +123,22 @@ def _check_meta(path: Path, meta: dict) -> None:
         if isinstance(meta[key], bool) or meta[key] < 1:
             raise bad(key, "a count >= 1")
     classes = meta.get("classes")
-    if meta["task"] != "regression" and (not isinstance(classes, list) or len(classes) < 2 or not all(
-            isinstance(c, (int, float, str)) and not isinstance(c, bool) for c in classes)):
+    if meta["task"] != "regression" and (
+        not isinstance(classes, list)
+        or len(classes) < 2
+        or not all(isinstance(c, (int, float, str)) and not isinstance(c, bool) for c in classes)
+    ):
         raise bad("classes", "a list of at least 2 class labels")
     if meta["task"] != "regression":
         if meta["n_outputs"] != len(classes) or (meta["task"] == "binary" and len(classes) != 2):
-            raise bad("n_outputs", f"one per class for {meta['task']} classification with "
-                                   f"{len(classes)} classes")
+            raise bad(
+                "n_outputs",
+                f"one per class for {meta['task']} classification with {len(classes)} classes",
+            )
     names = meta.get("feature_names")
-    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+    if names is not None and not (
+        isinstance(names, list) and all(isinstance(n, str) for n in names)
+    ):
         raise bad("feature_names", "a list of column names")
     if meta.get("scaler") is not None:
         scaler = Standardizer.from_dict(meta["scaler"], f"{path}: meta.scaler")
@@ -122,8 +146,14 @@ def _check_meta(path: Path, meta: dict) -> None:
             raise bad("scaler", f"statistics of {meta['n_features']} features")
 
 
-def _eval_data(loaded: LoadedModel, data_spec: str | None, split: str,
-               require_target: bool = True, data_format: str = "auto", keep=()):
+def _eval_data(
+    loaded: LoadedModel,
+    data_spec: str | None,
+    split: str,
+    require_target: bool = True,
+    data_format: str = "auto",
+    keep=(),
+):
     """(X scaled, y in the target's own units, source, dataset) to evaluate or predict on:
     the run's own split (dataset None), or a file / built-in bound to the model's columns."""
     from nnctl.data import DATASETS, load_builtin
@@ -134,13 +164,20 @@ def _eval_data(loaded: LoadedModel, data_spec: str | None, split: str,
         # Relative data paths of the run are found where training found them (next to its config).
         base_dir = Path(meta["base_dir"]) if isinstance(meta.get("base_dir"), str) else None
         data = prepare_data(cfg, make_streams(cfg["seed"]), base_dir)
-        parts = {"train": (data.X_train, data.y_train), "val": (data.X_val, data.y_val),
-                 "all": (np.concatenate([data.X_train, data.X_val]),
-                         np.concatenate([data.y_train, data.y_val]))}
+        parts = {
+            "train": (data.X_train, data.y_train),
+            "val": (data.X_val, data.y_val),
+            "all": (
+                np.concatenate([data.X_train, data.X_val]),
+                np.concatenate([data.y_train, data.y_val]),
+            ),
+        }
         X, y = parts[split]
         if len(X) == 0:
-            raise UsageError(f"--split {split}: the run has no {split} rows "
-                             f"(data.val_fraction is {cfg['data']['val_fraction']}); use --split train")
+            raise UsageError(
+                f"--split {split}: the run has no {split} rows "
+                f"(data.val_fraction is {cfg['data']['val_fraction']}); use --split train"
+            )
         return X, unscale_target(loaded.target_scaler, y), f"{data.source} ({split} split)", None
     if data_spec != "-" and not Path(data_spec).exists() and data_spec in DATASETS:
         if keep:
@@ -162,8 +199,9 @@ def _bound_builtin(loaded: LoadedModel, dataset):
     return dataset
 
 
-def _load_bound_file(loaded: LoadedModel, data_spec: str, require_target: bool,
-                     data_format: str, keep):
+def _load_bound_file(
+    loaded: LoadedModel, data_spec: str, require_target: bool, data_format: str, keep
+):
     """A data file for this model: a CSV's columns are found by header name (any order, extra
     columns ignored) and go through the stored column pipeline; other formats by position."""
     from nnctl.data import FORMATS, load_file
@@ -172,26 +210,42 @@ def _load_bound_file(loaded: LoadedModel, data_spec: str, require_target: bool,
         raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, found {data_format!r}")
     cfg, meta = loaded.cfg, loaded.meta
     settings = {k: cfg["data"][k] for k in ("na_values", "delimiter")}
-    dataset = load_file(data_spec, target=cfg["data"]["target"], classes=meta.get("classes"),
-                        task=meta["task"], require_target=require_target, format=data_format,
-                        columns=settings, pipeline=loaded.columns,
-                        fit_columns=loaded.columns is None, keep=keep)
+    dataset = load_file(
+        data_spec,
+        target=cfg["data"]["target"],
+        classes=meta.get("classes"),
+        task=meta["task"],
+        require_target=require_target,
+        format=data_format,
+        columns=settings,
+        pipeline=loaded.columns,
+        fit_columns=loaded.columns is None,
+        keep=keep,
+    )
     missing_keep = [k for k in keep if dataset.table is None or k not in dataset.table.raw_text]
     if missing_keep:
-        raise UsageError(f"{dataset.source}: --keep {missing_keep[0]}: no such column"
-                         + ("" if dataset.table is not None else " (--keep applies to CSV input)"))
+        raise UsageError(
+            f"{dataset.source}: --keep {missing_keep[0]}: no such column"
+            + ("" if dataset.table is not None else " (--keep applies to CSV input)")
+        )
     return dataset
 
 
-def evaluate(run_or_ckpt, data_spec: str | None = None, split: str = "val",
-             data_format: str = "auto") -> dict:
+def evaluate(
+    run_or_ckpt, data_spec: str | None = None, split: str = "val", data_format: str = "auto"
+) -> dict:
     loaded = load_model(run_or_ckpt)
     X, y, source, _ = _eval_data(loaded, data_spec, split, data_format=data_format)
     model, task = loaded.model, loaded.meta["task"]
     X = X.astype(model.dtype, copy=False)
     proba = model.predict_proba(X) if task != "regression" else None
-    result = {"checkpoint": str(loaded.path), "data": source, "n": int(len(X)), "task": task,
-              "loss": model.loss(X, scale_target(loaded.target_scaler, y))}
+    result = {
+        "checkpoint": str(loaded.path),
+        "data": source,
+        "n": int(len(X)),
+        "task": task,
+        "loss": model.loss(X, scale_target(loaded.target_scaler, y)),
+    }
     if loaded.target_scaler is not None:
         result["loss_units"] = "standardized target"  # the metrics below are in its own units
     prediction = unscale_target(loaded.target_scaler, model.predict(X))
@@ -201,28 +255,39 @@ def evaluate(run_or_ckpt, data_spec: str | None = None, split: str = "val",
     return result
 
 
-def predict_rows(run_or_ckpt, data_path: str, proba: bool = False, data_format: str = "auto",
-                 keep=()):
+def predict_rows(
+    run_or_ckpt, data_path: str, proba: bool = False, data_format: str = "auto", keep=()
+):
     """(header, rows) of predictions with the original class labels (regression: in the
     target's own units); `keep` columns copied first. A row with a missing cell that the model
     does not impute (data.missing: drop_rows) gets empty prediction cells."""
     loaded = load_model(run_or_ckpt)
     if proba and loaded.meta["task"] == "regression":
-        raise UsageError(f"--proba: {loaded.path} is a regression model; it predicts values, "
-                         "not class probabilities (drop --proba)")
-    X, _, _, dataset = _eval_data(loaded, data_path, "all", require_target=False,
-                                  data_format=data_format, keep=keep)
+        raise UsageError(
+            f"--proba: {loaded.path} is a regression model; it predicts values, "
+            "not class probabilities (drop --proba)"
+        )
+    X, _, _, dataset = _eval_data(
+        loaded, data_path, "all", require_target=False, data_format=data_format, keep=keep
+    )
     model, meta = loaded.model, loaded.meta
     complete = ~np.isnan(X).any(axis=1)
     if not complete.all():
-        warnings.warn(f"{dataset.source}: {int((~complete).sum())} rows have a missing cell the "
-                      "model does not impute (data.missing: drop_rows); their predictions are "
-                      "empty", stacklevel=2)
+        warnings.warn(
+            f"{dataset.source}: {int((~complete).sum())} rows have a missing cell the "
+            "model does not impute (data.missing: drop_rows); their predictions are "
+            "empty",
+            stacklevel=2,
+        )
     X = X[complete].astype(model.dtype, copy=False)
     kept = [dataset.table.raw_text[k].tolist() for k in keep]
     if meta["task"] == "regression":
         values = unscale_target(loaded.target_scaler, model.predict(X)).reshape(len(X), -1)
-        header = ["prediction"] if values.shape[1] == 1 else [f"prediction_{i}" for i in range(values.shape[1])]
+        header = (
+            ["prediction"]
+            if values.shape[1] == 1
+            else [f"prediction_{i}" for i in range(values.shape[1])]
+        )
         rows = [[repr(float(v)) for v in row] for row in values]
     else:
         classes = meta["classes"]

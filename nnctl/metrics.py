@@ -9,8 +9,15 @@ from __future__ import annotations
 import numpy as np
 
 # Which way is better, for early stopping and comparisons ("val_" prefix stripped).
-HIGHER_IS_BETTER = {"accuracy": True, "r2": True, "loss": False, "log_loss": False, "mse": False,
-                    "rmse": False, "mae": False}
+HIGHER_IS_BETTER = {
+    "accuracy": True,
+    "r2": True,
+    "loss": False,
+    "log_loss": False,
+    "mse": False,
+    "rmse": False,
+    "mae": False,
+}
 PRIMARY = {"regression": "r2", "binary": "accuracy", "multiclass": "accuracy"}
 
 
@@ -58,12 +65,21 @@ def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(per_output.mean())
 
 
-def task_metrics(task: str, y_true: np.ndarray, prediction: np.ndarray,
-                 proba: np.ndarray | None = None, confusion: bool = False) -> dict:
+def task_metrics(
+    task: str,
+    y_true: np.ndarray,
+    prediction: np.ndarray,
+    proba: np.ndarray | None = None,
+    confusion: bool = False,
+) -> dict:
     """The task's metrics by name. Classification: `prediction` are class codes."""
     if task == "regression":
-        return {"mse": mse(y_true, prediction), "rmse": rmse(y_true, prediction),
-                "mae": mae(y_true, prediction), "r2": r2(y_true, prediction)}
+        return {
+            "mse": mse(y_true, prediction),
+            "rmse": rmse(y_true, prediction),
+            "mae": mae(y_true, prediction),
+            "r2": r2(y_true, prediction),
+        }
     out = {"accuracy": accuracy(y_true, prediction)}
     if proba is not None:
         out["log_loss"] = log_loss(y_true, proba)

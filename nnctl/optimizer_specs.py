@@ -97,8 +97,9 @@ def parse_spec(text: str, where: str | None = None) -> OptimizerSpec:
             key, eq, value = item.partition("=")
             key = key.strip()
             if not eq or not key:
-                raise UsageError(f"{where}: expected KEY=VALUE after '{name}:', "
-                                 f"found {item.strip()!r}")
+                raise UsageError(
+                    f"{where}: expected KEY=VALUE after '{name}:', found {item.strip()!r}"
+                )
             if key in settings:
                 raise UsageError(f"{where}: {key} is given twice")
             settings[key] = yaml_value(value, f"{where}: {key}")
@@ -113,8 +114,9 @@ def spec_from_mapping(value: dict, where: str) -> OptimizerSpec:
     if not isinstance(name, str):
         raise UsageError(f"{where}.name: expected the name of an optimizer, found {name!r}")
     canonical = _check_settings(name, settings, where)
-    label = name + (":" + ",".join(f"{k}={_text(v)}" for k, v in settings.items())
-                    if settings else "")
+    label = name + (
+        ":" + ",".join(f"{k}={_text(v)}" for k, v in settings.items()) if settings else ""
+    )
     return OptimizerSpec(label, canonical, settings)
 
 
@@ -124,8 +126,10 @@ def spec_from_entry(item, where: str) -> OptimizerSpec:
         return parse_spec(item, where)
     if isinstance(item, dict):
         return spec_from_mapping(item, where)
-    raise UsageError(f"{where}: expected a spec like \"sgd:lr=0.1\" or a mapping "
-                     f"{{name: sgd, lr: 0.1}}, found {item!r}")
+    raise UsageError(
+        f'{where}: expected a spec like "sgd:lr=0.1" or a mapping '
+        f"{{name: sgd, lr: 0.1}}, found {item!r}"
+    )
 
 
 def _text(value) -> str:

@@ -29,8 +29,10 @@ def fill(template: str, cfg: dict) -> str:
         node = cfg
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
-                raise UsageError(f"--out {template!r}: {{{key}}} is not a config key (e.g. "
-                                 "{model.kind}, {optimizer.name}, {optimizer.lr}, {seed})")
+                raise UsageError(
+                    f"--out {template!r}: {{{key}}} is not a config key (e.g. "
+                    "{model.kind}, {optimizer.name}, {optimizer.lr}, {seed})"
+                )
             node = node[part]
         return _text(node).replace("/", "_")
 

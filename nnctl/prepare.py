@@ -44,8 +44,13 @@ class PreparedData:
         return len(self.classes)
 
 
-PATH_KEYS = (("data", "path"), ("data", "labels_path"), ("data", "val_path"),
-             ("data", "val_labels_path"), ("model", "init_from"))
+PATH_KEYS = (
+    ("data", "path"),
+    ("data", "labels_path"),
+    ("data", "val_path"),
+    ("data", "val_labels_path"),
+    ("model", "init_from"),
+)
 
 
 def absolute_paths(cfg: dict, base_dir: Path | None) -> dict:
@@ -64,9 +69,17 @@ def absolute_paths(cfg: dict, base_dir: Path | None) -> dict:
     return out
 
 
-def load_dataset(data_cfg: dict, streams, *, which: str = "path", classes=None,
-                 require_target: bool = True, base_dir: Path | None = None, pipeline=None,
-                 fit_columns: bool = True):
+def load_dataset(
+    data_cfg: dict,
+    streams,
+    *,
+    which: str = "path",
+    classes=None,
+    require_target: bool = True,
+    base_dir: Path | None = None,
+    pipeline=None,
+    fit_columns: bool = True,
+):
     """The Dataset a data section names: a built-in (generated from the 'data' stream) or a file.
 
     which: "path" for the main data, "val_path" for the separate validation file.
@@ -74,16 +87,27 @@ def load_dataset(data_cfg: dict, streams, *, which: str = "path", classes=None,
     from nnctl.data import load_builtin, load_file
 
     if which == "path" and data_cfg["name"] is not None:
-        return load_builtin(data_cfg["name"], data_cfg["params"] or {}, streams["data"],
-                            task=data_cfg["task"])
+        return load_builtin(
+            data_cfg["name"], data_cfg["params"] or {}, streams["data"], task=data_cfg["task"]
+        )
     path, labels = locate_files(data_cfg, which, base_dir)
-    return load_file(path, target=data_cfg["target"], labels_path=labels, format=data_cfg["format"],
-                     task=data_cfg["task"], classes=classes, require_target=require_target,
-                     columns=data_cfg, pipeline=pipeline, fit_columns=fit_columns)
+    return load_file(
+        path,
+        target=data_cfg["target"],
+        labels_path=labels,
+        format=data_cfg["format"],
+        task=data_cfg["task"],
+        classes=classes,
+        require_target=require_target,
+        columns=data_cfg,
+        pipeline=pipeline,
+        fit_columns=fit_columns,
+    )
 
 
-def locate_files(data_cfg: dict, which: str = "path",
-                 base_dir: Path | None = None) -> tuple[Path, str | None]:
+def locate_files(
+    data_cfg: dict, which: str = "path", base_dir: Path | None = None
+) -> tuple[Path, str | None]:
     """(data file, labels file or None) that `data.<which>` names, as they will be opened.
 
     Paths in a config are tried as given (relative to the working folder), then relative to
@@ -102,8 +126,8 @@ def locate_files(data_cfg: dict, which: str = "path",
 def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedData:
     from nnctl.data import Standardizer, train_val_split
     from nnctl.data.columns import fit_on_rows
-    from nnctl.prepare_on_disk import prepare_on_disk
     from nnctl.data.scaling import fit_target_scaler, scale_target
+    from nnctl.prepare_on_disk import prepare_on_disk
 
     on_disk = prepare_on_disk(cfg, streams, base_dir)  # .npy or shards: memory-mapped
     if on_disk is not None:
@@ -117,15 +141,28 @@ def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedDa
         columns, full.X, _ = fit_on_rows(full.table, data_cfg, rows, rows[:0])
         full.feature_names = columns.output_names
     if data_cfg["val_path"] is not None:
-        val = load_dataset(data_cfg, streams, which="val_path", classes=full.classes,
-                           base_dir=base_dir, pipeline=columns)
+        val = load_dataset(
+            data_cfg,
+            streams,
+            which="val_path",
+            classes=full.classes,
+            base_dir=base_dir,
+            pipeline=columns,
+        )
         if val.X.shape[1] != full.X.shape[1]:
-            raise UsageError(f"{data_cfg['val_path']}: data.val_path has {val.X.shape[1]} features, "
-                             f"the training data has {full.X.shape[1]}")
+            raise UsageError(
+                f"{data_cfg['val_path']}: data.val_path has {val.X.shape[1]} features, "
+                f"the training data has {full.X.shape[1]}"
+            )
         X_train, y_train, X_val, y_val = full.X, full.y, val.X, val.y
     else:
-        train_idx, val_idx = train_val_split(full.y, data_cfg["val_fraction"], streams["split"],
-                                             stratify=data_cfg["stratify"], task=full.task)
+        train_idx, val_idx = train_val_split(
+            full.y,
+            data_cfg["val_fraction"],
+            streams["split"],
+            stratify=data_cfg["stratify"],
+            task=full.task,
+        )
         if full.X is None:  # a CSV: the column pipeline learns from the training rows only
             columns, X_train, X_val = fit_on_rows(full.table, data_cfg, train_idx, val_idx)
             full.feature_names = columns.output_names
@@ -140,8 +177,19 @@ def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedDa
         X_train, X_val = scaler.transform(X_train), scaler.transform(X_val)
     target_scaler = fit_target_scaler(full.task, data_cfg["standardize_target"], y_train)
     y_train, y_val = scale_target(target_scaler, y_train), scale_target(target_scaler, y_val)
-    return PreparedData(X_train, y_train, X_val, y_val, full.task, full.classes, full.feature_names,
-                        scaler, full.source, columns, target_scaler)
+    return PreparedData(
+        X_train,
+        y_train,
+        X_val,
+        y_val,
+        full.task,
+        full.classes,
+        full.feature_names,
+        scaler,
+        full.source,
+        columns,
+        target_scaler,
+    )
 
 
 def resolve_dtype(cfg: dict) -> type:
@@ -154,27 +202,48 @@ def resolve_dtype(cfg: dict) -> type:
     return np.float64 if is_full_batch(OPTIMIZERS.get(cfg["optimizer"]["name"])) else np.float32
 
 
-def model_from_config(cfg: dict, n_features: int, n_outputs: int, task: str, streams, dtype,
-                data_source: str | None = None):
+def model_from_config(
+    cfg: dict,
+    n_features: int,
+    n_outputs: int,
+    task: str,
+    streams,
+    dtype,
+    data_source: str | None = None,
+):
     """The config's model for this data. data_source (a file path or built-in name): named in
     the message when the model, loss or task does not fit the data."""
     from nnctl import nn
 
     model_cfg, init_cfg = cfg["model"], cfg["init"]
     activation = model_cfg["activation"]
-    act_name, act_params = (activation, {}) if isinstance(activation, str) else (
-        activation["name"], {k: v for k, v in activation.items() if k != "name"})
+    act_name, act_params = (
+        (activation, {})
+        if isinstance(activation, str)
+        else (activation["name"], {k: v for k, v in activation.items() if k != "name"})
+    )
     init_params = {k: v for k, v in init_cfg.items() if k not in ("scheme", "bias")}
     loss = cfg["loss"]["name"]
     try:
         check_model_fits_data(cfg, n_features, n_outputs, task)
         model = nn.build_model(
-            model_cfg["kind"], n_features, n_outputs, task,
-            hidden=tuple(model_cfg["hidden"]), activation=act_name, activation_params=act_params,
-            dropout=model_cfg["dropout"], batch_norm=model_cfg["batch_norm"],
-            loss=None if loss == "auto" else loss, l2=cfg["loss"]["l2"],
-            init=init_cfg["scheme"], init_params=init_params, bias_init=init_cfg["bias"],
-            dtype=dtype, init_rng=streams["init"], dropout_rng=streams["dropout"],
+            model_cfg["kind"],
+            n_features,
+            n_outputs,
+            task,
+            hidden=tuple(model_cfg["hidden"]),
+            activation=act_name,
+            activation_params=act_params,
+            dropout=model_cfg["dropout"],
+            batch_norm=model_cfg["batch_norm"],
+            loss=None if loss == "auto" else loss,
+            l2=cfg["loss"]["l2"],
+            init=init_cfg["scheme"],
+            init_params=init_params,
+            bias_init=init_cfg["bias"],
+            dtype=dtype,
+            init_rng=streams["init"],
+            dropout_rng=streams["dropout"],
         )
     except UsageError as exc:
         if data_source is None:
@@ -189,36 +258,47 @@ def check_model_fits_data(cfg: dict, n_features, n_outputs, task) -> None:
     """The config rules that need the data: its task, features and outputs against the model
     kind and the loss. Checked once, here, before the model is built."""
     from nnctl.nn import LOSSES
-    from nnctl.tasks import TASKS
     from nnctl.nn.kinds import describe_target, kinds, model_kind, or_list
+    from nnctl.tasks import TASKS
 
     if task not in TASKS:
         raise UsageError(f"data.task: expected one of {', '.join(TASKS)}, found {task!r}")
     if not isinstance(n_features, (int, np.integer)) or n_features < 1:
         raise UsageError(f"data: expected at least one feature column, found {n_features!r}")
-    least = {"regression": (1, "a regression target needs at least 1 column"),
-             "binary": (2, "a binary target has 2 classes"),
-             "multiclass": (2, "a multiclass target needs at least 2 classes")}[task]
-    if (not isinstance(n_outputs, (int, np.integer)) or n_outputs < least[0]
-            or (task == "binary" and n_outputs != 2)):
+    least = {
+        "regression": (1, "a regression target needs at least 1 column"),
+        "binary": (2, "a binary target has 2 classes"),
+        "multiclass": (2, "a multiclass target needs at least 2 classes"),
+    }[task]
+    if (
+        not isinstance(n_outputs, (int, np.integer))
+        or n_outputs < least[0]
+        or (task == "binary" and n_outputs != 2)
+    ):
         raise UsageError(f"data: {least[1]}, found {n_outputs!r}")
     kind = model_kind(cfg["model"]["kind"])
     if task not in kind.tasks:
         others = [k.name for k in kinds() if task in k.tasks and k is not kind]
-        raise UsageError(f"model.kind: {kind.name} needs {kind.target} target, found "
-                         f"{describe_target(task, n_outputs)}; use {or_list(others)}")
+        raise UsageError(
+            f"model.kind: {kind.name} needs {kind.target} target, found "
+            f"{describe_target(task, n_outputs)}; use {or_list(others)}"
+        )
     if cfg["loss"]["name"] == "auto":
         return
     loss, n_logits = LOSSES.get(cfg["loss"]["name"]).name, kind.n_logits(task, n_outputs)
     if loss == "cross_entropy" and n_logits == 1:
         return  # the builder reads it as binary cross-entropy on the one logit
     if task not in LOSSES.get(loss).info["tasks"]:
-        raise UsageError(f"loss.name: {loss} does not fit {describe_target(task, n_outputs)}; "
-                         f"use {kind.default_loss(task)} (or loss.name: auto)")
+        raise UsageError(
+            f"loss.name: {loss} does not fit {describe_target(task, n_outputs)}; "
+            f"use {kind.default_loss(task)} (or loss.name: auto)"
+        )
     if loss == "binary_cross_entropy" and n_logits != 1:
-        raise UsageError(f"loss.name: binary_cross_entropy needs one logit per sample, but "
-                         f"model.kind {kind.name} has {n_logits} (one per class); use "
-                         "cross_entropy, or model.kind logreg")
+        raise UsageError(
+            f"loss.name: binary_cross_entropy needs one logit per sample, but "
+            f"model.kind {kind.name} has {n_logits} (one per class); use "
+            "cross_entropy, or model.kind logreg"
+        )
 
 
 def optimizer_from_config(cfg: dict, n_params: int, dtype):
@@ -244,13 +324,22 @@ def warm_start(model, path: str) -> None:
     params = model.named_parameters()
     missing = [name for name in params if name not in arrays]
     if missing:
-        raise UsageError(f"{path}: model.init_from lacks {', '.join(missing)}; "
-                         f"it holds {', '.join(sorted(arrays)) or 'no arrays'}")
+        raise UsageError(
+            f"{path}: model.init_from lacks {', '.join(missing)}; "
+            f"it holds {', '.join(sorted(arrays)) or 'no arrays'}"
+        )
     for name, view in params.items():
         if arrays[name].shape != view.shape:
-            raise UsageError(f"{path}: model.init_from: {name} has shape {list(arrays[name].shape)}, "
-                             f"the model expects {list(view.shape)}")
+            raise UsageError(
+                f"{path}: model.init_from: {name} has shape {list(arrays[name].shape)}, "
+                f"the model expects {list(view.shape)}"
+            )
     state = model.state_dict()
-    state.update({name: value for name, value in arrays.items()
-                  if name in state and value.shape == state[name].shape})
+    state.update(
+        {
+            name: value
+            for name, value in arrays.items()
+            if name in state and value.shape == state[name].shape
+        }
+    )
     model.load_state_dict(state, f"{path}: model.init_from")

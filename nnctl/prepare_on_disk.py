@@ -24,22 +24,33 @@ def prepare_on_disk(cfg: dict, streams, base_dir: Path | None = None):
     if not is_on_disk_source(path, data_cfg["format"]):
         return None
     if data_cfg["target"] is not None and not path.is_dir():
-        raise UsageError(f"{path}: data.target names a CSV column or an NPZ array; for npy data "
-                         "give the targets file as data.labels_path")
+        raise UsageError(
+            f"{path}: data.target names a CSV column or an NPZ array; for npy data "
+            "give the targets file as data.labels_path"
+        )
     full = open_dataset(path, labels, task=data_cfg["task"])
     if data_cfg["val_path"] is not None:
         val_path, val_labels = locate_files(data_cfg, "val_path", base_dir)
         if not is_on_disk_source(val_path):
-            raise UsageError(f"{val_path}: data.val_path must be .npy (or a shard folder) too "
-                             f"when data.path is ({path})")
+            raise UsageError(
+                f"{val_path}: data.val_path must be .npy (or a shard folder) too "
+                f"when data.path is ({path})"
+            )
         val = open_dataset(val_path, val_labels, task=full.task, classes=full.classes)
         if val.X.shape[1] != full.X.shape[1]:
-            raise UsageError(f"{val_path}: data.val_path has {val.X.shape[1]} features, the "
-                             f"training data has {full.X.shape[1]}")
+            raise UsageError(
+                f"{val_path}: data.val_path has {val.X.shape[1]} features, the "
+                f"training data has {full.X.shape[1]}"
+            )
         X_train, y_train, X_val, y_val = full.X, full.y, val.X, val.y
     else:
-        train_idx, val_idx = train_val_split(full.y, data_cfg["val_fraction"], streams["split"],
-                                             stratify=data_cfg["stratify"], task=full.task)
+        train_idx, val_idx = train_val_split(
+            full.y,
+            data_cfg["val_fraction"],
+            streams["split"],
+            stratify=data_cfg["stratify"],
+            task=full.task,
+        )
         X_train, X_val = full.X.subset(train_idx), full.X.subset(val_idx)
         y_train, y_val = full.y[train_idx], full.y[val_idx]
     if len(X_train) == 0:
@@ -55,5 +66,16 @@ def prepare_on_disk(cfg: dict, streams, base_dir: Path | None = None):
         pass
     target_scaler = fit_target_scaler(full.task, data_cfg["standardize_target"], y_train)
     y_train, y_val = scale_target(target_scaler, y_train), scale_target(target_scaler, y_val)
-    return PreparedData(X_train, y_train, X_val, y_val, full.task, full.classes,
-                        full.feature_names, scaler, full.source, full.columns, target_scaler)
+    return PreparedData(
+        X_train,
+        y_train,
+        X_val,
+        y_val,
+        full.task,
+        full.classes,
+        full.feature_names,
+        scaler,
+        full.source,
+        full.columns,
+        target_scaler,
+    )

@@ -104,8 +104,9 @@ def _convert_kind(kind: str, value: Any, where: str, expected: str) -> Any:
         if abs(value) > INT_LIMIT:
             # One bound for every count: beyond it a setting is a typo, and it would no longer
             # fit the int arrays and JSON a checkpoint stores it in.
-            raise UsageError(f"{where}: expected {expected}, at most {INT_LIMIT}, found "
-                             f"{_short_int(value)}")
+            raise UsageError(
+                f"{where}: expected {expected}, at most {INT_LIMIT}, found {_short_int(value)}"
+            )
         return value
     if kind == "float":
         original = value
@@ -120,8 +121,13 @@ def _convert_kind(kind: str, value: Any, where: str, expected: str) -> Any:
         if not math.isfinite(value):
             # .inf, .nan, or 1e400 (read as inf): never a usable setting, and training with it
             # would end in a "divergence" that is really a typo.
-            shown = original if isinstance(original, str) else _short_int(original) \
-                if isinstance(original, int) else repr(original)
+            shown = (
+                original
+                if isinstance(original, str)
+                else _short_int(original)
+                if isinstance(original, int)
+                else repr(original)
+            )
             # A setting whose own rule already says finite (init.bias) is not told twice.
             finite = "" if "finite" in expected else " (finite)"
             raise UsageError(f"{where}: expected {expected}{finite}, found {shown}")
@@ -135,7 +141,9 @@ def _convert_kind(kind: str, value: Any, where: str, expected: str) -> Any:
         if items is None:
             raise fail()
         inner = "float" if kind == "floats" else "int"
-        return tuple(_convert_kind(inner, v, f"{where}[{i}]", expected) for i, v in enumerate(items))
+        return tuple(
+            _convert_kind(inner, v, f"{where}[{i}]", expected) for i, v in enumerate(items)
+        )
     raise ValueError(f"unknown hyperparameter kind {kind!r}")
 
 
@@ -172,10 +180,13 @@ def check_keys(given: dict, allowed, where: str, owner: str | None = None) -> No
         path = f"{where}.{key}" if where else str(key)
         if owner is not None:
             listing = ", ".join(sorted(allowed)) or "none"
-            raise UsageError(f"{path}: unknown setting for {owner}{closest(key, allowed)}; "
-                             f"its settings are: {listing}")
-        raise UsageError(f"{path}: unknown key{closest(key, allowed)}; "
-                         f"expected one of: {', '.join(allowed)}")
+            raise UsageError(
+                f"{path}: unknown setting for {owner}{closest(key, allowed)}; "
+                f"its settings are: {listing}"
+            )
+        raise UsageError(
+            f"{path}: unknown key{closest(key, allowed)}; expected one of: {', '.join(allowed)}"
+        )
 
 
 @dataclass
@@ -250,9 +261,12 @@ class Registry:
         """
         entry = self.get(name, where)
         given = dict(given or {})
-        check_keys(given, [h.name for h in entry.hypers], where,
-                   owner=f"{self.kind} {entry.name!r}")
+        check_keys(
+            given, [h.name for h in entry.hypers], where, owner=f"{self.kind} {entry.name!r}"
+        )
         out = {}
         for h in entry.hypers:
-            out[h.name] = h.convert(given[h.name], f"{where}.{h.name}") if h.name in given else h.default
+            out[h.name] = (
+                h.convert(given[h.name], f"{where}.{h.name}") if h.name in given else h.default
+            )
         return out

@@ -15,7 +15,9 @@ STREAMS = ("init", "split", "shuffle", "dropout", "data")
 
 def make_streams(seed: int) -> dict[str, np.random.Generator]:
     children = np.random.SeedSequence(int(seed)).spawn(len(STREAMS))
-    return {name: np.random.Generator(np.random.PCG64(child)) for name, child in zip(STREAMS, children)}
+    return {
+        name: np.random.Generator(np.random.PCG64(child)) for name, child in zip(STREAMS, children)
+    }
 
 
 def get_states(streams: dict[str, np.random.Generator]) -> dict:

@@ -52,7 +52,9 @@ def create(path: Path, force: bool = False, unique: bool = True) -> Path:
                 n += 1
             path = candidate
         else:
-            raise UsageError(f"{path}: run folder exists and is not empty; use --force to replace it")
+            raise UsageError(
+                f"{path}: run folder exists and is not empty; use --force to replace it"
+            )
     try:
         (path / "checkpoints").mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # read-only, full, or a file where a parent folder should be
@@ -85,9 +87,11 @@ def lock(run_dir: str | os.PathLike) -> None:
     except OSError as exc:
         os.close(fd)
         if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            raise UsageError(f"{run_dir}: run folder in use by another nnctl process; wait for "
-                             "it to finish (or stop it, then --resume) or choose another "
-                             "--out") from None
+            raise UsageError(
+                f"{run_dir}: run folder in use by another nnctl process; wait for "
+                "it to finish (or stop it, then --resume) or choose another "
+                "--out"
+            ) from None
         return  # a file system without flock (some network mounts): run unlocked, as before
     _locked[key] = fd
 

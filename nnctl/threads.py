@@ -50,8 +50,9 @@ def blas_libraries() -> list[dict]:
     from threadpoolctl import threadpool_info
 
     keys = ("internal_api", "version", "architecture", "threading_layer", "num_threads")
-    return [{k: lib.get(k) for k in keys} for lib in threadpool_info()
-            if lib.get("user_api") == "blas"]
+    return [
+        {k: lib.get(k) for k in keys} for lib in threadpool_info() if lib.get("user_api") == "blas"
+    ]
 
 
 def _check_applied(n: int) -> None:
@@ -65,8 +66,10 @@ def _check_applied(n: int) -> None:
 
     found = [lib["num_threads"] for lib in threadpool_info() if lib.get("user_api") == "blas"]
     if found and min(found) != n:
-        raise UsageError(f"train.threads: {n} BLAS threads were asked for, the BLAS uses "
-                         f"{min(found)} (a count set from another thread of this process wins)")
+        raise UsageError(
+            f"train.threads: {n} BLAS threads were asked for, the BLAS uses "
+            f"{min(found)} (a count set from another thread of this process wins)"
+        )
 
 
 # The BLAS thread count is one setting for the whole process. Runs on several threads of one

@@ -28,8 +28,17 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 # Keys whose values are wall times, paths or versions: they differ between identical runs.
-VOLATILE = {"elapsed_s", "elapsed_before", "run_dir", "nnctl_version", "base_dir", "message",
-            "path", "out", "comparison_dir"}
+VOLATILE = {
+    "elapsed_s",
+    "elapsed_before",
+    "run_dir",
+    "nnctl_version",
+    "base_dir",
+    "message",
+    "path",
+    "out",
+    "comparison_dir",
+}
 
 
 def _strip(value):
@@ -63,8 +72,12 @@ def fingerprint_run(run_dir: Path) -> dict:
         out["summary"] = _strip(json.loads(summary.read_text()))
     metrics = run_dir / "metrics.jsonl"
     if metrics.exists():
-        rows = [_strip(json.loads(line)) for line in metrics.read_text().splitlines() if line.strip()]
-        out["metrics_sha256"] = hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+        rows = [
+            _strip(json.loads(line)) for line in metrics.read_text().splitlines() if line.strip()
+        ]
+        out["metrics_sha256"] = hashlib.sha256(
+            json.dumps(rows, sort_keys=True).encode()
+        ).hexdigest()
     for name in ("last", "best"):
         ckpt = run_dir / "checkpoints" / f"{name}.npz"
         if ckpt.exists():
@@ -91,15 +104,49 @@ def record(out_path: Path, quick: bool) -> None:
             _nnctl(["train", str(config), "--out", str(run), "-q", *cap], work)
             result[f"train/{config.stem}"] = fingerprint_run(run)
         compare = work / "compare"
-        _nnctl(["compare-optimizers", str(ROOT / "configs" / "iris-softmax.yaml"), "-o", "sgd",
-                "-o", "adam", "-o", "lbfgs", "-o", "newton", "--seeds", "2",
-                "--out", str(compare), "-q", "--no-plot", "-s", "train.epochs=5"], work)
+        _nnctl(
+            [
+                "compare-optimizers",
+                str(ROOT / "configs" / "iris-softmax.yaml"),
+                "-o",
+                "sgd",
+                "-o",
+                "adam",
+                "-o",
+                "lbfgs",
+                "-o",
+                "newton",
+                "--seeds",
+                "2",
+                "--out",
+                str(compare),
+                "-q",
+                "--no-plot",
+                "-s",
+                "train.epochs=5",
+            ],
+            work,
+        )
         for run in sorted(p for p in compare.iterdir() if p.is_dir()):
             result[f"compare/{run.name}"] = fingerprint_run(run)
         sweep = work / "sweep"
-        _nnctl(["sweep", str(ROOT / "configs" / "moons-mlp.yaml"), "-s", "optimizer.lr=0.01,0.1",
-                "-s", "model.activation=relu,tanh", "-s", "train.epochs=5", "--out", str(sweep),
-                "-q", "--no-plot"], work)
+        _nnctl(
+            [
+                "sweep",
+                str(ROOT / "configs" / "moons-mlp.yaml"),
+                "-s",
+                "optimizer.lr=0.01,0.1",
+                "-s",
+                "model.activation=relu,tanh",
+                "-s",
+                "train.epochs=5",
+                "--out",
+                str(sweep),
+                "-q",
+                "--no-plot",
+            ],
+            work,
+        )
         for run in sorted(p for p in sweep.iterdir() if p.is_dir()):
             result[f"sweep/{run.name}"] = fingerprint_run(run)
     out_path.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")

@@ -51,7 +51,10 @@ def write(name: str, text: str) -> Path:
     data = text.encode("utf-8")
     if len(data) > GZIP_ABOVE_BYTES:
         path = OUT / f"{name}.csv.gz"
-        with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+        with (
+            open(path, "wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
+        ):
             gz.write(data)
     else:
         path = OUT / f"{name}.csv"
@@ -72,12 +75,16 @@ def main() -> None:
         print(path, bunch.data.shape, dict(zip(*np.unique(targets, return_counts=True))))
 
     diabetes = datasets.load_diabetes(scaled=False)
-    path = write("diabetes", csv_text(diabetes.feature_names, diabetes.data,
-                                      [number_text(t) for t in diabetes.target]))
+    path = write(
+        "diabetes",
+        csv_text(diabetes.feature_names, diabetes.data, [number_text(t) for t in diabetes.target]),
+    )
     print(path, diabetes.data.shape)
 
     digits = datasets.load_digits()
-    path = write("digits", csv_text(digits.feature_names, digits.data, [str(int(t)) for t in digits.target]))
+    path = write(
+        "digits", csv_text(digits.feature_names, digits.data, [str(int(t)) for t in digits.target])
+    )
     print(path, digits.data.shape, np.bincount(digits.target))
 
 

@@ -17,22 +17,41 @@ def run_nnctl(*args, cwd=None, env=None, timeout=300, input=None):
     """`python -m nnctl ARGS` in a subprocess; returns the CompletedProcess (text mode)."""
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     full_env.pop("NNCTL_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "nnctl", *map(str, args)], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout, input=input)
+    return subprocess.run(
+        [sys.executable, "-m", "nnctl", *map(str, args)],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+    )
 
 
 def fault_command(fault: str, n: int, *args) -> list[str]:
     """The command that runs `nnctl ARGS` with a fault injected (tests/fault_launch.py)."""
-    return [sys.executable, str(REPO / "tests" / "fault_launch.py"), fault, str(n), "--",
-            *map(str, args)]
+    return [
+        sys.executable,
+        str(REPO / "tests" / "fault_launch.py"),
+        fault,
+        str(n),
+        "--",
+        *map(str, args),
+    ]
 
 
 def run_nnctl_with_fault(fault: str, n: int, *args, cwd=None, timeout=300):
     """run_nnctl, with tests/fault_launch.py's `fault` injected after step / write `n`."""
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("NNCTL_DEBUG", None)
-    return subprocess.run(fault_command(fault, n, *args), cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        fault_command(fault, n, *args),
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture

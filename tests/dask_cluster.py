@@ -29,16 +29,31 @@ class LocalDaskCluster:
         cwd.mkdir(parents=True, exist_ok=True)
         log = open(cwd / "log.txt", "wb")
         try:
-            return subprocess.Popen([sys.executable, "-m", "dask", *args], cwd=cwd, stdout=log,
-                                    stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"})
+            return subprocess.Popen(
+                [sys.executable, "-m", "dask", *args],
+                cwd=cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "NO_COLOR": "1"},
+            )
         finally:
             log.close()  # the child keeps its own handle
 
     def start(self) -> LocalDaskCluster:
         scheduler_file = self.folder / "scheduler.json"
-        self.scheduler = self._spawn("scheduler", [
-            "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-            "--scheduler-file", str(scheduler_file)])
+        self.scheduler = self._spawn(
+            "scheduler",
+            [
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(scheduler_file),
+            ],
+        )
         deadline = time.monotonic() + START_TIMEOUT_S
         while not scheduler_file.exists():
             if self.scheduler.poll() is not None or time.monotonic() > deadline:
@@ -49,9 +64,21 @@ class LocalDaskCluster:
         for i in range(self.n_workers):
             # --no-nanny: the worker is this process, so killing its PID kills the worker
             # (a nanny would start a new one).
-            self.workers[f"w{i}"] = self._spawn(f"w{i}", [
-                "worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                "--host", "127.0.0.1", "--name", f"w{i}"])
+            self.workers[f"w{i}"] = self._spawn(
+                f"w{i}",
+                [
+                    "worker",
+                    self.address,
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--no-dashboard",
+                    "--host",
+                    "127.0.0.1",
+                    "--name",
+                    f"w{i}",
+                ],
+            )
         with self.client() as client:
             client.wait_for_workers(self.n_workers, timeout=START_TIMEOUT_S)
         return self

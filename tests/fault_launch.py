@@ -72,7 +72,7 @@ def stalling_checkpoint_writes(first: int):
         file.write(data[: len(data) // 2])
         file.flush()
         time.sleep(STALL_S)
-        file.write(data[len(data) // 2:])
+        file.write(data[len(data) // 2 :])
 
     np.savez = savez
     try:
@@ -81,8 +81,10 @@ def stalling_checkpoint_writes(first: int):
         np.savez = real
 
 
-FAULTS = {"interrupt-at-step": interrupting_at_step,
-          "stall-checkpoint-writes": stalling_checkpoint_writes}
+FAULTS = {
+    "interrupt-at-step": interrupting_at_step,
+    "stall-checkpoint-writes": stalling_checkpoint_writes,
+}
 
 
 def main(argv: list[str]) -> None:

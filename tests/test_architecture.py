@@ -13,8 +13,19 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "nnctl"
 ENGINE = ("nn", "optim", "data")
-ABOVE = ("train", "compare", "cli", "commands", "report", "prepare", "config", "diagnostics",
-         "inference", "checkpoint", "run_folder")
+ABOVE = (
+    "train",
+    "compare",
+    "cli",
+    "commands",
+    "report",
+    "prepare",
+    "config",
+    "diagnostics",
+    "inference",
+    "checkpoint",
+    "run_folder",
+)
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -43,27 +54,34 @@ def test_engine_packages_import_neither_each_other_nor_the_layers_above(package)
     forbidden = (set(ENGINE) - {package}) | set(ABOVE)
     files = sorted((PACKAGE / package).rglob("*.py"))
     assert files, package
-    offenders = {f"{path.relative_to(PACKAGE.parent)} imports {module}"
-                 for path in files for module in imported_modules(path)
-                 if layer_of(module) in forbidden}
+    offenders = {
+        f"{path.relative_to(PACKAGE.parent)} imports {module}"
+        for path in files
+        for module in imported_modules(path)
+        if layer_of(module) in forbidden
+    }
     assert not offenders, sorted(offenders)
 
 
 def test_the_layer_check_sees_lazy_imports(tmp_path):
     """The check above would catch what it looks for, even inside a function."""
     sample = tmp_path / "sample.py"
-    sample.write_text("def f():\n    from nnctl.optim import OPTIMIZERS\n"
-                      "    from nnctl import config\n")
+    sample.write_text(
+        "def f():\n    from nnctl.optim import OPTIMIZERS\n    from nnctl import config\n"
+    )
     assert {layer_of(m) for m in imported_modules(sample)} == {"optim", "config", None}
 
 
 def test_help_does_not_import_numpy_or_the_config_layer():
-    probe = ("import sys, runpy; sys.argv = ['nnctl', '--help']\n"
-             "try:\n    runpy.run_module('nnctl', run_name='__main__')\n"
-             "except SystemExit:\n    pass\n"
-             "print(sorted(m for m in ('numpy', 'nnctl.config', 'nnctl.nn') if m in sys.modules))")
-    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          timeout=120)
+    probe = (
+        "import sys, runpy; sys.argv = ['nnctl', '--help']\n"
+        "try:\n    runpy.run_module('nnctl', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('numpy', 'nnctl.config', 'nnctl.nn') if m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
 
@@ -86,8 +104,9 @@ def test_a_new_model_kind_is_one_class_in_kinds_py(monkeypatch):
         target = "a regression"
 
         def layers(self, n_features, n_logits, **_):
-            return [kinds.Linear(n_features, n_logits, "linear0", bias=False,
-                                 needs_input_grad=False)]
+            return [
+                kinds.Linear(n_features, n_logits, "linear0", bias=False, needs_input_grad=False)
+            ]
 
     monkeypatch.setattr(kinds.MODELS, "_entries", dict(kinds.MODELS._entries))
     kinds._register(NoBias)

@@ -49,7 +49,12 @@ def test_help_and_version():
 
 def test_run_folder_contract(iris_run):
     folder, run, summary = iris_run
-    assert sorted(p.name for p in run.iterdir()) == ["checkpoints", "config.yaml", "metrics.jsonl", "summary.json"]
+    assert sorted(p.name for p in run.iterdir()) == [
+        "checkpoints",
+        "config.yaml",
+        "metrics.jsonl",
+        "summary.json",
+    ]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.npz", "last.npz"]
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4, 5]
@@ -81,7 +86,10 @@ def test_resolved_config_replays_the_run(iris_run, tmp_path):
         return [{k: v for k, v in r.items() if k != "elapsed_s"} for r in rows]
 
     assert numbers(run) == numbers(tmp_path / "replay")
-    with np.load(run / "checkpoints" / "last.npz") as a, np.load(tmp_path / "replay" / "checkpoints" / "last.npz") as b:
+    with (
+        np.load(run / "checkpoints" / "last.npz") as a,
+        np.load(tmp_path / "replay" / "checkpoints" / "last.npz") as b,
+    ):
         assert np.array_equal(a["linear0.weight"], b["linear0.weight"])
 
 
@@ -155,8 +163,13 @@ def test_eval_wrong_feature_count(iris_run, tmp_path):
     header = iris_csv(tmp_path / "x.csv").read_text().splitlines()[0].split(",")
     data = iris_csv(tmp_path / "iris3.csv", drop_column=header[0])
     # Columns are bound by name: the message names the one that is missing.
-    assert_clean_error(run_nnctl("eval", run, "--data", data, cwd=tmp_path), 2, "iris3.csv",
-                       f"no column {header[0]!r}", "matched by header name")
+    assert_clean_error(
+        run_nnctl("eval", run, "--data", data, cwd=tmp_path),
+        2,
+        "iris3.csv",
+        f"no column {header[0]!r}",
+        "matched by header name",
+    )
 
 
 def test_predict_csv_with_labels_and_proba(iris_run, tmp_path):
@@ -197,16 +210,30 @@ def test_datasets_listing():
     proc = run_nnctl("datasets", "--json")
     assert proc.returncode == 0, proc.stderr
     names = {d["name"]: d for d in json.loads(proc.stdout)}
-    assert {"iris", "wine", "breast_cancer", "diabetes", "digits", "moons", "circles", "spirals",
-            "blobs", "xor", "linear"} <= set(names)
+    assert {
+        "iris",
+        "wine",
+        "breast_cancer",
+        "diabetes",
+        "digits",
+        "moons",
+        "circles",
+        "spirals",
+        "blobs",
+        "xor",
+        "linear",
+    } <= set(names)
     assert names["iris"]["n_samples"] == 150 and names["digits"]["n_features"] == 64
     proc = run_nnctl("datasets")
     assert proc.returncode == 0 and "breast_cancer" in proc.stdout
 
 
 def test_gradcheck_command(tmp_path):
-    cfg = write(tmp_path / "mlp.yaml", "data: {name: moons}\nmodel: {kind: mlp, hidden: [5], activation: tanh}\n"
-                                      "loss: {l2: 0.01}\n")
+    cfg = write(
+        tmp_path / "mlp.yaml",
+        "data: {name: moons}\nmodel: {kind: mlp, hidden: [5], activation: tanh}\n"
+        "loss: {l2: 0.01}\n",
+    )
     proc = run_nnctl("gradcheck", cfg, "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
@@ -242,13 +269,17 @@ def test_bad_config_exit_2_names_the_key(tmp_path, extra, key):
 def test_bad_data_name_and_missing_file(tmp_path):
     cfg = write(tmp_path / "bad.yaml", "data: {name: irs}\n")
     assert_clean_error(run_nnctl("train", cfg, cwd=tmp_path), 2, "data.name", "iris")
-    assert_clean_error(run_nnctl("train", tmp_path / "missing.yaml", cwd=tmp_path), 2, "missing.yaml", "not found")
+    assert_clean_error(
+        run_nnctl("train", tmp_path / "missing.yaml", cwd=tmp_path), 2, "missing.yaml", "not found"
+    )
     cfg = write(tmp_path / "file.yaml", "data: {path: nowhere.csv}\n")
     assert_clean_error(run_nnctl("train", cfg, cwd=tmp_path), 2, "nowhere.csv")
 
 
 def test_python_dash_m_entry_point():
-    proc = subprocess.run([sys.executable, "-m", "nnctl", "--version"], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nnctl", "--version"], capture_output=True, text=True, cwd=REPO
+    )
     assert proc.returncode == 0 and "nnctl" in proc.stdout
 
 
@@ -259,8 +290,12 @@ def test_init_from_warm_starts_from_a_run_and_from_plain_arrays(iris_run, tmp_pa
     # A plain .npz from elsewhere, holding only the arrays under their checkpoint names.
     np.savez(tmp_path / "foreign.npz", **{"linear0.weight": weight, "linear0.bias": bias})
     for source in (run / "checkpoints" / "best.npz", tmp_path / "foreign.npz"):
-        cfg = write(tmp_path / "warm.yaml", TINY.replace("epochs: 5", "epochs: 0").replace(
-            "model: {kind: softmax}", f"model: {{kind: softmax, init_from: '{source}'}}"))
+        cfg = write(
+            tmp_path / "warm.yaml",
+            TINY.replace("epochs: 5", "epochs: 0").replace(
+                "model: {kind: softmax}", f"model: {{kind: softmax, init_from: '{source}'}}"
+            ),
+        )
         out = tmp_path / f"warm-{source.stem}"
         proc = run_nnctl("train", cfg, "--out", out, "-q", cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
@@ -273,10 +308,15 @@ def test_train_on_a_csv_file_with_string_labels_then_predict_them(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 3))
     labels = np.where(X[:, 0] + 0.5 * X[:, 1] > 0, "spam", "ham")
-    lines = ["a,b,c,kind"] + [f"{r[0]:.5f},{r[1]:.5f},{r[2]:.5f},{lab}" for r, lab in zip(X, labels)]
+    lines = ["a,b,c,kind"] + [
+        f"{r[0]:.5f},{r[1]:.5f},{r[2]:.5f},{lab}" for r, lab in zip(X, labels)
+    ]
     (tmp_path / "mail.csv").write_text("\n".join(lines) + "\n")
-    cfg = write(tmp_path / "mail.yaml", "data: {path: mail.csv, target: kind}\nmodel: {kind: logreg}\n"
-                                        "optimizer: lbfgs\ntrain: {epochs: 30}\n")
+    cfg = write(
+        tmp_path / "mail.yaml",
+        "data: {path: mail.csv, target: kind}\nmodel: {kind: logreg}\n"
+        "optimizer: lbfgs\ntrain: {epochs: 30}\n",
+    )
     proc = run_nnctl("train", cfg, "--out", tmp_path / "run", "-q", "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
@@ -299,10 +339,15 @@ def test_train_on_mnist_style_idx_files(tmp_path):
     images[np.arange(n), labels, 0] = 255  # the class is visible in one pixel
     with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "wb") as f:
         f.write(struct.pack(">HBBIII", 0, 0x08, 3, n, rows, cols) + images.tobytes())
-    (tmp_path / "train-labels-idx1-ubyte").write_bytes(struct.pack(">HBBI", 0, 0x08, 1, n) + labels.tobytes())
-    cfg = write(tmp_path / "idx.yaml", "data: {path: train-images-idx3-ubyte.gz, "
-                                       "labels_path: train-labels-idx1-ubyte}\nmodel: {kind: softmax}\n"
-                                       "optimizer: {name: adam, lr: 0.05}\ntrain: {epochs: 20}\n")
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(
+        struct.pack(">HBBI", 0, 0x08, 1, n) + labels.tobytes()
+    )
+    cfg = write(
+        tmp_path / "idx.yaml",
+        "data: {path: train-images-idx3-ubyte.gz, "
+        "labels_path: train-labels-idx1-ubyte}\nmodel: {kind: softmax}\n"
+        "optimizer: {name: adam, lr: 0.05}\ntrain: {epochs: 20}\n",
+    )
     proc = run_nnctl("train", cfg, "--out", tmp_path / "run", "-q", "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)

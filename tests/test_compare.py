@@ -52,10 +52,21 @@ def digits(tmp_path_factory):
     spec_args = [a for name in DIGITS_8 for a in ("--optimizer", name)]
     common = ["compare-optimizers", CONFIGS / "digits-mlp.yaml", *spec_args, "-s", "train.epochs=2"]
     procs = {
-        "jobs1": run_nnctl(*common, "--jobs", "1", "--out", folder / "jobs1", "--no-plot", cwd=folder),
+        "jobs1": run_nnctl(
+            *common, "--jobs", "1", "--out", folder / "jobs1", "--no-plot", cwd=folder
+        ),
         "jobs2": run_nnctl(*common, "--jobs", "2", "--out", folder / "jobs2", cwd=folder),
-        "again": run_nnctl(*common, "--jobs", "2", "--out", folder / "again", "--no-plot", "-q",
-                           "--json", cwd=folder),
+        "again": run_nnctl(
+            *common,
+            "--jobs",
+            "2",
+            "--out",
+            folder / "again",
+            "--no-plot",
+            "-q",
+            "--json",
+            cwd=folder,
+        ),
     }
     for proc in procs.values():
         assert proc.returncode == 0, proc.stderr
@@ -83,16 +94,23 @@ def test_digits_comparison_folder_is_complete(digits):
     assert [r["optimizer"] for r in rows] == DIGITS_8
     n_train = json.loads((out / "sgd" / "summary.json").read_text())["n_train"]
     for record, row in zip(data["runs"], rows):
-        assert record["status"] in ("completed", "early_stopped", "converged") and not record["diverged"]
+        assert (
+            record["status"] in ("completed", "early_stopped", "converged")
+            and not record["diverged"]
+        )
         assert row["diverged"] == "false" and float(row["final_train_loss"]) == pytest.approx(
-            record["final_train_loss"])
+            record["final_train_loss"]
+        )
         rows_ = metrics_rows(out / record["run"])
         assert record["best_val_loss"] == min(r["val_loss"] for r in rows_)
         assert record["best_val_metric"] == max(r["val_accuracy"] for r in rows_)
         if record["optimizer"] != "lbfgs":  # one epoch = n_train sample-gradients
             assert record["sample_grads"] == record["epochs"] * n_train
         else:  # one gradient of the whole set (line searches take several) = n_train
-            assert record["sample_grads"] % n_train == 0 and record["sample_grads"] >= record["epochs"] * n_train
+            assert (
+                record["sample_grads"] % n_train == 0
+                and record["sample_grads"] >= record["epochs"] * n_train
+            )
     # progress: one line per finished run on stderr; the table (the result) on stdout
     lines = [line for line in procs["jobs2"].stderr.splitlines() if line.startswith("[")]
     stdout = procs["jobs2"].stdout
@@ -103,8 +121,10 @@ def test_digits_comparison_folder_is_complete(digits):
 
 def test_jobs_and_a_second_run_give_the_same_numbers(digits):
     folder, procs = digits
-    one, two, again = (json.loads((folder / name / "comparison.json").read_text())
-                       for name in ("jobs1", "jobs2", "again"))
+    one, two, again = (
+        json.loads((folder / name / "comparison.json").read_text())
+        for name in ("jobs1", "jobs2", "again")
+    )
     assert without_wall_time(one) == without_wall_time(two) == without_wall_time(again)
     for name in DIGITS_8:
         assert metrics_rows(folder / "jobs1" / name) == metrics_rows(folder / "jobs2" / name)
@@ -121,11 +141,25 @@ def test_same_init_for_every_optimizer_and_dtype(tmp_path):
     """epochs 0: the checkpoints hold the initial parameters. float32 runs (first-order) and the
     float64 run (lbfgs) start from the same numbers: the init is drawn in float64 and cast."""
     config = iris_config(tmp_path, epochs=0)
-    proc = run_nnctl("compare-optimizers", config, "-o", "sgd", "-o", "adam", "-o", "lbfgs",
-                     "--out", tmp_path / "cmp", "--no-plot", cwd=tmp_path)
+    proc = run_nnctl(
+        "compare-optimizers",
+        config,
+        "-o",
+        "sgd",
+        "-o",
+        "adam",
+        "-o",
+        "lbfgs",
+        "--out",
+        tmp_path / "cmp",
+        "--no-plot",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
-    params = {name: dict(np.load(tmp_path / "cmp" / name / "checkpoints" / "last.npz"))
-              for name in ("sgd", "adam", "lbfgs")}
+    params = {
+        name: dict(np.load(tmp_path / "cmp" / name / "checkpoints" / "last.npz"))
+        for name in ("sgd", "adam", "lbfgs")
+    }
     assert params["sgd"]["linear0.weight"].dtype == np.float32
     assert params["lbfgs"]["linear0.weight"].dtype == np.float64
     for key in ("linear0.weight", "linear0.bias", "linear1.weight", "linear1.bias"):
@@ -138,15 +172,32 @@ def test_same_split_and_batch_order_for_every_optimizer(tmp_path):
     """Two names for one rule give the same metrics row for row; different rules see the same
     split and the same batch order (the last epoch's shuffle is in the checkpoint)."""
     config = iris_config(tmp_path, epochs=3)
-    specs = ["momentum", "sgd:momentum=0.9", "nesterov", "sgd:momentum=0.9,nesterov=true", "rmsprop"]
-    proc = run_nnctl("compare-optimizers", config, *[a for s in specs for a in ("-o", s)],
-                     "--out", tmp_path / "cmp", "--no-plot", "--jobs", "2", cwd=tmp_path)
+    specs = [
+        "momentum",
+        "sgd:momentum=0.9",
+        "nesterov",
+        "sgd:momentum=0.9,nesterov=true",
+        "rmsprop",
+    ]
+    proc = run_nnctl(
+        "compare-optimizers",
+        config,
+        *[a for s in specs for a in ("-o", s)],
+        "--out",
+        tmp_path / "cmp",
+        "--no-plot",
+        "--jobs",
+        "2",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "cmp"
     data = json.loads((out / "comparison.json").read_text())
     folders = {r["label"]: out / r["run"] for r in data["runs"]}
     assert metrics_rows(folders["momentum"]) == metrics_rows(folders["sgd:momentum=0.9"])
-    assert metrics_rows(folders["nesterov"]) == metrics_rows(folders["sgd:momentum=0.9,nesterov=true"])
+    assert metrics_rows(folders["nesterov"]) == metrics_rows(
+        folders["sgd:momentum=0.9,nesterov=true"]
+    )
     assert metrics_rows(folders["momentum"]) != metrics_rows(folders["nesterov"])
     summaries = [json.loads((f / "summary.json").read_text()) for f in folders.values()]
     assert {(s["n_train"], s["n_val"]) for s in summaries} == {(120, 30)}
@@ -161,9 +212,23 @@ def test_same_split_and_batch_order_for_every_optimizer(tmp_path):
 
 
 def test_a_diverging_optimizer_is_marked_and_the_comparison_goes_on(tmp_path):
-    proc = run_nnctl("compare-optimizers", CONFIGS / "diabetes-linreg.yaml", "-o", "sgd:lr=1e6",
-                     "-o", "adam", "-o", "lbfgs", "-s", "train.epochs=3", "--out", tmp_path / "cmp",
-                     "--no-plot", "--json", cwd=tmp_path)
+    proc = run_nnctl(
+        "compare-optimizers",
+        CONFIGS / "diabetes-linreg.yaml",
+        "-o",
+        "sgd:lr=1e6",
+        "-o",
+        "adam",
+        "-o",
+        "lbfgs",
+        "-s",
+        "train.epochs=3",
+        "--out",
+        tmp_path / "cmp",
+        "--no-plot",
+        "--json",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     runs = {r["label"]: r for r in data["runs"]}
@@ -178,26 +243,41 @@ def test_a_diverging_optimizer_is_marked_and_the_comparison_goes_on(tmp_path):
     assert "diverged" in proc.stderr
 
 
-@pytest.mark.parametrize("spec, fragments", [
-    ("sgd:lrr=0.1", ["--optimizer 'sgd:lrr=0.1'", "optimizer.lrr", 'did you mean "lr"']),
-    ("exact", ["optimizer 'exact'", "linreg"]),
-])
+@pytest.mark.parametrize(
+    "spec, fragments",
+    [
+        ("sgd:lrr=0.1", ["--optimizer 'sgd:lrr=0.1'", "optimizer.lrr", 'did you mean "lr"']),
+        ("exact", ["optimizer 'exact'", "linreg"]),
+    ],
+)
 def test_a_bad_spec_is_a_usage_error(tmp_path, spec, fragments):
-    proc = run_nnctl("compare-optimizers", CONFIGS / "iris-softmax.yaml", "-o", "adam", "-o", spec,
-                     "--out", tmp_path / "cmp", cwd=tmp_path)
+    proc = run_nnctl(
+        "compare-optimizers",
+        CONFIGS / "iris-softmax.yaml",
+        "-o",
+        "adam",
+        "-o",
+        spec,
+        "--out",
+        tmp_path / "cmp",
+        cwd=tmp_path,
+    )
     assert_clean_error(proc, 2, *fragments)
     assert not (tmp_path / "cmp").exists()  # nothing ran
 
 
-@pytest.mark.parametrize("spec, fragments", [
-    ("sgd:lr", ["--optimizer 'sgd:lr'", "KEY=VALUE"]),
-    ("sgd:lr=-1", ["--optimizer 'sgd:lr=-1'", "optimizer.lr", "> 0"]),
-    ("sgdd", ["--optimizer 'sgdd'", 'did you mean "sgd"']),
-    ("sgd:nesterov=true", ["optimizer.nesterov", "momentum > 0"]),
-    ("sgd:lr=0.1,lr=0.2", ["lr is given twice"]),
-    ("adam:betas=[0.9", ["--optimizer 'adam:betas=[0.9'", "YAML"]),
-    ("newton:dropout=0.1", ["optimizer.dropout", "unknown setting"]),
-])
+@pytest.mark.parametrize(
+    "spec, fragments",
+    [
+        ("sgd:lr", ["--optimizer 'sgd:lr'", "KEY=VALUE"]),
+        ("sgd:lr=-1", ["--optimizer 'sgd:lr=-1'", "optimizer.lr", "> 0"]),
+        ("sgdd", ["--optimizer 'sgdd'", 'did you mean "sgd"']),
+        ("sgd:nesterov=true", ["optimizer.nesterov", "momentum > 0"]),
+        ("sgd:lr=0.1,lr=0.2", ["lr is given twice"]),
+        ("adam:betas=[0.9", ["--optimizer 'adam:betas=[0.9'", "YAML"]),
+        ("newton:dropout=0.1", ["optimizer.dropout", "unknown setting"]),
+    ],
+)
 def test_bad_specs_name_the_spec_and_the_key(tmp_path, spec, fragments):
     with pytest.raises(UsageError) as info:
         compare_plan(CONFIGS / "iris-softmax.yaml", ["adam", spec], [])
@@ -207,8 +287,9 @@ def test_bad_specs_name_the_spec_and_the_key(tmp_path, spec, fragments):
 
 def test_without_optimizers_every_applicable_one_runs_and_the_rest_are_skipped(tmp_path):
     config = iris_config(tmp_path, dropout=0.2, epochs=1)
-    proc = run_nnctl("compare-optimizers", config, "--out", tmp_path / "cmp", "--no-plot", "--json",
-                     cwd=tmp_path)
+    proc = run_nnctl(
+        "compare-optimizers", config, "--out", tmp_path / "cmp", "--no-plot", "--json", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     runs = {r["label"]: r for r in json.loads(proc.stdout)["runs"]}
     first_order = {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw"}
@@ -226,9 +307,24 @@ def test_without_optimizers_every_applicable_one_runs_and_the_rest_are_skipped(t
 
 
 def test_linreg_includes_the_closed_form(tmp_path):
-    proc = run_nnctl("compare-optimizers", CONFIGS / "diabetes-linreg.yaml", "-o", "exact", "-o", "sgd",
-                     "-o", "newton", "-s", "train.epochs=2", "--out", tmp_path / "cmp", "--no-plot",
-                     "-q", "--json", cwd=tmp_path)
+    proc = run_nnctl(
+        "compare-optimizers",
+        CONFIGS / "diabetes-linreg.yaml",
+        "-o",
+        "exact",
+        "-o",
+        "sgd",
+        "-o",
+        "newton",
+        "-s",
+        "train.epochs=2",
+        "--out",
+        tmp_path / "cmp",
+        "--no-plot",
+        "-q",
+        "--json",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     runs = {r["label"]: r for r in json.loads(proc.stdout)["runs"]}
     assert runs["exact"]["status"] in ("completed", "converged")
@@ -245,14 +341,19 @@ def test_linreg_includes_the_closed_form(tmp_path):
 def test_compare_section_seeds_and_target(tmp_path):
     extra = "compare: {optimizers: [adam, {name: sgd, lr: 0.1}], seeds: 2, target_loss: 0.9}"
     config = iris_config(tmp_path, seed=3, epochs=4, extra=extra)
-    proc = run_nnctl("compare-optimizers", config, "--out", tmp_path / "cmp", "--no-plot",
-                     cwd=tmp_path)
+    proc = run_nnctl(
+        "compare-optimizers", config, "--out", tmp_path / "cmp", "--no-plot", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "cmp"
     data = json.loads((out / "comparison.json").read_text())
     assert data["seeds"] == [3, 4] and data["target_loss"] == 0.9 and data["target_rule"] == "given"
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [
-        "adam-seed3", "adam-seed4", "sgd_lr=0.1-seed3", "sgd_lr=0.1-seed4"]
+        "adam-seed3",
+        "adam-seed4",
+        "sgd_lr=0.1-seed3",
+        "sgd_lr=0.1-seed4",
+    ]
     for name in ("adam-seed3", "sgd_lr=0.1-seed4"):
         assert (out / name / "config.yaml").read_text().startswith(f"seed: {name[-1]}\n")
     for record in data["runs"]:  # target crossing, recomputed from metrics.jsonl
@@ -269,26 +370,46 @@ def test_compare_section_seeds_and_target(tmp_path):
         assert entry["runs"] == 2
     assert "±" in proc.stdout  # the table (stdout without --json) shows the spread
     # --seeds on the command line beats the section; the default target is 1% above the best curve
-    proc = run_nnctl("compare-optimizers", config, "--seeds", "1", "-o", "adam", "-o", "sgd",
-                     "-s", "compare.target_loss=null", "--out", tmp_path / "one", "--no-plot", "-q",
-                     "--json", cwd=tmp_path)
+    proc = run_nnctl(
+        "compare-optimizers",
+        config,
+        "--seeds",
+        "1",
+        "-o",
+        "adam",
+        "-o",
+        "sgd",
+        "-s",
+        "compare.target_loss=null",
+        "--out",
+        tmp_path / "one",
+        "--no-plot",
+        "-q",
+        "--json",
+        cwd=tmp_path,
+    )
     data = json.loads(proc.stdout)
     assert data["seeds"] == [3] and data["target_rule"] != "given"
-    lowest = min(min(r["train_loss"] for r in metrics_rows(tmp_path / "one" / run["run"]))
-                 for run in data["runs"])
+    lowest = min(
+        min(r["train_loss"] for r in metrics_rows(tmp_path / "one" / run["run"]))
+        for run in data["runs"]
+    )
     assert data["target_loss"] == pytest.approx(1.01 * lowest)
     assert any(r["target_epoch"] is not None for r in data["runs"])
 
 
-@pytest.mark.parametrize("section, fragments", [
-    ("compare: {optimisers: [adam]}", ["compare.optimisers", 'did you mean "optimizers"']),
-    ("compare: {optimizers: [adam, 'sgd:lr=x']}", ["compare.optimizers[1]", "optimizer.lr"]),
-    ("compare: {optimizers: [{lr: 0.1}]}", ["compare.optimizers[0].name"]),
-    ("compare: {optimizers: adam}", ["compare.optimizers", "list"]),
-    ("compare: {seeds: 0}", ["compare.seeds", ">= 1"]),
-    ("compare: {target_loss: -1}", ["compare.target_loss"]),
-    ("compare: [adam]", ["compare: expected a mapping"]),
-])
+@pytest.mark.parametrize(
+    "section, fragments",
+    [
+        ("compare: {optimisers: [adam]}", ["compare.optimisers", 'did you mean "optimizers"']),
+        ("compare: {optimizers: [adam, 'sgd:lr=x']}", ["compare.optimizers[1]", "optimizer.lr"]),
+        ("compare: {optimizers: [{lr: 0.1}]}", ["compare.optimizers[0].name"]),
+        ("compare: {optimizers: adam}", ["compare.optimizers", "list"]),
+        ("compare: {seeds: 0}", ["compare.seeds", ">= 1"]),
+        ("compare: {target_loss: -1}", ["compare.target_loss"]),
+        ("compare: [adam]", ["compare: expected a mapping"]),
+    ],
+)
 def test_a_bad_compare_section_names_the_key(tmp_path, section, fragments):
     config = iris_config(tmp_path, extra=section)
     with pytest.raises(UsageError) as info:
@@ -307,24 +428,58 @@ def test_usage_errors_of_the_command(tmp_path):
     assert_clean_error(run_nnctl("compare-optimizers", cwd=tmp_path), 2, "missing CONFIG")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("")
-    proc = run_nnctl("compare-optimizers", CONFIGS / "iris-softmax.yaml", "--out", tmp_path / "full",
-                     cwd=tmp_path)
+    proc = run_nnctl(
+        "compare-optimizers",
+        CONFIGS / "iris-softmax.yaml",
+        "--out",
+        tmp_path / "full",
+        cwd=tmp_path,
+    )
     assert_clean_error(proc, 2, "not an empty folder")
-    proc = run_nnctl("compare-optimizers", CONFIGS / "iris-softmax.yaml", "--jobs", "0", "-o", "adam",
-                     "--out", tmp_path / "j0", cwd=tmp_path)
+    proc = run_nnctl(
+        "compare-optimizers",
+        CONFIGS / "iris-softmax.yaml",
+        "--jobs",
+        "0",
+        "-o",
+        "adam",
+        "--out",
+        tmp_path / "j0",
+        cwd=tmp_path,
+    )
     assert_clean_error(proc, 2, "--jobs")
 
 
 def test_default_folder_is_made_unique(tmp_path):
-    args = ("compare-optimizers", CONFIGS / "iris-softmax.yaml", "-o", "adam", "-o", "sgd:lr=0.2",
-            "-s", "train.epochs=1", "--no-plot", "-q")
+    args = (
+        "compare-optimizers",
+        CONFIGS / "iris-softmax.yaml",
+        "-o",
+        "adam",
+        "-o",
+        "sgd:lr=0.2",
+        "-s",
+        "train.epochs=1",
+        "--no-plot",
+        "-q",
+    )
     for _ in range(2):
         assert run_nnctl(*args, cwd=tmp_path).returncode == 0
     # named by what it compares
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [
-        "iris-softmax-compare-adam-sgd_lr=0.2", "iris-softmax-compare-adam-sgd_lr=0.2-2"]
-    proc = run_nnctl("sweep", CONFIGS / "iris-softmax.yaml", "optimizer.lr=0.1,0.2",
-                     "train.batch_size=8,16", "train.epochs=1", "--no-plot", "-q", cwd=tmp_path)
+        "iris-softmax-compare-adam-sgd_lr=0.2",
+        "iris-softmax-compare-adam-sgd_lr=0.2-2",
+    ]
+    proc = run_nnctl(
+        "sweep",
+        CONFIGS / "iris-softmax.yaml",
+        "optimizer.lr=0.1,0.2",
+        "train.batch_size=8,16",
+        "train.epochs=1",
+        "--no-plot",
+        "-q",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "runs" / "iris-softmax-sweep-lr-batch_size").is_dir()
 
@@ -335,7 +490,10 @@ def test_default_folder_is_made_unique(tmp_path):
 
 def test_split_top_level_keeps_brackets_and_quotes():
     assert split_top_level("lr=0.1,betas=[0.9,0.99],x={a: 1, b: 2}") == [
-        "lr=0.1", "betas=[0.9,0.99]", "x={a: 1, b: 2}"]
+        "lr=0.1",
+        "betas=[0.9,0.99]",
+        "x={a: 1, b: 2}",
+    ]
     assert split_top_level("'a,b',c") == ["'a,b'", "c"]
     assert split_top_level("[8,8]") == ["[8,8]"]
 

@@ -13,9 +13,23 @@ import pytest
 
 from conftest import run_nnctl
 
-COMMANDS = [["train"], ["eval"], ["predict"], ["gradcheck"], ["datasets"], ["compare-optimizers"],
-            ["sweep"], ["plot"], ["config", "show"], ["config", "validate"], ["config", "schema"],
-            ["config", "reference"], ["config"], ["examples"], ["examples", "copy"]]
+COMMANDS = [
+    ["train"],
+    ["eval"],
+    ["predict"],
+    ["gradcheck"],
+    ["datasets"],
+    ["compare-optimizers"],
+    ["sweep"],
+    ["plot"],
+    ["config", "show"],
+    ["config", "validate"],
+    ["config", "schema"],
+    ["config", "reference"],
+    ["config"],
+    ["examples"],
+    ["examples", "copy"],
+]
 
 
 @pytest.fixture(scope="module")
@@ -31,22 +45,29 @@ def env(tmp_path_factory):
 
 
 def script(env, shell: str) -> str:
-    proc = subprocess.run(["nnctl", "--show-completion", shell], env=env, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        ["nnctl", "--show-completion", shell], env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
 def test_bash_completes_commands_and_setting_keys(env):
-    words = {"tr": ("(nnctl tr)", 1), "keys": ("(nnctl train x.yaml -s optim)", 4),
-             "positional": ("(nnctl train x.yaml optimizer.l)", 3)}
+    words = {
+        "tr": ("(nnctl tr)", 1),
+        "keys": ("(nnctl train x.yaml -s optim)", 4),
+        "positional": ("(nnctl train x.yaml optimizer.l)", 3),
+    }
     lines = [script(env, "bash")]
     for name, (array, cword) in words.items():
-        lines += [f"COMP_WORDS={array}; COMP_CWORD={cword}; _nnctl_completion nnctl",
-                  f'printf "{name}:%s\\n" "${{COMPREPLY[@]}}"']
-    proc = subprocess.run(["bash", "-c", "\n".join(lines)], env=env, capture_output=True,
-                          text=True, timeout=120)
+        lines += [
+            f"COMP_WORDS={array}; COMP_CWORD={cword}; _nnctl_completion nnctl",
+            f'printf "{name}:%s\\n" "${{COMPREPLY[@]}}"',
+        ]
+    proc = subprocess.run(
+        ["bash", "-c", "\n".join(lines)], env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     got: dict[str, list[str]] = {}
     for line in proc.stdout.splitlines():
@@ -62,12 +83,23 @@ def test_bash_completes_commands_and_setting_keys(env):
 def test_zsh_and_fish_scripts_and_their_completions(env, shell):
     assert "nnctl" in script(env, shell)
     extra = {"_TYPER_COMPLETE_FISH_ACTION": "get-args"} if shell == "fish" else {}
+
     def complete(line):
-        proc = subprocess.run(["nnctl"], env={**env, "_NNCTL_COMPLETE": f"complete_{shell}",
-                                              "_TYPER_COMPLETE_ARGS": line, **extra},
-                              capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            ["nnctl"],
+            env={
+                **env,
+                "_NNCTL_COMPLETE": f"complete_{shell}",
+                "_TYPER_COMPLETE_ARGS": line,
+                **extra,
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
+
     assert "train" in complete("nnctl tr") and "eval" not in complete("nnctl tr")
     assert "optimizer.lr=" in complete("nnctl train x.yaml -s optim")
     assert "optimizer.name=adam" in complete("nnctl train x.yaml -s optimizer.name=ad")
@@ -86,5 +118,5 @@ def test_help_fits_80_columns_has_an_example_and_no_raw_placeholders(command):
 def test_top_level_help_lists_every_command_uncut():
     proc = run_nnctl("-h", env={"COLUMNS": "80"})
     assert proc.returncode == 0 and "--install-completion" in proc.stdout
-    commands = proc.stdout[proc.stdout.index("Commands:"):]
+    commands = proc.stdout[proc.stdout.index("Commands:") :]
     assert "..." not in commands  # short descriptions are whole sentences

@@ -8,7 +8,14 @@ import re
 import pytest
 import yaml
 
-from nnctl.config import apply_overrides, json_schema, load_config, load_yaml, parse_override, resolve
+from nnctl.config import (
+    apply_overrides,
+    json_schema,
+    load_config,
+    load_yaml,
+    parse_override,
+    resolve,
+)
 from nnctl.errors import UsageError
 
 ISSUE_EXAMPLE = """
@@ -45,10 +52,20 @@ output:
 
 def test_issue_example_resolves_with_every_default_filled():
     cfg = resolve(yaml.safe_load(ISSUE_EXAMPLE))
-    assert cfg["optimizer"] == {"name": "adam", "lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-8,
-                                "weight_decay": 0.0, "amsgrad": False}
-    assert cfg["train"]["early_stopping"] == {"metric": "val_loss", "patience": 5, "min_delta": 0.0,
-                                              "restore_best": True}
+    assert cfg["optimizer"] == {
+        "name": "adam",
+        "lr": 0.001,
+        "betas": [0.9, 0.999],
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "amsgrad": False,
+    }
+    assert cfg["train"]["early_stopping"] == {
+        "metric": "val_loss",
+        "patience": 5,
+        "min_delta": 0.0,
+        "restore_best": True,
+    }
     assert cfg["schedule"]["name"] == "cosine" and "T_max" in cfg["schedule"]
     assert cfg["init"]["scheme"] == "he_normal" and cfg["init"]["bias"] == 0.0
     assert cfg["data"]["task"] == "auto"
@@ -61,8 +78,15 @@ def test_resolved_config_is_a_fixed_point():
 
 
 def test_shorthand_names():
-    cfg = resolve({"data": {"name": "iris"}, "optimizer": "sgd", "loss": "cross_entropy",
-                   "init": "zeros", "schedule": "constant"})
+    cfg = resolve(
+        {
+            "data": {"name": "iris"},
+            "optimizer": "sgd",
+            "loss": "cross_entropy",
+            "init": "zeros",
+            "schedule": "constant",
+        }
+    )
     assert cfg["optimizer"]["name"] == "sgd" and cfg["optimizer"]["momentum"] == 0.0
     assert cfg["init"]["scheme"] == "zeros"
     assert cfg["loss"]["name"] == "cross_entropy"
@@ -75,29 +99,72 @@ def test_lecture_aliases_carry_their_settings():
     assert cfg["optimizer"]["nesterov"] is True
 
 
-@pytest.mark.parametrize("raw, fragments", [
-    ({"data": {"name": "iris"}, "optimzer": {"name": "sgd"}}, ["optimzer", 'did you mean "optimizer"']),
-    ({"data": {"name": "iris"}, "optimizer": {"name": "adma"}}, ["optimizer.name", 'did you mean "adam"']),
-    ({"data": {"name": "iris"}, "optimizer": {"name": "sgd", "lr": -1}}, ["optimizer.lr", "-1"]),
-    ({"data": {"name": "iris"}, "optimizer": {"name": "sgd", "lr": "fast"}}, ["optimizer.lr", "'fast'"]),
-    ({"data": {"name": "iris"}, "optimizer": {"name": "sgd", "momentum": 1.0}}, ["optimizer.momentum"]),
-    ({"data": {"name": "iris"}, "optimizer": {"name": "adam", "betas": [0.9, 1.0]}}, ["optimizer.betas"]),
-    ({"data": {"name": "iris"}, "optimizer": {"name": "sgd", "betas": [0.9, 0.9]}}, ["optimizer.betas", "unknown setting"]),
-    ({"data": {"name": "iris"}, "train": {"epochs": -1}}, ["train.epochs", ">= 0"]),
-    ({"data": {"name": "iris"}, "train": {"batch_size": 0}}, ["train.batch_size"]),
-    ({"data": {"name": "iris"}, "train": {"batchsize": 8}}, ["train.batchsize", 'did you mean "batch_size"']),
-    ({"data": {"name": "iris", "val_fraction": 1.0}}, ["data.val_fraction", "[0, 1)"]),
-    ({"data": {"name": "irsi"}}, ["data.name", 'did you mean "iris"']),
-    ({"data": {}}, ["data", "exactly one of"]),
-    ({"data": {"name": "iris"}, "model": {"kind": "cnn"}}, ["model.kind", "cnn"]),
-    ({"data": {"name": "iris"}, "model": {"hidden": [0]}}, ["model.hidden"]),
-    ({"data": {"name": "iris"}, "model": {"activation": "relux"}}, ["model.activation.name", 'did you mean "relu"']),
-    ({"data": {"name": "iris"}, "model": {"kind": "softmax"}, "optimizer": {"name": "exact"}}, ["optimizer.name", "linreg"]),
-    ({"data": {"name": "iris"}, "train": {"early_stopping": {"metric": "loss"}}}, ["train.early_stopping.metric"]),
-    ({"data": {"name": "iris"}, "loss": {"name": "hinge"}}, ["loss.name", "hinge"]),
-    ({"data": {"name": "moons", "params": {"noize": 0.1}}}, ["data.params.noize", 'did you mean "noise"']),
-    ({"data": {"name": "iris"}, "seed": "abc"}, ["seed"]),
-])
+@pytest.mark.parametrize(
+    "raw, fragments",
+    [
+        (
+            {"data": {"name": "iris"}, "optimzer": {"name": "sgd"}},
+            ["optimzer", 'did you mean "optimizer"'],
+        ),
+        (
+            {"data": {"name": "iris"}, "optimizer": {"name": "adma"}},
+            ["optimizer.name", 'did you mean "adam"'],
+        ),
+        (
+            {"data": {"name": "iris"}, "optimizer": {"name": "sgd", "lr": -1}},
+            ["optimizer.lr", "-1"],
+        ),
+        (
+            {"data": {"name": "iris"}, "optimizer": {"name": "sgd", "lr": "fast"}},
+            ["optimizer.lr", "'fast'"],
+        ),
+        (
+            {"data": {"name": "iris"}, "optimizer": {"name": "sgd", "momentum": 1.0}},
+            ["optimizer.momentum"],
+        ),
+        (
+            {"data": {"name": "iris"}, "optimizer": {"name": "adam", "betas": [0.9, 1.0]}},
+            ["optimizer.betas"],
+        ),
+        (
+            {"data": {"name": "iris"}, "optimizer": {"name": "sgd", "betas": [0.9, 0.9]}},
+            ["optimizer.betas", "unknown setting"],
+        ),
+        ({"data": {"name": "iris"}, "train": {"epochs": -1}}, ["train.epochs", ">= 0"]),
+        ({"data": {"name": "iris"}, "train": {"batch_size": 0}}, ["train.batch_size"]),
+        (
+            {"data": {"name": "iris"}, "train": {"batchsize": 8}},
+            ["train.batchsize", 'did you mean "batch_size"'],
+        ),
+        ({"data": {"name": "iris", "val_fraction": 1.0}}, ["data.val_fraction", "[0, 1)"]),
+        ({"data": {"name": "irsi"}}, ["data.name", 'did you mean "iris"']),
+        ({"data": {}}, ["data", "exactly one of"]),
+        ({"data": {"name": "iris"}, "model": {"kind": "cnn"}}, ["model.kind", "cnn"]),
+        ({"data": {"name": "iris"}, "model": {"hidden": [0]}}, ["model.hidden"]),
+        (
+            {"data": {"name": "iris"}, "model": {"activation": "relux"}},
+            ["model.activation.name", 'did you mean "relu"'],
+        ),
+        (
+            {
+                "data": {"name": "iris"},
+                "model": {"kind": "softmax"},
+                "optimizer": {"name": "exact"},
+            },
+            ["optimizer.name", "linreg"],
+        ),
+        (
+            {"data": {"name": "iris"}, "train": {"early_stopping": {"metric": "loss"}}},
+            ["train.early_stopping.metric"],
+        ),
+        ({"data": {"name": "iris"}, "loss": {"name": "hinge"}}, ["loss.name", "hinge"]),
+        (
+            {"data": {"name": "moons", "params": {"noize": 0.1}}},
+            ["data.params.noize", 'did you mean "noise"'],
+        ),
+        ({"data": {"name": "iris"}, "seed": "abc"}, ["seed"]),
+    ],
+)
 def test_bad_configs_name_the_key(raw, fragments):
     with pytest.raises(UsageError) as info:
         resolve(raw)
@@ -106,8 +173,10 @@ def test_bad_configs_name_the_key(raw, fragments):
 
 
 def test_override_typed_as_yaml_and_nested():
-    raw = apply_overrides({"data": {"name": "iris"}}, ["optimizer.lr=0.5", "model.hidden=[8, 4]",
-                                                       "train.shuffle=false"])
+    raw = apply_overrides(
+        {"data": {"name": "iris"}},
+        ["optimizer.lr=0.5", "model.hidden=[8, 4]", "train.shuffle=false"],
+    )
     assert raw["optimizer"]["lr"] == 0.5
     assert raw["model"]["hidden"] == [8, 4]
     assert raw["train"]["shuffle"] is False
@@ -142,7 +211,7 @@ def test_yaml_syntax_error_has_line_and_column(tmp_path):
 def test_yaml_alias_bomb_is_refused(tmp_path):
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 9):
-        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i-1}"] * 10) + "]")
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
     path = tmp_path / "bomb.yaml"
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(UsageError, match="alias bomb"):
@@ -166,8 +235,22 @@ def test_json_schema_is_generated_from_the_registries():
     json.dumps(schema)
     optimizer_variants = schema["properties"]["optimizer"]["anyOf"][1]["oneOf"]
     names = {n for v in optimizer_variants for n in v["properties"]["name"]["enum"]}
-    assert {"sgd", "momentum", "nesterov", "adam", "adamw", "adagrad", "rmsprop", "adadelta",
-            "lbfgs", "bfgs", "cg", "newton", "gd", "exact"} <= names
+    assert {
+        "sgd",
+        "momentum",
+        "nesterov",
+        "adam",
+        "adamw",
+        "adagrad",
+        "rmsprop",
+        "adadelta",
+        "lbfgs",
+        "bfgs",
+        "cg",
+        "newton",
+        "gd",
+        "exact",
+    } <= names
     adam = next(v for v in optimizer_variants if "adam" in v["properties"]["name"]["enum"])
     assert adam["properties"]["lr"]["default"] == 0.001
     assert schema["properties"]["train"]["properties"]["batch_size"]["default"] == 32
@@ -188,7 +271,9 @@ def test_docs_reference_is_current():
     from nnctl.config import reference_markdown
 
     doc = Path(__file__).resolve().parents[1] / "docs" / "config-reference.md"
-    assert doc.read_text() == reference_markdown(), "run: nnctl config reference > docs/config-reference.md"
+    assert doc.read_text() == reference_markdown(), (
+        "run: nnctl config reference > docs/config-reference.md"
+    )
 
 
 def test_scientific_notation_without_a_dot_is_a_number():
@@ -203,5 +288,10 @@ def test_scientific_notation_without_a_dot_is_a_number():
 
 def test_wolfe_constants_are_checked_at_config_time():
     with pytest.raises(UsageError, match=r"optimizer.c2: expected a number > c1"):
-        resolve({"data": {"name": "iris"}, "model": {"kind": "softmax"},
-                 "optimizer": {"name": "lbfgs", "c1": 0.5, "c2": 0.4}})
+        resolve(
+            {
+                "data": {"name": "iris"},
+                "model": {"kind": "softmax"},
+                "optimizer": {"name": "lbfgs", "c1": 0.5, "c2": 0.4},
+            }
+        )

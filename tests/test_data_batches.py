@@ -20,7 +20,7 @@ def test_every_sample_once_per_epoch_in_fresh_order():
     orders = []
     for _ in range(3):
         seen = []
-        for index, xb, yb in it.epoch():
+        for _index, xb, yb in it.epoch():
             np.testing.assert_array_equal(xb, X[yb])  # rows and targets stay paired
             seen.extend(yb.tolist())
         assert sorted(seen) == list(range(23))
@@ -46,7 +46,7 @@ def test_permutation_comes_from_the_rng():
 def test_batches_are_views_of_one_buffer():
     X, y, it = make()
     buffers = set()
-    for _, xb, yb in it.epoch():
+    for _, xb, _yb in it.epoch():
         assert xb.base is not None and not xb.flags.owndata
         buffers.add(id(xb.base))
     assert len(buffers) == 1
@@ -63,13 +63,17 @@ def test_no_shuffle_yields_views_of_the_data_in_order():
 
 def test_float32_cast_once_and_targets():
     X, y, _ = make()
-    it = BatchIterator(X, y.astype(np.float64) / 2, 4, rng=np.random.default_rng(0), dtype=np.float32)
+    it = BatchIterator(
+        X, y.astype(np.float64) / 2, 4, rng=np.random.default_rng(0), dtype=np.float32
+    )
     assert it.X.dtype == np.float32 and it.y.dtype == np.float32
     _, xb, yb = next(iter(it.epoch()))
     assert xb.dtype == np.float32 and yb.dtype == np.float32
     codes = BatchIterator(X, y, 4, rng=np.random.default_rng(0), dtype=np.float32)
     assert codes.y.dtype == np.int64  # class codes stay integers
-    positional = BatchIterator(X, y, 4, True, np.random.default_rng(0), np.float32)  # (X, y, size, shuffle, rng, dtype)
+    positional = BatchIterator(
+        X, y, 4, True, np.random.default_rng(0), np.float32
+    )  # (X, y, size, shuffle, rng, dtype)
     assert positional.X.dtype == np.float32 and positional.shuffle
     none = BatchIterator(X, None, 4, rng=np.random.default_rng(0))
     assert all(yb is None for _, _, yb in none.epoch())

@@ -15,8 +15,12 @@ BUNDLED_FACTS = {
     "wine": (178, 13, "multiclass", {"class_0": 59, "class_1": 71, "class_2": 48}),
     "breast_cancer": (569, 30, "binary", {"malignant": 212, "benign": 357}),
     "diabetes": (442, 10, "regression", None),
-    "digits": (1797, 64, "multiclass",
-               dict(zip(range(10), [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]))),
+    "digits": (
+        1797,
+        64,
+        "multiclass",
+        dict(zip(range(10), [178, 182, 177, 183, 181, 182, 181, 179, 174, 180])),
+    ),
 }
 
 
@@ -30,7 +34,12 @@ def test_bundled_shapes_tasks_and_class_counts(name):
     assert len(data.feature_names) == d and len(set(data.feature_names)) == d
     assert data.source == name
     info = DATASETS.get(name).info
-    assert (info["n_samples"], info["n_features"], info["task"], info["kind"]) == (n, d, task, "bundled")
+    assert (info["n_samples"], info["n_features"], info["task"], info["kind"]) == (
+        n,
+        d,
+        task,
+        "bundled",
+    )
     if counts is None:
         assert data.classes is None and data.y.dtype == np.float64 and data.y.shape == (n,)
         assert info["n_classes"] is None
@@ -44,7 +53,12 @@ def test_bundled_shapes_tasks_and_class_counts(name):
 
 def test_bundled_known_values():
     iris = load_builtin("iris", {}, None)
-    assert iris.feature_names == ["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"]
+    assert iris.feature_names == [
+        "sepal_length_cm",
+        "sepal_width_cm",
+        "petal_length_cm",
+        "petal_width_cm",
+    ]
     np.testing.assert_array_equal(iris.X[0], [5.1, 3.5, 1.4, 0.2])
     assert iris.classes[iris.y[0]] == "setosa" and iris.classes[iris.y[-1]] == "virginica"
     diabetes = load_builtin("diabetes", None, None)
@@ -57,10 +71,14 @@ def test_bundled_known_values():
 
 
 def test_bundled_values_equal_scikit_learn():
-    datasets = pytest.importorskip("sklearn.datasets", reason="scikit-learn provides the reference copies")
+    datasets = pytest.importorskip(
+        "sklearn.datasets", reason="scikit-learn provides the reference copies"
+    )
     loaders = {
-        "iris": datasets.load_iris(), "wine": datasets.load_wine(),
-        "breast_cancer": datasets.load_breast_cancer(), "digits": datasets.load_digits(),
+        "iris": datasets.load_iris(),
+        "wine": datasets.load_wine(),
+        "breast_cancer": datasets.load_breast_cancer(),
+        "digits": datasets.load_digits(),
         "diabetes": datasets.load_diabetes(scaled=False),
     }
     for name, bunch in loaders.items():
@@ -78,18 +96,22 @@ def test_bundled_files_listed_in_readme():
     from nnctl.data.builtin import bundled_path
 
     readme = bundled_path("README.md").read_text(encoding="utf-8")
-    for name, file_name, *_ in BUNDLED:
+    for _name, file_name, *_ in BUNDLED:
         assert bundled_path(file_name).is_file()
         assert file_name in readme and "licen" in readme.lower()
 
 
 def test_bundled_take_no_params():
-    with pytest.raises(UsageError, match=r"data\.params\.noise: unknown setting for dataset 'iris'"):
+    with pytest.raises(
+        UsageError, match=r"data\.params\.noise: unknown setting for dataset 'iris'"
+    ):
         load_builtin("iris", {"noise": 0.1}, None)
 
 
 def test_unknown_dataset_suggests_closest():
-    with pytest.raises(UsageError, match=r'data\.name: unknown dataset \'moon\' \(did you mean "moons"\?\)'):
+    with pytest.raises(
+        UsageError, match=r'data\.name: unknown dataset \'moon\' \(did you mean "moons"\?\)'
+    ):
         load_builtin("moon", None, np.random.default_rng(0))
 
 
@@ -136,18 +158,26 @@ def test_circles_radii_and_xor_signs():
 
 
 def test_spirals_arms_follow_formula():
-    data = load_builtin("spirals", {"noise": 0.0, "n_classes": 3, "turns": 1.0, "n_samples": 300},
-                        np.random.default_rng(0))
+    data = load_builtin(
+        "spirals",
+        {"noise": 0.0, "n_classes": 3, "turns": 1.0, "n_samples": 300},
+        np.random.default_rng(0),
+    )
     r = np.hypot(data.X[:, 0], data.X[:, 1])
-    expected_angle = 2 * np.pi * r + 2 * np.pi * data.y / 3  # theta = 2 pi turns t + 2 pi k / K, r = t
+    expected_angle = (
+        2 * np.pi * r + 2 * np.pi * data.y / 3
+    )  # theta = 2 pi turns t + 2 pi k / K, r = t
     diff = np.angle(np.exp(1j * (np.arctan2(data.X[:, 1], data.X[:, 0]) - expected_angle)))
     np.testing.assert_allclose(diff, 0.0, atol=1e-9)
     assert data.task == "multiclass" and np.bincount(data.y).tolist() == [100, 100, 100]
 
 
 def test_blobs_cluster_around_their_centres():
-    data = load_builtin("blobs", {"cluster_std": 0.5, "centers": 4, "n_features": 3, "n_samples": 4000},
-                        np.random.default_rng(3))
+    data = load_builtin(
+        "blobs",
+        {"cluster_std": 0.5, "centers": 4, "n_features": 3, "n_samples": 4000},
+        np.random.default_rng(3),
+    )
     assert data.X.shape == (4000, 3) and data.n_classes == 4
     for k in range(4):
         members = data.X[data.y == k]
@@ -157,8 +187,11 @@ def test_blobs_cluster_around_their_centres():
 
 
 def test_linear_is_exactly_linear_without_noise():
-    data = load_builtin("linear", {"noise": 0.0, "n_features": 4, "n_targets": 2, "n_samples": 50},
-                        np.random.default_rng(0))
+    data = load_builtin(
+        "linear",
+        {"noise": 0.0, "n_features": 4, "n_targets": 2, "n_samples": 50},
+        np.random.default_rng(0),
+    )
     assert data.task == "regression" and data.y.shape == (50, 2)
     design = np.column_stack([data.X, np.ones(50)])
     coef, residual, *_ = np.linalg.lstsq(design, data.y, rcond=None)
@@ -171,11 +204,15 @@ def test_synthetic_settings_validated_with_key_path():
     rng = np.random.default_rng(0)
     with pytest.raises(UsageError, match=r"data\.params\.noise: expected a number >= 0, found -1"):
         load_builtin("moons", {"noise": -1}, rng)
-    with pytest.raises(UsageError, match=r"data\.params\.factor: expected a number in \(0, 1\), found 1\.5"):
+    with pytest.raises(
+        UsageError, match=r"data\.params\.factor: expected a number in \(0, 1\), found 1\.5"
+    ):
         load_builtin("circles", {"factor": 1.5}, rng)
     with pytest.raises(UsageError, match=r"data\.params\.n_samples: expected an integer in \[2, "):
         load_builtin("xor", {"n_samples": 1}, rng)
-    with pytest.raises(UsageError, match=r"data\.params\.n_samples: expected at least centers \(5\)"):
+    with pytest.raises(
+        UsageError, match=r"data\.params\.n_samples: expected at least centers \(5\)"
+    ):
         load_builtin("blobs", {"n_samples": 4, "centers": 5}, rng)
     with pytest.raises(UsageError, match=r'data\.params\.nosie: .*\(did you mean "noise"\?\)'):
         load_builtin("moons", {"nosie": 0.2}, rng)
@@ -193,5 +230,7 @@ def test_builtin_task_override():
     assert digits.task == "regression" and digits.y.dtype == np.float64 and digits.classes is None
     moons = load_builtin("moons", {"n_samples": 10}, np.random.default_rng(0), task="multiclass")
     assert moons.task == "multiclass" and moons.classes == [0, 1]
-    with pytest.raises(UsageError, match=r"blobs: target 'y': binary classification needs exactly 2 classes"):
+    with pytest.raises(
+        UsageError, match=r"blobs: target 'y': binary classification needs exactly 2 classes"
+    ):
         load_builtin("blobs", None, np.random.default_rng(0), task="binary")

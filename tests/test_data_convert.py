@@ -53,8 +53,20 @@ def test_drop_rows_shards_train_exactly_like_the_csv(tmp_path):
     # 5000 rows: more than one read chunk (4096 rows) of the stream.
     columns, target = patients(5000, seed=1, task="binary")
     write_csv(tmp_path / "messy.csv", columns, target, missing_targets=(3, 40))
-    proc = run_nnctl("data", "convert", "messy.csv", "--target", "outcome", "--out", "shards",
-                     "--drop", "patient_id", "--missing", "drop_rows", cwd=tmp_path)
+    proc = run_nnctl(
+        "data",
+        "convert",
+        "messy.csv",
+        "--target",
+        "outcome",
+        "--out",
+        "shards",
+        "--drop",
+        "patient_id",
+        "--missing",
+        "drop_rows",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "2 rows have no value in the target column 'outcome'" in proc.stderr
     description = json.loads((tmp_path / "shards" / "dataset.json").read_text())
@@ -63,8 +75,9 @@ def test_drop_rows_shards_train_exactly_like_the_csv(tmp_path):
     from_csv = _train(tmp_path, "csv", f"path: messy.csv, {settings}")
     from_shards = _train(tmp_path, "shards", "path: shards, val_fraction: 0.2")
     _assert_same_training(from_csv, from_shards)
-    predictions = [run_nnctl("predict", run, "messy.csv", cwd=tmp_path)
-                   for run in (from_csv, from_shards)]
+    predictions = [
+        run_nnctl("predict", run, "messy.csv", cwd=tmp_path) for run in (from_csv, from_shards)
+    ]
     assert predictions[0].returncode == 0, predictions[0].stderr
     assert predictions[0].stdout == predictions[1].stdout
     assert predictions[0].stdout.splitlines()[1] in ("sick", "well")
@@ -75,8 +88,21 @@ def test_gzipped_csv_with_imputation_trains_like_the_csv(tmp_path):
     write_csv(tmp_path / "messy.csv", columns, target)
     raw = (tmp_path / "messy.csv").read_bytes()
     (tmp_path / "messy.csv.gz").write_bytes(gzip.compress(raw))
-    proc = run_nnctl("data", "convert", "messy.csv.gz", "--target", "outcome", "--out", "big",
-                     "--drop", "patient_id", "--missing", "impute", "--json", cwd=tmp_path)
+    proc = run_nnctl(
+        "data",
+        "convert",
+        "messy.csv.gz",
+        "--target",
+        "outcome",
+        "--out",
+        "big",
+        "--drop",
+        "patient_id",
+        "--missing",
+        "impute",
+        "--json",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["target_kind"] == "numeric"
     body = "model: {kind: linreg}\noptimizer: {name: lbfgs}\ntrain: {epochs: 5}\n"
@@ -93,11 +119,13 @@ def test_streamed_shards_hold_the_pipelines_matrix(tmp_path, monkeypatch):
     columns, target = patients(450, seed=3, task="multiclass")
     write_csv(tmp_path / "m.csv", columns, target)
     settings = {"drop": ["patient_id"], "missing": "impute"}
-    description = convert_csv(tmp_path / "m.csv", tmp_path / "out", target="outcome",
-                              settings=settings)
+    description = convert_csv(
+        tmp_path / "m.csv", tmp_path / "out", target="outcome", settings=settings
+    )
     assert description["shards"] == 5 and description["rows"] == 450
-    whole = load_file(tmp_path / "m.csv", target="outcome",
-                      columns={"drop": ["patient_id"], "missing": "impute"})
+    whole = load_file(
+        tmp_path / "m.csv", target="outcome", columns={"drop": ["patient_id"], "missing": "impute"}
+    )
     assert description["columns"] == whole.columns.to_dict()
     X = np.concatenate([np.load(tmp_path / "out" / f"X-{i:05d}.npy") for i in range(5)])
     y = np.concatenate([np.load(tmp_path / "out" / f"y-{i:05d}.npy") for i in range(5)])
@@ -109,8 +137,18 @@ def test_streamed_shards_hold_the_pipelines_matrix(tmp_path, monkeypatch):
 def test_missing_cells_are_refused_by_default_naming_column_and_lines(tmp_path):
     columns, target = patients(100, seed=4, task="binary")
     write_csv(tmp_path / "m.csv", columns, target)
-    proc = run_nnctl("data", "convert", "m.csv", "--target", "outcome", "--out", "o",
-                     "--drop", "patient_id", cwd=tmp_path)
+    proc = run_nnctl(
+        "data",
+        "convert",
+        "m.csv",
+        "--target",
+        "outcome",
+        "--out",
+        "o",
+        "--drop",
+        "patient_id",
+        cwd=tmp_path,
+    )
     assert_clean_error(proc, 2, "m.csv: missing cells: column 'age'", "lines ")
     assert not (tmp_path / "o").exists()
 
@@ -121,10 +159,13 @@ def test_stray_text_in_a_numeric_column_is_refused(tmp_path):
     assert_clean_error(proc, 2, "s.csv: line 3, column 'b': expected a number, found 'unknown'")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--missing", "fill"], "--missing: expected one of error, drop_rows, impute"),
-    (["--drop", "nope"], "data.drop names column 'nope'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--missing", "fill"], "--missing: expected one of error, drop_rows, impute"),
+        (["--drop", "nope"], "data.drop names column 'nope'"),
+    ],
+)
 def test_bad_options_are_refused(tmp_path, args, message):
     (tmp_path / "s.csv").write_text("a,b,y\n1,2,0\n3,4,1\n")
     proc = run_nnctl("data", "convert", "s.csv", "--out", "o", *args, cwd=tmp_path)

@@ -32,7 +32,11 @@ def error_of(path, **kwargs) -> str:
 
 
 def test_csv_string_labels_mapped_sorted_and_round_trip(tmp_path):
-    path = write(tmp_path, "flowers.csv", "a,b,species\n1,2,virginica\n3,4,setosa\n5,6,versicolor\n7,8,setosa\n")
+    path = write(
+        tmp_path,
+        "flowers.csv",
+        "a,b,species\n1,2,virginica\n3,4,setosa\n5,6,versicolor\n7,8,setosa\n",
+    )
     data = load_file(path)
     assert data.task == "multiclass"
     assert data.classes == ["setosa", "versicolor", "virginica"]
@@ -40,7 +44,11 @@ def test_csv_string_labels_mapped_sorted_and_round_trip(tmp_path):
     assert [data.classes[c] for c in data.y] == ["virginica", "setosa", "versicolor", "setosa"]
     np.testing.assert_array_equal(data.X, [[1, 2], [3, 4], [5, 6], [7, 8]])
     assert data.X.dtype == np.float64
-    assert data.feature_names == ["a", "b"] and data.target_name == "species" and data.source == str(path)
+    assert (
+        data.feature_names == ["a", "b"]
+        and data.target_name == "species"
+        and data.source == str(path)
+    )
 
 
 def test_csv_known_classes_map_new_file_onto_them(tmp_path):
@@ -125,8 +133,12 @@ def test_csv_predict_without_target(tmp_path):
     assert data.y is None and data.X.shape == (2, 2)
     assert load_file(features_only, target="species", require_target=False).y is None
     with_target = write(tmp_path, "new2.csv", "a,species,b\n1,setosa,2\n3,virginica,4\n")
-    data = load_file(with_target, target="species", require_target=False,
-                     classes=["setosa", "versicolor", "virginica"])
+    data = load_file(
+        with_target,
+        target="species",
+        require_target=False,
+        classes=["setosa", "versicolor", "virginica"],
+    )
     assert data.feature_names == ["a", "b"] and data.y.tolist() == [0, 2]
     np.testing.assert_array_equal(data.X, [[1, 2], [3, 4]])
 
@@ -277,7 +289,9 @@ def test_npz_errors(tmp_path):
     np.savez(path, X=np.zeros(3), y=np.zeros(3))
     assert "reshape(-1, 1)" in error_of(path)
     np.savez(path, X=np.array([[1.0, np.nan]]), y=np.zeros(1))
-    assert "index 0, column 'x1': expected a finite number, found nan" in error_of(path, task="regression")
+    assert "index 0, column 'x1': expected a finite number, found nan" in error_of(
+        path, task="regression"
+    )
     np.savez(path, X=np.zeros((2, 2)), y=np.array([1, 2], dtype=object))
     message = error_of(path)
     assert "object arrays" in message and "pickle" in message
@@ -300,7 +314,9 @@ def test_npy_pair_round_trip_and_errors(tmp_path):
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object))
     assert "pickle" in error_of(tmp_path / "obj.npy", require_target=False)
     labels_csv = write(tmp_path, "d.csv", "x,target\n1,0\n")
-    assert "labels_path applies to npy and idx" in error_of(labels_csv, labels_path=tmp_path / "y.npy")
+    assert "labels_path applies to npy and idx" in error_of(
+        labels_csv, labels_path=tmp_path / "y.npy"
+    )
 
 
 # ---------------------------------------------------------------------------------------- IDX
@@ -322,13 +338,18 @@ def test_idx_round_trip(tmp_path, gzipped):
     suffix = ".gz" if gzipped else ""
     (tmp_path / f"train-images-idx3-ubyte{suffix}").write_bytes(pack(idx_bytes(images, 0x08)))
     (tmp_path / f"train-labels-idx1-ubyte{suffix}").write_bytes(pack(idx_bytes(labels, 0x08)))
-    data = load_file(tmp_path / f"train-images-idx3-ubyte{suffix}",
-                     labels_path=tmp_path / f"train-labels-idx1-ubyte{suffix}")
+    data = load_file(
+        tmp_path / f"train-images-idx3-ubyte{suffix}",
+        labels_path=tmp_path / f"train-labels-idx1-ubyte{suffix}",
+    )
     assert data.X.shape == (7, 12) and data.X.dtype == np.float64
     np.testing.assert_array_equal(data.X, images.reshape(7, 12))  # raw 0..255, not scaled
     assert data.classes == [1, 2, 3, 4, 5, 9]
     assert [data.classes[c] for c in data.y] == labels.tolist()
-    assert data.feature_names[:2] == ["pixel_0_0", "pixel_0_1"] and data.feature_names[-1] == "pixel_3_2"
+    assert (
+        data.feature_names[:2] == ["pixel_0_0", "pixel_0_1"]
+        and data.feature_names[-1] == "pixel_3_2"
+    )
 
 
 def test_idx_other_element_types_and_detection_by_magic(tmp_path):
@@ -354,7 +375,9 @@ def test_idx_errors(tmp_path):
         return error_of(path, labels_path=labels, format="idx", **kwargs)
 
     assert "bad magic number 0x01020304" in check("a-idx3", b"\x01\x02\x03\x04" + bytes(20))
-    assert "unsupported IDX element type code 0x07" in check("b-idx3", b"\x00\x00\x07\x03" + bytes(20))
+    assert "unsupported IDX element type code 0x07" in check(
+        "b-idx3", b"\x00\x00\x07\x03" + bytes(20)
+    )
     message = check("c-idx3", idx_bytes(images, 0x08)[:-1])
     assert "holds 11 bytes of data" in message and "3 x 2 x 2" in message and "says 12" in message
     assert "holds 13 bytes of data" in check("c2-idx3", idx_bytes(images, 0x08) + b"\x00")
@@ -364,7 +387,9 @@ def test_idx_errors(tmp_path):
     five.write_bytes(idx_bytes(np.arange(5), 0x08))
     message = check("f-idx3", idx_bytes(images, 0x08), labels=five)
     assert "has 5 labels" in message and "has 3 images" in message and str(five) in message
-    assert "corrupt or truncated gzip" in check("g-idx3.gz", gzip.compress(idx_bytes(images, 0x08))[:-8])
+    assert "corrupt or truncated gzip" in check(
+        "g-idx3.gz", gzip.compress(idx_bytes(images, 0x08))[:-8]
+    )
     assert "labels_path" in check("h-idx3", idx_bytes(images, 0x08), labels=None)
 
 
@@ -398,6 +423,9 @@ def test_check_features():
 
     data = Dataset(np.zeros((2, 3)), None, "binary", [0, 1], ["a", "b", "c"], None, "new.csv")
     check_features(data, 3, "the model")
-    with pytest.raises(UsageError, match=r"new\.csv: has 3 feature columns, the model expects 2; "
-                                         r"not expected: c"):
+    with pytest.raises(
+        UsageError,
+        match=r"new\.csv: has 3 feature columns, the model expects 2; "
+        r"not expected: c",
+    ):
         check_features(data, 2, "the model", expected_names=["a", "b"])

@@ -107,7 +107,9 @@ def test_standardizer_dict_round_trip_through_json():
     np.testing.assert_array_equal(restored.mean, s.mean)
     np.testing.assert_array_equal(restored.scale, s.scale)
     np.testing.assert_array_equal(restored.transform(X), s.transform(X))
-    with pytest.raises(UsageError, match="meta.scaling: 'mean' and 'scale' must be lists of the same length"):
+    with pytest.raises(
+        UsageError, match="meta.scaling: 'mean' and 'scale' must be lists of the same length"
+    ):
         Standardizer.from_dict({"mean": [0.0, 1.0], "scale": [1.0]}, "meta.scaling")
     with pytest.raises(UsageError, match="positive scales"):
         Standardizer.from_dict({"mean": [0.0], "scale": [0.0]})

@@ -52,8 +52,14 @@ def test_sgd_diverging_in_the_first_epoch_keeps_a_finite_last_checkpoint(tmp_pat
     (tmp_path / "fast.yaml").write_text(SGD_TOO_FAST)
     run = tmp_path / "run"
     proc = run_nnctl("train", "fast.yaml", "--out", run, "-q", cwd=tmp_path)
-    assert_clean_error(proc, 1, "the training loss became inf", "lower optimizer.lr (now 5)",
-                       "train.clip_grad_norm", "last.npz keeps the last finite state")
+    assert_clean_error(
+        proc,
+        1,
+        "the training loss became inf",
+        "lower optimizer.lr (now 5)",
+        "train.clip_grad_norm",
+        "last.npz keeps the last finite state",
+    )
     epoch, step = diverged_at(proc.stderr)
     assert epoch == 1 and step > 1
     arrays, meta = load(run / "checkpoints" / "last.npz")
@@ -73,8 +79,9 @@ def test_full_batch_gd_divergence_keeps_the_last_finite_iterate(tmp_path):
     (tmp_path / "gd.yaml").write_text(GD_TOO_FAST)
     run = tmp_path / "run"
     proc = run_nnctl("train", "gd.yaml", "--out", run, "-q", cwd=tmp_path)
-    assert_clean_error(proc, 1, "the objective became", "lower optimizer.lr (now 100)",
-                       "optimizer.armijo: true")
+    assert_clean_error(
+        proc, 1, "the objective became", "lower optimizer.lr (now 100)", "optimizer.armijo: true"
+    )
     epoch, step = diverged_at(proc.stderr)
     assert 1 < epoch < 500
     arrays, meta = load(run / "checkpoints" / "last.npz")
@@ -95,7 +102,9 @@ def write_outlier_csv(path):
     X = rng.normal(size=(64, 2))
     y = X @ np.array([1.5, -2.0]) + 0.25 + 0.1 * rng.normal(size=64)
     y[5] = 1e20
-    lines = ["x1,x2,target"] + [f"{a!r},{b!r},{t!r}" for a, b, t in zip(*map(lambda v: v.tolist(), (X[:, 0], X[:, 1], y)))]
+    lines = ["x1,x2,target"] + [
+        f"{a!r},{b!r},{t!r}" for a, b, t in zip(*map(lambda v: v.tolist(), (X[:, 0], X[:, 1], y)))
+    ]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -117,7 +126,9 @@ def test_skip_batch_skips_the_bad_batch_and_trains_on(tmp_path):
     summary = json.loads(proc.stdout)
     assert summary["status"] == "completed" and summary["epochs"] == 6
     assert summary["skipped_batches"] == 6  # the outlier's batch, once an epoch
-    rows = [json.loads(line) for line in (tmp_path / "skip" / "metrics.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line) for line in (tmp_path / "skip" / "metrics.jsonl").read_text().splitlines()
+    ]
     # train_loss is the data loss over the whole training split, outlier row included: its
     # squared error overflows float32 there too, so the honest number is not finite (null).
     assert len(rows) == 6 and all(r["train_loss"] is None for r in rows)
@@ -126,16 +137,36 @@ def test_skip_batch_skips_the_bad_batch_and_trains_on(tmp_path):
     np.testing.assert_allclose(arrays["linear0.weight"].ravel(), [1.5, -2.0], atol=0.2)
 
     # The same data with the default (stop) fails at that batch instead.
-    proc = run_nnctl("train", "skip.yaml", "-s", "train.on_nonfinite=stop", "--out", tmp_path / "stop", "-q",
-                     cwd=tmp_path)
-    assert_clean_error(proc, 1, "epoch 1", "the training loss became inf", "train.on_nonfinite: skip_batch")
+    proc = run_nnctl(
+        "train",
+        "skip.yaml",
+        "-s",
+        "train.on_nonfinite=stop",
+        "--out",
+        tmp_path / "stop",
+        "-q",
+        cwd=tmp_path,
+    )
+    assert_clean_error(
+        proc, 1, "epoch 1", "the training loss became inf", "train.on_nonfinite: skip_batch"
+    )
     assert json.loads((tmp_path / "stop" / "summary.json").read_text())["status"] == "diverged"
 
 
 def test_skip_batch_gives_up_when_every_batch_is_bad(tmp_path):
     (tmp_path / "fast.yaml").write_text(SGD_TOO_FAST)
-    proc = run_nnctl("train", "fast.yaml", "-s", "train.on_nonfinite=skip_batch", "-s", "train.epochs=40",
-                     "--out", tmp_path / "run", "-q", cwd=tmp_path)
+    proc = run_nnctl(
+        "train",
+        "fast.yaml",
+        "-s",
+        "train.on_nonfinite=skip_batch",
+        "-s",
+        "train.epochs=40",
+        "--out",
+        tmp_path / "run",
+        "-q",
+        cwd=tmp_path,
+    )
     assert_clean_error(proc, 1, "batches were skipped", "more than 10 epochs")
     arrays, _ = load(tmp_path / "run" / "checkpoints" / "last.npz")
     assert_all_finite(arrays)
@@ -149,8 +180,15 @@ def test_a_non_finite_gradient_with_a_finite_loss_stops_before_the_step(tmp_path
     from nnctl.run_folder import create
     from nnctl.train import Trainer
 
-    cfg = resolve({"seed": 0, "data": {"name": "iris"}, "model": {"kind": "softmax"},
-                   "optimizer": {"name": "adam", "lr": 0.01}, "train": {"epochs": 2, "batch_size": 16}})
+    cfg = resolve(
+        {
+            "seed": 0,
+            "data": {"name": "iris"},
+            "model": {"kind": "softmax"},
+            "optimizer": {"name": "adam", "lr": 0.01},
+            "train": {"epochs": 2, "batch_size": 16},
+        }
+    )
     run = create(tmp_path / "run")
     trainer = Trainer(cfg, run, QuietReporter())
     real = trainer.model.loss_and_grad

@@ -30,8 +30,17 @@ def test_there_is_an_example_per_model_kind_and_optimizer_family():
 
 @pytest.mark.parametrize("config", EXAMPLES, ids=lambda p: p.stem)
 def test_example_runs_with_a_short_budget(config, tmp_path):
-    proc = run_nnctl("train", config, "-s", "train.epochs=2", "--out", tmp_path / "run", "-q", "--json",
-                     cwd=tmp_path)
+    proc = run_nnctl(
+        "train",
+        config,
+        "-s",
+        "train.epochs=2",
+        "--out",
+        tmp_path / "run",
+        "-q",
+        "--json",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["status"] in ("completed", "converged", "early_stopped")
@@ -50,7 +59,9 @@ QUALITY = [
 
 @pytest.mark.parametrize("name, metric, bar", QUALITY, ids=[q[0] for q in QUALITY])
 def test_example_reaches_its_quality_bar(name, metric, bar, tmp_path):
-    proc = run_nnctl("train", CONFIGS / name, "--out", tmp_path / "run", "-q", "--json", cwd=tmp_path)
+    proc = run_nnctl(
+        "train", CONFIGS / name, "--out", tmp_path / "run", "-q", "--json", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["final"][metric] >= bar, summary["final"]

@@ -18,8 +18,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import (CONFIGS, REPO, assert_clean_error, run_nnctl, run_nnctl_with_fault,
-                      without_wall_time)
+
+from conftest import (
+    CONFIGS,
+    REPO,
+    assert_clean_error,
+    run_nnctl,
+    run_nnctl_with_fault,
+    without_wall_time,
+)
 
 TIMING_KEYS = ("elapsed_s", "elapsed_before")
 
@@ -29,8 +36,10 @@ try:
     HAVE_DASK = True
 except ImportError:
     HAVE_DASK = False
-needs_dask = pytest.mark.skipif(not HAVE_DASK, reason="distributed is not installed (the Dask "
-                                "extra: pip install -e '.[dask]' or '.[dev]')")
+needs_dask = pytest.mark.skipif(
+    not HAVE_DASK,
+    reason="distributed is not installed (the Dask extra: pip install -e '.[dask]' or '.[dev]')",
+)
 
 IRIS_CSV = """
 seed: 0
@@ -41,9 +50,23 @@ train: {epochs: 4, batch_size: 16}
 """
 
 # Runs long enough (about a second each here) to be caught in the middle by a kill or a Ctrl-C.
-SLOW_COMPARE = ["compare-optimizers", CONFIGS / "digits-mlp.yaml", "-o", "sgd", "-o", "momentum",
-                "-o", "adam", "--seeds", "2", "-s", "train.epochs=40",
-                "-s", "train.early_stopping=null", "--no-plot"]
+SLOW_COMPARE = [
+    "compare-optimizers",
+    CONFIGS / "digits-mlp.yaml",
+    "-o",
+    "sgd",
+    "-o",
+    "momentum",
+    "-o",
+    "adam",
+    "--seeds",
+    "2",
+    "-s",
+    "train.epochs=40",
+    "-s",
+    "train.early_stopping=null",
+    "--no-plot",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -61,8 +84,11 @@ def _without_timing(value):
 def checkpoint_content(path: Path) -> dict:
     """Every array (dtype, shape, bytes) and the meta without its wall times."""
     with np.load(path, allow_pickle=False) as archive:
-        content = {name: (archive[name].dtype.str, archive[name].shape, archive[name].tobytes())
-                   for name in archive.files if name != "meta"}
+        content = {
+            name: (archive[name].dtype.str, archive[name].shape, archive[name].tobytes())
+            for name in archive.files
+            if name != "meta"
+        }
         content["meta"] = _without_timing(json.loads(str(archive["meta"])))
     return content
 
@@ -73,8 +99,13 @@ def assert_same_run(a: Path, b: Path) -> None:
     files_b = sorted(p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file())
     assert files_a == files_b
     assert (a / "config.yaml").read_bytes() == (b / "config.yaml").read_bytes()
-    rows = [[_without_timing(json.loads(line)) for line in (d / "metrics.jsonl").read_text()
-             .splitlines()] for d in (a, b)]
+    rows = [
+        [
+            _without_timing(json.loads(line))
+            for line in (d / "metrics.jsonl").read_text().splitlines()
+        ]
+        for d in (a, b)
+    ]
     assert rows[0] == rows[1] and rows[0]
     summaries = [json.loads((d / "summary.json").read_text()) for d in (a, b)]
     for summary, folder in zip(summaries, (a, b)):
@@ -82,7 +113,8 @@ def assert_same_run(a: Path, b: Path) -> None:
     assert _without_timing(summaries[0]) == _without_timing(summaries[1])
     for name in ("last.npz", "best.npz"):
         assert checkpoint_content(a / "checkpoints" / name) == checkpoint_content(
-            b / "checkpoints" / name), name
+            b / "checkpoints" / name
+        ), name
 
 
 def assert_same_comparison(a: Path, b: Path) -> None:
@@ -91,8 +123,12 @@ def assert_same_comparison(a: Path, b: Path) -> None:
     tables = []
     for folder in (a, b):
         with open(folder / "comparison.csv", newline="") as handle:
-            tables.append([{k: v for k, v in row.items() if "wall" not in k}
-                           for row in csv.DictReader(handle)])
+            tables.append(
+                [
+                    {k: v for k, v in row.items() if "wall" not in k}
+                    for row in csv.DictReader(handle)
+                ]
+            )
     assert tables[0] == tables[1] and len(tables[0]) == len(data[0]["runs"])
     for record in data[0]["runs"]:
         if record["run"]:
@@ -127,8 +163,14 @@ def wait_for(condition, timeout: float, what: str):
 def popen_nnctl(*args, cwd):
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("NNCTL_DEBUG", None)
-    return subprocess.Popen([sys.executable, "-m", "nnctl", *map(str, args)], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "nnctl", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def csv_config(folder: Path) -> Path:
@@ -187,12 +229,31 @@ def slow_reference(tmp_path_factory):
 def test_dask_gives_the_bits_of_jobs_1_with_the_data_shipped(cluster, tmp_path):
     client_dir = tmp_path / "client"
     config = csv_config(client_dir)
-    common = ["compare-optimizers", config.name, "-o", "sgd", "-o", "adam", "-o", "lbfgs",
-              "--seeds", "2", "--no-plot"]
+    common = [
+        "compare-optimizers",
+        config.name,
+        "-o",
+        "sgd",
+        "-o",
+        "adam",
+        "-o",
+        "lbfgs",
+        "--seeds",
+        "2",
+        "--no-plot",
+    ]
     local = run_nnctl(*common, "--jobs", "1", "--out", "local", "-q", cwd=client_dir)
     assert local.returncode == 0, local.stderr
-    dask = run_nnctl(*common, "--executor", "dask", "--scheduler", cluster.address, "--out",
-                     "dask", cwd=client_dir)
+    dask = run_nnctl(
+        *common,
+        "--executor",
+        "dask",
+        "--scheduler",
+        cluster.address,
+        "--out",
+        "dask",
+        cwd=client_dir,
+    )
     assert dask.returncode == 0, dask.stderr + cluster.log("w0")
     assert "Traceback" not in dask.stderr
     assert len(progress_lines(dask.stderr)) == 6
@@ -201,12 +262,15 @@ def test_dask_gives_the_bits_of_jobs_1_with_the_data_shipped(cluster, tmp_path):
     # no half-written folder is left behind
     assert not [p for p in (client_dir / "dask").iterdir() if p.name.startswith(".")]
     # the run's own config.yaml, replayed with nnctl train here, gives the same bits again
-    replay = run_nnctl("train", "dask/adam-seed1/config.yaml", "--out", "replay", "-q",
-                       cwd=client_dir)
+    replay = run_nnctl(
+        "train", "dask/adam-seed1/config.yaml", "--out", "replay", "-q", cwd=client_dir
+    )
     assert replay.returncode == 0, replay.stderr
     for name in ("last.npz", "best.npz"):
-        replayed, shipped = (checkpoint_content(folder / "checkpoints" / name) for folder in
-                             (client_dir / "replay", client_dir / "dask" / "adam-seed1"))
+        replayed, shipped = (
+            checkpoint_content(folder / "checkpoints" / name)
+            for folder in (client_dir / "replay", client_dir / "dask" / "adam-seed1")
+        )
         # base_dir: the folder of the config file given, here the run folder itself
         assert replayed["meta"].pop("base_dir") == str(client_dir / "dask" / "adam-seed1")
         assert shipped["meta"].pop("base_dir") == str(client_dir)
@@ -215,13 +279,22 @@ def test_dask_gives_the_bits_of_jobs_1_with_the_data_shipped(cluster, tmp_path):
 
 @needs_dask
 def test_a_sweep_on_generated_data_gives_the_bits_of_jobs_2(cluster, tmp_path):
-    common = ["sweep", CONFIGS / "moons-mlp.yaml", "-s", "optimizer.lr=0.01,0.1",
-              "-s", "train.epochs=3", "--no-plot", "-q"]
+    common = [
+        "sweep",
+        CONFIGS / "moons-mlp.yaml",
+        "-s",
+        "optimizer.lr=0.01,0.1",
+        "-s",
+        "train.epochs=3",
+        "--no-plot",
+        "-q",
+    ]
     local = run_nnctl(*common, "--jobs", "2", "--out", tmp_path / "local", cwd=tmp_path)
     assert local.returncode == 0, local.stderr
     env = {"DASK_SCHEDULER_ADDRESS": cluster.address}  # the address from the environment
-    dask = run_nnctl(*common, "--executor", "dask", "--out", tmp_path / "dask", cwd=tmp_path,
-                     env=env)
+    dask = run_nnctl(
+        *common, "--executor", "dask", "--out", tmp_path / "dask", cwd=tmp_path, env=env
+    )
     assert dask.returncode == 0, dask.stderr
     assert_same_comparison(tmp_path / "local", tmp_path / "dask")
 
@@ -247,8 +320,10 @@ def test_the_worker_side_reads_only_the_shipped_bytes(tmp_path):
     shipped = [files_to_ship(task, cache) for task in plan.tasks]
     assert shipped[0].digest == shipped[1].digest  # one scatter serves both runs
     assert list(shipped[0].files) == ["data.path"]
-    assert shipped[0].files["data.path"] == (str(tmp_path / "client" / "flowers.csv"),
-                                             (tmp_path / "client" / "flowers.csv").read_bytes())
+    assert shipped[0].files["data.path"] == (
+        str(tmp_path / "client" / "flowers.csv"),
+        (tmp_path / "client" / "flowers.csv").read_bytes(),
+    )
     (tmp_path / "client" / "flowers.csv").rename(tmp_path / "elsewhere.csv")
     for task, files in zip(plan.tasks, shipped):
         payload = run_shipped(task, files)
@@ -285,10 +360,19 @@ def test_a_refused_run_on_the_worker_is_recorded_with_this_machines_paths(tmp_pa
 
 @needs_dask
 def test_a_worker_killed_mid_comparison_changes_nothing(fresh_cluster, slow_reference, tmp_path):
-    proc = popen_nnctl(*SLOW_COMPARE, "--executor", "dask", "--scheduler", fresh_cluster.address,
-                       "--out", tmp_path / "out", cwd=tmp_path)
+    proc = popen_nnctl(
+        *SLOW_COMPARE,
+        "--executor",
+        "dask",
+        "--scheduler",
+        fresh_cluster.address,
+        "--out",
+        tmp_path / "out",
+        cwd=tmp_path,
+    )
     try:
         with fresh_cluster.client() as watcher:
+
             def busy_address():
                 workers = watcher.scheduler_info()["workers"]
                 address = next(a for a, info in workers.items() if info["name"] == "w1")
@@ -311,11 +395,20 @@ def test_a_worker_killed_mid_comparison_changes_nothing(fresh_cluster, slow_refe
 
 
 @needs_dask
-def test_an_interrupted_comparison_resumes_with_only_the_missing_runs(cluster, slow_reference,
-                                                                       tmp_path):
+def test_an_interrupted_comparison_resumes_with_only_the_missing_runs(
+    cluster, slow_reference, tmp_path
+):
     out = tmp_path / "out"
-    proc = popen_nnctl(*SLOW_COMPARE, "--executor", "dask", "--scheduler", cluster.address,
-                       "--out", out, cwd=tmp_path)
+    proc = popen_nnctl(
+        *SLOW_COMPARE,
+        "--executor",
+        "dask",
+        "--scheduler",
+        cluster.address,
+        "--out",
+        out,
+        cwd=tmp_path,
+    )
     try:
         wait_for(lambda: finished_folders(out), 120, "a first finished run")
         proc.send_signal(signal.SIGINT)  # Ctrl-C
@@ -330,11 +423,21 @@ def test_an_interrupted_comparison_resumes_with_only_the_missing_runs(cluster, s
     assert 1 <= len(kept) < 6, stderr
     assert not (out / "comparison.json").exists()
 
-    resumed = run_nnctl("compare-optimizers", "--resume", out, "--executor", "dask",
-                        "--scheduler", cluster.address, "--no-plot", cwd=tmp_path)
+    resumed = run_nnctl(
+        "compare-optimizers",
+        "--resume",
+        out,
+        "--executor",
+        "dask",
+        "--scheduler",
+        cluster.address,
+        "--no-plot",
+        cwd=tmp_path,
+    )
     assert resumed.returncode == 0, resumed.stderr
-    assert (f"{len(kept)} of 6 runs are finished; running the other {6 - len(kept)}"
-            in resumed.stderr)
+    assert (
+        f"{len(kept)} of 6 runs are finished; running the other {6 - len(kept)}" in resumed.stderr
+    )
     lines = progress_lines(resumed.stderr)
     assert len(lines) == 6 - len(kept)
     assert not any(f" {name.replace('-seed', ' (seed ')})" in " ".join(lines) for name in kept)
@@ -345,19 +448,39 @@ def test_an_interrupted_comparison_resumes_with_only_the_missing_runs(cluster, s
 
 
 def test_a_local_comparison_interrupted_mid_run_resumes_to_the_same_numbers(tmp_path):
-    common = ["compare-optimizers", CONFIGS / "iris-softmax.yaml", "-o", "sgd", "-o", "adam",
-              "-o", "lbfgs", "-s", "train.epochs=6", "--no-plot", "-q"]
+    common = [
+        "compare-optimizers",
+        CONFIGS / "iris-softmax.yaml",
+        "-o",
+        "sgd",
+        "-o",
+        "adam",
+        "-o",
+        "lbfgs",
+        "-s",
+        "train.epochs=6",
+        "--no-plot",
+        "-q",
+    ]
     whole = run_nnctl(*common, "--out", tmp_path / "whole", cwd=tmp_path)
     assert whole.returncode == 0, whole.stderr
     # The first run stops at step 3, as a Ctrl-C there would (tests/fault_launch.py).
-    stopped = run_nnctl_with_fault("interrupt-at-step", 3, *common, "--out", tmp_path / "cut",
-                                   cwd=tmp_path)
-    assert_clean_error(stopped, 130, "interrupted: 0 of 3 runs",
-                       f"nnctl compare-optimizers --resume {tmp_path / 'cut'}")
-    assert json.loads((tmp_path / "cut" / "sgd" / "summary.json").read_text())["status"] == \
-        "interrupted"
-    resumed = run_nnctl("compare-optimizers", "--resume", tmp_path / "cut", "--no-plot",
-                        cwd=tmp_path)
+    stopped = run_nnctl_with_fault(
+        "interrupt-at-step", 3, *common, "--out", tmp_path / "cut", cwd=tmp_path
+    )
+    assert_clean_error(
+        stopped,
+        130,
+        "interrupted: 0 of 3 runs",
+        f"nnctl compare-optimizers --resume {tmp_path / 'cut'}",
+    )
+    assert (
+        json.loads((tmp_path / "cut" / "sgd" / "summary.json").read_text())["status"]
+        == "interrupted"
+    )
+    resumed = run_nnctl(
+        "compare-optimizers", "--resume", tmp_path / "cut", "--no-plot", cwd=tmp_path
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert len(progress_lines(resumed.stderr)) == 3
     assert_same_comparison(tmp_path / "whole", tmp_path / "cut")
@@ -365,8 +488,19 @@ def test_a_local_comparison_interrupted_mid_run_resumes_to_the_same_numbers(tmp_
 
 def test_resume_runs_only_missing_or_unfinished_run_folders(tmp_path):
     out = tmp_path / "sw"
-    first = run_nnctl("sweep", CONFIGS / "moons-mlp.yaml", "-s", "optimizer.lr=0.01,0.03,0.1",
-                      "-s", "train.epochs=3", "--out", out, "--no-plot", "-q", cwd=tmp_path)
+    first = run_nnctl(
+        "sweep",
+        CONFIGS / "moons-mlp.yaml",
+        "-s",
+        "optimizer.lr=0.01,0.03,0.1",
+        "-s",
+        "train.epochs=3",
+        "--out",
+        out,
+        "--no-plot",
+        "-q",
+        cwd=tmp_path,
+    )
     assert first.returncode == 0, first.stderr
     shutil.copytree(out, tmp_path / "whole")
     names = sorted(p.name for p in out.iterdir() if p.is_dir())
@@ -385,17 +519,31 @@ def test_resume_runs_only_missing_or_unfinished_run_folders(tmp_path):
     assert "3 of 3 runs are finished; running the other 0" in again.stderr
 
 
-@pytest.mark.parametrize("args, fragments", [
-    (["--executor", "spark"], ["--executor: expected one of local, dask, found 'spark'"]),
-    (["--scheduler", "tcp://127.0.0.1:1"], ["--scheduler: applies to --executor dask"]),
-    (["--executor", "dask", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"],
-     ["--jobs 2: applies to --executor local"]),
-    (["--executor", "dask"], ["--executor dask: give --scheduler", "DASK_SCHEDULER_ADDRESS"]),
-])
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["--executor", "spark"], ["--executor: expected one of local, dask, found 'spark'"]),
+        (["--scheduler", "tcp://127.0.0.1:1"], ["--scheduler: applies to --executor dask"]),
+        (
+            ["--executor", "dask", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"],
+            ["--jobs 2: applies to --executor local"],
+        ),
+        (["--executor", "dask"], ["--executor dask: give --scheduler", "DASK_SCHEDULER_ADDRESS"]),
+    ],
+)
 def test_executor_options_are_checked(tmp_path, args, fragments):
     env = {"DASK_SCHEDULER_ADDRESS": ""}
-    proc = run_nnctl("compare-optimizers", CONFIGS / "iris-softmax.yaml", "-o", "adam", *args,
-                     "--out", tmp_path / "out", cwd=tmp_path, env=env)
+    proc = run_nnctl(
+        "compare-optimizers",
+        CONFIGS / "iris-softmax.yaml",
+        "-o",
+        "adam",
+        *args,
+        "--out",
+        tmp_path / "out",
+        cwd=tmp_path,
+        env=env,
+    )
     assert_clean_error(proc, 2, *fragments)
     assert not (tmp_path / "out").exists()  # checked before any folder is made
 
@@ -406,14 +554,32 @@ def test_without_the_dask_extra_local_runs_and_dask_says_how_to_install_it(tmp_p
     (fake / "__init__.py").write_text('raise ImportError("No module named distributed")\n')
     paths = [str(tmp_path / "fake-site"), os.environ.get("PYTHONPATH", "")]
     env = {"PYTHONPATH": os.pathsep.join(p for p in paths if p)}
-    common = ["sweep", CONFIGS / "iris-softmax.yaml", "-s", "optimizer.lr=0.1,0.2",
-              "-s", "train.epochs=1", "--no-plot", "-q"]
+    common = [
+        "sweep",
+        CONFIGS / "iris-softmax.yaml",
+        "-s",
+        "optimizer.lr=0.1,0.2",
+        "-s",
+        "train.epochs=1",
+        "--no-plot",
+        "-q",
+    ]
     local = run_nnctl(*common, "--jobs", "2", "--out", tmp_path / "local", cwd=tmp_path, env=env)
     assert local.returncode == 0, local.stderr
-    dask = run_nnctl(*common, "--executor", "dask", "--scheduler", "tcp://127.0.0.1:8786",
-                     "--out", tmp_path / "dask", cwd=tmp_path, env=env)
-    assert_clean_error(dask, 2, "--executor dask: needs the Dask extra",
-                       'pip install "nnctl[dask]"')
+    dask = run_nnctl(
+        *common,
+        "--executor",
+        "dask",
+        "--scheduler",
+        "tcp://127.0.0.1:8786",
+        "--out",
+        tmp_path / "dask",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert_clean_error(
+        dask, 2, "--executor dask: needs the Dask extra", 'pip install "nnctl[dask]"'
+    )
     assert not (tmp_path / "dask").exists()
 
 
@@ -424,36 +590,73 @@ def test_an_unreachable_scheduler_is_a_usage_error(tmp_path):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = run_nnctl("sweep", CONFIGS / "iris-softmax.yaml", "-s", "optimizer.lr=0.1,0.2",
-                     "--executor", "dask", "--scheduler", f"tcp://127.0.0.1:{port}",
-                     "--out", tmp_path / "out", cwd=tmp_path,
-                     env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})
-    assert_clean_error(proc, 2, f"--scheduler tcp://127.0.0.1:{port}: cannot reach a Dask "
-                                "scheduler")
+    proc = run_nnctl(
+        "sweep",
+        CONFIGS / "iris-softmax.yaml",
+        "-s",
+        "optimizer.lr=0.1,0.2",
+        "--executor",
+        "dask",
+        "--scheduler",
+        f"tcp://127.0.0.1:{port}",
+        "--out",
+        tmp_path / "out",
+        cwd=tmp_path,
+        env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"},
+    )
+    assert_clean_error(
+        proc, 2, f"--scheduler tcp://127.0.0.1:{port}: cannot reach a Dask scheduler"
+    )
     assert not (tmp_path / "out").exists()  # checked before any folder is made
 
 
-@pytest.mark.parametrize("args, fragments", [
-    (["compare-optimizers", "CONFIG", "--resume", "DIR"],
-     ["--resume: finishes the folder's own plan; drop CONFIG"]),
-    (["compare-optimizers", "--resume", "DIR", "-o", "adam"], ["drop -o"]),
-    (["sweep", "--resume", "DIR", "-s", "optimizer.lr=0.1,0.2"], ["drop -s"]),
-    (["sweep", "--resume", "DIR"], ["is a compare-optimizers folder; resume it with nnctl "
-                                    "compare-optimizers --resume"]),
-    (["compare-optimizers", "--resume", "EMPTY"],
-     ["no plan.json; not a comparison or sweep folder"]),
-    (["compare-optimizers", "--resume", "MISSING"],
-     ["--resume expects a comparison or sweep folder, found nothing there"]),
-    (["sweep"], ["missing CONFIG: nnctl sweep CONFIG.yaml"]),
-])
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (
+            ["compare-optimizers", "CONFIG", "--resume", "DIR"],
+            ["--resume: finishes the folder's own plan; drop CONFIG"],
+        ),
+        (["compare-optimizers", "--resume", "DIR", "-o", "adam"], ["drop -o"]),
+        (["sweep", "--resume", "DIR", "-s", "optimizer.lr=0.1,0.2"], ["drop -s"]),
+        (
+            ["sweep", "--resume", "DIR"],
+            ["is a compare-optimizers folder; resume it with nnctl compare-optimizers --resume"],
+        ),
+        (
+            ["compare-optimizers", "--resume", "EMPTY"],
+            ["no plan.json; not a comparison or sweep folder"],
+        ),
+        (
+            ["compare-optimizers", "--resume", "MISSING"],
+            ["--resume expects a comparison or sweep folder, found nothing there"],
+        ),
+        (["sweep"], ["missing CONFIG: nnctl sweep CONFIG.yaml"]),
+    ],
+)
 def test_resume_usage_errors(tmp_path, args, fragments):
     folder = tmp_path / "cmp"
-    made = run_nnctl("compare-optimizers", CONFIGS / "iris-softmax.yaml", "-o", "adam",
-                     "-s", "train.epochs=1", "--out", folder, "--no-plot", "-q", cwd=tmp_path)
+    made = run_nnctl(
+        "compare-optimizers",
+        CONFIGS / "iris-softmax.yaml",
+        "-o",
+        "adam",
+        "-s",
+        "train.epochs=1",
+        "--out",
+        folder,
+        "--no-plot",
+        "-q",
+        cwd=tmp_path,
+    )
     assert made.returncode == 0, made.stderr
     (tmp_path / "empty").mkdir()
-    names = {"CONFIG": CONFIGS / "iris-softmax.yaml", "DIR": folder, "EMPTY": tmp_path / "empty",
-             "MISSING": tmp_path / "missing"}
+    names = {
+        "CONFIG": CONFIGS / "iris-softmax.yaml",
+        "DIR": folder,
+        "EMPTY": tmp_path / "empty",
+        "MISSING": tmp_path / "missing",
+    }
     proc = run_nnctl(*[names.get(a, a) for a in args], cwd=tmp_path)
     assert_clean_error(proc, 2, *fragments)
 
@@ -471,14 +674,38 @@ def test_threads_resolve_to_a_number_and_comparisons_use_one(tmp_path):
     assert load_config(config, ["train.threads=3"])["train"]["threads"] == 3
     shown = run_nnctl("config", "show", config, "-s", "train.threads=auto", cwd=tmp_path)
     assert f"threads: {default_blas_threads()}" in shown.stdout
-    proc = run_nnctl("sweep", config, "-s", "optimizer.lr=0.01,0.1", "-s", "train.epochs=1",
-                     "--out", "sw", "--no-plot", "-q", cwd=tmp_path)
+    proc = run_nnctl(
+        "sweep",
+        config,
+        "-s",
+        "optimizer.lr=0.01,0.1",
+        "-s",
+        "train.epochs=1",
+        "--out",
+        "sw",
+        "--no-plot",
+        "-q",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     for run in (tmp_path / "sw").iterdir():
         if run.is_dir():
             assert "threads: 1}" in (run / "config.yaml").read_text()
-    proc = run_nnctl("compare-optimizers", config, "-o", "sgd", "-s", "train.threads=2",
-                     "-s", "train.epochs=1", "--out", "two", "--no-plot", "-q", cwd=tmp_path)
+    proc = run_nnctl(
+        "compare-optimizers",
+        config,
+        "-o",
+        "sgd",
+        "-s",
+        "train.threads=2",
+        "-s",
+        "train.epochs=1",
+        "--out",
+        "two",
+        "--no-plot",
+        "-q",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "threads: 2}" in (tmp_path / "two" / "sgd" / "config.yaml").read_text()
 
@@ -546,8 +773,9 @@ print(events)
 def test_runs_on_threads_of_one_process_keep_their_count():
     """Two runs with 1 thread overlap; a run with 2 waits until both have finished, so no
     run's count changes under it (threads of a fresh process, as in a Dask worker)."""
-    proc = subprocess.run([sys.executable, "-c", THREADED_RUNS], capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", THREADED_RUNS], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     events = ast.literal_eval(proc.stdout)  # the list of tuples the script printed
     assert [e[2] for e in events[:4]] == [1, 1, 1, 1], events

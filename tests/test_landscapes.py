@@ -21,8 +21,12 @@ from nnctl.compare.landscapes import (
 from nnctl.compare.specs import parse_spec
 from nnctl.errors import UsageError
 
-KNOWN_MINIMA = {"rosenbrock": ([(1, 1)], 0.0), "beale": ([(3, 0.5)], 0.0), "canyon": ([(0, 0)], 0.0),
-                "saddle": ([(0, 1), (0, -1)], -0.25)}
+KNOWN_MINIMA = {
+    "rosenbrock": ([(1, 1)], 0.0),
+    "beale": ([(3, 0.5)], 0.0),
+    "canyon": ([(0, 0)], 0.0),
+    "saddle": ([(0, 1), (0, -1)], -0.25),
+}
 
 
 @pytest.mark.parametrize("name", sorted(LANDSCAPES))
@@ -33,8 +37,12 @@ def test_gradient_matches_central_differences(name):
     h = 1e-6
     for _ in range(20):
         p = np.array([rng.uniform(x0, x1), rng.uniform(y0, y1)])
-        numeric = np.array([(surface.value(p + e) - surface.value(p - e)) / (2 * h)
-                            for e in (np.array([h, 0.0]), np.array([0.0, h]))])
+        numeric = np.array(
+            [
+                (surface.value(p + e) - surface.value(p - e)) / (2 * h)
+                for e in (np.array([h, 0.0]), np.array([0.0, h]))
+            ]
+        )
         np.testing.assert_allclose(surface.grad(p), numeric, rtol=1e-6, atol=1e-5)
 
 
@@ -64,7 +72,9 @@ def test_sgd_steps_on_the_canyon_follow_the_formula():
     expected = max(t for t in range(steps + 1) if distance[t] > TOL) + 1
     surface, (run,) = run_landscape("canyon", [parse_spec(f"sgd:lr={a}")], (x0, y0), steps)
     assert run.steps_to_min == expected
-    np.testing.assert_allclose(run.path[37], [x0 * (1 - a) ** 37, y0 * (1 - 100 * a) ** 37], rtol=1e-12)
+    np.testing.assert_allclose(
+        run.path[37], [x0 * (1 - a) ** 37, y0 * (1 - 100 * a) ** 37], rtol=1e-12
+    )
 
 
 def test_newton_solves_the_quadratic_canyon_in_one_step():
@@ -103,8 +113,22 @@ def test_parse_start_and_bad_names():
 
 
 def test_landscape_mode_of_the_command(tmp_path):
-    proc = run_nnctl("compare-optimizers", "--landscape", "canyon", "-o", "sgd", "-o", "momentum",
-                     "-o", "lbfgs", "--out", tmp_path / "land", "--no-plot", "--json", cwd=tmp_path)
+    proc = run_nnctl(
+        "compare-optimizers",
+        "--landscape",
+        "canyon",
+        "-o",
+        "sgd",
+        "-o",
+        "momentum",
+        "-o",
+        "lbfgs",
+        "--out",
+        tmp_path / "land",
+        "--no-plot",
+        "--json",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data == json.loads((tmp_path / "land" / "landscape.json").read_text())
@@ -114,23 +138,58 @@ def test_landscape_mode_of_the_command(tmp_path):
     assert data["start"] == [-8.0, 1.0] and data["steps"] == 1000
     # --json swaps the table for the document: the table appears only without it, on stdout
     assert "steps to minimum" not in proc.stdout + proc.stderr
-    proc = run_nnctl("compare-optimizers", "--landscape", "canyon", "-o", "sgd", "-o", "momentum",
-                     "--steps", "50", "--out", tmp_path / "table", "--no-plot", cwd=tmp_path)
+    proc = run_nnctl(
+        "compare-optimizers",
+        "--landscape",
+        "canyon",
+        "-o",
+        "sgd",
+        "-o",
+        "momentum",
+        "--steps",
+        "50",
+        "--out",
+        tmp_path / "table",
+        "--no-plot",
+        cwd=tmp_path,
+    )
     assert "steps to minimum" in proc.stdout and "momentum" in proc.stdout
-    proc = run_nnctl("compare-optimizers", "--landscape", "rosenbrock", "--start=-1.5,2", "--steps", "50",
-                     "--out", tmp_path / "rb", "--no-plot", "-q", "--json", cwd=tmp_path)
+    proc = run_nnctl(
+        "compare-optimizers",
+        "--landscape",
+        "rosenbrock",
+        "--start=-1.5,2",
+        "--steps",
+        "50",
+        "--out",
+        tmp_path / "rb",
+        "--no-plot",
+        "-q",
+        "--json",
+        cwd=tmp_path,
+    )
     data = json.loads(proc.stdout)
     assert data["start"] == [-1.5, 2.0] and {r["steps"] for r in data["runs"]} == {50}
     assert [r["label"] for r in data["runs"]] == [
-        "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam"]
+        "sgd",
+        "momentum",
+        "nesterov",
+        "adagrad",
+        "rmsprop",
+        "adadelta",
+        "adam",
+    ]
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--landscape", "canyn"], "unknown landscape"),
-    (["--landscape", "canyon", str(CONFIGS / "iris-softmax.yaml")], "drop CONFIG"),
-    (["--landscape", "canyon", "--seeds", "2"], "drop --seeds"),
-    (["--landscape", "canyon", "--start", "1"], "--start"),
-    ([str(CONFIGS / "iris-softmax.yaml"), "--steps", "5"], "--landscape"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--landscape", "canyn"], "unknown landscape"),
+        (["--landscape", "canyon", str(CONFIGS / "iris-softmax.yaml")], "drop CONFIG"),
+        (["--landscape", "canyon", "--seeds", "2"], "drop --seeds"),
+        (["--landscape", "canyon", "--start", "1"], "--start"),
+        ([str(CONFIGS / "iris-softmax.yaml"), "--steps", "5"], "--landscape"),
+    ],
+)
 def test_landscape_usage_errors(tmp_path, args, fragment):
     assert_clean_error(run_nnctl("compare-optimizers", *args, cwd=tmp_path), 2, fragment)

@@ -23,9 +23,19 @@ def problem(task, n=60, d=3, k=3, seed=0):
 
 def model_for(kind, task, d=3, k=3, l2=0.1, seed=1, **kw):
     n_outputs = 2 if task == "binary" else k
-    return build_model(kind, d, n_outputs, task, l2=l2, init="normal", init_params={"std": 0.5},
-                       bias_init=0.2, init_rng=np.random.default_rng(seed),
-                       dropout_rng=np.random.default_rng(seed + 1), **kw)
+    return build_model(
+        kind,
+        d,
+        n_outputs,
+        task,
+        l2=l2,
+        init="normal",
+        init_params={"std": 0.5},
+        bias_init=0.2,
+        init_rng=np.random.default_rng(seed),
+        dropout_rng=np.random.default_rng(seed + 1),
+        **kw,
+    )
 
 
 def fd_jacobian_of_gradient(objective, theta, eps=1e-5):
@@ -34,13 +44,19 @@ def fd_jacobian_of_gradient(objective, theta, eps=1e-5):
     for i in range(theta.size):
         step = np.zeros_like(theta)
         step[i] = eps
-        columns.append((objective.value_and_grad(theta + step)[1]
-                        - objective.value_and_grad(theta - step)[1]) / (2 * eps))
+        columns.append(
+            (objective.value_and_grad(theta + step)[1] - objective.value_and_grad(theta - step)[1])
+            / (2 * eps)
+        )
     return np.stack(columns, axis=1)
 
 
-LINEAR_CASES = [("linreg", "regression", 2), ("logreg", "binary", 2), ("softmax", "multiclass", 3),
-                ("softmax", "binary", 2)]
+LINEAR_CASES = [
+    ("linreg", "regression", 2),
+    ("logreg", "binary", 2),
+    ("softmax", "multiclass", 3),
+    ("softmax", "binary", 2),
+]
 
 
 @pytest.mark.parametrize("kind,task,k", LINEAR_CASES)
@@ -122,7 +138,9 @@ def test_objective_batch_norm_uses_full_batch_statistics():
     objective.value_and_grad(theta)  # an accepted point: running stats = its full-batch stats
     pre_activation = X @ model.named_parameters()["linear0.weight"]
     np.testing.assert_allclose(model.buffers()["batchnorm0.running_mean"], pre_activation.mean(0))
-    np.testing.assert_allclose(model.buffers()["batchnorm0.running_var"], pre_activation.var(0, ddof=1))
+    np.testing.assert_allclose(
+        model.buffers()["batchnorm0.running_var"], pre_activation.var(0, ddof=1)
+    )
 
 
 def test_objective_refuses_dropout():
@@ -188,12 +206,18 @@ def newton_softmax(X, y, k, l2, iters=30):
     for _ in range(iters):
         P = probs(theta)
         g = (X1.T @ (P - Y) / n).ravel() + reg @ theta
-        H = sum(np.kron(np.outer(X1[i], X1[i]), np.diag(P[i]) - np.outer(P[i], P[i])) for i in range(n)) / n
+        H = (
+            sum(
+                np.kron(np.outer(X1[i], X1[i]), np.diag(P[i]) - np.outer(P[i], P[i]))
+                for i in range(n)
+            )
+            / n
+        )
         # the biases have a flat direction (adding c to all of them): least squares step
         theta -= np.linalg.lstsq(H + reg, g, rcond=None)[0]
     P = probs(theta)
     W = theta.reshape(d + 1, k)[:d]
-    return -np.mean(np.log(P[np.arange(n), y])) + 0.5 * l2 * np.sum(W ** 2)
+    return -np.mean(np.log(P[np.arange(n), y])) + 0.5 * l2 * np.sum(W**2)
 
 
 def _gradient_descent(model, X, y, lr, steps):
@@ -222,5 +246,7 @@ def test_softmax_regression_by_gradient_descent_reaches_the_newton_optimum():
     # and one Newton step of the model's own Hessian from there changes nothing
     objective = model.objective(X, y)
     theta = model.theta.copy()
-    step = np.linalg.lstsq(objective.hessian(theta), objective.value_and_grad(theta)[1], rcond=None)[0]
+    step = np.linalg.lstsq(
+        objective.hessian(theta), objective.value_and_grad(theta)[1], rcond=None
+    )[0]
     assert objective.value(theta - step) == pytest.approx(final, abs=1e-10)

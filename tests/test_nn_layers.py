@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 
 from nnctl.errors import UsageError
-from nnctl.nn import ACTIVATIONS, LOSSES, BatchNorm, Dropout, Linear, allocate, build_model, make_loss
+from nnctl.nn import (
+    ACTIVATIONS,
+    LOSSES,
+    BatchNorm,
+    Dropout,
+    Linear,
+    allocate,
+    build_model,
+    make_loss,
+)
 
 EPS = 1e-6
 
@@ -40,8 +49,15 @@ def away_from_zero(rng, shape, margin=0.05):
 # ------------------------------------------------------------------------------------------
 # Activations
 
-ACTIVATION_CASES = [("sigmoid", {}), ("tanh", {}), ("relu", {}), ("leaky_relu", {"slope": 0.1}),
-                    ("elu", {"alpha": 1.5}), ("softplus", {}), ("identity", {})]
+ACTIVATION_CASES = [
+    ("sigmoid", {}),
+    ("tanh", {}),
+    ("relu", {}),
+    ("leaky_relu", {"slope": 0.1}),
+    ("elu", {"alpha": 1.5}),
+    ("softplus", {}),
+    ("identity", {}),
+]
 
 
 @pytest.mark.parametrize("name,params", ACTIVATION_CASES)
@@ -63,8 +79,10 @@ def test_activation_values_follow_their_formulas():
     np.testing.assert_allclose(build("sigmoid").forward(x), 1 / (1 + np.exp(-x)), rtol=1e-15)
     np.testing.assert_allclose(build("relu").forward(x), [[0, 0, 0.5, 3.0]])
     np.testing.assert_allclose(build("leaky_relu", slope=0.2).forward(x), [[-0.4, -0.1, 0.5, 3.0]])
-    np.testing.assert_allclose(build("elu", alpha=2.0).forward(x),
-                               [[2 * (np.exp(-2) - 1), 2 * (np.exp(-0.5) - 1), 0.5, 3.0]])
+    np.testing.assert_allclose(
+        build("elu", alpha=2.0).forward(x),
+        [[2 * (np.exp(-2) - 1), 2 * (np.exp(-0.5) - 1), 0.5, 3.0]],
+    )
     np.testing.assert_allclose(build("softplus").forward(x), np.log(1 + np.exp(x)), rtol=1e-14)
     np.testing.assert_allclose(build("tanh").forward(x), np.tanh(x))
 
@@ -92,6 +110,7 @@ def test_activation_hyperparameters_are_validated():
 # ------------------------------------------------------------------------------------------
 # Losses
 
+
 def _loss_case(name, rng, n, k):
     logits = rng.normal(size=(n, k)) * 2
     if name == "mse":
@@ -103,8 +122,16 @@ def _loss_case(name, rng, n, k):
     return logits, y
 
 
-@pytest.mark.parametrize("name,k", [("mse", 1), ("mse", 3), ("binary_cross_entropy", 1),
-                                    ("cross_entropy", 2), ("cross_entropy", 5)])
+@pytest.mark.parametrize(
+    "name,k",
+    [
+        ("mse", 1),
+        ("mse", 3),
+        ("binary_cross_entropy", 1),
+        ("cross_entropy", 2),
+        ("cross_entropy", 5),
+    ],
+)
 @pytest.mark.parametrize("n", [1, 6, 13])
 def test_loss_gradient_matches_finite_differences(name, k, n):
     rng = np.random.default_rng(n * 10 + k)
@@ -125,9 +152,11 @@ def test_loss_values_follow_their_formulas():
     zb = np.array([[0.3], [-2.0]])
     s = 1 / (1 + np.exp(-zb[:, 0]))
     bce = make_loss("bce")
-    assert bce.value(zb, np.array([1.0, 0.0])) == pytest.approx(-(np.log(s[0]) + np.log(1 - s[1])) / 2)
+    assert bce.value(zb, np.array([1.0, 0.0])) == pytest.approx(
+        -(np.log(s[0]) + np.log(1 - s[1])) / 2
+    )
     mse = make_loss("mse")
-    assert mse.value(z, np.zeros_like(z)) == pytest.approx(np.mean(z ** 2))
+    assert mse.value(z, np.zeros_like(z)) == pytest.approx(np.mean(z**2))
 
 
 def test_loss_aliases_and_registry():
@@ -142,7 +171,7 @@ def test_losses_are_stable_for_huge_logits():
         bce = make_loss("binary_cross_entropy")
         z = np.array([[1e4], [1e4], [-1e4], [-1e4]])
         y = np.array([1.0, 0.0, 1.0, 0.0])
-        per_sample = [bce.value(z[i:i + 1], y[i:i + 1]) for i in range(4)]
+        per_sample = [bce.value(z[i : i + 1], y[i : i + 1]) for i in range(4)]
         np.testing.assert_allclose(per_sample, [0.0, 1e4, 1e4, 0.0])
         _, g = bce.value_and_grad(z.copy(), y)
         np.testing.assert_allclose(g[:, 0], np.array([0.0, 1.0, -1.0, 0.0]) / 4)
@@ -150,7 +179,7 @@ def test_losses_are_stable_for_huge_logits():
         ce = make_loss("cross_entropy")
         z = np.array([[1e4, 0.0, -1e4]] * 3)
         labels = np.array([0, 1, 2])
-        per_sample = [ce.value(z[i:i + 1], labels[i:i + 1]) for i in range(3)]
+        per_sample = [ce.value(z[i : i + 1], labels[i : i + 1]) for i in range(3)]
         np.testing.assert_allclose(per_sample, [0.0, 1e4, 2e4])
         _, g = ce.value_and_grad(z.copy(), labels)
         assert np.all(np.isfinite(g))
@@ -174,7 +203,9 @@ def test_losses_match_torch():
     ref = torch.nn.functional.cross_entropy(torch.tensor(z), torch.tensor(labels)).item()
     assert make_loss("cross_entropy").value(z, labels) == pytest.approx(ref, rel=1e-12)
     yb = rng.integers(0, 2, 9).astype(float)
-    ref = torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor(z[:, 0]), torch.tensor(yb)).item()
+    ref = torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.tensor(z[:, 0]), torch.tensor(yb)
+    ).item()
     assert make_loss("bce").value(z[:, :1], yb) == pytest.approx(ref, rel=1e-12)
     yr = rng.normal(size=(9, 4))
     ref = torch.nn.functional.mse_loss(torch.tensor(z), torch.tensor(yr)).item()
@@ -183,6 +214,7 @@ def test_losses_match_torch():
 
 # ------------------------------------------------------------------------------------------
 # Layers
+
 
 def _check_layer(layer, x, rng):
     """dx and every parameter gradient of sum(forward(x) * r) against finite differences."""
@@ -266,7 +298,9 @@ def test_batch_norm_matches_torch_statistics_and_gradients():
         xt = torch.tensor(x, requires_grad=True)
         out_ref = ref(xt)
         out_ref.backward(torch.tensor(dout))
-        np.testing.assert_allclose(ours.forward(x, True), out_ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            ours.forward(x, True), out_ref.detach().numpy(), rtol=1e-10, atol=1e-12
+        )
         np.testing.assert_allclose(ours.backward(dout), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(params.grads["bn.gamma"], ref.weight.grad.numpy(), rtol=1e-10)
         np.testing.assert_allclose(params.grads["bn.beta"], ref.bias.grad.numpy(), rtol=1e-10)
@@ -276,7 +310,9 @@ def test_batch_norm_matches_torch_statistics_and_gradients():
         np.testing.assert_allclose(ours.running_var, ref.running_var.numpy(), rtol=1e-12)
     ref.eval()
     x = rng.normal(size=(3, 4))
-    np.testing.assert_allclose(ours.forward(x, False), ref(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(
+        ours.forward(x, False), ref(torch.tensor(x)).detach().numpy(), rtol=1e-10
+    )
 
 
 def test_batch_norm_gamma_beta_start_at_one_and_zero():
@@ -318,9 +354,14 @@ def test_dropout_gradient_with_frozen_mask():
 # ------------------------------------------------------------------------------------------
 # Flat parameters and views
 
+
 def _mlp(**kw):
-    args = dict(hidden=[5, 4], batch_norm=True, init_rng=np.random.default_rng(0),
-                dropout_rng=np.random.default_rng(1))
+    args = dict(
+        hidden=[5, 4],
+        batch_norm=True,
+        init_rng=np.random.default_rng(0),
+        dropout_rng=np.random.default_rng(1),
+    )
     args.update(kw)
     return build_model("mlp", 3, 3, "multiclass", **args)
 
@@ -328,9 +369,22 @@ def _mlp(**kw):
 def test_parameters_are_views_into_theta_and_grad():
     model = _mlp()
     params, grads = model.named_parameters(), model.named_gradients()
-    assert list(params) == ["linear0.weight", "batchnorm0.gamma", "batchnorm0.beta", "linear1.weight",
-                            "batchnorm1.gamma", "batchnorm1.beta", "linear2.weight", "linear2.bias"]
-    assert sum(p.size for p in params.values()) == model.n_params == model.theta.size == model.grad.size
+    assert list(params) == [
+        "linear0.weight",
+        "batchnorm0.gamma",
+        "batchnorm0.beta",
+        "linear1.weight",
+        "batchnorm1.gamma",
+        "batchnorm1.beta",
+        "linear2.weight",
+        "linear2.bias",
+    ]
+    assert (
+        sum(p.size for p in params.values())
+        == model.n_params
+        == model.theta.size
+        == model.grad.size
+    )
     for name, p in params.items():
         assert np.shares_memory(p, model.theta) and p.base is not None
         assert np.shares_memory(grads[name], model.grad)
@@ -355,10 +409,20 @@ def test_weights_come_first_and_linreg_layout_is_w_ravel_then_b():
     n_weights = sum(p.size for n, p in model.named_parameters().items() if n.endswith(".weight"))
     assert model.n_penalised == n_weights
     assert model.weight_mask.sum() == n_weights and model.weight_mask[:n_weights].all()
-    lin = build_model("linreg", 3, 2, "regression", init="normal", init_params={"std": 1.0},
-                      bias_init=0.5, init_rng=np.random.default_rng(0))
+    lin = build_model(
+        "linreg",
+        3,
+        2,
+        "regression",
+        init="normal",
+        init_params={"std": 1.0},
+        bias_init=0.5,
+        init_rng=np.random.default_rng(0),
+    )
     p = lin.named_parameters()
-    np.testing.assert_array_equal(lin.theta, np.concatenate([p["linear0.weight"].ravel(), p["linear0.bias"]]))
+    np.testing.assert_array_equal(
+        lin.theta, np.concatenate([p["linear0.weight"].ravel(), p["linear0.bias"]])
+    )
 
 
 def test_grad_is_written_not_accumulated_and_l2_only_on_weights():
@@ -373,7 +437,7 @@ def test_grad_is_written_not_accumulated_and_l2_only_on_weights():
     np.testing.assert_array_equal(plain.grad, g0)
     f1 = penalised.loss_and_grad(X, y)
     weights = {n: w for n, w in penalised.named_parameters().items() if n.endswith(".weight")}
-    expected_penalty = 0.5 * 0.3 * sum(float(np.sum(w ** 2)) for w in weights.values())
+    expected_penalty = 0.5 * 0.3 * sum(float(np.sum(w**2)) for w in weights.values())
     assert penalised.penalty() == pytest.approx(expected_penalty, rel=1e-14)
     assert f1 == pytest.approx(f0 + expected_penalty, rel=1e-14)
     for name, g in penalised.named_gradients().items():

@@ -46,7 +46,11 @@ GRADCHECK_CASES = [
     ("mlp", "multiclass", {"hidden": [6], "activation": {"name": "leaky_relu", "slope": 0.2}}),
     ("mlp", "multiclass", {"hidden": [6], "activation": "elu", "batch_norm": True}),
     ("mlp", "binary", {"hidden": [7, 5], "activation": "softplus", "dropout": 0.3}),
-    ("mlp", "multiclass", {"hidden": [8, 6], "activation": "relu", "dropout": 0.2, "batch_norm": True}),
+    (
+        "mlp",
+        "multiclass",
+        {"hidden": [8, 6], "activation": "relu", "dropout": 0.2, "batch_norm": True},
+    ),
 ]
 
 
@@ -91,8 +95,14 @@ def test_gradcheck_of_a_float32_model_runs_in_float64():
 def test_gradcheck_does_not_touch_the_dropout_stream_or_running_stats():
     X, y = data("multiclass")
     streams = make_streams(3)
-    model = build("mlp", "multiclass", hidden=[5], dropout=0.5, batch_norm=True,
-                  dropout_rng=streams["dropout"])
+    model = build(
+        "mlp",
+        "multiclass",
+        hidden=[5],
+        dropout=0.5,
+        batch_norm=True,
+        dropout_rng=streams["dropout"],
+    )
     state = streams["dropout"].bit_generator.state
     running = {k: v.copy() for k, v in model.buffers().items()}
     gradcheck(model, X, y)
@@ -104,14 +114,25 @@ def test_gradcheck_does_not_touch_the_dropout_stream_or_running_stats():
 # ------------------------------------------------------------------------------------------
 # Builder: heads, losses, validation messages
 
+
 def test_heads_and_losses_follow_kind_and_task():
-    cases = {("linreg", "regression"): (3, "mse"), ("logreg", "binary"): (1, "binary_cross_entropy"),
-             ("softmax", "multiclass"): (3, "cross_entropy"), ("softmax", "binary"): (2, "cross_entropy"),
-             ("mlp", "regression"): (3, "mse"), ("mlp", "binary"): (1, "binary_cross_entropy"),
-             ("mlp", "multiclass"): (3, "cross_entropy")}
+    cases = {
+        ("linreg", "regression"): (3, "mse"),
+        ("logreg", "binary"): (1, "binary_cross_entropy"),
+        ("softmax", "multiclass"): (3, "cross_entropy"),
+        ("softmax", "binary"): (2, "cross_entropy"),
+        ("mlp", "regression"): (3, "mse"),
+        ("mlp", "binary"): (1, "binary_cross_entropy"),
+        ("mlp", "multiclass"): (3, "cross_entropy"),
+    }
     for (kind, task), (logits, loss) in cases.items():
         model = build(kind, task, hidden=[4])
-        assert (model.n_outputs, model.loss_name, model.kind, model.task) == (logits, loss, kind, task)
+        assert (model.n_outputs, model.loss_name, model.kind, model.task) == (
+            logits,
+            loss,
+            kind,
+            task,
+        )
         assert model.forward(data(task)[0]).shape == (24, logits)
     # cross_entropy on a one-logit binary head means binary cross-entropy
     assert build("logreg", "binary", loss="cross_entropy").loss_name == "binary_cross_entropy"
@@ -130,58 +151,115 @@ def build_through_config(kind, task, k=3, d=4, **kw):
     init = {"scheme": kw.pop("init", "auto"), **kw.pop("init_params", {})}
     if "bias_init" in kw:
         init["bias"] = kw.pop("bias_init")
-    model = {"kind": kind, **{key: kw.pop(key) for key in ("hidden", "dropout", "batch_norm")
-                              if key in kw}}
+    model = {
+        "kind": kind,
+        **{key: kw.pop(key) for key in ("hidden", "dropout", "batch_norm") if key in kw},
+    }
     model["activation"] = {"name": activation, **kw.pop("activation_params", {})}
     loss = {"name": kw.pop("loss", "auto"), **({"l2": kw.pop("l2")} if "l2" in kw else {})}
     train = {"dtype": np.dtype(kw.pop("dtype")).name} if "dtype" in kw else {}
     assert not kw, kw
-    cfg = resolve({"data": {"name": "iris"}, "model": model, "init": init, "loss": loss,
-                   "train": train})
+    cfg = resolve(
+        {"data": {"name": "iris"}, "model": model, "init": init, "loss": loss, "train": train}
+    )
     n_outputs = 2 if task == "binary" else k
     return model_from_config(cfg, d, n_outputs, task, make_streams(0), np.float64)
 
 
-@pytest.mark.parametrize("kwargs,fragment", [
-    (dict(kind="logreg", task="multiclass", k=3),
-     "model.kind: logreg needs a binary target, found a multiclass target with 3 classes; use softmax or mlp"),
-    (dict(kind="linreg", task="binary"), "model.kind: linreg needs a regression target, found a binary target"),
-    (dict(kind="softmax", task="regression"), "model.kind: softmax needs a classification target"),
-    (dict(kind="logreg", task="regression"), "use linreg or mlp"),
-    (dict(kind="perceptron", task="binary"),
-     "model.kind: expected one of linreg, logreg, softmax, mlp, found 'perceptron'"),
-    (dict(kind="mlp", task="multiclass", hidden=[4, 0]),
-     "model.hidden: expected a list of integers each >= 1, found [4, 0]"),
-    (dict(kind="mlp", task="multiclass", dropout=1.0), "model.dropout: expected a number in [0, 1)"),
-    (dict(kind="mlp", task="multiclass", dropout=-0.1), "model.dropout"),
-    (dict(kind="logreg", task="binary", dropout=0.5), "model.dropout: applies to model.kind mlp only"),
-    (dict(kind="softmax", task="binary", batch_norm=True), "model.batch_norm: applies to model.kind mlp"),
-    (dict(kind="mlp", task="binary", activation="relux"),
-     "model.activation.name: unknown activation 'relux'"),
-    (dict(kind="mlp", task="binary", activation="elu", activation_params={"alpha": 0}),
-     "model.activation.alpha: expected a number > 0"),
-    (dict(kind="mlp", task="binary", activation="relu", activation_params={"slope": 0.1}),
-     "model.activation.slope: unknown setting"),
-    (dict(kind="linreg", task="regression", loss="cross_entropy"),
-     "loss.name: cross_entropy does not fit a regression target; use mse"),
-    (dict(kind="mlp", task="multiclass", loss="mse"), "loss.name: mse does not fit a multiclass target"),
-    (dict(kind="mlp", task="multiclass", loss="bce"), "loss.name: binary_cross_entropy does not fit"),
-    (dict(kind="softmax", task="binary", loss="bce"),
-     "loss.name: binary_cross_entropy needs one logit per sample, but model.kind softmax has 2"),
-    (dict(kind="mlp", task="binary", loss="hinge"), "loss.name: unknown loss 'hinge'"),
-    (dict(kind="mlp", task="binary", l2=-1.0), "loss.l2: expected a number >= 0"),
-    (dict(kind="mlp", task="binary", l2=float("inf")),
-     "loss.l2: expected a number >= 0 and finite"),
-    (dict(kind="mlp", task="binary", init="glorot"), "init.scheme: unknown init scheme 'glorot'"),
-    (dict(kind="mlp", task="binary", init="normal", init_params={"std": -1.0}), "init.std: expected"),
-    (dict(kind="mlp", task="binary", init="uniform", init_params={"low": 0.1, "high": 0.1}),
-     "init.high: expected a number > init.low (0.1), found 0.1"),
-    (dict(kind="mlp", task="binary", bias_init=float("nan")), "init.bias: expected a number"),
-    (dict(kind="mlp", task="binary", bias_init=float("inf")),
-     "init.bias: expected a number that is finite, found inf"),
-    (dict(kind="mlp", task="regression", dtype=np.int32),
-     "train.dtype: expected one of auto, float32, float64, found 'int32'"),
-])
+@pytest.mark.parametrize(
+    "kwargs,fragment",
+    [
+        (
+            dict(kind="logreg", task="multiclass", k=3),
+            "model.kind: logreg needs a binary target, found a multiclass target with 3 classes; use softmax or mlp",
+        ),
+        (
+            dict(kind="linreg", task="binary"),
+            "model.kind: linreg needs a regression target, found a binary target",
+        ),
+        (
+            dict(kind="softmax", task="regression"),
+            "model.kind: softmax needs a classification target",
+        ),
+        (dict(kind="logreg", task="regression"), "use linreg or mlp"),
+        (
+            dict(kind="perceptron", task="binary"),
+            "model.kind: expected one of linreg, logreg, softmax, mlp, found 'perceptron'",
+        ),
+        (
+            dict(kind="mlp", task="multiclass", hidden=[4, 0]),
+            "model.hidden: expected a list of integers each >= 1, found [4, 0]",
+        ),
+        (
+            dict(kind="mlp", task="multiclass", dropout=1.0),
+            "model.dropout: expected a number in [0, 1)",
+        ),
+        (dict(kind="mlp", task="multiclass", dropout=-0.1), "model.dropout"),
+        (
+            dict(kind="logreg", task="binary", dropout=0.5),
+            "model.dropout: applies to model.kind mlp only",
+        ),
+        (
+            dict(kind="softmax", task="binary", batch_norm=True),
+            "model.batch_norm: applies to model.kind mlp",
+        ),
+        (
+            dict(kind="mlp", task="binary", activation="relux"),
+            "model.activation.name: unknown activation 'relux'",
+        ),
+        (
+            dict(kind="mlp", task="binary", activation="elu", activation_params={"alpha": 0}),
+            "model.activation.alpha: expected a number > 0",
+        ),
+        (
+            dict(kind="mlp", task="binary", activation="relu", activation_params={"slope": 0.1}),
+            "model.activation.slope: unknown setting",
+        ),
+        (
+            dict(kind="linreg", task="regression", loss="cross_entropy"),
+            "loss.name: cross_entropy does not fit a regression target; use mse",
+        ),
+        (
+            dict(kind="mlp", task="multiclass", loss="mse"),
+            "loss.name: mse does not fit a multiclass target",
+        ),
+        (
+            dict(kind="mlp", task="multiclass", loss="bce"),
+            "loss.name: binary_cross_entropy does not fit",
+        ),
+        (
+            dict(kind="softmax", task="binary", loss="bce"),
+            "loss.name: binary_cross_entropy needs one logit per sample, but model.kind softmax has 2",
+        ),
+        (dict(kind="mlp", task="binary", loss="hinge"), "loss.name: unknown loss 'hinge'"),
+        (dict(kind="mlp", task="binary", l2=-1.0), "loss.l2: expected a number >= 0"),
+        (
+            dict(kind="mlp", task="binary", l2=float("inf")),
+            "loss.l2: expected a number >= 0 and finite",
+        ),
+        (
+            dict(kind="mlp", task="binary", init="glorot"),
+            "init.scheme: unknown init scheme 'glorot'",
+        ),
+        (
+            dict(kind="mlp", task="binary", init="normal", init_params={"std": -1.0}),
+            "init.std: expected",
+        ),
+        (
+            dict(kind="mlp", task="binary", init="uniform", init_params={"low": 0.1, "high": 0.1}),
+            "init.high: expected a number > init.low (0.1), found 0.1",
+        ),
+        (dict(kind="mlp", task="binary", bias_init=float("nan")), "init.bias: expected a number"),
+        (
+            dict(kind="mlp", task="binary", bias_init=float("inf")),
+            "init.bias: expected a number that is finite, found inf",
+        ),
+        (
+            dict(kind="mlp", task="regression", dtype=np.int32),
+            "train.dtype: expected one of auto, float32, float64, found 'int32'",
+        ),
+    ],
+)
 def test_config_errors_name_the_key(kwargs, fragment):
     """Every rule on a model's settings, checked at the boundary (the config layer, and
     prepare.py where the data meets the config) with a message that names the key."""
@@ -192,12 +270,17 @@ def test_config_errors_name_the_key(kwargs, fragment):
     assert fragment in str(info.value)
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(kind="logreg", task="multiclass"), dict(kind="mlp", task="multiclass", hidden=[4, 0]),
-    dict(kind="mlp", task="binary", dropout=1.0), dict(kind="mlp", task="binary", l2=-1.0),
-    dict(kind="mlp", task="regression", dtype=np.int32),
-    dict(kind="mlp", task="binary", dropout=0.5, dropout_rng=None),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(kind="logreg", task="multiclass"),
+        dict(kind="mlp", task="multiclass", hidden=[4, 0]),
+        dict(kind="mlp", task="binary", dropout=1.0),
+        dict(kind="mlp", task="binary", l2=-1.0),
+        dict(kind="mlp", task="regression", dtype=np.int32),
+        dict(kind="mlp", task="binary", dropout=0.5, dropout_rng=None),
+    ],
+)
 def test_build_model_trusts_the_config_layer_but_refuses_nonsense_plainly(kwargs):
     """A library caller of build_model gets a plain ValueError (no config key to name)."""
     kwargs = dict(kwargs)
@@ -213,19 +296,36 @@ def test_one_layer_kinds_ignore_the_mlp_defaults_they_do_not_use():
 
 
 def test_mlp_layer_order_and_bias_dropped_before_batch_norm():
-    model = build("mlp", "multiclass", hidden=[5, 4], batch_norm=True, dropout=0.1, activation="tanh")
+    model = build(
+        "mlp", "multiclass", hidden=[5, 4], batch_norm=True, dropout=0.1, activation="tanh"
+    )
     assert [type(layer).__name__ for layer in model.layers] == [
-        "Linear", "BatchNorm", "Tanh", "Dropout", "Linear", "BatchNorm", "Tanh", "Dropout", "Linear"]
+        "Linear",
+        "BatchNorm",
+        "Tanh",
+        "Dropout",
+        "Linear",
+        "BatchNorm",
+        "Tanh",
+        "Dropout",
+        "Linear",
+    ]
     assert "linear0.bias" not in model.named_parameters()  # beta plays its role
-    assert list(model.buffers()) == ["batchnorm0.running_mean", "batchnorm0.running_var",
-                                     "batchnorm1.running_mean", "batchnorm1.running_var"]
+    assert list(model.buffers()) == [
+        "batchnorm0.running_mean",
+        "batchnorm0.running_var",
+        "batchnorm1.running_mean",
+        "batchnorm1.running_var",
+    ]
 
 
 # ------------------------------------------------------------------------------------------
 # Lecture lessons
 
-@pytest.mark.parametrize("task,linear_kind", [("regression", "linreg"), ("binary", "logreg"),
-                                              ("multiclass", "softmax")])
+
+@pytest.mark.parametrize(
+    "task,linear_kind", [("regression", "linreg"), ("binary", "logreg"), ("multiclass", "softmax")]
+)
 def test_mlp_with_identity_activation_collapses_to_a_linear_model(task, linear_kind):
     X, _ = data(task)
     mlp = build("mlp", task, hidden=[5], activation="identity", bias_init=0.3)
@@ -252,7 +352,9 @@ def test_zero_init_keeps_hidden_units_identical_and_warns():
     _gradient_descent(model, X, y)
     W0, W1 = model.named_parameters()["linear0.weight"], model.named_parameters()["linear1.weight"]
     assert np.abs(W0).max() > 1e-4  # it did learn something...
-    np.testing.assert_allclose(W0, W0[:, :1] * np.ones((1, 6)), rtol=1e-12, atol=1e-15)  # ...as one unit
+    np.testing.assert_allclose(
+        W0, W0[:, :1] * np.ones((1, 6)), rtol=1e-12, atol=1e-15
+    )  # ...as one unit
     np.testing.assert_allclose(W1, W1[:1, :] * np.ones((6, 1)), rtol=1e-12, atol=1e-15)
 
 
@@ -262,8 +364,14 @@ def test_constant_init_on_mlp_warns_but_random_init_breaks_the_symmetry():
     X, y = data("multiclass")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning for a random scheme or a one-layer model
-        model = build("mlp", "multiclass", hidden=[6], activation="sigmoid", init="normal",
-                      init_params={"std": 0.01})
+        model = build(
+            "mlp",
+            "multiclass",
+            hidden=[6],
+            activation="sigmoid",
+            init="normal",
+            init_params={"std": 0.01},
+        )
         build("logreg", "binary", init="zeros")
     _gradient_descent(model, X, y)
     W0 = model.named_parameters()["linear0.weight"]
@@ -274,17 +382,28 @@ def test_constant_init_on_mlp_warns_but_random_init_breaks_the_symmetry():
 # ------------------------------------------------------------------------------------------
 # Init schemes and determinism
 
+
 def _weights(scheme, params=None, fan_in=1000, fan_out=500, seed=0):
-    model = build_model("linreg", fan_in, fan_out, "regression", init=scheme, init_params=params,
-                        init_rng=np.random.default_rng(seed))
+    model = build_model(
+        "linreg",
+        fan_in,
+        fan_out,
+        "regression",
+        init=scheme,
+        init_params=params,
+        init_rng=np.random.default_rng(seed),
+    )
     return model.named_parameters()["linear0.weight"], model.named_parameters()["linear0.bias"]
 
 
-@pytest.mark.parametrize("scheme,params,std", [
-    ("normal", {"std": 0.03}, 0.03),
-    ("xavier_normal", None, np.sqrt(2 / 1500)),
-    ("he_normal", None, np.sqrt(2 / 1000)),
-])
+@pytest.mark.parametrize(
+    "scheme,params,std",
+    [
+        ("normal", {"std": 0.03}, 0.03),
+        ("xavier_normal", None, np.sqrt(2 / 1500)),
+        ("he_normal", None, np.sqrt(2 / 1000)),
+    ],
+)
 def test_normal_schemes_have_the_stated_std(scheme, params, std):
     W, b = _weights(scheme, params)
     assert abs(W.mean()) < 0.01 * std * 10
@@ -292,11 +411,14 @@ def test_normal_schemes_have_the_stated_std(scheme, params, std):
     np.testing.assert_array_equal(b, 0.0)
 
 
-@pytest.mark.parametrize("scheme,params,low,high", [
-    ("uniform", {"low": -0.2, "high": 0.1}, -0.2, 0.1),
-    ("xavier_uniform", None, -np.sqrt(6 / 1500), np.sqrt(6 / 1500)),
-    ("he_uniform", None, -np.sqrt(6 / 1000), np.sqrt(6 / 1000)),
-])
+@pytest.mark.parametrize(
+    "scheme,params,low,high",
+    [
+        ("uniform", {"low": -0.2, "high": 0.1}, -0.2, 0.1),
+        ("xavier_uniform", None, -np.sqrt(6 / 1500), np.sqrt(6 / 1500)),
+        ("he_uniform", None, -np.sqrt(6 / 1000), np.sqrt(6 / 1000)),
+    ],
+)
 def test_uniform_schemes_fill_their_bounds(scheme, params, low, high):
     W, _ = _weights(scheme, params)
     assert W.min() >= low and W.max() <= high
@@ -327,8 +449,14 @@ def test_init_depends_only_on_the_init_stream():
     a = build("mlp", "multiclass", hidden=[8, 8], dropout=0.3, seed=5)
     other = make_streams(5)
     other["dropout"].random(1000)  # dropout / shuffle draws do not move the init
-    b = build("mlp", "multiclass", hidden=[8, 8], dropout=0.3, init_rng=other["init"],
-              dropout_rng=np.random.default_rng(99))
+    b = build(
+        "mlp",
+        "multiclass",
+        hidden=[8, 8],
+        dropout=0.3,
+        init_rng=other["init"],
+        dropout_rng=np.random.default_rng(99),
+    )
     np.testing.assert_array_equal(a.theta, b.theta)
     c = build("mlp", "multiclass", hidden=[8, 8], dropout=0.3, seed=6)
     assert not np.array_equal(a.theta, c.theta)
@@ -341,8 +469,15 @@ def test_same_seed_gives_identical_training():
     X, y = data("multiclass", n=40)
     runs = []
     for _ in range(2):
-        model = build("mlp", "multiclass", hidden=[8, 6], dropout=0.3, batch_norm=True, seed=11,
-                      dtype=np.float32)
+        model = build(
+            "mlp",
+            "multiclass",
+            hidden=[8, 6],
+            dropout=0.3,
+            batch_norm=True,
+            seed=11,
+            dtype=np.float32,
+        )
         for step in range(15):
             rows = slice((step * 8) % 40, (step * 8) % 40 + 8)
             model.loss_and_grad(X[rows], y[rows])
@@ -356,9 +491,12 @@ def test_same_seed_gives_identical_training():
 # ------------------------------------------------------------------------------------------
 # dtypes, predictions, eval
 
+
 def test_float32_model_stays_float32():
     X, y = data("multiclass")
-    model = build("mlp", "multiclass", hidden=[6], batch_norm=True, dropout=0.2, dtype=np.float32, l2=0.1)
+    model = build(
+        "mlp", "multiclass", hidden=[6], batch_norm=True, dropout=0.2, dtype=np.float32, l2=0.1
+    )
     assert model.theta.dtype == model.grad.dtype == np.float32
     for p in model.named_parameters().values():
         assert p.dtype == np.float32
@@ -382,7 +520,9 @@ def test_predictions():
     X, y = data("multiclass")
     model = build("softmax", "multiclass", init="normal", init_params={"std": 1.0})
     proba = model.predict_proba(X)
-    logits = X @ model.named_parameters()["linear0.weight"] + model.named_parameters()["linear0.bias"]
+    logits = (
+        X @ model.named_parameters()["linear0.weight"] + model.named_parameters()["linear0.bias"]
+    )
     expected = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     np.testing.assert_allclose(proba, expected, rtol=1e-12)
     np.testing.assert_array_equal(model.predict(X), np.argmax(logits, 1))
@@ -425,11 +565,16 @@ def test_each_loss_turns_logits_into_predictions_through_its_link():
     assert prediction.dtype == np.int64 and bce.predict(z).dtype == np.int64
 
 
-@pytest.mark.parametrize("kind,task,k,shape,dtype", [
-    ("linreg", "regression", 1, (0,), np.float64), ("linreg", "regression", 3, (0, 3), np.float64),
-    ("logreg", "binary", 2, (0,), np.int64), ("softmax", "multiclass", 3, (0,), np.int64),
-    ("mlp", "binary", 2, (0,), np.int64),
-])
+@pytest.mark.parametrize(
+    "kind,task,k,shape,dtype",
+    [
+        ("linreg", "regression", 1, (0,), np.float64),
+        ("linreg", "regression", 3, (0, 3), np.float64),
+        ("logreg", "binary", 2, (0,), np.int64),
+        ("softmax", "multiclass", 3, (0,), np.int64),
+        ("mlp", "binary", 2, (0,), np.int64),
+    ],
+)
 def test_predictions_of_no_rows_keep_their_shape_and_dtype(kind, task, k, shape, dtype):
     model = build(kind, task, k=k, hidden=[3], batch_norm=kind == "mlp")
     X = np.zeros((0, 4))
@@ -459,8 +604,11 @@ def test_astype_copies_parameters_and_buffers():
     copy = model.astype(np.float32)
     assert copy.dtype == np.float32
     np.testing.assert_array_equal(copy.theta, model.theta.astype(np.float32))
-    np.testing.assert_allclose(copy.buffers()["batchnorm0.running_var"],
-                               model.buffers()["batchnorm0.running_var"], rtol=1e-6)
+    np.testing.assert_allclose(
+        copy.buffers()["batchnorm0.running_var"],
+        model.buffers()["batchnorm0.running_var"],
+        rtol=1e-6,
+    )
     np.testing.assert_allclose(copy.forward(X), model.forward(X), rtol=1e-4, atol=1e-5)
 
 
@@ -471,9 +619,15 @@ def test_astype_copies_parameters_and_buffers():
 def test_state_dict_holds_copies_of_parameters_then_buffers_by_name():
     model = build("mlp", "multiclass", hidden=(5,), batch_norm=True)
     state = model.state_dict()
-    assert list(state) == ["linear0.weight", "batchnorm0.gamma", "batchnorm0.beta",
-                           "linear1.weight", "linear1.bias",
-                           "batchnorm0.running_mean", "batchnorm0.running_var"]
+    assert list(state) == [
+        "linear0.weight",
+        "batchnorm0.gamma",
+        "batchnorm0.beta",
+        "linear1.weight",
+        "linear1.bias",
+        "batchnorm0.running_mean",
+        "batchnorm0.running_var",
+    ]
     assert state["linear0.weight"].shape == (4, 5) and state["batchnorm0.running_var"].shape == (5,)
     theta = model.theta.copy()
     state["linear0.weight"][...] = 7.0  # a copy: the model is untouched
@@ -494,15 +648,24 @@ def test_load_state_dict_restores_parameters_and_buffers_exactly():
     assert np.array_equal(target.predict_proba(X), source.predict_proba(X))
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda s: s.pop("linear1.bias"),
-     "ckpt: no array 'linear1.bias'; the checkpoint does not match the model of its own config"),
-    (lambda s: s.update({"linear0.weight": np.zeros((3, 5))}),
-     "ckpt: array 'linear0.weight' has shape [3, 5], the model built from the config and data "
-     "expects [4, 5]"),
-    (lambda s: s.update({"batchnorm0.running_mean": np.array(["a"] * 5)}),
-     "ckpt: array 'batchnorm0.running_mean' holds <U1, expected numbers"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda s: s.pop("linear1.bias"),
+            "ckpt: no array 'linear1.bias'; the checkpoint does not match the model of its own config",
+        ),
+        (
+            lambda s: s.update({"linear0.weight": np.zeros((3, 5))}),
+            "ckpt: array 'linear0.weight' has shape [3, 5], the model built from the config and data "
+            "expects [4, 5]",
+        ),
+        (
+            lambda s: s.update({"batchnorm0.running_mean": np.array(["a"] * 5)}),
+            "ckpt: array 'batchnorm0.running_mean' holds <U1, expected numbers",
+        ),
+    ],
+)
 def test_load_state_dict_refuses_a_mismatch_by_name_and_writes_nothing(change, message):
     model = build("mlp", "multiclass", hidden=(5,), batch_norm=True)
     before = model.state_dict()

@@ -220,22 +220,46 @@ def test_lecture_momentum_form_equals_momentum_optimizer():
 # torch.optim
 def torch_optimizer(torch, name, s, param):
     if name in ("sgd", "momentum", "nesterov"):
-        return torch.optim.SGD([param], lr=s["lr"], momentum=s["momentum"], dampening=s["dampening"],
-                               nesterov=s["nesterov"], weight_decay=s["weight_decay"])
+        return torch.optim.SGD(
+            [param],
+            lr=s["lr"],
+            momentum=s["momentum"],
+            dampening=s["dampening"],
+            nesterov=s["nesterov"],
+            weight_decay=s["weight_decay"],
+        )
     if name == "adagrad":
-        return torch.optim.Adagrad([param], lr=s["lr"], lr_decay=s["lr_decay"], eps=s["eps"],
-                                   weight_decay=s["weight_decay"],
-                                   initial_accumulator_value=s["initial_accumulator_value"])
+        return torch.optim.Adagrad(
+            [param],
+            lr=s["lr"],
+            lr_decay=s["lr_decay"],
+            eps=s["eps"],
+            weight_decay=s["weight_decay"],
+            initial_accumulator_value=s["initial_accumulator_value"],
+        )
     if name == "rmsprop":
-        return torch.optim.RMSprop([param], lr=s["lr"], alpha=s["alpha"], eps=s["eps"],
-                                   weight_decay=s["weight_decay"], momentum=s["momentum"],
-                                   centered=s["centered"])
+        return torch.optim.RMSprop(
+            [param],
+            lr=s["lr"],
+            alpha=s["alpha"],
+            eps=s["eps"],
+            weight_decay=s["weight_decay"],
+            momentum=s["momentum"],
+            centered=s["centered"],
+        )
     if name == "adadelta":
-        return torch.optim.Adadelta([param], lr=s["lr"], rho=s["rho"], eps=s["eps"],
-                                    weight_decay=s["weight_decay"])
+        return torch.optim.Adadelta(
+            [param], lr=s["lr"], rho=s["rho"], eps=s["eps"], weight_decay=s["weight_decay"]
+        )
     cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-    return cls([param], lr=s["lr"], betas=tuple(s["betas"]), eps=s["eps"],
-               weight_decay=s["weight_decay"], amsgrad=s["amsgrad"])
+    return cls(
+        [param],
+        lr=s["lr"],
+        betas=tuple(s["betas"]),
+        eps=s["eps"],
+        weight_decay=s["weight_decay"],
+        amsgrad=s["amsgrad"],
+    )
 
 
 @pytest.mark.parametrize(("name", "given"), CASES, ids=CASE_IDS)
@@ -254,8 +278,9 @@ def test_rule_matches_torch(name, given):
         param.grad = torch.tensor(grads[k], dtype=torch.float64)
         opt.step()
         rule.step(w, grads[k], lr)
-        np.testing.assert_allclose(w, param.detach().numpy(), rtol=1e-6, atol=1e-9,
-                                   err_msg=f"step {k + 1}")
+        np.testing.assert_allclose(
+            w, param.detach().numpy(), rtol=1e-6, atol=1e-9, err_msg=f"step {k + 1}"
+        )
         # Far tighter in practice: same operations, same order.
         np.testing.assert_allclose(w, param.detach().numpy(), rtol=1e-12, atol=1e-14)
 
@@ -276,8 +301,9 @@ def test_float32_in_float32_out(name, given):
         if key != "step":
             assert value.dtype == np.float32 and value.shape == (SIZE,), key
     lrs = lrs_for(name, given)
-    expected = reference_trajectory(name, given, theta0.astype(np.float32),
-                                    lambda _, k: grads[k].astype(np.float32), lrs)
+    expected = reference_trajectory(
+        name, given, theta0.astype(np.float32), lambda _, k: grads[k].astype(np.float32), lrs
+    )
     np.testing.assert_allclose(w, expected[-1], rtol=1e-4, atol=1e-5)
 
 
@@ -298,7 +324,7 @@ def npz_round_trip(state):
     np.savez(buffer, **{f"optim.{k}": v for k, v in state.items()})
     buffer.seek(0)
     with np.load(buffer, allow_pickle=False) as data:
-        return {k[len("optim."):]: data[k] for k in data.files}
+        return {k[len("optim.") :]: data[k] for k in data.files}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -339,14 +365,24 @@ def test_load_state_dict_rejects_mismatches():
         OPTIMIZERS.get("adam").build(SIZE + 1, np.float64).load_state_dict(state)
     with pytest.raises(UsageError, match="momentum_buffer"):
         OPTIMIZERS.get("sgd").build(SIZE, np.float64).load_state_dict(
-            OPTIMIZERS.get("momentum").build(SIZE, np.float64).state_dict())
+            OPTIMIZERS.get("momentum").build(SIZE, np.float64).state_dict()
+        )
 
 
 # ---------------------------------------------------------------------------------------------
 # registry and validation
 def test_every_first_order_optimizer_is_registered_with_lr():
     names = first_order_names()
-    assert names == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw"]
+    assert names == [
+        "sgd",
+        "momentum",
+        "nesterov",
+        "adagrad",
+        "rmsprop",
+        "adadelta",
+        "adam",
+        "adamw",
+    ]
     for name in names:
         entry = OPTIMIZERS.get(name)
         assert entry.info["family"] == "first_order"
@@ -358,24 +394,27 @@ def test_every_first_order_optimizer_is_registered_with_lr():
     assert OPTIMIZERS.get("adam").defaults()["weight_decay"] == 0.0
 
 
-@pytest.mark.parametrize(("name", "key", "value"), [
-    ("sgd", "lr", 0),
-    ("adam", "lr", -0.1),
-    ("adamw", "lr", "fast"),
-    ("momentum", "momentum", 1.0),
-    ("sgd", "momentum", -0.1),
-    ("adam", "betas", [0.9, 1.0]),
-    ("adam", "betas", [0.9]),
-    ("adamw", "betas", 0.9),
-    ("adam", "eps", 0.0),
-    ("adadelta", "rho", 1.5),
-    ("rmsprop", "alpha", 1.0),
-    ("rmsprop", "momentum", 1.0),
-    ("adagrad", "weight_decay", -0.1),
-    ("adagrad", "lr_decay", -1),
-    ("sgd", "nesterov", "yes"),
-    ("adam", "beta1", 0.9),  # unknown setting
-])
+@pytest.mark.parametrize(
+    ("name", "key", "value"),
+    [
+        ("sgd", "lr", 0),
+        ("adam", "lr", -0.1),
+        ("adamw", "lr", "fast"),
+        ("momentum", "momentum", 1.0),
+        ("sgd", "momentum", -0.1),
+        ("adam", "betas", [0.9, 1.0]),
+        ("adam", "betas", [0.9]),
+        ("adamw", "betas", 0.9),
+        ("adam", "eps", 0.0),
+        ("adadelta", "rho", 1.5),
+        ("rmsprop", "alpha", 1.0),
+        ("rmsprop", "momentum", 1.0),
+        ("adagrad", "weight_decay", -0.1),
+        ("adagrad", "lr_decay", -1),
+        ("sgd", "nesterov", "yes"),
+        ("adam", "beta1", 0.9),  # unknown setting
+    ],
+)
 def test_invalid_hyperparameter_is_named(name, key, value):
     with pytest.raises(UsageError, match=rf"optimizer\.{key}\b"):
         OPTIMIZERS.resolve(name, {key: value}, "optimizer")
@@ -383,11 +422,14 @@ def test_invalid_hyperparameter_is_named(name, key, value):
         OPTIMIZERS.get(name).build(SIZE, np.float64, **{key: value})
 
 
-@pytest.mark.parametrize(("name", "given"), [
-    ("sgd", {"nesterov": True}),
-    ("nesterov", {"momentum": 0.0}),
-    ("nesterov", {"dampening": 0.5}),
-])
+@pytest.mark.parametrize(
+    ("name", "given"),
+    [
+        ("sgd", {"nesterov": True}),
+        ("nesterov", {"momentum": 0.0}),
+        ("nesterov", {"dampening": 0.5}),
+    ],
+)
 def test_nesterov_needs_undamped_momentum(name, given):
     entry = OPTIMIZERS.get(name)
     with pytest.raises(UsageError, match=r"optimizer\.nesterov"):
@@ -402,7 +444,9 @@ def test_clip_scales_large_gradients_to_max_norm():
     g = np.array([3.0, 4.0, 0.0, -12.0])  # norm 13
     norm = clip_grad_norm(g, 2.0)
     assert norm == 13.0
-    np.testing.assert_allclose(g, np.array([3.0, 4.0, 0.0, -12.0]) * 2.0 / (13.0 + 1e-6), rtol=1e-15)
+    np.testing.assert_allclose(
+        g, np.array([3.0, 4.0, 0.0, -12.0]) * 2.0 / (13.0 + 1e-6), rtol=1e-15
+    )
 
 
 def test_clip_leaves_small_zero_and_nonfinite_gradients_alone():

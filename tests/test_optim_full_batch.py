@@ -100,8 +100,9 @@ class Logistic:
 
     def value(self, theta):
         z = self._z(theta)
-        return float(np.mean(np.logaddexp(0.0, z) - self.y * z)
-                     + 0.5 * self.l2 * theta[:-1] @ theta[:-1])
+        return float(
+            np.mean(np.logaddexp(0.0, z) - self.y * z) + 0.5 * self.l2 * theta[:-1] @ theta[:-1]
+        )
 
     def value_and_grad(self, theta):
         z = self._z(theta)
@@ -194,19 +195,26 @@ def test_gd_with_armijo_decreases_rosenbrock_every_step():
     assert previous < 0.5  # from 24.2
 
 
-@pytest.mark.parametrize("name,hypers,iterations", [
-    ("newton", {}, 10),
-    ("lbfgs", {}, 100),
-    ("bfgs", {}, 100),
-    ("cg", {}, 300),
-    ("gd", {"lr": 2.0}, 5000),
-    ("newton", {"hessian": "free"}, 20),
-])
+@pytest.mark.parametrize(
+    "name,hypers,iterations",
+    [
+        ("newton", {}, 10),
+        ("lbfgs", {}, 100),
+        ("bfgs", {}, 100),
+        ("cg", {}, 300),
+        ("gd", {"lr": 2.0}, 5000),
+        ("newton", {"hessian": "free"}, 20),
+    ],
+)
 def test_logistic_regression_optimum_is_reached(logistic, name, hypers, iterations):
     objective, optimum = logistic
     theta = np.zeros(objective.size)
-    info = run(build(name, objective.size, tolerance_grad=1e-8, tolerance_change=0.0, **hypers),
-               theta, objective, iterations)
+    info = run(
+        build(name, objective.size, tolerance_grad=1e-8, tolerance_change=0.0, **hypers),
+        theta,
+        objective,
+        iterations,
+    )
     assert info.stop_reason == "tolerance_grad", info
     assert abs(objective.value(theta) - objective.value(optimum)) < 1e-8
     np.testing.assert_allclose(theta, optimum, atol=1e-5, rtol=0)
@@ -238,21 +246,22 @@ def test_hessian_free_newton_converges_when_the_objective_has_no_hessian(logisti
     # hessian: exact on such an objective is refused by the config layer (test_validate_once);
     # the engine trusts it and lets the objective's own error through
     with pytest.raises(NotImplementedError, match="no dense Hessian"):
-        build("newton", objective.size, hessian="exact").step(np.zeros(objective.size),
-                                                              objective)
+        build("newton", objective.size, hessian="exact").step(np.zeros(objective.size), objective)
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "newton"])
 def test_logistic_regression_matches_scikit_learn(solver):
-    linear_model = pytest.importorskip("sklearn.linear_model",
-                                       reason="scikit-learn is needed for this comparison")
+    linear_model = pytest.importorskip(
+        "sklearn.linear_model", reason="scikit-learn is needed for this comparison"
+    )
     X, y, _ = logistic_problem(n=500, d=8, seed=3)  # standardized features
     C = 1.0
     objective = Logistic(X, y, l2=1.0 / (C * X.shape[0]))
     theta = np.zeros(objective.size)
     run(build(solver, objective.size, tolerance_grad=1e-10), theta, objective, 200)
-    reference = linear_model.LogisticRegression(C=C, solver="newton-cholesky", tol=1e-12,
-                                                max_iter=1000).fit(X, y)
+    reference = linear_model.LogisticRegression(
+        C=C, solver="newton-cholesky", tol=1e-12, max_iter=1000
+    ).fit(X, y)
     np.testing.assert_allclose(theta[:-1], reference.coef_.ravel(), atol=1e-4, rtol=0)
     np.testing.assert_allclose(theta[-1], reference.intercept_[0], atol=1e-4, rtol=0)
 
@@ -344,8 +353,9 @@ def test_bfgs_first_update_uses_the_scaled_identity(logistic):
     rho = 1.0 / (y @ s)
     V = np.eye(objective.size) - rho * np.outer(y, s)
     H0 = (y @ s) / (y @ y) * np.eye(objective.size)
-    np.testing.assert_allclose(opt.inverse_hessian, V.T @ H0 @ V + rho * np.outer(s, s),
-                               rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(
+        opt.inverse_hessian, V.T @ H0 @ V + rho * np.outer(s, s), rtol=1e-10, atol=1e-14
+    )
 
 
 def test_damped_cholesky_shifts_an_indefinite_matrix():
@@ -364,8 +374,9 @@ def test_cholesky_solve_crosses_blocks(k):
     M = rng.normal(size=(300, 300))
     A = M @ M.T + 300.0 * np.eye(300)
     b = rng.normal(size=300 if k is None else (300, k))
-    np.testing.assert_allclose(cholesky_solve(np.linalg.cholesky(A), b), np.linalg.solve(A, b),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        cholesky_solve(np.linalg.cholesky(A), b), np.linalg.solve(A, b), rtol=1e-10, atol=1e-12
+    )
 
 
 # -- evaluations, stopping rules, state -----------------------------------------------------
@@ -389,11 +400,14 @@ def test_tolerance_grad_at_the_optimum_stops_at_once(logistic):
 
 def test_tolerance_change_and_max_eval_stop(logistic):
     objective, _ = logistic
-    info = run(build("lbfgs", objective.size, tolerance_grad=0.0, tolerance_change=1e-6),
-               np.zeros(objective.size), objective, 100)
+    info = run(
+        build("lbfgs", objective.size, tolerance_grad=0.0, tolerance_change=1e-6),
+        np.zeros(objective.size),
+        objective,
+        100,
+    )
     assert info.stop_reason == "tolerance_change"
-    info = run(build("bfgs", objective.size, max_eval=5), np.zeros(objective.size),
-               objective, 100)
+    info = run(build("bfgs", objective.size, max_eval=5), np.zeros(objective.size), objective, 100)
     assert info.stop_reason == "max_eval" and info.n_fev == 5
 
 
@@ -417,14 +431,17 @@ def _roundtrip(state):
         return {key: loaded[key] for key in loaded.files}
 
 
-@pytest.mark.parametrize("name,hypers", [
-    ("lbfgs", {"history_size": 3}),
-    ("bfgs", {}),
-    ("cg", {"restart": 4}),
-    ("newton", {}),
-    ("newton", {"hessian": "free"}),
-    ("gd", {"armijo": True, "lr": 1.0}),
-])
+@pytest.mark.parametrize(
+    "name,hypers",
+    [
+        ("lbfgs", {"history_size": 3}),
+        ("bfgs", {}),
+        ("cg", {"restart": 4}),
+        ("newton", {}),
+        ("newton", {"hessian": "free"}),
+        ("gd", {"armijo": True, "lr": 1.0}),
+    ],
+)
 def test_save_and_load_mid_run_continues_bit_for_bit(name, hypers):
     objective = Rosenbrock(10)
     common = dict(tolerance_grad=0.0, tolerance_change=0.0, **hypers)
@@ -475,7 +492,7 @@ class Linreg:
         return self.X, self.Y, self.l2
 
     def _split(self, theta):
-        return theta[: self.d * self.k].reshape(self.d, self.k), theta[self.d * self.k:]
+        return theta[: self.d * self.k].reshape(self.d, self.k), theta[self.d * self.k :]
 
     def value(self, theta):
         W, b = self._split(theta)
@@ -486,7 +503,8 @@ class Linreg:
         R = self.X @ W + b - self.Y
         scale = 2.0 / R.size
         return self.value(theta), np.concatenate(
-            [(scale * self.X.T @ R + self.l2 * W).ravel(), scale * R.sum(axis=0)])
+            [(scale * self.X.T @ R + self.l2 * W).ravel(), scale * R.sum(axis=0)]
+        )
 
 
 def linear_data(k, n=60, d=4, seed=0):
@@ -503,8 +521,9 @@ def test_exact_equals_lstsq(k):
     theta = np.zeros(objective.size)
     info = build("exact", objective.size).step(theta, objective)
     coef = np.linalg.lstsq(np.hstack([X, np.ones((X.shape[0], 1))]), Y, rcond=None)[0]
-    np.testing.assert_allclose(theta, np.concatenate([coef[:-1].ravel(), coef[-1]]),
-                               rtol=0, atol=1e-10)
+    np.testing.assert_allclose(
+        theta, np.concatenate([coef[:-1].ravel(), coef[-1]]), rtol=0, atol=1e-10
+    )
     assert info.stop_reason == "converged" and info.grad_norm < 1e-10
 
 
@@ -519,8 +538,9 @@ def test_exact_ridge_matches_its_closed_form_and_zeroes_the_gradient(k):
     penalty = np.diag(np.r_[np.full(d, n * k * l2 / 2.0), 0.0])
     beta = np.linalg.solve(A.T @ A + penalty, A.T @ Y)
     theta = solve_least_squares(X, Y, l2)
-    np.testing.assert_allclose(theta, np.concatenate([beta[:-1].ravel(), beta[-1]]),
-                               rtol=0, atol=1e-10)
+    np.testing.assert_allclose(
+        theta, np.concatenate([beta[:-1].ravel(), beta[-1]]), rtol=0, atol=1e-10
+    )
     _, grad = Linreg(X, Y, l2).value_and_grad(theta)
     assert np.max(np.abs(grad)) < 1e-10
 
@@ -543,8 +563,10 @@ def optimizer_for(n_params, **optimizer):
 def test_bfgs_refuses_a_matrix_above_its_memory_limit():
     with pytest.raises(UsageError) as info:
         optimizer_for(5000, **build_settings("bfgs", max_matrix_mb=100))  # 5000^2 * 8 B = 191 MB
-    assert str(info.value) == ("optimizer.name: bfgs keeps a 5000 x 5000 matrix (191 MB), above "
-                               "optimizer.max_matrix_mb = 100; use optimizer.name: lbfgs")
+    assert str(info.value) == (
+        "optimizer.name: bfgs keeps a 5000 x 5000 matrix (191 MB), above "
+        "optimizer.max_matrix_mb = 100; use optimizer.name: lbfgs"
+    )
     optimizer_for(3000, **build_settings("bfgs", max_matrix_mb=100))  # 69 MB: accepted
     with pytest.raises(ValueError, match="max_matrix_mb"):  # a library caller: a plain error
         build("bfgs", 5000, max_matrix_mb=100)
@@ -554,9 +576,11 @@ def test_bfgs_refuses_a_matrix_above_its_memory_limit():
 def test_newton_refuses_a_dense_hessian_above_its_memory_limit(hessian):
     with pytest.raises(UsageError) as info:
         optimizer_for(20000, **build_settings("newton", hessian=hessian, max_hessian_mb=100))
-    assert str(info.value) == ("optimizer.hessian: a dense Hessian of 20000 parameters takes "
-                               "3052 MB, above optimizer.max_hessian_mb = 100; use "
-                               "optimizer.hessian: free or optimizer.name: lbfgs")
+    assert str(info.value) == (
+        "optimizer.hessian: a dense Hessian of 20000 parameters takes "
+        "3052 MB, above optimizer.max_hessian_mb = 100; use "
+        "optimizer.hessian: free or optimizer.name: lbfgs"
+    )
     optimizer_for(20000, **build_settings("newton", hessian="free", max_hessian_mb=100))
     with pytest.raises(ValueError, match="max_hessian_mb"):
         build("newton", 20000, hessian=hessian, max_hessian_mb=100)

@@ -53,7 +53,7 @@ def npz_round_trip(state):
     np.savez(buffer, **{f"optim.{k}": v for k, v in state.items()})
     buffer.seek(0)
     with np.load(buffer, allow_pickle=False) as data:
-        return {k[len("optim."):]: data[k] for k in data.files}
+        return {k[len("optim.") :]: data[k] for k in data.files}
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS.names())
@@ -85,15 +85,18 @@ def test_scalars_saved_as_one_element_arrays_still_load():
     assert opt.newest == -1 and opt.count == 0 and opt.has_point is False
 
 
-@pytest.mark.parametrize("name,field,value,fragment", [
-    ("lbfgs", "n_fev", np.array(-1), "'n_fev' to be a count >= 0"),
-    ("lbfgs", "count", np.array(2.5), "'count' to be a count >= 0"),
-    ("lbfgs", "newest", np.array(0.5), "'newest' to be an integer"),
-    ("adam", "step", np.array(-3), "'step' to be a count >= 0"),
-    ("adam", "exp_avg", np.zeros(SIZE, dtype=complex), "'exp_avg' to hold numbers"),
-    ("bfgs", "f", np.zeros(2), "'f' to be one number"),
-    ("cg", "direction", np.zeros(SIZE + 1), "'direction' of shape (4,), found (5,)"),
-])
+@pytest.mark.parametrize(
+    "name,field,value,fragment",
+    [
+        ("lbfgs", "n_fev", np.array(-1), "'n_fev' to be a count >= 0"),
+        ("lbfgs", "count", np.array(2.5), "'count' to be a count >= 0"),
+        ("lbfgs", "newest", np.array(0.5), "'newest' to be an integer"),
+        ("adam", "step", np.array(-3), "'step' to be a count >= 0"),
+        ("adam", "exp_avg", np.zeros(SIZE, dtype=complex), "'exp_avg' to hold numbers"),
+        ("bfgs", "f", np.zeros(2), "'f' to be one number"),
+        ("cg", "direction", np.zeros(SIZE + 1), "'direction' of shape (4,), found (5,)"),
+    ],
+)
 def test_a_bad_entry_is_refused_and_changes_nothing(name, field, value, fragment):
     opt = build(name)
     advance(name, opt, np.zeros(SIZE))
@@ -113,8 +116,11 @@ def test_a_negative_ring_index_is_a_valid_lbfgs_state():
 
 
 def test_another_optimizers_state_names_what_is_missing_and_unknown():
-    with pytest.raises(UsageError, match=r"missing: n_fev, n_gev; unknown: acc_delta, "
-                                         r"square_avg, step"):
+    with pytest.raises(
+        UsageError,
+        match=r"missing: n_fev, n_gev; unknown: acc_delta, "
+        r"square_avg, step",
+    ):
         build("exact").load_state_dict(build("adadelta").state_dict())
     with pytest.raises(UsageError, match="missing: momentum_buffer; unknown: none"):
         build("momentum").load_state_dict(build("sgd").state_dict())

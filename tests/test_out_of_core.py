@@ -39,8 +39,11 @@ def _write_data(folder, n=300, d=5, seed=0):
     return X, y
 
 
-SOURCES = {"npy": "path: X.npy, labels_path: y.npy", "shards": "path: shards",
-           "memory": "path: d.npz"}
+SOURCES = {
+    "npy": "path: X.npy, labels_path: y.npy",
+    "shards": "path: shards",
+    "memory": "path: d.npz",
+}
 
 
 def _config(folder, source, body, name="c.yaml"):
@@ -65,8 +68,9 @@ def test_mini_batch_training_is_bit_identical_on_npy_shards_and_in_memory(tmp_pa
     runs = {}
     for source in SOURCES:
         runs[source] = tmp_path / f"run-{source}"
-        proc = run_nnctl("train", _config(tmp_path, source, MLP_SGD), "--out", runs[source],
-                         "-q", cwd=tmp_path)
+        proc = run_nnctl(
+            "train", _config(tmp_path, source, MLP_SGD), "--out", runs[source], "-q", cwd=tmp_path
+        )
         assert proc.returncode == 0, proc.stderr
     reference = _model_arrays(runs["memory"])
     for source in ("npy", "shards"):
@@ -75,8 +79,10 @@ def test_mini_batch_training_is_bit_identical_on_npy_shards_and_in_memory(tmp_pa
         for key in reference:
             assert np.array_equal(arrays[key], reference[key]), (source, key)
         assert _rows(runs[source]) == _rows(runs["memory"])
-        finals = [json.loads((runs[name] / "summary.json").read_text())["final"]
-                  for name in (source, "memory")]
+        finals = [
+            json.loads((runs[name] / "summary.json").read_text())["final"]
+            for name in (source, "memory")
+        ]
         assert finals[0] == finals[1]
 
 
@@ -86,8 +92,7 @@ def test_full_batch_lbfgs_on_npy_matches_in_memory(tmp_path):
     finals = {}
     for source in ("npy", "memory"):
         run = tmp_path / f"run-{source}"
-        proc = run_nnctl("train", _config(tmp_path, source, body), "--out", run, "-q",
-                         cwd=tmp_path)
+        proc = run_nnctl("train", _config(tmp_path, source, body), "--out", run, "-q", cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
         finals[source] = json.loads((run / "summary.json").read_text())["final"]
     for key, value in finals["memory"].items():
@@ -103,8 +108,9 @@ def test_resume_on_memory_mapped_data_is_exact(tmp_path, source, body, step):
     cfg = _config(tmp_path, source, body)
     full, cut = tmp_path / "full", tmp_path / "cut"
     assert run_nnctl("train", cfg, "--out", full, "-q", cwd=tmp_path).returncode == 0
-    proc = run_nnctl_with_fault("interrupt-at-step", step, "train", cfg, "--out", cut, "-q",
-                                cwd=tmp_path)
+    proc = run_nnctl_with_fault(
+        "interrupt-at-step", step, "train", cfg, "--out", cut, "-q", cwd=tmp_path
+    )
     assert proc.returncode == 130, proc.stderr
     proc = run_nnctl("train", "--resume", cut, "-q", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -151,19 +157,35 @@ def test_batches_come_in_the_seeded_order_scaled_as_gathered(tmp_path):
     assert np.array_equal(view.take(positions), scaler.transform(X[10:])[positions])
 
 
-@pytest.mark.parametrize("kind, n_outputs, task", [("logreg", 2, "binary"),
-                                                   ("softmax", 3, "multiclass"),
-                                                   ("linreg", 2, "regression"),
-                                                   ("mlp", 3, "multiclass")])
-def test_chunked_objective_equals_the_in_memory_one(tmp_path, small_chunks, kind, n_outputs,
-                                                    task):
+@pytest.mark.parametrize(
+    "kind, n_outputs, task",
+    [
+        ("logreg", 2, "binary"),
+        ("softmax", 3, "multiclass"),
+        ("linreg", 2, "regression"),
+        ("mlp", 3, "multiclass"),
+    ],
+)
+def test_chunked_objective_equals_the_in_memory_one(tmp_path, small_chunks, kind, n_outputs, task):
     rng = np.random.default_rng(4)
     X = rng.normal(size=(300, 5))
-    y = rng.normal(size=(300, 2)) if task == "regression" else rng.integers(0, max(2, n_outputs),
-                                                                             300)
+    y = (
+        rng.normal(size=(300, 2))
+        if task == "regression"
+        else rng.integers(0, max(2, n_outputs), 300)
+    )
     hidden = (6,) if kind == "mlp" else ()
-    model = nn.build_model(kind, 5, n_outputs, task, hidden=hidden, activation="tanh", l2=0.01,
-                           dtype=np.float64, init_rng=np.random.default_rng(0))
+    model = nn.build_model(
+        kind,
+        5,
+        n_outputs,
+        task,
+        hidden=hidden,
+        activation="tanh",
+        l2=0.01,
+        dtype=np.float64,
+        init_rng=np.random.default_rng(0),
+    )
     theta = rng.normal(scale=0.3, size=model.n_params)
     v = rng.normal(size=model.n_params)
     whole = model.objective(X, y)
@@ -178,8 +200,9 @@ def test_chunked_objective_equals_the_in_memory_one(tmp_path, small_chunks, kind
     tolerance = 1e-10 if kind != "mlp" else 1e-6  # mlp: finite differences of the gradients
     np.testing.assert_allclose(hv, hv0, rtol=tolerance, atol=tolerance * scale)
     if kind != "mlp":
-        np.testing.assert_allclose(chunked.hessian(theta), whole.hessian(theta), rtol=1e-10,
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            chunked.hessian(theta), whole.hessian(theta), rtol=1e-10, atol=1e-12
+        )
 
 
 @pytest.mark.parametrize("l2", [0.0, 0.05])
@@ -187,8 +210,9 @@ def test_exact_solution_from_accumulated_sums_equals_lstsq(tmp_path, small_chunk
     rng = np.random.default_rng(5)
     X = rng.normal(size=(300, 5))
     Y = X @ rng.normal(size=(5, 2)) + rng.normal(scale=0.1, size=(300, 2)) + 3.0
-    model = nn.build_model("linreg", 5, 2, "regression", l2=l2, dtype=np.float64,
-                           init_rng=np.random.default_rng(0))
+    model = nn.build_model(
+        "linreg", 5, 2, "regression", l2=l2, dtype=np.float64, init_rng=np.random.default_rng(0)
+    )
     G, B, n, penalty = ChunkedObjective(model, _view(tmp_path, X), Y).normal_equations()
     expected = solve_least_squares(X, Y, l2)
     np.testing.assert_allclose(solve_normal_equations(G, B, n, penalty), expected, rtol=1e-10)
@@ -201,16 +225,18 @@ def test_a_non_finite_value_is_named_by_index_and_column(tmp_path):
     X, y = _write_data(tmp_path)
     X[17, 3] = np.nan
     np.save(tmp_path / "X.npy", X)
-    proc = run_nnctl("train", _config(tmp_path, "npy", MLP_SGD), "--out", tmp_path / "r",
-                     cwd=tmp_path)
+    proc = run_nnctl(
+        "train", _config(tmp_path, "npy", MLP_SGD), "--out", tmp_path / "r", cwd=tmp_path
+    )
     assert_clean_error(proc, 2, "X.npy: index 17, column 'x3'", "expected a finite number")
 
 
 def test_a_shard_without_its_labels_is_refused(tmp_path):
     _write_data(tmp_path)
     (tmp_path / "shards" / "y-00001.npy").unlink()
-    proc = run_nnctl("train", _config(tmp_path, "shards", MLP_SGD), "--out", tmp_path / "r",
-                     cwd=tmp_path)
+    proc = run_nnctl(
+        "train", _config(tmp_path, "shards", MLP_SGD), "--out", tmp_path / "r", cwd=tmp_path
+    )
     assert_clean_error(proc, 2, "y-00001.npy: label shard missing")
 
 
@@ -229,8 +255,9 @@ def test_images_are_flattened_and_bad_files_named(tmp_path):
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object))
     with pytest.raises(Exception, match="would need pickle"):
         open_npy(tmp_path / "obj.npy")
-    (tmp_path / "c.yaml").write_text("data: {path: X.npy, labels_path: nothere.npy}\n"
-                                     "model: {kind: logreg}\n")
+    (tmp_path / "c.yaml").write_text(
+        "data: {path: X.npy, labels_path: nothere.npy}\nmodel: {kind: logreg}\n"
+    )
     np.save(tmp_path / "X.npy", np.zeros((4, 2)))
     proc = run_nnctl("train", "c.yaml", "--out", "r", cwd=tmp_path)
     assert_clean_error(proc, 2, "nothere.npy: labels file not found")
@@ -239,8 +266,16 @@ def test_images_are_flattened_and_bad_files_named(tmp_path):
 def test_batch_norm_full_batch_works_in_one_chunk_and_is_refused_beyond(tmp_path, monkeypatch):
     X = np.random.default_rng(6).normal(size=(300, 5))
     y = (X[:, 0] > 0).astype(np.int64)
-    model = nn.build_model("mlp", 5, 2, "binary", hidden=(4,), batch_norm=True,
-                           dtype=np.float64, init_rng=np.random.default_rng(0))
+    model = nn.build_model(
+        "mlp",
+        5,
+        2,
+        "binary",
+        hidden=(4,),
+        batch_norm=True,
+        dtype=np.float64,
+        init_rng=np.random.default_rng(0),
+    )
     theta = model.theta.astype(np.float64)
     f, g = ChunkedObjective(model, _view(tmp_path, X), y).value_and_grad(theta)
     f0, g0 = model.objective(X, y).value_and_grad(theta)

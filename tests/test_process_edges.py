@@ -160,13 +160,23 @@ def test_a_comparison_releases_each_run_folder_when_its_run_ends(tmp_path):
     from nnctl.compare.runner import execute
     from nnctl.config import resolve
 
-    base = {"data": {"name": "iris"}, "model": {"kind": "softmax"},
-            "optimizer": {"name": "sgd", "lr": 0.1}, "train": {"epochs": 2}}
-    diverging = {**base, "data": {"name": "diabetes"}, "model": {"kind": "linreg"},
-                 "optimizer": {"name": "sgd", "lr": 1e6}}
+    base = {
+        "data": {"name": "iris"},
+        "model": {"kind": "softmax"},
+        "optimizer": {"name": "sgd", "lr": 0.1},
+        "train": {"epochs": 2},
+    }
+    diverging = {
+        **base,
+        "data": {"name": "diabetes"},
+        "model": {"kind": "linreg"},
+        "optimizer": {"name": "sgd", "lr": 1e6},
+    }
     refused = {**base, "data": {"path": "missing.csv"}}  # found missing only when it trains
-    tasks = [RunTask(i, "sgd", f"run{i}", 0, "sgd", {}, resolve(raw), str(tmp_path))
-             for i, raw in enumerate([base, diverging, refused])]
+    tasks = [
+        RunTask(i, "sgd", f"run{i}", 0, "sgd", {}, resolve(raw), str(tmp_path))
+        for i, raw in enumerate([base, diverging, refused])
+    ]
     open_fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
     statuses = [execute(task, str(tmp_path))["status"] for task in tasks]
     assert statuses == ["completed", "diverged", "skipped"]

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-hypothesis = pytest.importorskip("hypothesis", reason="property tests need hypothesis (the dev extra)")
+hypothesis = pytest.importorskip(
+    "hypothesis", reason="property tests need hypothesis (the dev extra)"
+)
 from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
@@ -30,14 +32,22 @@ from nnctl.optim import OPTIMIZERS, SCHEDULES  # noqa: E402
 
 # In CI the examples are derandomized (the same every run), so a landing never hinges on luck;
 # locally each run explores new examples.
-SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow],
-                derandomize=os.environ.get("CI") == "true", print_blob=True)
+SETTINGS = dict(
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=os.environ.get("CI") == "true",
+    print_blob=True,
+)
 
 # Small datasets of each task, and the models that fit them.
 DATA = {
     "multiclass": ({"name": "iris"}, ("softmax", "mlp")),
     "binary": ({"name": "moons", "params": {"n_samples": 80}}, ("logreg", "mlp")),
-    "regression": ({"name": "linear", "params": {"n_samples": 80, "n_features": 3}}, ("linreg", "mlp")),
+    "regression": (
+        {"name": "linear", "params": {"n_samples": 80, "n_features": 3}},
+        ("linreg", "mlp"),
+    ),
 }
 
 
@@ -51,7 +61,9 @@ def invoke(args, cwd: Path):
     finally:
         os.chdir(previous)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"nnctl {' '.join(map(str, args))}: escaped {result.exception!r}") from result.exception
+        raise AssertionError(
+            f"nnctl {' '.join(map(str, args))}: escaped {result.exception!r}"
+        ) from result.exception
     assert result.exit_code in (0, 1, 2), (result.exit_code, result.stderr)
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
     if result.exit_code != 0:
@@ -86,8 +98,11 @@ def valid_configs(draw):
     task = draw(st.sampled_from(sorted(DATA)))
     data, kinds = DATA[task]
     kind = draw(st.sampled_from(kinds))
-    optimizer = draw(st.sampled_from([e.name for e in OPTIMIZERS.entries()
-                                      if e.name != "exact" or kind == "linreg"]))
+    optimizer = draw(
+        st.sampled_from(
+            [e.name for e in OPTIMIZERS.entries() if e.name != "exact" or kind == "linreg"]
+        )
+    )
     entry = OPTIMIZERS.get(optimizer)
     full_batch = entry.info.get("family") == "full_batch"
     settings_ = {"name": optimizer}
@@ -103,10 +118,12 @@ def valid_configs(draw):
         settings_["lr"] = 1e4  # now and then, something that diverges
     model = {"kind": kind}
     if kind == "mlp":
-        model.update(hidden=draw(st.lists(st.integers(1, 8), min_size=1, max_size=2)),
-                     activation=draw(st.sampled_from([e.name for e in ACTIVATIONS.entries()])),
-                     dropout=0.0 if full_batch else draw(st.sampled_from([0.0, 0.2])),
-                     batch_norm=draw(st.booleans()))
+        model.update(
+            hidden=draw(st.lists(st.integers(1, 8), min_size=1, max_size=2)),
+            activation=draw(st.sampled_from([e.name for e in ACTIVATIONS.entries()])),
+            dropout=0.0 if full_batch else draw(st.sampled_from([0.0, 0.2])),
+            batch_norm=draw(st.booleans()),
+        )
     cfg = {
         "seed": draw(st.integers(0, 1000)),
         "data": {**data, "val_fraction": draw(st.sampled_from([0.2, 0.3]))},
@@ -115,10 +132,13 @@ def valid_configs(draw):
         "loss": {"l2": draw(st.sampled_from([0.0, 0.01]))},
         "optimizer": settings_,
         "schedule": {"name": draw(st.sampled_from([e.name for e in SCHEDULES.entries()]))},
-        "train": {"epochs": draw(st.integers(0, 4)), "batch_size": draw(st.integers(1, 64)),
-                  "dtype": draw(st.sampled_from(["auto", "float32", "float64"])),
-                  "clip_grad_norm": draw(st.sampled_from([None, 1.0])),
-                  "early_stopping": draw(st.sampled_from([None, {"patience": 2}]))},
+        "train": {
+            "epochs": draw(st.integers(0, 4)),
+            "batch_size": draw(st.integers(1, 64)),
+            "dtype": draw(st.sampled_from(["auto", "float32", "float64"])),
+            "clip_grad_norm": draw(st.sampled_from([None, 1.0])),
+            "early_stopping": draw(st.sampled_from([None, {"patience": 2}])),
+        },
     }
     try:
         resolve(json.loads(json.dumps(cfg)))
@@ -136,11 +156,16 @@ def _paths(node, prefix=()):
 
 
 JUNK = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 60),
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 60),
     st.floats(-1e3, 1e3) | st.sampled_from([float("nan"), float("inf"), -float("inf"), 1e-30]),
-    st.text(max_size=6), st.lists(st.integers(-2, 9), max_size=3),
+    st.text(max_size=6),
+    st.lists(st.integers(-2, 9), max_size=3),
     st.dictionaries(st.text(max_size=4), st.integers(-2, 9), max_size=2),
-    st.sampled_from(["adam", "sgd", "lbfgs", "iris", "relu", "mlp", "softmax", "cosine", "val_loss"]),
+    st.sampled_from(
+        ["adam", "sgd", "lbfgs", "iris", "relu", "mlp", "softmax", "cosine", "val_loss"]
+    ),
 )
 
 
@@ -177,7 +202,9 @@ def test_a_valid_config_trains_or_reports_divergence(cfg):
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         _write_config(folder, cfg)
-        code, stderr, stdout = invoke(["train", "config.yaml", "--out", "run", "-q", "--json"], folder)
+        code, stderr, stdout = invoke(
+            ["train", "config.yaml", "--out", "run", "-q", "--json"], folder
+        )
         assert code in (0, 1), stderr
         summary = json.loads((folder / "run" / "summary.json").read_text())
         if code == 0:
@@ -199,8 +226,11 @@ def test_any_config_exits_0_1_or_2_without_a_traceback(cfg):
 
 
 CELLS = st.one_of(
-    st.integers(-5, 5).map(str), st.floats(-1e3, 1e3).map(repr),
-    st.sampled_from(["", " ", "nan", "inf", "-inf", "abc", "1e400", "0x1", '"1,2"', "a", "b", "1.5e-3"]),
+    st.integers(-5, 5).map(str),
+    st.floats(-1e3, 1e3).map(repr),
+    st.sampled_from(
+        ["", " ", "nan", "inf", "-inf", "abc", "1e400", "0x1", '"1,2"', "a", "b", "1.5e-3"]
+    ),
     st.text(alphabet="0123456789.,-e\"' \t", max_size=5),
 )
 
@@ -208,8 +238,13 @@ CELLS = st.one_of(
 @st.composite
 def csv_texts(draw):
     n_columns = draw(st.integers(1, 4))
-    header = draw(st.lists(st.sampled_from(["x1", "x2", "x3", "target", "", "1", "y"]),
-                           min_size=n_columns, max_size=n_columns))
+    header = draw(
+        st.lists(
+            st.sampled_from(["x1", "x2", "x3", "target", "", "1", "y"]),
+            min_size=n_columns,
+            max_size=n_columns,
+        )
+    )
     rows = []
     for _ in range(draw(st.integers(0, 12))):
         width = n_columns if draw(st.integers(0, 9)) else draw(st.integers(0, 5))
@@ -218,14 +253,20 @@ def csv_texts(draw):
 
 
 @settings(max_examples=30, **SETTINGS)
-@given(text=csv_texts(), kind=st.sampled_from(["auto", "linreg", "logreg", "softmax"]),
-       optimizer=st.sampled_from(["adam", "lbfgs"]))
+@given(
+    text=csv_texts(),
+    kind=st.sampled_from(["auto", "linreg", "logreg", "softmax"]),
+    optimizer=st.sampled_from(["adam", "lbfgs"]),
+)
 def test_any_csv_exits_0_1_or_2_without_a_traceback(text, kind, optimizer):
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         (folder / "data.csv").write_text(text)
-        cfg = {"data": {"path": "data.csv", "val_fraction": 0.25, "stratify": False},
-               "optimizer": {"name": optimizer}, "train": {"epochs": 2, "batch_size": 4}}
+        cfg = {
+            "data": {"path": "data.csv", "val_fraction": 0.25, "stratify": False},
+            "optimizer": {"name": optimizer},
+            "train": {"epochs": 2, "batch_size": 4},
+        }
         if kind != "auto":
             cfg["model"] = {"kind": kind}
         else:
@@ -238,8 +279,9 @@ def test_any_csv_exits_0_1_or_2_without_a_traceback(text, kind, optimizer):
 def trained_run():
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        _write_config(folder, {"data": {"name": "iris"}, "model": {"kind": "softmax"},
-                               "train": {"epochs": 1}})
+        _write_config(
+            folder, {"data": {"name": "iris"}, "model": {"kind": "softmax"}, "train": {"epochs": 1}}
+        )
         code, stderr, _ = invoke(["train", "config.yaml", "--out", "run", "-q"], folder)
         assert code == 0, stderr
         yield folder / "run"
@@ -250,12 +292,18 @@ def interrupted_run():
     """A run stopped mid-epoch 2 (of 3) as by a signal: --resume has work left to do."""
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        _write_config(folder, {"data": {"name": "iris"}, "model": {"kind": "mlp", "hidden": [4]},
-                               "train": {"epochs": 3, "batch_size": 32,
-                                         "early_stopping": {"patience": 5}}})
+        _write_config(
+            folder,
+            {
+                "data": {"name": "iris"},
+                "model": {"kind": "mlp", "hidden": [4]},
+                "train": {"epochs": 3, "batch_size": 32, "early_stopping": {"patience": 5}},
+            },
+        )
         with interrupting_at_step(6):
-            result = CliRunner().invoke(app, ["train", str(folder / "config.yaml"), "--out",
-                                              str(folder / "run"), "-q"])
+            result = CliRunner().invoke(
+                app, ["train", str(folder / "config.yaml"), "--out", str(folder / "run"), "-q"]
+            )
         assert result.exit_code == 130, result.stderr
         yield folder / "run"
 
@@ -277,10 +325,11 @@ def test_eval_and_predict_on_any_csv_exit_0_or_2(trained_run, text):
 def test_a_tampered_checkpoint_is_refused_or_used_never_a_crash(interrupted_run, data):
     """Junk at a random key path of the checkpoints' meta (config, RNG states, progress,
     scaling, classes, ...): eval, predict and --resume exit 0, 1 or 2, never a traceback."""
-    from nnctl.data import bundled_path
     import shutil
 
     import numpy as np
+
+    from nnctl.data import bundled_path
 
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -293,8 +342,10 @@ def test_a_tampered_checkpoint_is_refused_or_used_never_a_crash(interrupted_run,
             if not (run / "checkpoints" / name).exists():
                 continue
             with np.load(run / "checkpoints" / name, allow_pickle=False) as archive:
-                metas[name] = ({k: archive[k] for k in archive.files if k != "meta"},
-                               json.loads(str(archive["meta"])))
+                metas[name] = (
+                    {k: archive[k] for k in archive.files if k != "meta"},
+                    json.loads(str(archive["meta"])),
+                )
         for _ in range(data.draw(st.integers(1, 2))):
             path = data.draw(st.sampled_from(list(_paths(metas["last.npz"][1]))))
             junk, delete = data.draw(JUNK), data.draw(st.integers(0, 4)) == 0
@@ -312,7 +363,10 @@ def test_a_tampered_checkpoint_is_refused_or_used_never_a_crash(interrupted_run,
 
 
 @settings(max_examples=20, **SETTINGS)
-@given(blob=st.binary(max_size=300), prefix=st.sampled_from([b"", b"PK\x03\x04", b"\x93NUMPY", b"data: "]))
+@given(
+    blob=st.binary(max_size=300),
+    prefix=st.sampled_from([b"", b"PK\x03\x04", b"\x93NUMPY", b"data: "]),
+)
 def test_random_bytes_as_config_or_checkpoint_exit_2(blob, prefix):
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)

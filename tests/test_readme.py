@@ -20,7 +20,7 @@ EXTRAS = {"nnctl plot": "matplotlib"}  # commands that need an optional extra ->
 def tour_blocks() -> list[str]:
     text = (REPO / "README.md").read_text(encoding="utf-8")
     start = text.index("## Tour")
-    tour = text[start:text.index("\n## ", start)]  # up to the next section
+    tour = text[start : text.index("\n## ", start)]  # up to the next section
     return re.findall(r"```bash\n(.*?)```", tour, flags=re.S)
 
 
@@ -28,8 +28,11 @@ def runnable(block: str) -> str:
     """The block, minus lines that need an extra that is not installed (said in the output)."""
     lines = []
     for line in block.splitlines():
-        missing = [mod for cmd, mod in EXTRAS.items()
-                   if line.startswith(cmd) and importlib.util.find_spec(mod) is None]
+        missing = [
+            mod
+            for cmd, mod in EXTRAS.items()
+            if line.startswith(cmd) and importlib.util.find_spec(mod) is None
+        ]
         lines.append(f"echo 'skipped (needs {missing[0]})'" if missing else line)
     return "\n".join(lines) + "\n"
 
@@ -56,13 +59,24 @@ def test_every_tour_block_runs_in_an_empty_folder(tmp_path, shell_env):
     folder = tmp_path / "empty"
     folder.mkdir()
     for block in tour_blocks():
-        proc = subprocess.run(["bash", "-euo", "pipefail", "-c", runnable(block)], cwd=folder,
-                              env=shell_env, capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", runnable(block)],
+            cwd=folder,
+            env=shell_env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert proc.returncode == 0, (block, proc.stdout[-2000:], proc.stderr[-2000:])
     # what the blocks promise is there
     assert (folder / "examples" / "iris-softmax.yaml").is_file()
     runs = {p.name for p in (folder / "runs").iterdir()}
-    assert {"iris-fast", "digits-compare", "softmax-adam-lr0.001", "softmax-adam-lr0.01",
-            "softmax-adam-lr0.1"} <= runs
+    assert {
+        "iris-fast",
+        "digits-compare",
+        "softmax-adam-lr0.001",
+        "softmax-adam-lr0.01",
+        "softmax-adam-lr0.1",
+    } <= runs
     assert (folder / "predictions.csv").read_text().count("\n") == 3
     assert Path(folder / "comparison.json").stat().st_size > 0

@@ -129,7 +129,8 @@ def test_the_divergence_message_never_names_a_missing_last_npz(tmp_path):
     with pytest.raises(TrainingFailed) as caught:
         guard.on_nonfinite(state, event)
     assert f"{tmp_path / 'checkpoints' / 'last.npz'} keeps the last finite state" in str(
-        caught.value)
+        caught.value
+    )
 
 
 # -- signals while the interrupt's state is saved (class 12) --------------------------------------
@@ -143,9 +144,14 @@ def _interruptible_trainer(tmp_path, extra_callback):
     from nnctl.train import Trainer
     from nnctl.train.callbacks import CallbackList
 
-    cfg = resolve({"data": {"name": "iris"}, "model": {"kind": "softmax"},
-                   "optimizer": {"name": "sgd", "lr": 0.1},
-                   "train": {"epochs": 3, "batch_size": 16}})
+    cfg = resolve(
+        {
+            "data": {"name": "iris"},
+            "model": {"kind": "softmax"},
+            "optimizer": {"name": "sgd", "lr": 0.1},
+            "train": {"epochs": 3, "batch_size": 16},
+        }
+    )
     (tmp_path / "checkpoints").mkdir()
     trainer = Trainer(cfg, tmp_path, QuietReporter())
     stop_on_signal, *rest = trainer.callbacks

@@ -101,8 +101,9 @@ def assert_same_run(a, b):
 
 
 def interrupt_at(cfg, run, step, cwd):
-    proc = run_nnctl_with_fault("interrupt-at-step", step, "train", cfg, "--out", run, "-q",
-                                cwd=cwd)
+    proc = run_nnctl_with_fault(
+        "interrupt-at-step", step, "train", cfg, "--out", run, "-q", cwd=cwd
+    )
     assert proc.returncode == 130, proc.stderr
     assert "Traceback" not in proc.stderr
     assert f"state saved after step {step}" in proc.stderr
@@ -152,8 +153,9 @@ def test_adam_with_dropout_and_schedule_interrupted_twice(tmp_path):
     assert meta["progress"]["position"] == 5 and meta["schedule"]["epoch"] == 1
     # A second interrupt, mid-epoch 6: the rate has been halved twice, and early stopping has
     # counted one epoch without improvement since the best (epoch 4).
-    proc = run_nnctl_with_fault("interrupt-at-step", 43, "train", "--resume", tmp_path / "part",
-                                "-q", cwd=tmp_path)
+    proc = run_nnctl_with_fault(
+        "interrupt-at-step", 43, "train", "--resume", tmp_path / "part", "-q", cwd=tmp_path
+    )
     assert proc.returncode == 130, proc.stderr
     assert "state saved after step 43" in proc.stderr
     _, meta = _arrays(tmp_path / "part" / "checkpoints" / "last.npz")
@@ -163,7 +165,11 @@ def test_adam_with_dropout_and_schedule_interrupted_twice(tmp_path):
     resume(tmp_path / "part", tmp_path)
     assert_same_run(tmp_path / "full", tmp_path / "part")
     # It stopped early after the interrupts, as the uninterrupted run did, with the best weights.
-    assert (full_summary["status"], full_summary["epochs"], full_summary["best_epoch"]) == ("early_stopped", 7, 4)
+    assert (full_summary["status"], full_summary["epochs"], full_summary["best_epoch"]) == (
+        "early_stopped",
+        7,
+        4,
+    )
 
 
 def test_batch_norm_and_plateau_schedule_interrupted_at_an_epoch_end(tmp_path):
@@ -206,8 +212,15 @@ def test_stray_test_hook_variables_change_nothing(tmp_path):
     cfg = tmp_path / "sgd.yaml"
     cfg.write_text(SGD_MOMENTUM.replace("epochs: 5", "epochs: 2"))
     train_full(cfg, tmp_path / "plain", tmp_path)
-    proc = run_nnctl("train", cfg, "--out", tmp_path / "stray", "-q", cwd=tmp_path,
-                     env={"NNCTL_TEST_INTERRUPT_AT_STEP": "3", "NNCTL_TEST_SLOW_CHECKPOINT": "1"})
+    proc = run_nnctl(
+        "train",
+        cfg,
+        "--out",
+        tmp_path / "stray",
+        "-q",
+        cwd=tmp_path,
+        env={"NNCTL_TEST_INTERRUPT_AT_STEP": "3", "NNCTL_TEST_SLOW_CHECKPOINT": "1"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert_same_run(tmp_path / "plain", tmp_path / "stray")
 
@@ -234,8 +247,13 @@ def long_full(tmp_path_factory):
 def test_a_real_signal_saves_exits_130_and_resumes_exactly(long_full, sig):
     folder = long_full
     run = folder / f"run_{sig.name}"
-    proc = subprocess.Popen([sys.executable, "-m", "nnctl", "train", "long.yaml", "--out", str(run), "-q"],
-                            cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnctl", "train", "long.yaml", "--out", str(run), "-q"],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     metrics = run / "metrics.jsonl"
     deadline = time.monotonic() + 120
     while not (metrics.exists() and metrics.stat().st_size > 0):

@@ -73,8 +73,10 @@ def reference_newton(X, y, l2):
 @pytest.fixture(scope="module")
 def cancer():
     """breast_cancer, standardised, the trainer's split; l2 = 1/(C n_train) and the optimum."""
-    cfg = resolved(data={"name": "breast_cancer", "val_fraction": 0.2, "standardize": True},
-                   model={"kind": "logreg"})
+    cfg = resolved(
+        data={"name": "breast_cancer", "val_fraction": 0.2, "standardize": True},
+        model={"kind": "logreg"},
+    )
     data = prepare_data(cfg, make_streams(cfg["seed"]))
     X, y = data.X_train, data.y_train.astype(np.float64)
     l2 = 1.0 / (C * len(X))
@@ -83,9 +85,13 @@ def cancer():
 
 
 def cancer_config(cancer, optimizer: dict, epochs: int = 500) -> dict:
-    return resolved(data={"name": "breast_cancer", "val_fraction": 0.2, "standardize": True},
-                    model={"kind": "logreg"}, loss={"l2": cancer["l2"]},
-                    optimizer=optimizer, train={"epochs": epochs})
+    return resolved(
+        data={"name": "breast_cancer", "val_fraction": 0.2, "standardize": True},
+        model={"kind": "logreg"},
+        loss={"l2": cancer["l2"]},
+        optimizer=optimizer,
+        train={"epochs": epochs},
+    )
 
 
 # -- logistic regression: every full-batch method to the same optimum -----------------------
@@ -102,7 +108,9 @@ def test_logreg_reaches_the_reference_optimum(tmp_path, cancer, name):
     assert abs(f_final - cancer["f"]) <= 1e-6
     np.testing.assert_allclose(theta, cancer["theta"], rtol=0, atol=1e-4)
     # the row reports the gradient of the point it saved (the test's own gradient formula)
-    assert rows[-1]["grad_norm"] == pytest.approx(float(np.linalg.norm(grad_final)), rel=1e-6, abs=1e-12)
+    assert rows[-1]["grad_norm"] == pytest.approx(
+        float(np.linalg.norm(grad_final)), rel=1e-6, abs=1e-12
+    )
 
 
 def test_newton_converges_quadratically_in_a_few_iterations(tmp_path, cancer):
@@ -116,10 +124,13 @@ def test_newton_converges_quadratically_in_a_few_iterations(tmp_path, cancer):
 
 @pytest.mark.parametrize("name", ["newton", "lbfgs"])
 def test_logreg_agrees_with_scikit_learn(tmp_path, cancer, name):
-    linear_model = pytest.importorskip("sklearn.linear_model",
-                                       reason="scikit-learn is not installed (optional cross-check)")
+    linear_model = pytest.importorskip(
+        "sklearn.linear_model", reason="scikit-learn is not installed (optional cross-check)"
+    )
     # scikit-learn minimises sum(loss) + 0.5/C ||w||^2 = n * (mean(loss) + 0.5/(C n) ||w||^2)
-    clf = linear_model.LogisticRegression(C=C, tol=1e-12, max_iter=100_000, solver="newton-cholesky")
+    clf = linear_model.LogisticRegression(
+        C=C, tol=1e-12, max_iter=100_000, solver="newton-cholesky"
+    )
     clf.fit(cancer["X"], cancer["y"].astype(int))
     sklearn_theta = np.r_[clf.coef_.ravel(), clf.intercept_]
     sklearn_f, _, _ = logistic_objective(sklearn_theta, cancer["X"], cancer["y"], cancer["l2"])
@@ -129,7 +140,7 @@ def test_logreg_agrees_with_scikit_learn(tmp_path, cancer, name):
     np.testing.assert_allclose(theta, sklearn_theta, rtol=0, atol=1e-4)
     assert abs(run_folder.read_metrics(run_dir)[-1]["objective"] - sklearn_f) <= 1e-6
     # and the same predictions on the validation rows
-    model_val = (np.hstack([cancer["X_val"], np.ones((len(cancer["X_val"]), 1))]) @ theta > 0)
+    model_val = np.hstack([cancer["X_val"], np.ones((len(cancer["X_val"]), 1))]) @ theta > 0
     assert np.array_equal(model_val.astype(int), clf.predict(cancer["X_val"]))
 
 
@@ -140,8 +151,9 @@ def linreg_data(cfg):
     return X, (Y[:, None] if Y.ndim == 1 else Y)
 
 
-@pytest.mark.parametrize("dataset", [{"name": "diabetes"},
-                                     {"name": "linear", "params": {"n_targets": 3, "noise": 0.5}}])
+@pytest.mark.parametrize(
+    "dataset", [{"name": "diabetes"}, {"name": "linear", "params": {"n_targets": 3, "noise": 0.5}}]
+)
 def test_linreg_exact_equals_lstsq(tmp_path, dataset):
     cfg = resolved(data=dataset, model={"kind": "linreg"}, optimizer={"name": "exact"})
     summary, run_dir = train_run(tmp_path, cfg)
@@ -153,13 +165,19 @@ def test_linreg_exact_equals_lstsq(tmp_path, dataset):
     np.testing.assert_allclose(theta, expected, rtol=1e-10, atol=1e-10 * np.abs(expected).max())
     assert summary["status"] == "converged" and summary["epochs"] == 1
     residual = augmented @ coef - Y
-    assert run_folder.read_metrics(run_dir)[-1]["train_loss"] == pytest.approx(np.mean(residual**2), rel=1e-12)
+    assert run_folder.read_metrics(run_dir)[-1]["train_loss"] == pytest.approx(
+        np.mean(residual**2), rel=1e-12
+    )
 
 
 def test_ridge_exact_equals_its_closed_form(tmp_path):
     l2 = 0.3
-    cfg = resolved(data={"name": "diabetes"}, model={"kind": "linreg"}, loss={"l2": l2},
-                   optimizer={"name": "exact"})
+    cfg = resolved(
+        data={"name": "diabetes"},
+        model={"kind": "linreg"},
+        loss={"l2": l2},
+        optimizer={"name": "exact"},
+    )
     _, run_dir = train_run(tmp_path, cfg)
     X, Y = linreg_data(cfg)
     n, d = X.shape
@@ -176,8 +194,13 @@ def test_ridge_exact_equals_its_closed_form(tmp_path):
 
 # -- the harder models ----------------------------------------------------------------------
 def test_softmax_on_digits_by_lbfgs(tmp_path):
-    cfg = resolved(data={"name": "digits", "val_fraction": 0.2}, model={"kind": "softmax"},
-                   loss={"l2": 1e-3}, optimizer={"name": "lbfgs"}, train={"epochs": 200})
+    cfg = resolved(
+        data={"name": "digits", "val_fraction": 0.2},
+        model={"kind": "softmax"},
+        loss={"l2": 1e-3},
+        optimizer={"name": "lbfgs"},
+        train={"epochs": 200},
+    )
     summary, run_dir = train_run(tmp_path, cfg)
     assert summary["final"]["val_accuracy"] >= 0.95, summary["final"]
     assert summary["status"] in ("converged", "completed")
@@ -187,10 +210,12 @@ def test_softmax_on_digits_by_lbfgs(tmp_path):
 
 
 def test_mlp_on_moons_by_lbfgs(tmp_path):
-    cfg = resolved(data={"name": "moons", "params": {"n_samples": 2000, "noise": 0.2},
-                         "val_fraction": 0.2},
-                   model={"kind": "mlp", "hidden": [16], "activation": "tanh"},
-                   optimizer={"name": "lbfgs"}, train={"epochs": 200})
+    cfg = resolved(
+        data={"name": "moons", "params": {"n_samples": 2000, "noise": 0.2}, "val_fraction": 0.2},
+        model={"kind": "mlp", "hidden": [16], "activation": "tanh"},
+        optimizer={"name": "lbfgs"},
+        train={"epochs": 200},
+    )
     summary, _ = train_run(tmp_path, cfg)
     assert summary["n_train"] == 1600
     assert summary["final"]["val_accuracy"] >= 0.95, summary["final"]
@@ -215,8 +240,11 @@ def test_rows_summary_checkpoint_and_eval_of_an_lbfgs_run(tmp_path, cancer):
 
     # The L-BFGS memory is in last.npz: the newest pair is (x6 - x5, g6 - g5), with x5 from a
     # five-iteration run (the runs are deterministic) and the gradients from the test's formula.
-    _, run5 = train_run(tmp_path, cancer_config(cancer, {"name": "lbfgs", "history_size": 4, **TIGHT},
-                                                epochs=5), "five")
+    _, run5 = train_run(
+        tmp_path,
+        cancer_config(cancer, {"name": "lbfgs", "history_size": 4, **TIGHT}, epochs=5),
+        "five",
+    )
     x5, x6 = last_parameters(run5), last_parameters(run_dir)
     arrays, meta = checkpoint.load(run_dir / "checkpoints" / "last.npz")
     assert int(arrays["optim.count"].item()) == 4  # history_size pairs kept
@@ -234,7 +262,9 @@ def test_rows_summary_checkpoint_and_eval_of_an_lbfgs_run(tmp_path, cancer):
     trainer.restore(arrays, meta)
     restored = trainer.optimizer.state_dict()
     for key, value in restored.items():
-        np.testing.assert_array_equal(np.ravel(value), np.ravel(arrays[f"optim.{key}"]), err_msg=key)
+        np.testing.assert_array_equal(
+            np.ravel(value), np.ravel(arrays[f"optim.{key}"]), err_msg=key
+        )
 
     # eval works on the run (the CLI, a real process)
     proc = run_nnctl("eval", run_dir, "--split", "train", "--json")
@@ -250,16 +280,30 @@ def test_rows_summary_checkpoint_and_eval_of_an_lbfgs_run(tmp_path, cancer):
 
 def test_newton_through_the_cli_records_its_stop_reason(tmp_path):
     config = tmp_path / "cancer.yaml"
-    config.write_text("seed: 0\ndata: {name: breast_cancer, val_fraction: 0.2}\n"
-                      "model: {kind: logreg}\nloss: {l2: 0.0022}\noptimizer: {name: lbfgs}\n"
-                      "train: {epochs: 100}\n")
-    proc = run_nnctl("train", config, "-s", "optimizer.name=newton", "--out", tmp_path / "run",
-                     "--json", "-q", cwd=tmp_path)
+    config.write_text(
+        "seed: 0\ndata: {name: breast_cancer, val_fraction: 0.2}\n"
+        "model: {kind: logreg}\nloss: {l2: 0.0022}\noptimizer: {name: lbfgs}\n"
+        "train: {epochs: 100}\n"
+    )
+    proc = run_nnctl(
+        "train",
+        config,
+        "-s",
+        "optimizer.name=newton",
+        "--out",
+        tmp_path / "run",
+        "--json",
+        "-q",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["optimizer"] == "newton" and summary["status"] == "converged"
     assert summary["stop_reason"] == "tolerance_grad"
-    assert json.loads((tmp_path / "run" / "summary.json").read_text())["stop_reason"] == "tolerance_grad"
+    assert (
+        json.loads((tmp_path / "run" / "summary.json").read_text())["stop_reason"]
+        == "tolerance_grad"
+    )
     rows = run_folder.read_metrics(tmp_path / "run")
     assert rows[-1]["grad_norm"] <= 1e-7 * np.sqrt(31)  # max |g| <= tolerance_grad
     proc = run_nnctl("eval", tmp_path / "run", "--json", cwd=tmp_path)
@@ -268,7 +312,9 @@ def test_newton_through_the_cli_records_its_stop_reason(tmp_path):
 
 def test_exact_refuses_a_model_that_is_not_linreg(tmp_path):
     config = tmp_path / "bad.yaml"
-    config.write_text("data: {name: breast_cancer}\nmodel: {kind: logreg}\noptimizer: {name: exact}\n")
+    config.write_text(
+        "data: {name: breast_cancer}\nmodel: {kind: logreg}\noptimizer: {name: exact}\n"
+    )
     proc = run_nnctl("train", config, "--out", tmp_path / "run", cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "linreg" in proc.stderr and "lbfgs" in proc.stderr
@@ -276,8 +322,7 @@ def test_exact_refuses_a_model_that_is_not_linreg(tmp_path):
 
 # -- the fast paths of the objective keep the exact answers ---------------------------------
 def test_chunked_hessians_and_the_logits_cache_agree_with_the_formulas(monkeypatch):
-    from nnctl.nn import build_model
-    from nnctl.nn import curvature
+    from nnctl.nn import build_model, curvature
 
     monkeypatch.setattr(curvature, "GRAM_CHUNK_BYTES", 7 * 8 * 5)  # 7 rows a chunk: many, ragged
     rng = np.random.default_rng(3)

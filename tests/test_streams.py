@@ -9,8 +9,10 @@ import pytest
 
 from conftest import CONFIGS, run_nnctl
 
-TINY = ("seed: 3\ndata: {name: iris, val_fraction: 0.2}\nmodel: {kind: softmax}\n"
-        "optimizer: {name: adam, lr: 0.05}\ntrain: {epochs: 3, batch_size: 16}\n")
+TINY = (
+    "seed: 3\ndata: {name: iris, val_fraction: 0.2}\nmodel: {kind: softmax}\n"
+    "optimizer: {name: adam, lr: 0.05}\ntrain: {epochs: 3, batch_size: 16}\n"
+)
 
 
 def one_json_document(text: str):
@@ -46,7 +48,9 @@ def test_eval_datasets_gradcheck_write_their_result_to_stdout(run, tmp_path):
     proc = run_nnctl("datasets", cwd=folder)
     assert proc.returncode == 0 and proc.stderr == ""
     assert [line for line in proc.stdout.splitlines() if line.startswith("iris ")]  # greppable
-    assert {d["name"] for d in one_json_document(run_nnctl("datasets", "--json").stdout)} >= {"iris"}
+    assert {d["name"] for d in one_json_document(run_nnctl("datasets", "--json").stdout)} >= {
+        "iris"
+    }
     (tmp_path / "mlp.yaml").write_text("data: {name: moons}\nmodel: {kind: mlp, hidden: [4]}\n")
     proc = run_nnctl("gradcheck", "mlp.yaml", cwd=tmp_path)
     assert proc.returncode == 0 and "linear0.weight" in proc.stdout and proc.stderr == ""
@@ -56,25 +60,58 @@ def test_eval_datasets_gradcheck_write_their_result_to_stdout(run, tmp_path):
 
 def test_comparison_table_on_stdout_and_json_swaps_it(tmp_path):
     (tmp_path / "tiny.yaml").write_text(TINY)
-    proc = run_nnctl("compare-optimizers", "tiny.yaml", "-o", "sgd", "-o", "adam", "--no-plot",
-                     "--out", "cmp", cwd=tmp_path)
+    proc = run_nnctl(
+        "compare-optimizers",
+        "tiny.yaml",
+        "-o",
+        "sgd",
+        "-o",
+        "adam",
+        "--no-plot",
+        "--out",
+        "cmp",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "train loss (log)" in proc.stdout and "[1/2]" in proc.stderr
     assert "[1/2]" not in proc.stdout
-    proc = run_nnctl("compare-optimizers", "tiny.yaml", "-o", "sgd", "-o", "adam", "--no-plot",
-                     "--out", "cmp-json", "--json", cwd=tmp_path)
+    proc = run_nnctl(
+        "compare-optimizers",
+        "tiny.yaml",
+        "-o",
+        "sgd",
+        "-o",
+        "adam",
+        "--no-plot",
+        "--out",
+        "cmp-json",
+        "--json",
+        cwd=tmp_path,
+    )
     data = one_json_document(proc.stdout)
     assert [e["label"] for e in data["summary"]] == ["sgd", "adam"]
     assert "train loss (log)" not in proc.stdout + proc.stderr
 
 
 def test_a_diverged_run_with_json_prints_its_summary_and_exits_1(tmp_path):
-    proc = run_nnctl("train", CONFIGS / "diabetes-linreg.yaml", "-s", "optimizer.name=sgd",
-                     "-s", "optimizer.lr=1e6", "-s", "train.epochs=3", "--out", "d", "--json",
-                     cwd=tmp_path)
+    proc = run_nnctl(
+        "train",
+        CONFIGS / "diabetes-linreg.yaml",
+        "-s",
+        "optimizer.name=sgd",
+        "-s",
+        "optimizer.lr=1e6",
+        "-s",
+        "train.epochs=3",
+        "--out",
+        "d",
+        "--json",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1
     summary = one_json_document(proc.stdout)
     assert summary["status"] == "diverged" and summary == json.loads(
-        (tmp_path / "d" / "summary.json").read_text())
+        (tmp_path / "d" / "summary.json").read_text()
+    )
     assert proc.stderr.count("error: training diverged") == 1
     assert summary["message"] in proc.stderr

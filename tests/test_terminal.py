@@ -21,8 +21,14 @@ def run_on_terminal(args, columns: int, no_color: bool) -> str:
     env.pop("NO_COLOR", None)
     if no_color:
         env["NO_COLOR"] = "1"
-    proc = subprocess.Popen([sys.executable, "-m", "nnctl", *args], stdin=subprocess.DEVNULL,
-                            stdout=follower, stderr=follower, env=env, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnctl", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+        close_fds=True,
+    )
     os.close(follower)
     chunks = []
     while True:
@@ -47,6 +53,5 @@ def test_no_color_keeps_the_live_bar_and_epoch_eta_fit(tmp_path, columns):
     lines = [line for line in re.split(r"[\r\n]", text) if "epoch 3/3" in line]
     assert lines and all("eta" in line for line in lines)
     assert max(len(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line)) for line in lines) <= columns
-    coloured = run_on_terminal(args[:-1] + [str(tmp_path / f"c{columns}")], columns,
-                               no_color=False)
+    coloured = run_on_terminal(args[:-1] + [str(tmp_path / f"c{columns}")], columns, no_color=False)
     assert SGR.search(coloured)  # without NO_COLOR a terminal gets colour

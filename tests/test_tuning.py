@@ -237,8 +237,9 @@ def cluster(tmp_path_factory):
 
 def test_dask_gives_the_numbers_of_jobs_1(nnctl, tmp_path, cluster):
     local = tuned_digits(nnctl, "local", "--no-plot")
-    dask = tuned_digits(nnctl, "dask", "--no-plot", "--executor", "dask", "--scheduler",
-                        cluster.address)
+    dask = tuned_digits(
+        nnctl, "dask", "--no-plot", "--executor", "dask", "--scheduler", cluster.address
+    )
     assert local.returncode == 0 and dask.returncode == 0, (local.stderr, dask.stderr)
     a, b = (json.loads((tmp_path / n / "comparison.json").read_text()) for n in ("local", "dask"))
     assert without_wall_time(a) == without_wall_time(b)

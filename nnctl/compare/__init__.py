@@ -28,7 +28,17 @@ from nnctl.compare.plan import Plan, RunTask, compare_plan, read_section, sweep_
 from nnctl.compare.specs import OptimizerSpec, parse_spec, parse_sweep_option, split_top_level
 
 __all__ = [
-    "Comparison", "Plan", "RunTask", "OptimizerSpec",
-    "compare_plan", "sweep_plan", "run_plan", "resume_comparison", "make_out_dir", "read_section",
-    "parse_spec", "parse_sweep_option", "split_top_level",
+    "Comparison",
+    "Plan",
+    "RunTask",
+    "OptimizerSpec",
+    "compare_plan",
+    "sweep_plan",
+    "run_plan",
+    "resume_comparison",
+    "make_out_dir",
+    "read_section",
+    "parse_spec",
+    "parse_sweep_option",
+    "split_top_level",
 ]

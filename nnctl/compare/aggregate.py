@@ -23,12 +23,37 @@ import math
 
 from nnctl.metrics import HIGHER_IS_BETTER
 
-NUMBERS = ("final_train_loss", "best_val_loss", "best_val_metric", "epochs", "sample_grads", "wall_s",
-           "target_epoch", "target_sample_grads", "target_wall_s")
-CSV_COLUMNS = ("label", "optimizer", "settings", "seed", "run", "status", "diverged",
-               "final_train_loss", "best_val_loss", "metric", "best_val_metric", "epochs",
-               "sample_grads", "wall_s", "target_epoch", "target_sample_grads", "target_wall_s",
-               "message")
+NUMBERS = (
+    "final_train_loss",
+    "best_val_loss",
+    "best_val_metric",
+    "epochs",
+    "sample_grads",
+    "wall_s",
+    "target_epoch",
+    "target_sample_grads",
+    "target_wall_s",
+)
+CSV_COLUMNS = (
+    "label",
+    "optimizer",
+    "settings",
+    "seed",
+    "run",
+    "status",
+    "diverged",
+    "final_train_loss",
+    "best_val_loss",
+    "metric",
+    "best_val_metric",
+    "epochs",
+    "sample_grads",
+    "wall_s",
+    "target_epoch",
+    "target_sample_grads",
+    "target_wall_s",
+    "message",
+)
 
 
 def _finite(value) -> float | None:
@@ -54,16 +79,25 @@ def run_record(task, result: dict, out_dir: str) -> dict:
     if message:
         message = message.replace(f"{out_dir}/", "")  # folder names stay; absolute paths go
     record = {
-        "label": task.label, "optimizer": task.optimizer, "settings": task.settings,
-        "seed": task.seed, "run": task.folder if result["status"] != "skipped" else None,
-        "status": result["status"], "diverged": result["status"] == "diverged",
+        "label": task.label,
+        "optimizer": task.optimizer,
+        "settings": task.settings,
+        "seed": task.seed,
+        "run": task.folder if result["status"] != "skipped" else None,
+        "status": result["status"],
+        "diverged": result["status"] == "diverged",
         "final_train_loss": _finite((summary.get("final") or {}).get("train_loss")),
         "best_val_loss": _best(rows, "val_loss", higher=False),
         "metric": metric,
-        "best_val_metric": _best(rows, metric, HIGHER_IS_BETTER.get(metric[4:], False)) if metric else None,
-        "epochs": summary.get("epochs"), "sample_grads": summary.get("sample_grads"),
+        "best_val_metric": _best(rows, metric, HIGHER_IS_BETTER.get(metric[4:], False))
+        if metric
+        else None,
+        "epochs": summary.get("epochs"),
+        "sample_grads": summary.get("sample_grads"),
         "wall_s": summary.get("elapsed_s"),
-        "target_epoch": None, "target_sample_grads": None, "target_wall_s": None,
+        "target_epoch": None,
+        "target_sample_grads": None,
+        "target_wall_s": None,
         "message": message,
     }
     return record
@@ -71,8 +105,11 @@ def run_record(task, result: dict, out_dir: str) -> dict:
 
 def default_target(records: list[dict], curves: dict[int, list[dict]]) -> float | None:
     """1% above the lowest training loss reached on the curve of any run that did not diverge."""
-    lowest = [_best(curves[i], "train_loss", higher=False) for i, r in enumerate(records)
-              if r["status"] not in ("diverged", "skipped")]
+    lowest = [
+        _best(curves[i], "train_loss", higher=False)
+        for i, r in enumerate(records)
+        if r["status"] not in ("diverged", "skipped")
+    ]
     lowest = [v for v in lowest if v is not None]
     if not lowest:
         return None
@@ -113,8 +150,11 @@ def summarize(records: list[dict]) -> list[dict]:
     for label, group in groups.items():
         statuses = sorted({r["status"] for r in group})
         entry = {
-            "label": label, "optimizer": group[0]["optimizer"], "settings": group[0]["settings"],
-            "runs": len(group), "status": statuses[0] if len(statuses) == 1 else "mixed",
+            "label": label,
+            "optimizer": group[0]["optimizer"],
+            "settings": group[0]["settings"],
+            "runs": len(group),
+            "status": statuses[0] if len(statuses) == 1 else "mixed",
             "diverged": sum(r["diverged"] for r in group),
             "target_reached": sum(r["target_epoch"] is not None for r in group),
             "metric": group[0]["metric"],
@@ -131,7 +171,9 @@ def settings_text(settings: dict) -> str:
     """'lr=0.1,momentum=0.9' (the CSV cell and the table column)."""
     import json
 
-    return ",".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in settings.items())
+    return ",".join(
+        f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in settings.items()
+    )
 
 
 def write_csv(path, records: list[dict]) -> None:

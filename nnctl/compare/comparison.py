@@ -1,10 +1,10 @@
 """A comparison (or sweep) from plan to folder: run every task, aggregate, write the files.
 
-    <out>/<label>[-seed<k>]/   one run folder per optimizer (or sweep point) and seed
-    <out>/comparison.csv        one row per run
-    <out>/comparison.json       {kind, config, seeds, target_loss, metric, runs: [...], summary: [...]}
-    <out>/plan.json             every run's resolved config, written first: `--resume <out>`
-    <out>/curves.png            with matplotlib (nnctl[plot]); written by the caller
+<out>/<label>[-seed<k>]/   one run folder per optimizer (or sweep point) and seed
+<out>/comparison.csv        one row per run
+<out>/comparison.json       {kind, config, seeds, target_loss, metric, runs: [...], summary: [...]}
+<out>/plan.json             every run's resolved config, written first: `--resume <out>`
+<out>/curves.png            with matplotlib (nnctl[plot]); written by the caller
 """
 
 from __future__ import annotations
@@ -66,8 +66,15 @@ class ComparisonInterrupted(NnctlError):
     exit_code = 130
 
 
-def run_plan(plan: Plan, out_dir: Path, jobs: int = 1, quiet: bool = False,
-             executor=None, finished: dict | None = None, extra: dict | None = None) -> Comparison:
+def run_plan(
+    plan: Plan,
+    out_dir: Path,
+    jobs: int = 1,
+    quiet: bool = False,
+    executor=None,
+    finished: dict | None = None,
+    extra: dict | None = None,
+) -> Comparison:
     """Run every task of a new comparison into out_dir (after writing plan.json there).
     `finished`: task index -> result of runs already made (tuning reuses its chosen trial);
     `extra`: more entries for comparison.json (the tuning record)."""
@@ -94,8 +101,9 @@ def resume_comparison(out_dir: Path, kind: str, executor=None, quiet: bool = Fal
     return _run(plan, out_dir, executor or LocalExecutor(1), quiet, finished)
 
 
-def _run(plan: Plan, out_dir: Path, executor, quiet: bool, finished: dict,
-         extra: dict | None = None) -> Comparison:
+def _run(
+    plan: Plan, out_dir: Path, executor, quiet: bool, finished: dict, extra: dict | None = None
+) -> Comparison:
     from nnctl.compare.resume import COMMANDS
     from nnctl.report.runs_progress import RunsProgress
 
@@ -108,8 +116,10 @@ def _run(plan: Plan, out_dir: Path, executor, quiet: bool, finished: dict,
 
     note = None
     if finished:
-        note = (f"{out_dir}: {len(finished)} of {total} runs are finished; running the other "
-                f"{len(todo)} on {executor.describe()}")
+        note = (
+            f"{out_dir}: {len(finished)} of {total} runs are finished; running the other "
+            f"{len(todo)} on {executor.describe()}"
+        )
     elif executor.name != "local":
         note = f"{total} runs on {executor.describe()}"
     if finished and extra is not None:  # runs carried over from tuning, not a resumed folder
@@ -122,7 +132,8 @@ def _run(plan: Plan, out_dir: Path, executor, quiet: bool, finished: dict,
             raise
         raise ComparisonInterrupted(
             f"interrupted: {progress.done} of {total} runs finished and are kept in {out_dir}; "
-            f"finish with: nnctl {COMMANDS[plan.kind]} --resume {out_dir}") from None
+            f"finish with: nnctl {COMMANDS[plan.kind]} --resume {out_dir}"
+        ) from None
     finally:
         progress.close()
         executor.close()
@@ -132,7 +143,11 @@ def _run(plan: Plan, out_dir: Path, executor, quiet: bool, finished: dict,
     rows = {i: r["rows"] for i, r in enumerate(results)}
     if all(r["status"] == "skipped" for r in records):
         raise UsageError(f"no run could start: {records[0]['label']}: {records[0]['message']}")
-    target = plan.target_loss if plan.target_loss is not None else aggregate.default_target(records, rows)
+    target = (
+        plan.target_loss
+        if plan.target_loss is not None
+        else aggregate.default_target(records, rows)
+    )
     for i, record in enumerate(records):
         aggregate.mark_target(record, rows[i], target)
     metric = next((r["metric"] for r in records if r["metric"]), None)
@@ -142,8 +157,9 @@ def _run(plan: Plan, out_dir: Path, executor, quiet: bool, finished: dict,
         "out": str(out_dir),
         "seeds": plan.seeds,
         "target_loss": target,
-        "target_rule": "given" if plan.target_loss is not None else
-        "1% above the lowest training loss a run reached",
+        "target_rule": "given"
+        if plan.target_loss is not None
+        else "1% above the lowest training loss a run reached",
         "metric": metric,
         "runs": records,
         "summary": aggregate.summarize(records),

@@ -76,8 +76,12 @@ def _beale(p):
 def _beale_grad(p):
     x, y = p
     a, b, c = _beale_terms(p)
-    return np.array([2 * a * (y - 1) + 2 * b * (y**2 - 1) + 2 * c * (y**3 - 1),
-                     2 * a * x + 4 * b * x * y + 6 * c * x * y**2])
+    return np.array(
+        [
+            2 * a * (y - 1) + 2 * b * (y**2 - 1) + 2 * c * (y**3 - 1),
+            2 * a * x + 4 * b * x * y + 6 * c * x * y**2,
+        ]
+    )
 
 
 CANYON_STEEPNESS = 100.0
@@ -113,16 +117,50 @@ def _rates(gradient_lr: float, adaptive_lr: float) -> dict:
 
 
 LANDSCAPES = {
-    "rosenbrock": Landscape("rosenbrock", "(1 - x)^2 + 100 (y - x^2)^2, minimum (1, 1)",
-                            _rosenbrock, _rosenbrock_grad, ((1.0, 1.0),), (-1.2, 1.0),
-                            (-2.0, 2.0, -1.0, 3.0), 5000, _rates(1e-3, 0.02)),
-    "beale": Landscape("beale", "Beale's function, minimum (3, 0.5)", _beale, _beale_grad,
-                       ((3.0, 0.5),), (1.0, 1.0), (-1.0, 4.5, -1.5, 2.0), 5000, _rates(1e-2, 0.05)),
-    "canyon": Landscape("canyon", "(x^2 + 100 y^2) / 2, minimum (0, 0)", _canyon, _canyon_grad,
-                        ((0.0, 0.0),), (-8.0, 1.0), (-9.0, 2.0, -1.5, 1.5), 1000, _rates(0.012, 0.1)),
-    "saddle": Landscape("saddle", "x^2 + y^4/4 - y^2/2, saddle (0, 0), minima (0, +-1)", _saddle,
-                        _saddle_grad, ((0.0, 1.0), (0.0, -1.0)), (-1.5, 1e-3), (-2.0, 2.0, -1.6, 1.6),
-                        1000, _rates(0.05, 0.05)),
+    "rosenbrock": Landscape(
+        "rosenbrock",
+        "(1 - x)^2 + 100 (y - x^2)^2, minimum (1, 1)",
+        _rosenbrock,
+        _rosenbrock_grad,
+        ((1.0, 1.0),),
+        (-1.2, 1.0),
+        (-2.0, 2.0, -1.0, 3.0),
+        5000,
+        _rates(1e-3, 0.02),
+    ),
+    "beale": Landscape(
+        "beale",
+        "Beale's function, minimum (3, 0.5)",
+        _beale,
+        _beale_grad,
+        ((3.0, 0.5),),
+        (1.0, 1.0),
+        (-1.0, 4.5, -1.5, 2.0),
+        5000,
+        _rates(1e-2, 0.05),
+    ),
+    "canyon": Landscape(
+        "canyon",
+        "(x^2 + 100 y^2) / 2, minimum (0, 0)",
+        _canyon,
+        _canyon_grad,
+        ((0.0, 0.0),),
+        (-8.0, 1.0),
+        (-9.0, 2.0, -1.5, 1.5),
+        1000,
+        _rates(0.012, 0.1),
+    ),
+    "saddle": Landscape(
+        "saddle",
+        "x^2 + y^4/4 - y^2/2, saddle (0, 0), minima (0, +-1)",
+        _saddle,
+        _saddle_grad,
+        ((0.0, 1.0), (0.0, -1.0)),
+        (-1.5, 1e-3),
+        (-2.0, 2.0, -1.6, 1.6),
+        1000,
+        _rates(0.05, 0.05),
+    ),
 }
 
 
@@ -146,7 +184,9 @@ class LandscapeObjective:
         return float(self.landscape.value(theta))
 
     def value_and_grad(self, theta):
-        return float(self.landscape.value(theta)), np.asarray(self.landscape.grad(theta), dtype=np.float64)
+        return float(self.landscape.value(theta)), np.asarray(
+            self.landscape.grad(theta), dtype=np.float64
+        )
 
     def hessian(self, theta, h: float = 1e-5):
         """Central differences of the analytic gradient, symmetrised."""
@@ -173,13 +213,18 @@ class LandscapeRun:
     def record(self, landscape: Landscape) -> dict:
         end = self.path[-1]
         finite = bool(np.all(np.isfinite(end))) and not self.diverged
-        return {"label": self.label, "optimizer": self.optimizer, "settings": self.settings,
-                "steps": len(self.path) - 1, "steps_to_min": self.steps_to_min,
-                "diverged": self.diverged,
-                "final_x": float(end[0]) if finite else None,
-                "final_y": float(end[1]) if finite else None,
-                "final_value": float(landscape.value(end)) if finite else None,
-                "final_distance": landscape.distance(end) if finite else None}
+        return {
+            "label": self.label,
+            "optimizer": self.optimizer,
+            "settings": self.settings,
+            "steps": len(self.path) - 1,
+            "steps_to_min": self.steps_to_min,
+            "diverged": self.diverged,
+            "final_x": float(end[0]) if finite else None,
+            "final_y": float(end[1]) if finite else None,
+            "final_value": float(landscape.value(end)) if finite else None,
+            "final_distance": landscape.distance(end) if finite else None,
+        }
 
 
 def steps_to_minimum(landscape: Landscape, path: np.ndarray, tol: float = TOL) -> int | None:
@@ -198,8 +243,10 @@ def run_optimizer(landscape: Landscape, spec, start, steps: int) -> LandscapeRun
     entry = OPTIMIZERS.get(spec.name)
     settings = {**landscape.suggested.get(entry.name, {}), **spec.settings}
     if entry.name == "exact":
-        raise UsageError(f"--optimizer {spec.label!r}: exact solves least squares; it has no "
-                         "landscape counterpart")
+        raise UsageError(
+            f"--optimizer {spec.label!r}: exact solves least squares; it has no "
+            "landscape counterpart"
+        )
     full_batch = is_full_batch(entry)
     optimizer = entry.build(2, np.float64, **settings)
     theta = np.array(start, dtype=np.float64)
@@ -226,8 +273,9 @@ def _iterate(landscape, optimizer, objective, theta, steps):
     return np.array(path), diverged
 
 
-def run_landscape(name: str, specs: list, start: tuple[float, float] | None = None,
-                  steps: int | None = None) -> tuple[Landscape, list[LandscapeRun]]:
+def run_landscape(
+    name: str, specs: list, start: tuple[float, float] | None = None, steps: int | None = None
+) -> tuple[Landscape, list[LandscapeRun]]:
     """Every spec on the landscape `name` (defaults: the first-order rules of the lecture)."""
     from nnctl.compare.specs import OptimizerSpec
 
@@ -248,7 +296,9 @@ def parse_start(text: str) -> tuple[float, float]:
             raise ValueError
         x, y = (float(p) for p in parts)
     except ValueError:
-        raise UsageError(f"--start: expected two numbers X,Y (e.g. --start -1.5,2), found {text!r}") from None
+        raise UsageError(
+            f"--start: expected two numbers X,Y (e.g. --start -1.5,2), found {text!r}"
+        ) from None
     if not (np.isfinite(x) and np.isfinite(y)):
         raise UsageError(f"--start: expected finite numbers, found {text!r}")
     return x, y
@@ -277,8 +327,9 @@ class LandscapeComparison:
         return gaps
 
 
-def compare_on_landscape(name: str, optimizers: list[str], start: str | None, steps: int | None,
-                         out: Path | None) -> LandscapeComparison:
+def compare_on_landscape(
+    name: str, optimizers: list[str], start: str | None, steps: int | None, out: Path | None
+) -> LandscapeComparison:
     """Every `--optimizer` spec on the landscape `name`; writes <out>/landscape.json."""
     from nnctl.atomic import write_text
     from nnctl.compare.comparison import make_out_dir
@@ -290,8 +341,15 @@ def compare_on_landscape(name: str, optimizers: list[str], start: str | None, st
     point = parse_start(start) if start is not None else None
     surface, runs = run_landscape(name, specs, point, steps)
     out_dir = make_out_dir(out, Path("runs") / f"landscape-{name}")
-    data = {"landscape": name, "doc": surface.doc, "start": list(point or surface.start),
-            "steps": steps or surface.steps, "tol": TOL, "f_min": surface.f_min,
-            "out": str(out_dir), "runs": [run.record(surface) for run in runs]}
+    data = {
+        "landscape": name,
+        "doc": surface.doc,
+        "start": list(point or surface.start),
+        "steps": steps or surface.steps,
+        "tol": TOL,
+        "f_min": surface.f_min,
+        "out": str(out_dir),
+        "runs": [run.record(surface) for run in runs],
+    }
     write_text(out_dir / "landscape.json", to_json(data, indent=2) + "\n")
     return LandscapeComparison(data, surface, runs, out_dir)

@@ -75,8 +75,13 @@ def read_section(section: dict | None) -> CompareSection:
     if section is None:
         return CompareSection()
     optimizers = section["optimizers"]
-    specs = None if optimizers is None else [
-        spec_from_entry(item, f"compare.optimizers[{i}]") for i, item in enumerate(optimizers)]
+    specs = (
+        None
+        if optimizers is None
+        else [
+            spec_from_entry(item, f"compare.optimizers[{i}]") for i, item in enumerate(optimizers)
+        ]
+    )
     return CompareSection(specs, section["seeds"], section["target_loss"])
 
 
@@ -108,10 +113,20 @@ def _resolve_run(raw: dict, where: str) -> dict:
         raise UsageError(f"{where}: {exc}") from None
 
 
-def _seeded(plan: Plan, label: str, folder: str, optimizer: str, settings: dict, cfg: dict | None,
-            base_dir: str, skip: str | None = None) -> None:
+def _seeded(
+    plan: Plan,
+    label: str,
+    folder: str,
+    optimizer: str,
+    settings: dict,
+    cfg: dict | None,
+    base_dir: str,
+    skip: str | None = None,
+) -> None:
     """Adds one task per seed."""
-    taken = {t.folder.rsplit("-seed", 1)[0] if len(plan.seeds) > 1 else t.folder for t in plan.tasks}
+    taken = {
+        t.folder.rsplit("-seed", 1)[0] if len(plan.seeds) > 1 else t.folder for t in plan.tasks
+    }
     base, n = folder, 2
     while folder in taken:  # two labels that make the same folder name
         folder, n = f"{base}-{n}", n + 1
@@ -124,23 +139,33 @@ def _seeded(plan: Plan, label: str, folder: str, optimizer: str, settings: dict,
     for seed in plan.seeds:
         run_cfg = None if cfg is None else {**cfg, "seed": seed}
         name = folder if len(plan.seeds) == 1 else f"{folder}-seed{seed}"
-        plan.tasks.append(RunTask(len(plan.tasks), label, name, seed, optimizer, settings, run_cfg,
-                                  base_dir, skip))
+        plan.tasks.append(
+            RunTask(
+                len(plan.tasks), label, name, seed, optimizer, settings, run_cfg, base_dir, skip
+            )
+        )
 
 
-def _seeds_and_target(base: dict, section: CompareSection, seeds: int | None,
-                      target_loss: float | None) -> tuple[list[int], float | None]:
+def _seeds_and_target(
+    base: dict, section: CompareSection, seeds: int | None, target_loss: float | None
+) -> tuple[list[int], float | None]:
     n = section.seeds if seeds is None else seeds
     if n < 1:
         raise UsageError(f"--seeds: expected an integer >= 1, found {n}")
     if target_loss is not None and not target_loss > 0:
         raise UsageError(f"--target-loss: expected a number > 0, found {target_loss:g}")
     return list(range(base["seed"], base["seed"] + n)), (
-        target_loss if target_loss is not None else section.target_loss)
+        target_loss if target_loss is not None else section.target_loss
+    )
 
 
-def compare_plan(config: Path, specs: list[str], overrides: list[str], seeds: int | None = None,
-                 target_loss: float | None = None) -> Plan:
+def compare_plan(
+    config: Path,
+    specs: list[str],
+    overrides: list[str],
+    seeds: int | None = None,
+    target_loss: float | None = None,
+) -> Plan:
     """Runs of `compare-optimizers`: each spec (or each optimizer that applies) x each seed.
 
     Without specs (on the command line or in `compare.optimizers`) every registered optimizer
@@ -153,8 +178,9 @@ def compare_plan(config: Path, specs: list[str], overrides: list[str], seeds: in
     return plan_for_specs(config, raw, base, chosen_specs(specs, section), seed_list, target)
 
 
-def seeds_and_target(base: dict, seeds: int | None,
-                     target_loss: float | None) -> tuple[list[int], float | None]:
+def seeds_and_target(
+    base: dict, seeds: int | None, target_loss: float | None
+) -> tuple[list[int], float | None]:
     """The seed list and target loss of a comparison: the options, else the compare: section."""
     return _seeds_and_target(base, read_section(base.get("compare")), seeds, target_loss)
 
@@ -170,8 +196,15 @@ def chosen_specs(specs: list[str], section: CompareSection) -> list[OptimizerSpe
     return [OptimizerSpec(e.name, e.name, {}, explicit=False) for e in OPTIMIZERS.entries()]
 
 
-def plan_for_specs(config: Path, raw: dict, base: dict, chosen: list[OptimizerSpec],
-                   seed_list: list[int], target: float | None, kind: str = "compare") -> Plan:
+def plan_for_specs(
+    config: Path,
+    raw: dict,
+    base: dict,
+    chosen: list[OptimizerSpec],
+    seed_list: list[int],
+    target: float | None,
+    kind: str = "compare",
+) -> Plan:
     """One task per spec and seed; a spec the model refuses is an error when the user asked
     for it (explicit) and a skipped task otherwise."""
     plan = Plan(kind, str(config), seed_list, target)
@@ -187,15 +220,24 @@ def plan_for_specs(config: Path, raw: dict, base: dict, chosen: list[OptimizerSp
         except UsageError as exc:
             if spec.explicit:
                 raise
-            _seeded(plan, spec.label, spec.folder, spec.name, spec.settings, None, base_dir,
-                    skip=str(exc).split(": ", 1)[-1])
+            _seeded(
+                plan,
+                spec.label,
+                spec.folder,
+                spec.name,
+                spec.settings,
+                None,
+                base_dir,
+                skip=str(exc).split(": ", 1)[-1],
+            )
             continue
         _seeded(plan, spec.label, spec.folder, spec.name, spec.settings, cfg, base_dir)
     return plan
 
 
-def sweep_plan(config: Path, options: list[str], seeds: int | None = None,
-               target_loss: float | None = None) -> Plan:
+def sweep_plan(
+    config: Path, options: list[str], seeds: int | None = None, target_loss: float | None = None
+) -> Plan:
     """Runs of `sweep`: the Cartesian product of every `-s KEY=V1,V2,...` (an axis) x each seed;
     a `-s` with one value is a plain override. Overrides apply in the order given."""
     axes = {}
@@ -216,14 +258,23 @@ def sweep_plan(config: Path, options: list[str], seeds: int | None = None,
     original = load_yaml(config)
     for combo in itertools.product(*(range(len(a.texts)) for a in axis_list)):
         chosen = dict(zip(axes, combo))  # option index -> value index
-        texts = [axes[i].override(chosen[i]) if i in axes else text for i, text in enumerate(options)]
+        texts = [
+            axes[i].override(chosen[i]) if i in axes else text for i, text in enumerate(options)
+        ]
         label = " ".join(f"{n}={a.texts[j]}" for n, a, j in zip(names, axis_list, combo))
         label = label or Path(config).stem
         run_raw = apply_overrides(original, texts)
         cfg = _resolve_run(run_raw, f"sweep run {label!r}")
         settings = {a.key: _typed(a.yaml_texts[j], a.key) for a, j in zip(axis_list, combo)}
-        _seeded(plan, label, safe_name(label.replace(" ", "_")), cfg["optimizer"]["name"], settings,
-                cfg, base_dir)
+        _seeded(
+            plan,
+            label,
+            safe_name(label.replace(" ", "_")),
+            cfg["optimizer"]["name"],
+            settings,
+            cfg,
+            base_dir,
+        )
     return plan
 
 

@@ -28,9 +28,14 @@ def write_plan(out_dir: Path, plan: Plan) -> None:
     from nnctl.atomic import write_text
     from nnctl.run_folder import to_json
 
-    data = {"plan_format": PLAN_FORMAT, "kind": plan.kind, "config": plan.config,
-            "seeds": plan.seeds, "target_loss": plan.target_loss,
-            "tasks": [asdict(task) for task in plan.tasks]}
+    data = {
+        "plan_format": PLAN_FORMAT,
+        "kind": plan.kind,
+        "config": plan.config,
+        "seeds": plan.seeds,
+        "target_loss": plan.target_loss,
+        "tasks": [asdict(task) for task in plan.tasks],
+    }
     write_text(Path(out_dir) / PLAN_FILE, to_json(data, indent=1) + "\n")
 
 
@@ -40,11 +45,15 @@ def read_plan(out_dir: Path, kind: str) -> Plan:
     out_dir = Path(out_dir)
     path = out_dir / PLAN_FILE
     if not out_dir.is_dir():
-        raise UsageError(f"{out_dir}: --resume expects a comparison or sweep folder, found "
-                         + ("a file" if out_dir.exists() else "nothing there"))
+        raise UsageError(
+            f"{out_dir}: --resume expects a comparison or sweep folder, found "
+            + ("a file" if out_dir.exists() else "nothing there")
+        )
     if not path.is_file():
-        raise UsageError(f"{out_dir}: no {PLAN_FILE}; not a comparison or sweep folder, or made "
-                         "by an nnctl that could not resume")
+        raise UsageError(
+            f"{out_dir}: no {PLAN_FILE}; not a comparison or sweep folder, or made "
+            "by an nnctl that could not resume"
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("plan_format") != PLAN_FORMAT:
@@ -56,8 +65,10 @@ def read_plan(out_dir: Path, kind: str) -> Plan:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UsageError(f"{path}: not a readable nnctl plan ({exc})") from None
     if plan.kind != kind:
-        raise UsageError(f"{out_dir}: is a {COMMANDS.get(plan.kind, plan.kind)} folder; resume it "
-                         f"with nnctl {COMMANDS.get(plan.kind, plan.kind)} --resume {out_dir}")
+        raise UsageError(
+            f"{out_dir}: is a {COMMANDS.get(plan.kind, plan.kind)} folder; resume it "
+            f"with nnctl {COMMANDS.get(plan.kind, plan.kind)} --resume {out_dir}"
+        )
     return plan
 
 
@@ -77,8 +88,13 @@ def finished_result(out_dir: Path, task: RunTask) -> dict | None:
         return None
     if config != task.cfg:  # a folder of another plan: not this run
         return None
-    return {"index": task.index, "status": summary["status"], "message": summary.get("message"),
-            "summary": summary, "rows": read_metrics(run_dir)}
+    return {
+        "index": task.index,
+        "status": summary["status"],
+        "message": summary.get("message"),
+        "summary": summary,
+        "rows": read_metrics(run_dir),
+    }
 
 
 def clear_unfinished(out_dir: Path, tasks: list[RunTask]) -> None:

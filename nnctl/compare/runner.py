@@ -27,25 +27,45 @@ def execute(task: RunTask, out_dir: str) -> dict:
     from nnctl.train import train
 
     if task.cfg is None:
-        return {"index": task.index, "status": "skipped", "message": task.skip_reason,
-                "summary": None, "rows": []}
+        return {
+            "index": task.index,
+            "status": "skipped",
+            "message": task.skip_reason,
+            "summary": None,
+            "rows": [],
+        }
     run_dir = run_folder.create(Path(out_dir) / task.folder, unique=False)  # locked
     try:
         summary = train(task.cfg, run_dir, QuietReporter(), base_dir=Path(task.base_dir))
     except TrainingFailed as exc:
         summary = _read_summary(run_dir)
-        return {"index": task.index, "status": "diverged", "message": str(exc), "summary": summary,
-                "rows": run_folder.read_metrics(run_dir)}
+        return {
+            "index": task.index,
+            "status": "diverged",
+            "message": str(exc),
+            "summary": summary,
+            "rows": run_folder.read_metrics(run_dir),
+        }
     except UsageError as exc:
         shutil.rmtree(run_dir, ignore_errors=True)
-        return {"index": task.index, "status": "skipped", "message": str(exc), "summary": None,
-                "rows": []}
+        return {
+            "index": task.index,
+            "status": "skipped",
+            "message": str(exc),
+            "summary": None,
+            "rows": [],
+        }
     finally:
         # One process trains many runs (a comparison, a Dask worker): a lock kept past its run
         # would hold one open descriptor per run until the process ends.
         run_folder.unlock(run_dir)
-    return {"index": task.index, "status": summary["status"], "message": summary.get("message"),
-            "summary": summary, "rows": run_folder.read_metrics(run_dir)}
+    return {
+        "index": task.index,
+        "status": summary["status"],
+        "message": summary.get("message"),
+        "summary": summary,
+        "rows": run_folder.read_metrics(run_dir),
+    }
 
 
 def _read_summary(run_dir: Path) -> dict | None:
@@ -55,8 +75,13 @@ def _read_summary(run_dir: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
-def run_tasks(tasks: list[RunTask], out_dir: Path, jobs: int = 1,
-              on_done: Callable[[RunTask, dict], None] | None = None, executor=None) -> list[dict]:
+def run_tasks(
+    tasks: list[RunTask],
+    out_dir: Path,
+    jobs: int = 1,
+    on_done: Callable[[RunTask, dict], None] | None = None,
+    executor=None,
+) -> list[dict]:
     """Every task's result, in task order (whatever order they finish in). `executor`
     (nnctl.compare.executors) says where the runs go; the default runs them here, `jobs` at once."""
     results: dict[int, dict] = {}

@@ -28,8 +28,17 @@ from nnctl.optimizer_specs import (
 from nnctl.registry import SCIENTIFIC_NUMBER
 
 __all__ = [
-    "OptimizerSpec", "SweepAxis", "axis_labels", "parse_spec", "parse_sweep_option", "safe_name",
-    "spec_from_entry", "spec_from_mapping", "split_top_level", "unique_labels", "yaml_value",
+    "OptimizerSpec",
+    "SweepAxis",
+    "axis_labels",
+    "parse_spec",
+    "parse_sweep_option",
+    "safe_name",
+    "spec_from_entry",
+    "spec_from_mapping",
+    "split_top_level",
+    "unique_labels",
+    "yaml_value",
 ]
 
 
@@ -72,7 +81,9 @@ def parse_sweep_option(text: str) -> SweepAxis:
     key, eq, value = text.partition("=")
     key = key.strip()
     if not eq or not key or any(not p for p in key.split(".")):
-        raise UsageError(f"-s {text!r}: expected KEY.PATH=VALUE[,VALUE...], e.g. -s optimizer.lr=0.01,0.1")
+        raise UsageError(
+            f"-s {text!r}: expected KEY.PATH=VALUE[,VALUE...], e.g. -s optimizer.lr=0.01,0.1"
+        )
     texts = [t.strip() for t in split_top_level(value)]
     if any(not t for t in texts):
         raise UsageError(f"-s {text!r}: an empty value in the list (two commas, or one at an end)")

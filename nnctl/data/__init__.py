@@ -1,9 +1,9 @@
 """Data: built-in datasets, file formats, the train/validation split, scaling and batches.
 
-    load_builtin(name, params, rng) / load_file(path, ...)  ->  Dataset
-    train_val_split(y, val_fraction, rng)                   ->  (train_idx, val_idx)
-    Standardizer().fit(X_train).transform(X)                ->  scaled copy
-    BatchIterator(X, y, batch_size, rng=...).epoch()        ->  (index, Xb, yb) views
+load_builtin(name, params, rng) / load_file(path, ...)  ->  Dataset
+train_val_split(y, val_fraction, rng)                   ->  (train_idx, val_idx)
+Standardizer().fit(X_train).transform(X)                ->  scaled copy
+BatchIterator(X, y, batch_size, rng=...).epoch()        ->  (index, Xb, yb) views
 """
 
 from __future__ import annotations
@@ -14,13 +14,23 @@ from nnctl.lazy import lazy_exports
 # iterator and the scaler do not import the file readers.
 _HOMES = {
     "BatchIterator": "batches",
-    "BUNDLED": "builtin", "DATASETS": "builtin", "bundled_path": "builtin",
-    "describe": "builtin", "load_builtin": "builtin",
-    "MAX_AUTO_CLASSES": "dataset", "TASKS": "dataset", "Dataset": "dataset",
-    "check_features": "dataset", "encode_labels": "dataset", "infer_task": "dataset",
-    "make_dataset": "dataset", "parse_target": "dataset",
+    "BUNDLED": "builtin",
+    "DATASETS": "builtin",
+    "bundled_path": "builtin",
+    "describe": "builtin",
+    "load_builtin": "builtin",
+    "MAX_AUTO_CLASSES": "dataset",
+    "TASKS": "dataset",
+    "Dataset": "dataset",
+    "check_features": "dataset",
+    "encode_labels": "dataset",
+    "infer_task": "dataset",
+    "make_dataset": "dataset",
+    "parse_target": "dataset",
     "MAX_FILE_BYTES": "files",
-    "FORMATS": "formats", "detect_format": "formats", "load_file": "formats",
+    "FORMATS": "formats",
+    "detect_format": "formats",
+    "load_file": "formats",
     "Standardizer": "scaling",
     "train_val_split": "split",
 }

@@ -15,7 +15,7 @@ with the other random streams), so an interrupted run sees exactly the batches i
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -29,15 +29,28 @@ class BatchIterator:
     class codes stay int64. y may be None.
     """
 
-    def __init__(self, X: np.ndarray, y: np.ndarray | None, batch_size: int, shuffle: bool = True,
-                 rng: np.random.Generator | None = None, dtype=None):
+    def __init__(
+        self,
+        X: np.ndarray,
+        y: np.ndarray | None,
+        batch_size: int,
+        shuffle: bool = True,
+        rng: np.random.Generator | None = None,
+        dtype=None,
+    ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, found {batch_size}")
         if shuffle and rng is None:
             raise ValueError("shuffle=True needs an rng")
         dtype = np.dtype(dtype or np.float64)
         self.X = np.ascontiguousarray(X, dtype=dtype)
-        self.y = None if y is None else np.ascontiguousarray(y, dtype=dtype if np.asarray(y).dtype.kind == "f" else np.int64)
+        self.y = (
+            None
+            if y is None
+            else np.ascontiguousarray(
+                y, dtype=dtype if np.asarray(y).dtype.kind == "f" else np.int64
+            )
+        )
         if self.y is not None and len(self.y) != len(self.X):
             raise ValueError(f"X has {len(self.X)} rows but y has {len(self.y)}")
         self.n_samples = int(self.X.shape[0])
@@ -56,7 +69,9 @@ class BatchIterator:
     def __len__(self) -> int:
         return self.n_batches
 
-    def epoch(self, start: int | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
+    def epoch(
+        self, start: int | None = None
+    ) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
         """Yield (batch_index, Xb, yb) for one epoch.
 
         Continues the current epoch if one is under way (after load_state_dict, or a previous
@@ -75,7 +90,11 @@ class BatchIterator:
         b = self.batch_size
         for index in range(self.position, self.n_batches):
             self.position = index + 1
-            yield index, X[index * b:(index + 1) * b], None if y is None else y[index * b:(index + 1) * b]
+            yield (
+                index,
+                X[index * b : (index + 1) * b],
+                None if y is None else y[index * b : (index + 1) * b],
+            )
         # Closed only when the consumer runs the loop to its end: one that stops after the last
         # batch (an interrupt) still has this epoch open, and a resume finishes it, empty.
         self._open = False
@@ -106,18 +125,27 @@ class BatchIterator:
         """
         consumed = self.position if position is None else int(position)
         permutation = self.permutation if self.permutation is not None else np.empty(0, np.int64)
-        return {"permutation": np.asarray(permutation, dtype=np.int64), "position": consumed,
-                "in_epoch": bool(self._open), "batch_size": self.batch_size, "n_samples": self.n_samples}
+        return {
+            "permutation": np.asarray(permutation, dtype=np.int64),
+            "position": consumed,
+            "in_epoch": bool(self._open),
+            "batch_size": self.batch_size,
+            "n_samples": self.n_samples,
+        }
 
     def load_state_dict(self, state: dict, where: str = "checkpoint") -> None:
         """Restore a state_dict; UsageError naming `where` if it does not fit this data."""
         if int(state["n_samples"]) != self.n_samples or int(state["batch_size"]) != self.batch_size:
-            raise UsageError(f"{where}: the saved batch order is for {state['n_samples']} samples in "
-                             f"batches of {state['batch_size']}; this run has {self.n_samples} in "
-                             f"batches of {self.batch_size}")
+            raise UsageError(
+                f"{where}: the saved batch order is for {state['n_samples']} samples in "
+                f"batches of {state['batch_size']}; this run has {self.n_samples} in "
+                f"batches of {self.batch_size}"
+            )
         position = int(state["position"])
         if not 0 <= position <= self.n_batches:
-            raise UsageError(f"{where}: saved batch position {position} is outside [0, {self.n_batches}]")
+            raise UsageError(
+                f"{where}: saved batch position {position} is outside [0, {self.n_batches}]"
+            )
         in_epoch = bool(state.get("in_epoch", position < self.n_batches))
         permutation = np.asarray(state["permutation"], dtype=np.int64)
         if not in_epoch:
@@ -130,10 +158,13 @@ class BatchIterator:
             self.permutation, self.position, self._open, self._gathered = None, 0, False, False
             return
         if self.shuffle:
-            if permutation.shape != (self.n_samples,) or not np.array_equal(np.sort(permutation),
-                                                                          np.arange(self.n_samples)):
-                raise UsageError(f"{where}: the saved batch order is not a permutation of "
-                                 f"{self.n_samples} samples")
+            if permutation.shape != (self.n_samples,) or not np.array_equal(
+                np.sort(permutation), np.arange(self.n_samples)
+            ):
+                raise UsageError(
+                    f"{where}: the saved batch order is not a permutation of "
+                    f"{self.n_samples} samples"
+                )
             self.permutation = permutation
             self._gathered = False
         self.position = position

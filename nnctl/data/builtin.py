@@ -28,18 +28,61 @@ DATASETS = Registry("dataset")
 # Bundled: file name and facts (the tests check them against the files).
 
 BUNDLED = (
-    ("iris", "iris.csv", "Iris flowers: 3 species from 4 sepal/petal measurements (cm)",
-     "multiclass", 150, 4, 3, "UCI; Fisher (1936)", ()),
-    ("wine", "wine.csv", "Wine: 3 cultivars from 13 chemical measurements",
-     "multiclass", 178, 13, 3, "UCI; Forina et al. (1988)", ()),
-    ("breast_cancer", "breast_cancer.csv",
-     "Breast Cancer Wisconsin (Diagnostic): malignant or benign from 30 cell-nucleus features",
-     "binary", 569, 30, 2, "UCI; Wolberg, Street & Mangasarian (1995)", ()),
-    ("diabetes", "diabetes.csv",
-     "Diabetes: disease progression after one year from 10 baseline measurements (raw units)",
-     "regression", 442, 10, None, "Efron, Hastie, Johnstone & Tibshirani (2004)", ()),
-    ("digits", "digits.csv", "Handwritten digits 0-9: 8x8 images of pixel counts 0..16",
-     "multiclass", 1797, 64, 10, "UCI optdigits (test part); Alpaydin & Kaynak (1998)", ()),
+    (
+        "iris",
+        "iris.csv",
+        "Iris flowers: 3 species from 4 sepal/petal measurements (cm)",
+        "multiclass",
+        150,
+        4,
+        3,
+        "UCI; Fisher (1936)",
+        (),
+    ),
+    (
+        "wine",
+        "wine.csv",
+        "Wine: 3 cultivars from 13 chemical measurements",
+        "multiclass",
+        178,
+        13,
+        3,
+        "UCI; Forina et al. (1988)",
+        (),
+    ),
+    (
+        "breast_cancer",
+        "breast_cancer.csv",
+        "Breast Cancer Wisconsin (Diagnostic): malignant or benign from 30 cell-nucleus features",
+        "binary",
+        569,
+        30,
+        2,
+        "UCI; Wolberg, Street & Mangasarian (1995)",
+        (),
+    ),
+    (
+        "diabetes",
+        "diabetes.csv",
+        "Diabetes: disease progression after one year from 10 baseline measurements (raw units)",
+        "regression",
+        442,
+        10,
+        None,
+        "Efron, Hastie, Johnstone & Tibshirani (2004)",
+        (),
+    ),
+    (
+        "digits",
+        "digits.csv",
+        "Handwritten digits 0-9: 8x8 images of pixel counts 0..16",
+        "multiclass",
+        1797,
+        64,
+        10,
+        "UCI optdigits (test part); Alpaydin & Kaynak (1998)",
+        (),
+    ),
 )
 
 
@@ -64,9 +107,24 @@ def _bundled_loader(name: str, file_name: str, natural_task: str):
 
 
 for _name, _file, _doc, _task, _n, _d, _k, _source, _aliases in BUNDLED:
-    DATASETS.add(Entry(_name, _bundled_loader(_name, _file, _task), _doc, (), _aliases,
-                       dict(task=_task, n_samples=_n, n_features=_d, n_classes=_k, source=_source,
-                            kind="bundled", file=_file)))
+    DATASETS.add(
+        Entry(
+            _name,
+            _bundled_loader(_name, _file, _task),
+            _doc,
+            (),
+            _aliases,
+            dict(
+                task=_task,
+                n_samples=_n,
+                n_features=_d,
+                n_classes=_k,
+                source=_source,
+                kind="bundled",
+                file=_file,
+            ),
+        )
+    )
 
 # ---------------------------------------------------------------------------------------------
 # Synthetic: each setting declared once, here.
@@ -80,50 +138,144 @@ def _sizes(low: int, high: int):
 
 _n_check, _n_expect = _sizes(2, MAX_SAMPLES)
 N_SAMPLES = Hyper("n_samples", "int", 1000, "number of samples generated", _n_check, _n_expect)
-NOISE = Hyper("noise", "float", 0.1, "std of the Gaussian noise added to each coordinate",
-              non_negative, ">= 0")
+NOISE = Hyper(
+    "noise",
+    "float",
+    0.1,
+    "std of the Gaussian noise added to each coordinate",
+    non_negative,
+    ">= 0",
+)
 
 
 def _synthetic(name, generator, doc, hypers, task, n_features, n_classes, aliases=()):
-    DATASETS.add(Entry(name, generator, doc, tuple(hypers), tuple(aliases),
-                       dict(task=task, n_samples=N_SAMPLES.default, n_features=n_features,
-                            n_classes=n_classes, source=f"synthetic ({generator.__module__}.{name})",
-                            kind="synthetic")))
+    DATASETS.add(
+        Entry(
+            name,
+            generator,
+            doc,
+            tuple(hypers),
+            tuple(aliases),
+            dict(
+                task=task,
+                n_samples=N_SAMPLES.default,
+                n_features=n_features,
+                n_classes=n_classes,
+                source=f"synthetic ({generator.__module__}.{name})",
+                kind="synthetic",
+            ),
+        )
+    )
 
 
-_synthetic("moons", synthetic.moons, "two interleaving half circles (binary)", (N_SAMPLES, NOISE),
-           "binary", 2, 2)
-_synthetic("circles", synthetic.circles, "two concentric circles (binary)", (
-    N_SAMPLES, NOISE,
-    Hyper("factor", "float", 0.5, "radius of the inner circle relative to the outer one",
-          lambda v: 0 < v < 1, "in (0, 1)"),
-), "binary", 2, 2)
+_synthetic(
+    "moons",
+    synthetic.moons,
+    "two interleaving half circles (binary)",
+    (N_SAMPLES, NOISE),
+    "binary",
+    2,
+    2,
+)
+_synthetic(
+    "circles",
+    synthetic.circles,
+    "two concentric circles (binary)",
+    (
+        N_SAMPLES,
+        NOISE,
+        Hyper(
+            "factor",
+            "float",
+            0.5,
+            "radius of the inner circle relative to the outer one",
+            lambda v: 0 < v < 1,
+            "in (0, 1)",
+        ),
+    ),
+    "binary",
+    2,
+    2,
+)
 _classes_check, _classes_expect = _sizes(2, 20)
-_synthetic("spirals", synthetic.spirals, "interleaved spiral arms, one class per arm", (
-    N_SAMPLES,
-    Hyper("noise", "float", 0.05, "std of the Gaussian noise added to each coordinate",
-          non_negative, ">= 0"),
-    Hyper("n_classes", "int", 2, "number of spiral arms (classes)", _classes_check, _classes_expect),
-    Hyper("turns", "float", 1.0, "turns each arm makes around the centre", positive, "> 0"),
-), "binary", 2, 2, aliases=("spiral",))
-_synthetic("blobs", synthetic.blobs, "Gaussian clusters, one class per cluster", (
-    N_SAMPLES,
-    Hyper("n_features", "int", 2, "dimension of the points", *_sizes(1, 10_000)),
-    Hyper("centers", "int", 3, "number of clusters (classes)", _classes_check, _classes_expect),
-    Hyper("cluster_std", "float", 1.0, "std of each cluster around its centre", non_negative, ">= 0"),
-), "multiclass", 2, 3)
-_synthetic("xor", synthetic.xor, "the XOR problem: label 1 when the coordinates' signs differ",
-           (N_SAMPLES, NOISE), "binary", 2, 2)
-_synthetic("linear", synthetic.linear, "linear regression with Gaussian features and known weights", (
-    N_SAMPLES,
-    Hyper("n_features", "int", 5, "number of features", *_sizes(1, 10_000)),
-    NOISE,
-    Hyper("n_targets", "int", 1, "number of regression targets (outputs)", *_sizes(1, 1_000)),
-), "regression", 5, None)
+_synthetic(
+    "spirals",
+    synthetic.spirals,
+    "interleaved spiral arms, one class per arm",
+    (
+        N_SAMPLES,
+        Hyper(
+            "noise",
+            "float",
+            0.05,
+            "std of the Gaussian noise added to each coordinate",
+            non_negative,
+            ">= 0",
+        ),
+        Hyper(
+            "n_classes",
+            "int",
+            2,
+            "number of spiral arms (classes)",
+            _classes_check,
+            _classes_expect,
+        ),
+        Hyper("turns", "float", 1.0, "turns each arm makes around the centre", positive, "> 0"),
+    ),
+    "binary",
+    2,
+    2,
+    aliases=("spiral",),
+)
+_synthetic(
+    "blobs",
+    synthetic.blobs,
+    "Gaussian clusters, one class per cluster",
+    (
+        N_SAMPLES,
+        Hyper("n_features", "int", 2, "dimension of the points", *_sizes(1, 10_000)),
+        Hyper("centers", "int", 3, "number of clusters (classes)", _classes_check, _classes_expect),
+        Hyper(
+            "cluster_std",
+            "float",
+            1.0,
+            "std of each cluster around its centre",
+            non_negative,
+            ">= 0",
+        ),
+    ),
+    "multiclass",
+    2,
+    3,
+)
+_synthetic(
+    "xor",
+    synthetic.xor,
+    "the XOR problem: label 1 when the coordinates' signs differ",
+    (N_SAMPLES, NOISE),
+    "binary",
+    2,
+    2,
+)
+_synthetic(
+    "linear",
+    synthetic.linear,
+    "linear regression with Gaussian features and known weights",
+    (
+        N_SAMPLES,
+        Hyper("n_features", "int", 5, "number of features", *_sizes(1, 10_000)),
+        NOISE,
+        Hyper("n_targets", "int", 1, "number of regression targets (outputs)", *_sizes(1, 1_000)),
+    ),
+    "regression",
+    5,
+    None,
+)
 
 
-def load_builtin(name: str, params: dict | None, rng: np.random.Generator | None,
-                 task: str = "auto") -> Dataset:
+def load_builtin(
+    name: str, params: dict | None, rng: np.random.Generator | None, task: str = "auto"
+) -> Dataset:
     """The built-in dataset `name` (a registry name or alias).
 
     params: settings of a synthetic dataset, validated as "data.params.<key>" (missing ones take
@@ -141,8 +293,14 @@ def load_builtin(name: str, params: dict | None, rng: np.random.Generator | None
     natural = entry.info["task"]
     if natural != "regression" and task == "auto":
         task = "binary" if int(y.max()) == 1 else "multiclass"
-    return make_dataset(X, y, task=natural if task == "auto" else task, target_name="y",
-                        source=entry.name, locate=lambda i: f"sample {i}")
+    return make_dataset(
+        X,
+        y,
+        task=natural if task == "auto" else task,
+        target_name="y",
+        source=entry.name,
+        locate=lambda i: f"sample {i}",
+    )
 
 
 def describe(name: str, params: dict | None = None) -> dict:
@@ -157,4 +315,3 @@ def describe(name: str, params: dict | None = None) -> dict:
             info["n_classes"] = settings.get("n_classes", settings.get("centers"))
             info["task"] = "binary" if info["n_classes"] == 2 else "multiclass"
     return info
-

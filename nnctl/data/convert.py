@@ -56,8 +56,13 @@ from nnctl.errors import UsageError
 
 SHARD_BYTES = 256 << 20  # feature bytes per shard
 UNBOUNDED = 1 << 62  # converting is for files of any size: no size limit on the source
-SETTINGS_DEFAULTS = {"drop": [], "missing": "error", "na_values": list(DEFAULT_NA_VALUES),
-                     "categorical": "auto", "delimiter": "auto"}
+SETTINGS_DEFAULTS = {
+    "drop": [],
+    "missing": "error",
+    "na_values": list(DEFAULT_NA_VALUES),
+    "categorical": "auto",
+    "delimiter": "auto",
+}
 
 
 def _chunks(path: Path, target: str | None, settings: dict):
@@ -68,37 +73,41 @@ def _chunks(path: Path, target: str | None, settings: dict):
         text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
         head = list(itertools.islice(text, SNIFF_LINES))
         delimiter = parse_delimiter(settings["delimiter"]) or sniff_delimiter(head, path.name)
-        reader = csv.reader(itertools.chain(head, text), delimiter=delimiter,
-                            skipinitialspace=True)
+        reader = csv.reader(itertools.chain(head, text), delimiter=delimiter, skipinitialspace=True)
         try:
             header = next((row for row in reader if not _is_blank(row)), None)
             if header is None:
-                raise UsageError(f"{path}: empty file; expected a header row of column names, "
-                                 "then data rows")
+                raise UsageError(
+                    f"{path}: empty file; expected a header row of column names, then data rows"
+                )
             names = _check_header(path, [n.strip() for n in header], reader.line_num, delimiter)
             target_index = _target_column(path, names, target, True)
             features = [j for j in range(len(names)) if j != target_index]
             if not features:
-                raise UsageError(f"{path}: no feature columns: the only column is the target "
-                                 f"{names[target_index]!r}")
+                raise UsageError(
+                    f"{path}: no feature columns: the only column is the target "
+                    f"{names[target_index]!r}"
+                )
             yield [names[j] for j in features], names[target_index]
             rows, lines = [], []
             for row in reader:
                 if _is_blank(row):
                     continue
                 if len(row) != len(names):
-                    raise UsageError(f"{path}: line {reader.line_num} has {len(row)} fields, "
-                                     f"expected {len(names)} (as in the header, separated by "
-                                     f"{NAMES.get(delimiter, repr(delimiter))})")
+                    raise UsageError(
+                        f"{path}: line {reader.line_num} has {len(row)} fields, "
+                        f"expected {len(names)} (as in the header, separated by "
+                        f"{NAMES.get(delimiter, repr(delimiter))})"
+                    )
                 rows.append(row)
                 lines.append(reader.line_num)
                 if len(rows) == CHUNK_ROWS:
-                    yield _table(path, rows, lines, names, features, target_index, na_values,
-                                 delimiter)
+                    yield _table(
+                        path, rows, lines, names, features, target_index, na_values, delimiter
+                    )
                     rows, lines = [], []
             if rows:
-                yield _table(path, rows, lines, names, features, target_index, na_values,
-                             delimiter)
+                yield _table(path, rows, lines, names, features, target_index, na_values, delimiter)
         except csv.Error as exc:
             raise UsageError(f"{path}: line {reader.line_num}: malformed CSV ({exc})") from None
         except UnicodeDecodeError:
@@ -107,10 +116,12 @@ def _chunks(path: Path, target: str | None, settings: dict):
 
 def _table(path, rows, lines, names, features, target_index, na_values, delimiter):
     cells = np.array(rows, dtype=str)
-    columns = [convert_cells(cells[:, j], na_values, decimal_comma=delimiter != ",")
-               for j in features]
-    table = ColumnTable([names[j] for j in features], columns, np.asarray(lines, np.int64),
-                        str(path))
+    columns = [
+        convert_cells(cells[:, j], na_values, decimal_comma=delimiter != ",") for j in features
+    ]
+    table = ColumnTable(
+        [names[j] for j in features], columns, np.asarray(lines, np.int64), str(path)
+    )
     target = np.char.strip(cells[:, target_index])
     absent = np.isin(target, list(na_values)) | (np.char.str_len(target) == 0)
     if delimiter != ",":
@@ -144,8 +155,11 @@ class _ColumnStats:
         self.infinite = None  # (line, value) of a first infinite number
 
     def add(self, values: np.ndarray, lines: np.ndarray) -> None:
-        missing = (np.array([v is None for v in values], bool) if values.dtype == object
-                   else np.isnan(values))
+        missing = (
+            np.array([v is None for v in values], bool)
+            if values.dtype == object
+            else np.isnan(values)
+        )
         self.n_missing += int(missing.sum())
         if len(self.missing_lines) < 4:
             self.missing_lines += [int(x) for x in lines[missing][:4]]
@@ -183,8 +197,9 @@ def _fit(path: Path, target: str | None, settings: dict, scratch: Path):
     if isinstance(settings["categorical"], list):
         for name in settings["categorical"]:
             if name not in names:
-                raise UsageError(f"{path}: data.categorical names column {name!r}, which is "
-                                 "not in the file")
+                raise UsageError(
+                    f"{path}: data.categorical names column {name!r}, which is not in the file"
+                )
     stats = {name: _ColumnStats() for name in used}
     kept = no_target = 0
     numeric_target = True
@@ -203,15 +218,21 @@ def _fit(path: Path, target: str | None, settings: dict, scratch: Path):
                     numeric_target = False
             advance(len(absent))
     if no_target:
-        warnings.warn(f"{path}: {no_target} rows have no value in the target column "
-                      f"{target_name!r}; left out", stacklevel=2)
+        warnings.warn(
+            f"{path}: {no_target} rows have no value in the target column "
+            f"{target_name!r}; left out",
+            stacklevel=2,
+        )
     if kept == 0:
-        raise UsageError(f"{path}: no data rows to convert (after leaving out rows with missing "
-                         "cells)")
+        raise UsageError(
+            f"{path}: no data rows to convert (after leaving out rows with missing cells)"
+        )
     if "" in used:  # as used_columns: an empty unnamed column goes, one with values is asked about
         if stats[""].present:
-            raise UsageError(f"{path}: column {names.index('') + 1} has no name (R row names or "
-                             'a pandas index?); leave it out with --drop ""')
+            raise UsageError(
+                f"{path}: column {names.index('') + 1} has no name (R row names or "
+                'a pandas index?); leave it out with --drop ""'
+            )
         used.remove("")
     if not used:
         raise UsageError(f"{path}: no feature columns left after --drop")
@@ -236,37 +257,51 @@ def _spec(path: Path, name: str, s: _ColumnStats, settings: dict) -> ColumnSpec:
     missing, categorical = settings["missing"], settings["categorical"]
     if missing == "error" and s.n_missing:
         shown = ", ".join(str(x) for x in s.missing_lines[:3])
-        raise UsageError(f"{path}: missing cells: column {name!r}: {s.n_missing} (lines {shown}"
-                         f"{', ...' if s.n_missing > 3 else ''}); set data.missing: impute or "
-                         "drop_rows (--missing), or list the spelling in --na-values")
+        raise UsageError(
+            f"{path}: missing cells: column {name!r}: {s.n_missing} (lines {shown}"
+            f"{', ...' if s.n_missing > 3 else ''}); set data.missing: impute or "
+            "drop_rows (--missing), or list the spelling in --na-values"
+        )
     is_categorical = (name in categorical) if isinstance(categorical, list) else s.text
     if s.text and not isinstance(categorical, list):
         if s.present > s.numbers >= MOSTLY_NUMERIC_SHARE * s.present:
             line, value = s.first_word
-            raise UsageError(f"{path}: line {line}, column {name!r}: expected a number, found "
-                             f"{value!r} (the column is otherwise numeric): add {value!r} to "
-                             "--na-values, list the column in --categorical, or --drop it")
+            raise UsageError(
+                f"{path}: line {line}, column {name!r}: expected a number, found "
+                f"{value!r} (the column is otherwise numeric): add {value!r} to "
+                "--na-values, list the column in --categorical, or --drop it"
+            )
         if categorical == "none":
             line, value = s.first_word
-            raise UsageError(f"{path}: line {line}, column {name!r}: expected a number, found "
-                             f"{value!r}; --categorical is none")
+            raise UsageError(
+                f"{path}: line {line}, column {name!r}: expected a number, found "
+                f"{value!r}; --categorical is none"
+            )
     if missing == "impute" and s.present == 0:
         raise UsageError(f"{path}: column {name!r} has no value to impute from; --drop it")
     if not is_categorical:
         if s.text:
             line, value = s.first_word
-            raise UsageError(f"{path}: line {line}, column {name!r}: expected a number, found "
-                             f"{value!r}; list the column in --categorical or --drop it")
+            raise UsageError(
+                f"{path}: line {line}, column {name!r}: expected a number, found "
+                f"{value!r}; list the column in --categorical or --drop it"
+            )
         if s.infinite is not None:
-            raise UsageError(f"{path}: line {s.infinite[0]}, column {name!r}: expected a finite "
-                             f"number, found {s.infinite[1]!r}")
+            raise UsageError(
+                f"{path}: line {s.infinite[0]}, column {name!r}: expected a finite "
+                f"number, found {s.infinite[1]!r}"
+            )
         return ColumnSpec(name, "numeric")
     if len(s.counts) > MAX_CATEGORIES:
-        raise UsageError(f"{path}: column {name!r} has more than {MAX_CATEGORIES} distinct "
-                         f"values, too many categories; leave it out with --drop {name}")
+        raise UsageError(
+            f"{path}: column {name!r} has more than {MAX_CATEGORIES} distinct "
+            f"values, too many categories; leave it out with --drop {name}"
+        )
     if s.present >= 20 and len(s.counts) >= 0.9 * s.present:
-        raise UsageError(f"{path}: column {name!r} has a distinct value on {len(s.counts)} of "
-                         f"{s.present} rows (an identifier?), not categories; --drop it")
+        raise UsageError(
+            f"{path}: column {name!r} has a distinct value on {len(s.counts)} of "
+            f"{s.present} rows (an identifier?), not categories; --drop it"
+        )
     categories = sorted(s.counts)
     fill = None
     if missing == "impute" and categories:
@@ -282,15 +317,16 @@ def _impute_medians(path, target, settings, pipeline, n_rows: int, scratch: Path
     if not numeric:
         return
     path_npy = scratch / "numeric-columns.npy"
-    columns = np.lib.format.open_memmap(path_npy, mode="w+", dtype=np.float64,
-                                        shape=(n_rows, len(numeric)), fortran_order=True)
+    columns = np.lib.format.open_memmap(
+        path_npy, mode="w+", dtype=np.float64, shape=(n_rows, len(numeric)), fortran_order=True
+    )
     chunks = _chunks(path, target, settings)
     next(chunks)
     at = 0
     for table, _, absent in chunks:
         part = table.take(np.flatnonzero(~absent))
         for j, spec in enumerate(numeric):
-            columns[at:at + part.n_rows, j] = part.column(spec.name)
+            columns[at : at + part.n_rows, j] = part.column(spec.name)
         at += part.n_rows
     for j, spec in enumerate(numeric):
         column = np.asarray(columns[:, j])
@@ -299,8 +335,15 @@ def _impute_medians(path, target, settings, pipeline, n_rows: int, scratch: Path
     path_npy.unlink()
 
 
-def convert_csv(path: str | os.PathLike, out: str | os.PathLike, *, target: str | None = None,
-                settings: dict | None = None, dtype=np.float64, force: bool = False) -> dict:
+def convert_csv(
+    path: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    target: str | None = None,
+    settings: dict | None = None,
+    dtype=np.float64,
+    force: bool = False,
+) -> dict:
     """Convert CSV `path` to shards in folder `out`; returns the dataset.json content."""
     path, out = Path(path), Path(out)
     settings = {**SETTINGS_DEFAULTS, **(settings or {})}
@@ -308,8 +351,10 @@ def convert_csv(path: str | os.PathLike, out: str | os.PathLike, *, target: str 
     check_file(path, UNBOUNDED, "CSV file")
     occupied = out.exists() and (not out.is_dir() or any(out.iterdir()))
     if occupied and not force:
-        raise UsageError(f"{out}: already exists and is not empty; choose another --out or "
-                         "pass --force to replace it")
+        raise UsageError(
+            f"{out}: already exists and is not empty; choose another --out or "
+            "pass --force to replace it"
+        )
     partial = out.with_name(f".{out.name}.partial")  # renamed to `out` once complete
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -320,13 +365,18 @@ def convert_csv(path: str | os.PathLike, out: str | os.PathLike, *, target: str 
         raise
     n_features = len(pipeline.output_names)
     shard_rows = max(1, SHARD_BYTES // (np.dtype(dtype).itemsize * n_features))
-    shards = _write_shards(path, target, settings, pipeline, numeric_target, partial, shard_rows,
-                           np.dtype(dtype), kept)
+    shards = _write_shards(
+        path, target, settings, pipeline, numeric_target, partial, shard_rows, np.dtype(dtype), kept
+    )
     description = {
-        "source": str(path.resolve()), "rows": kept, "shards": shards,
-        "dtype": np.dtype(dtype).name, "target": target_name,
+        "source": str(path.resolve()),
+        "rows": kept,
+        "shards": shards,
+        "dtype": np.dtype(dtype).name,
+        "target": target_name,
         "target_kind": "numeric" if numeric_target else "labels",
-        "feature_names": pipeline.output_names, "columns": pipeline.to_dict(),
+        "feature_names": pipeline.output_names,
+        "columns": pipeline.to_dict(),
     }
     (partial / DESCRIPTION_FILE).write_text(json.dumps(description, indent=2) + "\n")
     if out.is_dir():
@@ -337,8 +387,17 @@ def convert_csv(path: str | os.PathLike, out: str | os.PathLike, *, target: str 
     return description
 
 
-def _write_shards(path, target, settings, pipeline, numeric_target, folder: Path,
-                  shard_rows: int, dtype, total: int) -> int:
+def _write_shards(
+    path,
+    target,
+    settings,
+    pipeline,
+    numeric_target,
+    folder: Path,
+    shard_rows: int,
+    dtype,
+    total: int,
+) -> int:
     """Pass 2: apply the pipeline chunk by chunk, writing a shard whenever shard_rows are in."""
     X_parts, y_parts, filled, shard = [], [], 0, 0
     chunks = _chunks(path, target, settings)
@@ -352,8 +411,10 @@ def _write_shards(path, target, settings, pipeline, numeric_target, folder: Path
         X_parts, y_parts, filled, shard = [], [], 0, shard + 1
 
     next(chunks)
-    with warnings.catch_warnings(), pass_progress("writing shards", total, total * 8 * len(
-            pipeline.output_names)) as advance:
+    with (
+        warnings.catch_warnings(),
+        pass_progress("writing shards", total, total * 8 * len(pipeline.output_names)) as advance,
+    ):
         warnings.simplefilter("ignore")  # pass 1 has warned about anything worth it
         for table, target_cells, absent in chunks:
             rows = _kept_rows(table, used, absent, settings["missing"])
@@ -362,8 +423,8 @@ def _write_shards(path, target, settings, pipeline, numeric_target, folder: Path
             start = 0
             while start < len(rows):
                 take = min(shard_rows - filled, len(rows) - start)
-                X_parts.append(X[start:start + take])
-                y_parts.append(y[start:start + take])
+                X_parts.append(X[start : start + take])
+                y_parts.append(y[start : start + take])
                 filled += take
                 start += take
                 if filled == shard_rows:

@@ -64,15 +64,15 @@ class Dataset:
         return None if self.classes is None else len(self.classes)
 
 
-
 def check_features(dataset: Dataset, expected_n: int, where: str, expected_names=None) -> None:
     """UsageError unless `dataset` has `expected_n` feature columns (e.g. those a model was
     trained on). `where` says whose expectation it is ("the checkpoint run/best.npz");
     `expected_names`, when known, lets the message name missing and extra columns."""
     if dataset.n_features == expected_n:
         return
-    message = (f"{dataset.source}: has {dataset.n_features} feature columns, {where} expects "
-               f"{expected_n}")
+    message = (
+        f"{dataset.source}: has {dataset.n_features} feature columns, {where} expects {expected_n}"
+    )
     if expected_names is not None:
         missing = [n for n in expected_names if n not in dataset.feature_names]
         extra = [n for n in dataset.feature_names if n not in set(expected_names)]
@@ -101,7 +101,7 @@ def is_integer_valued(values: np.ndarray) -> bool:
 
 
 def infer_task(raw: np.ndarray, where: str = "target") -> str:
-    """"regression", "binary" or "multiclass" for a parsed target (see the module docstring).
+    """ "regression", "binary" or "multiclass" for a parsed target (see the module docstring).
 
     Raises UsageError when a non-numeric target has more than MAX_AUTO_CLASSES labels (most
     likely the wrong column) or when a classification target has a single class.
@@ -159,7 +159,9 @@ def encode_labels(
         # Compare as text: a model trained on labels 0/1 read from NPZ ints still matches "1".
         lookup = {_label_text(c): code for code, c in enumerate(classes)}
         distinct, inverse = np.unique(raw, return_inverse=True)
-        distinct_codes = np.array([lookup.get(_label_text(v), -1) for v in distinct], dtype=np.int64)
+        distinct_codes = np.array(
+            [lookup.get(_label_text(v), -1) for v in distinct], dtype=np.int64
+        )
         codes = distinct_codes[inverse.reshape(-1)]
         found = codes >= 0
     if not np.all(found):
@@ -195,9 +197,13 @@ def make_dataset(
     """
     assert task in ("auto",) + TASKS, task  # validated with the config (or the checkpoint)
     X = np.asarray(X, dtype=np.float64)
-    names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(X.shape[1])]
+    names = (
+        list(feature_names) if feature_names is not None else [f"x{j}" for j in range(X.shape[1])]
+    )
     _check_finite_features(X, names, source, locate)
-    where_target = target_where or (f"{source}: target {target_name!r}" if target_name else f"{source}: target")
+    where_target = target_where or (
+        f"{source}: target {target_name!r}" if target_name else f"{source}: target"
+    )
     at = target_at or (lambda i: f"{where_target}: {locate(i)}")
     if raw_y is None:
         if classes is not None and task == "auto":
@@ -216,25 +222,33 @@ def make_dataset(
         return Dataset(X, y, task, None, names, target_name, source)
 
     if raw_y.ndim != 1:
-        raise UsageError(f"{where_target}: expected one class label per row for {task} "
-                         f"classification, found shape {tuple(raw_y.shape)}")
+        raise UsageError(
+            f"{where_target}: expected one class label per row for {task} "
+            f"classification, found shape {tuple(raw_y.shape)}"
+        )
     if raw_y.dtype.kind == "f":
         bad = ~np.isfinite(raw_y)
         if np.any(bad):
             row = int(np.flatnonzero(bad)[0])
-            raise UsageError(f"{at(row)}: expected a class label, found "
-                             f"{_show(raw_y[row])} (missing values are not supported)")
+            raise UsageError(
+                f"{at(row)}: expected a class label, found "
+                f"{_show(raw_y[row])} (missing values are not supported)"
+            )
     y, found_classes = encode_labels(raw_y, _known_classes(classes), at=at)
     if classes is None:
         if len(found_classes) < 2:
             raise _single_class(where_target, found_classes, len(y))
         if task == "binary" and len(found_classes) != 2:
             shown = ", ".join(_show(c) for c in found_classes[:10])
-            raise UsageError(f"{where_target}: binary classification needs exactly 2 classes, "
-                             f"found {len(found_classes)} ({shown}); use data.task: multiclass")
+            raise UsageError(
+                f"{where_target}: binary classification needs exactly 2 classes, "
+                f"found {len(found_classes)} ({shown}); use data.task: multiclass"
+            )
     elif task == "binary" and len(found_classes) != 2:
-        raise UsageError(f"{where_target}: binary classification needs exactly 2 classes; the "
-                         f"model has {len(found_classes)}")
+        raise UsageError(
+            f"{where_target}: binary classification needs exactly 2 classes; the "
+            f"model has {len(found_classes)}"
+        )
     return Dataset(X, y, task, found_classes, names, target_name, source)
 
 
@@ -243,8 +257,10 @@ def _check_finite_features(X: np.ndarray, names: list[str], source: str, locate)
     if finite.all():
         return
     row, column = (int(i) for i in np.argwhere(~finite)[0])
-    raise UsageError(f"{source}: {locate(row)}, column {names[column]!r}: expected a finite number, "
-                     f"found {_show(X[row, column])} (missing values are not supported)")
+    raise UsageError(
+        f"{source}: {locate(row)}, column {names[column]!r}: expected a finite number, "
+        f"found {_show(X[row, column])} (missing values are not supported)"
+    )
 
 
 def _regression_target(raw: np.ndarray, at) -> np.ndarray:
@@ -252,15 +268,18 @@ def _regression_target(raw: np.ndarray, at) -> np.ndarray:
         numeric = np.array([_is_number(v) for v in raw.reshape(-1)])
         index = int(np.flatnonzero(~numeric)[0])
         row = index // (raw.shape[1] if raw.ndim == 2 else 1)
-        raise UsageError(f"{at(row)}: expected a number for regression, found "
-                         f"{_show(raw.reshape(-1)[index])}")
+        raise UsageError(
+            f"{at(row)}: expected a number for regression, found {_show(raw.reshape(-1)[index])}"
+        )
     y = raw.astype(np.float64)
     bad = ~np.isfinite(y)
     if np.any(bad):
         index = int(np.flatnonzero(bad.reshape(-1))[0])
         row = index // (y.shape[1] if y.ndim == 2 else 1)
-        raise UsageError(f"{at(row)}: expected a finite number, found "
-                         f"{_show(y.reshape(-1)[index])} (missing values are not supported)")
+        raise UsageError(
+            f"{at(row)}: expected a finite number, found "
+            f"{_show(y.reshape(-1)[index])} (missing values are not supported)"
+        )
     return y
 
 
@@ -270,8 +289,10 @@ def _known_classes(classes):
 
 def _single_class(where: str, distinct, n_rows: int) -> UsageError:
     value = _show(_plain(distinct[0])) if len(distinct) else "nothing"
-    return UsageError(f"{where}: has a single class ({value}) in all {n_rows} rows; classification "
-                      "needs at least 2 classes (or set data.task: regression)")
+    return UsageError(
+        f"{where}: has a single class ({value}) in all {n_rows} rows; classification "
+        "needs at least 2 classes (or set data.task: regression)"
+    )
 
 
 def _plain(value):

@@ -12,10 +12,10 @@ import io
 import os
 import stat
 import zlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -60,9 +60,11 @@ def check_file(path: Path, max_bytes: int, role: str = "data file") -> None:
     if not os.access(path, os.R_OK):
         raise UsageError(f"{path}: {role} is not readable (permission denied)")
     if size > max_bytes:
-        raise UsageError(f"{path}: {role} is {size_text(size)}, larger than the {size_text(max_bytes)} "
-                         "limit of files read into memory; refused (training memory-maps .npy files "
-                         "and the shards `nnctl data convert` writes)")
+        raise UsageError(
+            f"{path}: {role} is {size_text(size)}, larger than the {size_text(max_bytes)} "
+            "limit of files read into memory; refused (training memory-maps .npy files "
+            "and the shards `nnctl data convert` writes)"
+        )
 
 
 def is_gzip(path: Path) -> bool:

@@ -57,8 +57,10 @@ def detect_format(path: Path) -> str:
         return "idx"
     if head and b"\x00" not in head:
         return "csv"
-    raise UsageError(f"{path}: cannot tell the file format from its name or content; set data.format "
-                     "to one of csv, npz, npy, idx")
+    raise UsageError(
+        f"{path}: cannot tell the file format from its name or content; set data.format "
+        "to one of csv, npz, npy, idx"
+    )
 
 
 def load_file(
@@ -100,11 +102,21 @@ def load_file(
     if is_stream(path):
         with spooled(path, max_bytes) as spool:
             try:
-                dataset = load_file(spool, target=target, labels_path=labels_path, format=format,
-                                    task=task, classes=classes, require_target=require_target,
-                                    max_bytes=max_bytes, columns=columns, pipeline=pipeline,
-                                    fit_columns=fit_columns, keep=keep,
-                                    source_name=STDIN_NAME)
+                dataset = load_file(
+                    spool,
+                    target=target,
+                    labels_path=labels_path,
+                    format=format,
+                    task=task,
+                    classes=classes,
+                    require_target=require_target,
+                    max_bytes=max_bytes,
+                    columns=columns,
+                    pipeline=pipeline,
+                    fit_columns=fit_columns,
+                    keep=keep,
+                    source_name=STDIN_NAME,
+                )
             except UsageError as exc:
                 raise UsageError(str(exc).replace(str(spool), STDIN_NAME)) from None
         dataset.source = STDIN_NAME
@@ -121,16 +133,30 @@ def load_file(
         check_file(labels, max_bytes, "labels file")
     kind = detect_format(path) if format == "auto" else format
     if labels is not None and kind not in ("npy", "idx"):
-        raise UsageError(f"{labels}: data.labels_path applies to npy and idx data; {path} is {kind} "
-                         "(its targets are inside it)")
+        raise UsageError(
+            f"{labels}: data.labels_path applies to npy and idx data; {path} is {kind} "
+            "(its targets are inside it)"
+        )
     if target is not None and kind in ("npy", "idx") and require_target:
-        raise UsageError(f"{path}: data.target names a CSV column or an NPZ array; for {kind} data "
-                         "give the targets file as data.labels_path")
+        raise UsageError(
+            f"{path}: data.target names a CSV column or an NPZ array; for {kind} data "
+            "give the targets file as data.labels_path"
+        )
 
     if kind == "csv":
-        return _load_csv(path, target, task, classes, require_target, max_bytes,
-                         {**COLUMN_DEFAULTS, **(columns or {})}, pipeline, fit_columns, keep,
-                         source_name or str(path))
+        return _load_csv(
+            path,
+            target,
+            task,
+            classes,
+            require_target,
+            max_bytes,
+            {**COLUMN_DEFAULTS, **(columns or {})},
+            pipeline,
+            fit_columns,
+            keep,
+            source_name or str(path),
+        )
     if kind == "npz":
         table = read_npz(path, target=target, require_target=require_target)
     elif kind == "npy":
@@ -159,38 +185,70 @@ def _load_shards(path: Path, labels_path, task, classes, require_target) -> Data
     from nnctl.data.ondisk_prepare import open_dataset
 
     if not is_shard_folder(path):
-        raise UsageError(f"{path}: expected a data file or a folder of .npy shards "
-                         "(X-00000.npy, ...), found a folder without them")
-    dataset = open_dataset(path, labels_path, task=task, classes=classes,
-                           require_target=require_target)
+        raise UsageError(
+            f"{path}: expected a data file or a folder of .npy shards "
+            "(X-00000.npy, ...), found a folder without them"
+        )
+    dataset = open_dataset(
+        path, labels_path, task=task, classes=classes, require_target=require_target
+    )
     dataset.X = np.asarray(dataset.X)
     return dataset
 
 
-COLUMN_DEFAULTS = {"drop": [], "missing": "error", "na_values": list(DEFAULT_NA_VALUES),
-                   "categorical": "auto", "delimiter": "auto"}
+COLUMN_DEFAULTS = {
+    "drop": [],
+    "missing": "error",
+    "na_values": list(DEFAULT_NA_VALUES),
+    "categorical": "auto",
+    "delimiter": "auto",
+}
 
 
-def _load_csv(path, target, task, classes, require_target, max_bytes, settings, pipeline,
-              fit_columns, keep, shown) -> Dataset:
-    table = read_csv(path, target=target, require_target=require_target, max_bytes=max_bytes,
-                     na_values=settings["na_values"], keep_text=keep,
-                     delimiter=parse_delimiter(settings["delimiter"]))
+def _load_csv(
+    path,
+    target,
+    task,
+    classes,
+    require_target,
+    max_bytes,
+    settings,
+    pipeline,
+    fit_columns,
+    keep,
+    shown,
+) -> Dataset:
+    table = read_csv(
+        path,
+        target=target,
+        require_target=require_target,
+        max_bytes=max_bytes,
+        na_values=settings["na_values"],
+        keep_text=keep,
+        delimiter=parse_delimiter(settings["delimiter"]),
+    )
     columns = table.table
     columns.source = shown
     if pipeline is None and settings["missing"] == "drop_rows":
-        columns = _without_incomplete(columns, incomplete_rows(
-            columns, used_columns(columns, settings["drop"])))
+        columns = _without_incomplete(
+            columns, incomplete_rows(columns, used_columns(columns, settings["drop"]))
+        )
     elif pipeline is not None and require_target:
         columns = _without_incomplete(columns, pipeline.incomplete(columns))
     if columns is not table.table:  # rows were left out: the target follows
         kept = np.searchsorted(table.table.lines, columns.lines)
         table.y = None if table.y is None else table.y[kept]
-    dataset = make_dataset(np.zeros((columns.n_rows, 0)), table.y, task=task, classes=classes,
-                           target_name=table.target_name, source=shown,
-                           locate=columns.locate, target_where=table.target_where,
-                           target_at=lambda i: f"{path}: {columns.locate(i)}, column "
-                                               f"{table.target_name!r}")
+    dataset = make_dataset(
+        np.zeros((columns.n_rows, 0)),
+        table.y,
+        task=task,
+        classes=classes,
+        target_name=table.target_name,
+        source=shown,
+        locate=columns.locate,
+        target_where=table.target_where,
+        target_at=lambda i: f"{path}: {columns.locate(i)}, column {table.target_name!r}",
+    )
     dataset.table = columns
     if pipeline is None and fit_columns:
         pipeline = fit_columns_on(columns, settings)
@@ -206,9 +264,14 @@ def _load_csv(path, target, task, classes, require_target, max_bytes, settings, 
 def _without_incomplete(table, incomplete):
     if not incomplete.any():
         return table
-    warnings.warn(f"{table.source}: {int(incomplete.sum())} of {table.n_rows} rows have a "
-                  "missing cell; left out (data.missing: drop_rows)", stacklevel=2)
+    warnings.warn(
+        f"{table.source}: {int(incomplete.sum())} of {table.n_rows} rows have a "
+        "missing cell; left out (data.missing: drop_rows)",
+        stacklevel=2,
+    )
     if incomplete.all():
-        raise UsageError(f"{table.source}: every row has a missing cell; data.missing: drop_rows "
-                         "leaves nothing (use impute, or data.drop the emptiest columns)")
+        raise UsageError(
+            f"{table.source}: every row has a missing cell; data.missing: drop_rows "
+            "leaves nothing (use impute, or data.drop the emptiest columns)"
+        )
     return table.take(np.flatnonzero(~incomplete))

@@ -31,18 +31,24 @@ def looks_like_idx(head: bytes) -> bool:
 def read_idx_array(path: Path, max_bytes: int) -> np.ndarray:
     data = read_bytes(path, max_bytes)
     if len(data) < 4 or data[:2] != b"\x00\x00":
-        raise UsageError(f"{path}: bad magic number 0x{data[:4].hex() or 'empty'}; an IDX file starts "
-                         "with two zero bytes, a type code and the number of dimensions")
+        raise UsageError(
+            f"{path}: bad magic number 0x{data[:4].hex() or 'empty'}; an IDX file starts "
+            "with two zero bytes, a type code and the number of dimensions"
+        )
     code, ndim = data[2], data[3]
     if code not in IDX_TYPES:
         known = ", ".join(f"0x{c:02X}" for c in IDX_TYPES)
-        raise UsageError(f"{path}: unsupported IDX element type code 0x{code:02X}; expected one of {known}")
+        raise UsageError(
+            f"{path}: unsupported IDX element type code 0x{code:02X}; expected one of {known}"
+        )
     if ndim == 0:
         raise UsageError(f"{path}: IDX header declares 0 dimensions")
     header_bytes = 4 + 4 * ndim
     if len(data) < header_bytes:
-        raise UsageError(f"{path}: truncated IDX header: {ndim} dimensions need {header_bytes} bytes, "
-                         f"the file has {len(data)}")
+        raise UsageError(
+            f"{path}: truncated IDX header: {ndim} dimensions need {header_bytes} bytes, "
+            f"the file has {len(data)}"
+        )
     shape = struct.unpack(f">{ndim}I", data[4:header_bytes])
     dtype = np.dtype(IDX_TYPES[code])
     if 0 in shape:
@@ -53,16 +59,22 @@ def read_idx_array(path: Path, max_bytes: int) -> np.ndarray:
     found = len(data) - header_bytes
     if found != expected:
         dims = " x ".join(map(str, shape))
-        raise UsageError(f"{path}: holds {found} bytes of data, but its header ({dims} elements of "
-                         f"{dtype.itemsize} bytes) says {expected}; the file is truncated or not IDX")
+        raise UsageError(
+            f"{path}: holds {found} bytes of data, but its header ({dims} elements of "
+            f"{dtype.itemsize} bytes) says {expected}; the file is truncated or not IDX"
+        )
     return np.frombuffer(data, dtype=dtype, count=count, offset=header_bytes).reshape(shape)
 
 
-def read_idx(path: Path, labels_path: Path | None, *, require_target: bool, max_bytes: int) -> RawTable:
+def read_idx(
+    path: Path, labels_path: Path | None, *, require_target: bool, max_bytes: int
+) -> RawTable:
     images = read_idx_array(path, max_bytes)
     if images.ndim < 2:
-        raise UsageError(f"{path}: a 1-D IDX array of {images.shape[0]} values (a labels file?); expected "
-                         "images [n, rows, cols] as data.path and the labels as data.labels_path")
+        raise UsageError(
+            f"{path}: a 1-D IDX array of {images.shape[0]} values (a labels file?); expected "
+            "images [n, rows, cols] as data.path and the labels as data.labels_path"
+        )
     n = images.shape[0]
     X = images.reshape(n, -1).astype(np.float64)
     if images.ndim == 3:
@@ -73,14 +85,27 @@ def read_idx(path: Path, labels_path: Path | None, *, require_target: bool, max_
     y = None
     if labels_path is None:
         if require_target:
-            raise UsageError(f"{path}: IDX images need their labels file as data.labels_path "
-                             "(e.g. train-labels-idx1-ubyte.gz)")
+            raise UsageError(
+                f"{path}: IDX images need their labels file as data.labels_path "
+                "(e.g. train-labels-idx1-ubyte.gz)"
+            )
     else:
         labels = read_idx_array(labels_path, max_bytes)
         if labels.ndim != 1:
-            raise UsageError(f"{labels_path}: expected a 1-D IDX labels array, found shape {labels.shape}")
+            raise UsageError(
+                f"{labels_path}: expected a 1-D IDX labels array, found shape {labels.shape}"
+            )
         if labels.shape[0] != n:
-            raise UsageError(f"{labels_path}: has {labels.shape[0]} labels, but {path} has {n} images")
+            raise UsageError(
+                f"{labels_path}: has {labels.shape[0]} labels, but {path} has {n} images"
+            )
         y = labels.astype(np.int64) if labels.dtype.kind in "iu" else labels.astype(np.float64)
-    return RawTable(X, y, names, None, lambda i: f"index {i}", f"{labels_path}: labels",
-                    lambda i: f"{labels_path}: label {i}")
+    return RawTable(
+        X,
+        y,
+        names,
+        None,
+        lambda i: f"index {i}",
+        f"{labels_path}: labels",
+        lambda i: f"{labels_path}: label {i}",
+    )

@@ -46,23 +46,29 @@ def is_shard_folder(path: Path) -> bool:
 
 def shard_files(folder: Path) -> tuple[list[Path], list[Path] | None]:
     """(feature shards, label shards or None) of a shard folder, in shard-number order."""
-    numbered = sorted((int(m.group(1)), p) for p in folder.iterdir()
-                      if (m := SHARD_PATTERN.match(p.name)))
+    numbered = sorted(
+        (int(m.group(1)), p) for p in folder.iterdir() if (m := SHARD_PATTERN.match(p.name))
+    )
     if not numbered:
-        raise UsageError(f"{folder}: no feature shards (X-00000.npy, X-00001.npy, ...) in the "
-                         "folder")
+        raise UsageError(
+            f"{folder}: no feature shards (X-00000.npy, X-00001.npy, ...) in the folder"
+        )
     numbers = [number for number, _ in numbered]
     if numbers != list(range(len(numbers))):
         missing = sorted(set(range(numbers[-1] + 1)) - set(numbers))
-        raise UsageError(f"{folder}: feature shards are numbered 0..{numbers[-1]} but "
-                         f"X-{missing[0]:05d}.npy is missing")
+        raise UsageError(
+            f"{folder}: feature shards are numbered 0..{numbers[-1]} but "
+            f"X-{missing[0]:05d}.npy is missing"
+        )
     features = [p for _, p in numbered]
     labels = [folder / p.name.replace("X-", "y-", 1) for p in features]
     present = [p.exists() for p in labels]
     if any(present) and not all(present):
         absent = labels[present.index(False)]
-        raise UsageError(f"{absent}: label shard missing (every X-NNNNN.npy needs its "
-                         "y-NNNNN.npy, or none has one)")
+        raise UsageError(
+            f"{absent}: label shard missing (every X-NNNNN.npy needs its "
+            "y-NNNNN.npy, or none has one)"
+        )
     return features, labels if all(present) else None
 
 
@@ -72,8 +78,10 @@ def open_npy(path: Path, role: str = "features") -> np.ndarray:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
         if "object" in str(exc).lower() or "pickle" in str(exc).lower():
-            raise UsageError(f"{path}: holds object arrays, which would need pickle to load; "
-                             "refused (store plain numeric or string arrays)") from None
+            raise UsageError(
+                f"{path}: holds object arrays, which would need pickle to load; "
+                "refused (store plain numeric or string arrays)"
+            ) from None
         raise UsageError(f"{path}: not a readable .npy file of {role} ({exc})") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot open ({exc.strerror or exc})") from None
@@ -88,20 +96,25 @@ class DiskRows:
     def __init__(self, blocks: list[np.ndarray], names: list[str]):
         for i, (block, name) in enumerate(zip(blocks, names)):
             if block.dtype.kind not in "fiub":
-                raise UsageError(f"{name}: expected numeric features, found an array of dtype "
-                                 f"{block.dtype}")
+                raise UsageError(
+                    f"{name}: expected numeric features, found an array of dtype {block.dtype}"
+                )
             if block.ndim < 2:
-                raise UsageError(f"{name}: expected features of shape [n_samples, n_features], "
-                                 f"found shape {tuple(block.shape)} (one feature per sample? "
-                                 "save X.reshape(-1, 1))")
+                raise UsageError(
+                    f"{name}: expected features of shape [n_samples, n_features], "
+                    f"found shape {tuple(block.shape)} (one feature per sample? "
+                    "save X.reshape(-1, 1))"
+                )
             if block.ndim > 2:  # images [n, h, w]: rows of h*w (a view of the map)
                 blocks[i] = block.reshape(block.shape[0], -1)
         widths = {block.shape[1] for block in blocks}
         if len(widths) > 1:
             first = blocks[0].shape[1]
             bad = next(i for i, b in enumerate(blocks) if b.shape[1] != first)
-            raise UsageError(f"{names[bad]}: has {blocks[bad].shape[1]} feature columns, "
-                             f"{names[0]} has {first}; every shard needs the same columns")
+            raise UsageError(
+                f"{names[bad]}: has {blocks[bad].shape[1]} feature columns, "
+                f"{names[0]} has {first}; every shard needs the same columns"
+            )
         self.blocks, self.names = blocks, names
         self.starts = np.cumsum([0] + [b.shape[0] for b in blocks])
         self.shape = (int(self.starts[-1]), int(blocks[0].shape[1]))
@@ -128,7 +141,7 @@ class DiskRows:
             local = rows[lo:hi] - self.starts[block]
             first, last = int(local[0]), int(local[-1])
             if last - first + 1 == hi - lo:
-                out[lo:hi] = self.blocks[block][first:last + 1]
+                out[lo:hi] = self.blocks[block][first : last + 1]
             else:
                 out[lo:hi] = self.blocks[block][local]
 
@@ -146,8 +159,9 @@ class RowView:
         """Rows per block of a pass over these rows (CHUNK_BYTES of float64 rows)."""
         return chunk_rows(self.shape[1])
 
-    def __init__(self, source: DiskRows, rows: np.ndarray | None = None, scaler=None,
-                 dtype=np.float64):
+    def __init__(
+        self, source: DiskRows, rows: np.ndarray | None = None, scaler=None, dtype=np.float64
+    ):
         self.source = source
         self.rows = None if rows is None else np.asarray(rows, dtype=np.int64)
         self.scaler = scaler
@@ -220,10 +234,12 @@ class RowView:
     def _check_fits(self, n_rows: int, what: str) -> None:
         needed = n_rows * self.shape[1] * 8
         if needed > MAX_MATERIALISE_BYTES:
-            raise UsageError(f"{self.source.names[0]}: {what} of {n_rows} x {self.shape[1]} rows "
-                             f"needs {size_text(needed)} of memory, more than the "
-                             f"{size_text(MAX_MATERIALISE_BYTES)} allowed for memory-mapped data; "
-                             "use a mini-batch or chunked full-batch optimizer")
+            raise UsageError(
+                f"{self.source.names[0]}: {what} of {n_rows} x {self.shape[1]} rows "
+                f"needs {size_text(needed)} of memory, more than the "
+                f"{size_text(MAX_MATERIALISE_BYTES)} allowed for memory-mapped data; "
+                "use a mini-batch or chunked full-batch optimizer"
+            )
 
 
 def is_on_disk(X) -> bool:
@@ -271,7 +287,7 @@ def array_blocks(X: np.ndarray):
     """An in-memory matrix as the blocks a RowView of the same rows would give."""
     step = chunk_rows(X.shape[1])
     for start in range(0, X.shape[0], step):
-        yield X[start:start + step]
+        yield X[start : start + step]
 
 
 def checked_blocks(view: RowView, label: str | None = None):
@@ -283,9 +299,11 @@ def checked_blocks(view: RowView, label: str | None = None):
         if not finite.all():
             row, column = (int(i) for i in np.argwhere(~finite)[0])
             where = raw.source.locate(int(raw.file_rows([start + row])[0]))
-            raise UsageError(f"{raw.source.names[0]}: {where}, column 'x{column}': expected a "
-                             f"finite number, found {block[row, column]!r} (missing values are "
-                             "not supported)")
+            raise UsageError(
+                f"{raw.source.names[0]}: {where}, column 'x{column}': expected a "
+                f"finite number, found {block[row, column]!r} (missing values are "
+                "not supported)"
+            )
         yield block
 
 

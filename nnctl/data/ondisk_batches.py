@@ -21,16 +21,28 @@ class GatheringBatchIterator(BatchIterator):
     """BatchIterator over a RowView X (nnctl.data.ondisk): y stays in memory (it is small),
     X rows are read per batch into one reused buffer (valid until the next batch)."""
 
-    def __init__(self, X, y, batch_size: int, shuffle: bool = True,
-                 rng: np.random.Generator | None = None, dtype=None):
+    def __init__(
+        self,
+        X,
+        y,
+        batch_size: int,
+        shuffle: bool = True,
+        rng: np.random.Generator | None = None,
+        dtype=None,
+    ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, found {batch_size}")
         if shuffle and rng is None:
             raise ValueError("shuffle=True needs an rng")
         dtype = np.dtype(dtype or np.float64)
         self.X = X.astype(dtype)
-        self.y = None if y is None else np.ascontiguousarray(
-            y, dtype=dtype if np.asarray(y).dtype.kind == "f" else np.int64)
+        self.y = (
+            None
+            if y is None
+            else np.ascontiguousarray(
+                y, dtype=dtype if np.asarray(y).dtype.kind == "f" else np.int64
+            )
+        )
         if self.y is not None and len(self.y) != len(self.X):
             raise ValueError(f"X has {len(self.X)} rows but y has {len(self.y)}")
         self.n_samples = int(self.X.shape[0])
@@ -50,8 +62,9 @@ class GatheringBatchIterator(BatchIterator):
             np.take(self.y, self.permutation, axis=0, out=self._y_buffer, mode="clip")
         self._gathered = True
 
-    def epoch(self, start: int | None = None
-              ) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
+    def epoch(
+        self, start: int | None = None
+    ) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
         if not self._open:
             self._begin()
         elif self.shuffle and not self._gathered:
@@ -65,8 +78,9 @@ class GatheringBatchIterator(BatchIterator):
         for index in range(self.position, self.n_batches):
             self.position = index + 1
             stop = min((index + 1) * b, self.n_samples)
-            positions = (self.permutation[index * b:stop] if self.shuffle
-                         else np.arange(index * b, stop))
-            Xb = self.X.take(positions, out=self._X_batch[:stop - index * b])
-            yield index, Xb, None if y is None else y[index * b:stop]
+            positions = (
+                self.permutation[index * b : stop] if self.shuffle else np.arange(index * b, stop)
+            )
+            Xb = self.X.take(positions, out=self._X_batch[: stop - index * b])
+            yield index, Xb, None if y is None else y[index * b : stop]
         self._open = False

@@ -50,8 +50,9 @@ def read_description(folder: Path) -> dict | None:
     return description
 
 
-def open_dataset(path: Path, labels_path=None, *, task: str = "auto", classes=None,
-                 require_target: bool = True) -> Dataset:
+def open_dataset(
+    path: Path, labels_path=None, *, task: str = "auto", classes=None, require_target: bool = True
+) -> Dataset:
     """A Dataset whose X is a RowView of the memory-mapped file or shards (nothing read yet
     but the targets)."""
     description = None
@@ -59,8 +60,10 @@ def open_dataset(path: Path, labels_path=None, *, task: str = "auto", classes=No
         features, labels = shard_files(path)
         description = read_description(path)
         if labels_path is not None:
-            raise UsageError(f"{labels_path}: data.labels_path does not apply to a shard folder; "
-                             f"{path} holds its targets as y-NNNNN.npy")
+            raise UsageError(
+                f"{labels_path}: data.labels_path does not apply to a shard folder; "
+                f"{path} holds its targets as y-NNNNN.npy"
+            )
     else:
         features = [path]
         labels = None if labels_path is None else [Path(labels_path)]
@@ -69,27 +72,40 @@ def open_dataset(path: Path, labels_path=None, *, task: str = "auto", classes=No
             check_file(labels[0], UNBOUNDED, "labels file")
     source = DiskRows([open_npy(p) for p in features], [str(p) for p in features])
     if labels is None and require_target:
-        raise UsageError(f"{path}: an .npy file holds only the features; give the targets file "
-                         "as data.labels_path (an .npy of shape [n])")
+        raise UsageError(
+            f"{path}: an .npy file holds only the features; give the targets file "
+            "as data.labels_path (an .npy of shape [n])"
+        )
     raw_y = None if labels is None else _read_targets(labels, source)
     description = description or {}
     names = description.get("feature_names") or [f"x{j}" for j in range(source.shape[1])]
     if len(names) != source.shape[1]:
-        raise UsageError(f"{path / DESCRIPTION_FILE}: lists {len(names)} feature names, the "
-                         f"shards have {source.shape[1]} columns")
+        raise UsageError(
+            f"{path / DESCRIPTION_FILE}: lists {len(names)} feature names, the "
+            f"shards have {source.shape[1]} columns"
+        )
     target_name = description.get("target")
     where = f"{labels[0]}: targets" if labels else f"{path}: targets"
-    dataset = make_dataset(np.zeros((source.shape[0], 0)), raw_y, task=task, classes=classes,
-                           feature_names=[], target_name=target_name, source=str(path),
-                           locate=source.locate, target_where=where,
-                           target_at=lambda i: f"{where}: {source.locate(i)}")
+    dataset = make_dataset(
+        np.zeros((source.shape[0], 0)),
+        raw_y,
+        task=task,
+        classes=classes,
+        feature_names=[],
+        target_name=target_name,
+        source=str(path),
+        locate=source.locate,
+        target_where=where,
+        target_at=lambda i: f"{where}: {source.locate(i)}",
+    )
     dataset.X = RowView(source)
     dataset.feature_names = list(names)
     if description.get("columns") is not None:
         from nnctl.data.columns import ColumnPipeline
 
-        dataset.columns = ColumnPipeline.from_dict(description["columns"],
-                                                   f"{path / DESCRIPTION_FILE}: columns")
+        dataset.columns = ColumnPipeline.from_dict(
+            description["columns"], f"{path / DESCRIPTION_FILE}: columns"
+        )
     return dataset
 
 
@@ -97,8 +113,10 @@ def _read_targets(labels: list[Path], source: DiskRows) -> np.ndarray:
     parts = [np.asarray(open_npy(p, "targets")) for p in labels]
     for part, p, block in zip(parts, labels, source.blocks):
         if part.ndim not in (1, 2) or part.shape[0] != block.shape[0]:
-            raise UsageError(f"{p}: targets: expected shape [{block.shape[0]}] (one target per "
-                             f"sample of the features), found shape {tuple(part.shape)}")
+            raise UsageError(
+                f"{p}: targets: expected shape [{block.shape[0]}] (one target per "
+                f"sample of the features), found shape {tuple(part.shape)}"
+            )
         if part.dtype.kind not in "fiubUS":
             raise UsageError(f"{p}: targets: expected numbers or labels, found dtype {part.dtype}")
     y = np.concatenate(parts) if len(parts) > 1 else parts[0]

@@ -44,8 +44,10 @@ class Standardizer:
             raise ValueError(f"fit needs a non-empty [n, d] array, found shape {X.shape}")
         if not is_on_disk(X) and not np.all(np.isfinite(X)):  # on disk: checked_blocks says so
             bad = int(np.flatnonzero(~np.all(np.isfinite(X), axis=0))[0])
-            raise UsageError(f"feature column {bad}: expected finite values to scale, found "
-                             f"{X[~np.isfinite(X[:, bad]), bad][0]}")
+            raise UsageError(
+                f"feature column {bad}: expected finite values to scale, found "
+                f"{X[~np.isfinite(X[:, bad]), bad][0]}"
+            )
         with np.errstate(over="ignore", invalid="ignore"):
             mean, variance = column_moments(blocks)
             std = np.sqrt(variance)
@@ -55,8 +57,10 @@ class Standardizer:
         wide = ~(np.isfinite(mean) & np.isfinite(std))
         if wide.any():
             if is_on_disk(X):
-                raise UsageError(f"feature column {int(np.flatnonzero(wide)[0])}: values near the "
-                                 "float64 limit overflow its statistics; rescale that column")
+                raise UsageError(
+                    f"feature column {int(np.flatnonzero(wide)[0])}: values near the "
+                    "float64 limit overflow its statistics; rescale that column"
+                )
             mean[wide], std[wide] = _moments_of_wide_columns(X[:, wide])
         constant = std <= CONSTANT_RELATIVE_STD * np.maximum(1.0, np.abs(mean))
         self.mean = mean
@@ -69,8 +73,10 @@ class Standardizer:
             raise ValueError("Standardizer.transform called before fit")
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.mean.shape[0]:
-            raise UsageError(f"expected data with {self.mean.shape[0]} feature columns to scale, "
-                             f"found shape {tuple(X.shape)}")
+            raise UsageError(
+                f"expected data with {self.mean.shape[0]} feature columns to scale, "
+                f"found shape {tuple(X.shape)}"
+            )
         dtype = X.dtype if X.dtype.kind == "f" else np.float64
         mean, scale = self.mean.astype(dtype), self.scale.astype(dtype)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -80,8 +86,9 @@ class Standardizer:
         # X / scale - mean / scale instead (the same number, in a range that cannot overflow).
         wide = ~np.all(np.isfinite(out), axis=0) & np.all(np.isfinite(X), axis=0)
         if wide.any():
-            out[:, wide] = (np.divide(X[:, wide], scale[wide], dtype=dtype)
-                            - mean[wide] / scale[wide])
+            out[:, wide] = (
+                np.divide(X[:, wide], scale[wide], dtype=dtype) - mean[wide] / scale[wide]
+            )
         return out
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
@@ -97,15 +104,19 @@ class Standardizer:
     def from_dict(cls, state: dict, where: str = "scaling") -> Standardizer:
         """Inverse of to_dict; a UsageError naming `where` for anything malformed."""
         if not isinstance(state, dict) or "mean" not in state or "scale" not in state:
-            raise UsageError(f"{where}: expected a mapping with 'mean' and 'scale' lists, found {state!r:.80}")
+            raise UsageError(
+                f"{where}: expected a mapping with 'mean' and 'scale' lists, found {state!r:.80}"
+            )
         try:
             mean = np.asarray(state["mean"], dtype=np.float64)
             scale = np.asarray(state["scale"], dtype=np.float64)
         except (TypeError, ValueError):
             raise UsageError(f"{where}: 'mean' and 'scale' must be lists of numbers") from None
         if mean.ndim != 1 or mean.shape != scale.shape:
-            raise UsageError(f"{where}: 'mean' and 'scale' must be lists of the same length, found "
-                             f"{mean.shape} and {scale.shape}")
+            raise UsageError(
+                f"{where}: 'mean' and 'scale' must be lists of the same length, found "
+                f"{mean.shape} and {scale.shape}"
+            )
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale)) and np.all(scale > 0)):
             raise UsageError(f"{where}: expected finite means and positive scales")
         return cls(mean, scale)

@@ -45,7 +45,9 @@ def train_val_split(
     return _complement_and_sort(n, val)
 
 
-def _stratified_val(y: np.ndarray, n_val: int, val_fraction: float, rng: np.random.Generator) -> np.ndarray:
+def _stratified_val(
+    y: np.ndarray, n_val: int, val_fraction: float, rng: np.random.Generator
+) -> np.ndarray:
     classes, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
     codes = codes.reshape(-1)
     quota = counts * val_fraction

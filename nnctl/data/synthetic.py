@@ -49,7 +49,9 @@ def circles(rng: np.random.Generator, *, n_samples: int, noise: float, factor: f
     return X + noise * rng.standard_normal(X.shape), y
 
 
-def spirals(rng: np.random.Generator, *, n_samples: int, noise: float, n_classes: int, turns: float):
+def spirals(
+    rng: np.random.Generator, *, n_samples: int, noise: float, n_classes: int, turns: float
+):
     """`n_classes` interleaved spiral arms, one per class.
 
         t ~ U(0, 1)                                   (position along the arm)
@@ -67,7 +69,9 @@ def spirals(rng: np.random.Generator, *, n_samples: int, noise: float, n_classes
     return X + noise * rng.standard_normal(X.shape), y
 
 
-def blobs(rng: np.random.Generator, *, n_samples: int, n_features: int, centers: int, cluster_std: float):
+def blobs(
+    rng: np.random.Generator, *, n_samples: int, n_features: int, centers: int, cluster_std: float
+):
     """Gaussian clusters, one class per cluster.
 
         c_k ~ U(-10, 10)^n_features     for k = 0..centers-1
@@ -97,7 +101,9 @@ def xor(rng: np.random.Generator, *, n_samples: int, noise: float):
     return X + noise * rng.standard_normal(X.shape), y
 
 
-def linear(rng: np.random.Generator, *, n_samples: int, n_features: int, noise: float, n_targets: int):
+def linear(
+    rng: np.random.Generator, *, n_samples: int, n_features: int, noise: float, n_targets: int
+):
     """A linear regression problem with known weights.
 
         W ~ N(0, 1)^(n_features x n_targets),  b ~ N(0, 1)^n_targets
@@ -121,10 +127,14 @@ def class_sizes(n_samples: int, n_classes: int) -> np.ndarray:
 
 def _labels(rng: np.random.Generator, n_samples: int, n_classes: int) -> np.ndarray:
     """Balanced class codes in a random order (so the classes are interleaved)."""
-    return rng.permutation(np.repeat(np.arange(n_classes, dtype=np.int64), class_sizes(n_samples, n_classes)))
+    return rng.permutation(
+        np.repeat(np.arange(n_classes, dtype=np.int64), class_sizes(n_samples, n_classes))
+    )
 
 
 def _need_samples(n_samples: int, n_classes: int, setting: str) -> None:
     if n_samples < n_classes:
-        raise UsageError(f"data.params.n_samples: expected at least {setting} ({n_classes}) samples so "
-                         f"every class has one, found {n_samples}")
+        raise UsageError(
+            f"data.params.n_samples: expected at least {setting} ({n_classes}) samples so "
+            f"every class has one, found {n_samples}"
+        )

@@ -42,7 +42,7 @@ def find_config(given: Path) -> Path:
     text = str(given)
     for prefix in (PREFIX, "configs/"):
         if text.startswith(prefix):
-            text = text[len(prefix):]
+            text = text[len(prefix) :]
     name = text[:-5] if text.endswith(".yaml") else text
     if "/" not in name and name in names():
         return path_of(name)
@@ -57,8 +57,10 @@ def copy_to(folder: Path) -> list[Path]:
         raise UsageError(f"{folder}: expected a folder to copy the examples into, found a file")
     clashes = [folder / f"{n}.yaml" for n in names() if (folder / f"{n}.yaml").exists()]
     if clashes:
-        raise UsageError(f"{clashes[0]}: exists; copy into an empty or new folder "
-                         f"({len(clashes)} of the {len(names())} examples are there already)")
+        raise UsageError(
+            f"{clashes[0]}: exists; copy into an empty or new folder "
+            f"({len(clashes)} of the {len(names())} examples are there already)"
+        )
     from nnctl.atomic import write_text
 
     folder.mkdir(parents=True, exist_ok=True)

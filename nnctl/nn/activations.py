@@ -15,8 +15,12 @@ from nnctl.registry import Hyper, Registry, non_negative, positive
 ACTIVATIONS = Registry("activation")
 
 
-def sigmoid(x: np.ndarray, out: np.ndarray | None = None, scratch: np.ndarray | None = None,
-            mask: np.ndarray | None = None) -> np.ndarray:
+def sigmoid(
+    x: np.ndarray,
+    out: np.ndarray | None = None,
+    scratch: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+) -> np.ndarray:
     """s(x) = 1 / (1 + e^-x), computed from e = e^-|x| <= 1 so it never overflows:
     s = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0.
 
@@ -46,9 +50,12 @@ class Sigmoid(Activation):
     """s(x) = 1 / (1 + e^-x);  s'(x) = s (1 - s)."""
 
     def forward(self, x, train=False):
-        self._s = sigmoid(x, self._buffer("out", x.shape, x.dtype),
-                          self._buffer("scratch", x.shape, x.dtype),
-                          self._buffer("mask", x.shape, bool))
+        self._s = sigmoid(
+            x,
+            self._buffer("out", x.shape, x.dtype),
+            self._buffer("scratch", x.shape, x.dtype),
+            self._buffer("mask", x.shape, bool),
+        )
         return self._s
 
     def backward(self, dout):
@@ -87,9 +94,14 @@ class ReLU(Activation):
 
 
 @ACTIVATIONS.register(
-    "leaky_relu", "leaky ReLU: x for x > 0, slope * x otherwise", auto_init="he_normal",
-    hypers=(Hyper("slope", "float", 0.01, "slope for negative inputs", check=non_negative,
-                  expect=">= 0"),),
+    "leaky_relu",
+    "leaky ReLU: x for x > 0, slope * x otherwise",
+    auto_init="he_normal",
+    hypers=(
+        Hyper(
+            "slope", "float", 0.01, "slope for negative inputs", check=non_negative, expect=">= 0"
+        ),
+    ),
 )
 class LeakyReLU(Activation):
     """y = x if x > 0 else slope * x;  y' = 1 if x > 0 else slope."""
@@ -113,9 +125,19 @@ class LeakyReLU(Activation):
 
 
 @ACTIVATIONS.register(
-    "elu", "exponential linear unit: x for x > 0, alpha * (e^x - 1) otherwise", auto_init="he_normal",
-    hypers=(Hyper("alpha", "float", 1.0, "saturation value -alpha for large negative inputs",
-                  check=positive, expect="> 0"),),
+    "elu",
+    "exponential linear unit: x for x > 0, alpha * (e^x - 1) otherwise",
+    auto_init="he_normal",
+    hypers=(
+        Hyper(
+            "alpha",
+            "float",
+            1.0,
+            "saturation value -alpha for large negative inputs",
+            check=positive,
+            expect="> 0",
+        ),
+    ),
 )
 class ELU(Activation):
     """y = x if x > 0 else alpha (e^x - 1);  y' = 1 if x > 0 else alpha e^x = y + alpha."""
@@ -158,15 +180,21 @@ class Softplus(Activation):
         return out
 
     def backward(self, dout):
-        dx = sigmoid(self._x, self._buffer("dx", dout.shape, dout.dtype),
-                     self._buffer("scratch", dout.shape, dout.dtype),
-                     self._buffer("mask", dout.shape, bool))
+        dx = sigmoid(
+            self._x,
+            self._buffer("dx", dout.shape, dout.dtype),
+            self._buffer("scratch", dout.shape, dout.dtype),
+            self._buffer("mask", dout.shape, bool),
+        )
         dx *= dout
         return dx
 
 
-@ACTIVATIONS.register("identity", "no nonlinearity (an MLP then collapses to a linear model)",
-                      auto_init="xavier_uniform")
+@ACTIVATIONS.register(
+    "identity",
+    "no nonlinearity (an MLP then collapses to a linear model)",
+    auto_init="xavier_uniform",
+)
 class Identity(Activation):
     """y = x;  y' = 1."""
 

@@ -25,8 +25,10 @@ class ChunkedObjective:
 
     def __init__(self, model, X, y, rows_per_chunk: int | None = None):
         if model.has_dropout:
-            raise UsageError("second-order / full-batch optimizers need a deterministic objective; "
-                             "set model.dropout: 0")
+            raise UsageError(
+                "second-order / full-batch optimizers need a deterministic objective; "
+                "set model.dropout: 0"
+            )
         if model.buffers():
             # Batch norm's statistics couple all rows: only data of one chunk can be used.
             block_rows = X.block_rows()
@@ -35,7 +37,8 @@ class ChunkedObjective:
                     f"model.batch_norm: a full-batch pass over {len(X)} memory-mapped rows reads "
                     f"them in chunks of {block_rows} rows ({X.BLOCK_BYTES >> 20} MB), and "
                     "batch norm needs every row at once; set model.batch_norm: false or use a "
-                    "mini-batch optimizer")
+                    "mini-batch optimizer"
+                )
             rows_per_chunk = len(X)
         if len(X) == 0:
             raise UsageError("the full-batch objective needs at least one training row")
@@ -50,8 +53,10 @@ class ChunkedObjective:
     def _parts(self):
         """(weight n_c / n, ModelObjective of chunk c) for each chunk, read as they come."""
         for start, stop, block in self.X.chunks(self.rows_per_chunk, label="full-batch pass"):
-            yield (stop - start) / self.n_samples, ModelObjective(self.model, block,
-                                                                   self.y[start:stop])
+            yield (
+                (stop - start) / self.n_samples,
+                ModelObjective(self.model, block, self.y[start:stop]),
+            )
 
     def value(self, theta) -> float:
         return float(sum(w * part.value(theta) for w, part in self._parts()))
@@ -80,8 +85,9 @@ class ChunkedObjective:
         """(G, B, n, l2) with G = X~^T X~ [(d+1), (d+1)], B = X~^T Y [(d+1), k] (X~ = [X, 1]),
         accumulated over chunks in float64, for linreg's exact solution."""
         if not self.model.model_kind.least_squares:
-            raise NotImplementedError(f"normal_equations: only linreg is a least-squares problem, "
-                                      f"found {self.model.kind}")
+            raise NotImplementedError(
+                f"normal_equations: only linreg is a least-squares problem, found {self.model.kind}"
+            )
         d = self.X.shape[1]
         G, B = np.zeros((d + 1, d + 1)), None
         for start, stop, block in self.X.chunks(self.rows_per_chunk, label="normal equations"):

@@ -144,8 +144,10 @@ class ModelObjective:
     # -- curvature -------------------------------------------------------------------------
     def _one_layer(self, what: str):
         if not self.linear:
-            raise NotImplementedError(f"{what}: an mlp has no closed-form Hessian; use hvp "
-                                      "(finite differences of gradients) or a quasi-Newton method")
+            raise NotImplementedError(
+                f"{what}: an mlp has no closed-form Hessian; use hvp "
+                "(finite differences of gradients) or a quasi-Newton method"
+            )
         return self.model.layers[0]
 
     def _X_float64(self) -> np.ndarray:
@@ -221,6 +223,7 @@ class ModelObjective:
         equations (X~^T X~ + (n k l2 / 2) diag(1, ..., 1, 0)) [W; b] = X~^T Y with X~ = [X, 1]
         (the bias unpenalised); theta = [W.ravel(), b]."""
         if not self.model.model_kind.least_squares:
-            raise NotImplementedError(f"linear_problem: only linreg is a least-squares problem, "
-                                      f"found {self.model.kind}")
+            raise NotImplementedError(
+                f"linear_problem: only linreg is a least-squares problem, found {self.model.kind}"
+            )
         return self.X.astype(np.float64), self.y.astype(np.float64), self.model.l2

@@ -19,8 +19,15 @@ import numpy as np
 from nnctl.nn.layers import Dropout
 
 
-def gradcheck(model, X, y, eps: float = 1e-6, max_checks_per_block: int = 30, seed: int = 0,
-              floor: float = 1e-8) -> dict[str, float]:
+def gradcheck(
+    model,
+    X,
+    y,
+    eps: float = 1e-6,
+    max_checks_per_block: int = 30,
+    seed: int = 0,
+    floor: float = 1e-8,
+) -> dict[str, float]:
     """{block name: max relative error}; the model's parameters are left as they were."""
     if model.dtype != np.float64:
         model = model.astype(np.float64)

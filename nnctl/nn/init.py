@@ -24,8 +24,11 @@ from nnctl.registry import Hyper, Registry, non_negative
 INITS = Registry("init scheme")
 
 
-@INITS.register("auto", "zeros for linreg/logreg/softmax; he_normal for relu-family MLPs, "
-                "xavier_uniform for other MLPs")
+@INITS.register(
+    "auto",
+    "zeros for linreg/logreg/softmax; he_normal for relu-family MLPs, "
+    "xavier_uniform for other MLPs",
+)
 def auto(rng, shape, fan_in, fan_out):
     raise TypeError("init scheme 'auto' is resolved by build_model (see auto_scheme)")
 
@@ -35,15 +38,20 @@ def zeros(rng, shape, fan_in, fan_out):
     return np.zeros(shape)
 
 
-@INITS.register("constant", "all weights the same value",
-                hypers=(Hyper("value", "float", 0.01, "the value every weight starts at"),))
+@INITS.register(
+    "constant",
+    "all weights the same value",
+    hypers=(Hyper("value", "float", 0.01, "the value every weight starts at"),),
+)
 def constant(rng, shape, fan_in, fan_out, value=0.01):
     return np.full(shape, float(value))
 
 
-@INITS.register("normal", "N(0, std^2)",
-                hypers=(Hyper("std", "float", 0.01, "standard deviation", check=non_negative,
-                              expect=">= 0"),))
+@INITS.register(
+    "normal",
+    "N(0, std^2)",
+    hypers=(Hyper("std", "float", 0.01, "standard deviation", check=non_negative, expect=">= 0"),),
+)
 def normal(rng, shape, fan_in, fan_out, std=0.01):
     return std * rng.standard_normal(shape)
 
@@ -51,38 +59,52 @@ def normal(rng, shape, fan_in, fan_out, std=0.01):
 def check_uniform_bounds(settings: dict, where: str) -> None:
     """U(low, high) needs high > low; the config layer calls this (the entry's `validate`)."""
     if not settings["high"] > settings["low"]:
-        raise UsageError(f"{where}.high: expected a number > {where}.low ({settings['low']}), "
-                         f"found {settings['high']}")
+        raise UsageError(
+            f"{where}.high: expected a number > {where}.low ({settings['low']}), "
+            f"found {settings['high']}"
+        )
 
 
-@INITS.register("uniform", "U(low, high)",
-                hypers=(Hyper("low", "float", -0.05, "lower bound"),
-                        Hyper("high", "float", 0.05, "upper bound (> low)")),
-                validate=check_uniform_bounds)
+@INITS.register(
+    "uniform",
+    "U(low, high)",
+    hypers=(
+        Hyper("low", "float", -0.05, "lower bound"),
+        Hyper("high", "float", 0.05, "upper bound (> low)"),
+    ),
+    validate=check_uniform_bounds,
+)
 def uniform(rng, shape, fan_in, fan_out, low=-0.05, high=0.05):
     return rng.uniform(low, high, size=shape)
 
 
-@INITS.register("xavier_normal", "Glorot normal: std = sqrt(2 / (fan_in + fan_out))",
-                aliases=("glorot_normal",))
+@INITS.register(
+    "xavier_normal", "Glorot normal: std = sqrt(2 / (fan_in + fan_out))", aliases=("glorot_normal",)
+)
 def xavier_normal(rng, shape, fan_in, fan_out):
     return np.sqrt(2.0 / (fan_in + fan_out)) * rng.standard_normal(shape)
 
 
-@INITS.register("xavier_uniform", "Glorot uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out))",
-                aliases=("glorot_uniform",))
+@INITS.register(
+    "xavier_uniform",
+    "Glorot uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out))",
+    aliases=("glorot_uniform",),
+)
 def xavier_uniform(rng, shape, fan_in, fan_out):
     bound = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-bound, bound, size=shape)
 
 
-@INITS.register("he_normal", "He/Kaiming normal: std = sqrt(2 / fan_in)", aliases=("kaiming_normal",))
+@INITS.register(
+    "he_normal", "He/Kaiming normal: std = sqrt(2 / fan_in)", aliases=("kaiming_normal",)
+)
 def he_normal(rng, shape, fan_in, fan_out):
     return np.sqrt(2.0 / fan_in) * rng.standard_normal(shape)
 
 
-@INITS.register("he_uniform", "He/Kaiming uniform: U(-a, a), a = sqrt(6 / fan_in)",
-                aliases=("kaiming_uniform",))
+@INITS.register(
+    "he_uniform", "He/Kaiming uniform: U(-a, a), a = sqrt(6 / fan_in)", aliases=("kaiming_uniform",)
+)
 def he_uniform(rng, shape, fan_in, fan_out):
     bound = np.sqrt(6.0 / fan_in)
     return rng.uniform(-bound, bound, size=shape)

@@ -55,8 +55,9 @@ class ModelKind:
         one-linear-layer kinds, whose Hessian has a closed form."""
         return self.one_linear_layer
 
-    def layers(self, n_features, n_logits, *, hidden, make_activation, dropout, batch_norm,
-               dropout_rng) -> list:
+    def layers(
+        self, n_features, n_logits, *, hidden, make_activation, dropout, batch_norm, dropout_rng
+    ) -> list:
         return [Linear(n_features, n_logits, "linear0", needs_input_grad=False)]
 
 
@@ -95,29 +96,37 @@ class SoftmaxRegression(ModelKind):
 @_register
 class MultiLayerPerceptron(ModelKind):
     name = "mlp"
-    doc = ("multi-layer perceptron: [Linear, (BatchNorm), activation, (Dropout)] per hidden "
-           "layer, then a Linear head chosen by the task")
-    default_losses = {"regression": "mse", "binary": "binary_cross_entropy",
-                      "multiclass": "cross_entropy"}
+    doc = (
+        "multi-layer perceptron: [Linear, (BatchNorm), activation, (Dropout)] per hidden "
+        "layer, then a Linear head chosen by the task"
+    )
+    default_losses = {
+        "regression": "mse",
+        "binary": "binary_cross_entropy",
+        "multiclass": "cross_entropy",
+    }
     one_logit_for_binary = True
     takes_hidden = takes_dropout = takes_batch_norm = True
     one_linear_layer = False  # even with no hidden layer: the general path, as always
 
-    def layers(self, n_features, n_logits, *, hidden, make_activation, dropout, batch_norm,
-               dropout_rng) -> list:
+    def layers(
+        self, n_features, n_logits, *, hidden, make_activation, dropout, batch_norm, dropout_rng
+    ) -> list:
         layers, width = [], n_features
         for i, size in enumerate(hidden):
             # batch norm's beta replaces the bias of the Linear before it (which it would cancel)
-            layers.append(Linear(width, size, f"linear{i}", bias=not batch_norm,
-                                 needs_input_grad=i > 0))
+            layers.append(
+                Linear(width, size, f"linear{i}", bias=not batch_norm, needs_input_grad=i > 0)
+            )
             if batch_norm:
                 layers.append(BatchNorm(size, f"batchnorm{i}"))
             layers.append(make_activation())
             if dropout > 0:
                 layers.append(Dropout(dropout, dropout_rng, f"dropout{i}"))
             width = size
-        layers.append(Linear(width, n_logits, f"linear{len(hidden)}",
-                             needs_input_grad=bool(hidden)))
+        layers.append(
+            Linear(width, n_logits, f"linear{len(hidden)}", needs_input_grad=bool(hidden))
+        )
         return layers
 
 

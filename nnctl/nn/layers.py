@@ -50,8 +50,14 @@ class Linear(Layer):
     `bias=False` drops b (used before batch norm, whose beta makes it redundant).
     """
 
-    def __init__(self, in_features: int, out_features: int, name: str = "linear",
-                 bias: bool = True, needs_input_grad: bool = True):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        name: str = "linear",
+        bias: bool = True,
+        needs_input_grad: bool = True,
+    ):
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.name = name
         self.has_bias = bias
@@ -71,7 +77,9 @@ class Linear(Layer):
 
     def forward(self, x, train=False):
         self._x = x
-        out = np.matmul(x, self.weight, out=self._buffer("out", (x.shape[0], self.out_features), x.dtype))
+        out = np.matmul(
+            x, self.weight, out=self._buffer("out", (x.shape[0], self.out_features), x.dtype)
+        )
         if self.has_bias:
             out += self.bias
         return out
@@ -138,7 +146,9 @@ class BatchNorm(Layer):
     `momentum_override` replaces the momentum (1.0: running = the statistics of this batch).
     """
 
-    def __init__(self, features: int, name: str = "batchnorm", momentum: float = 0.1, eps: float = 1e-5):
+    def __init__(
+        self, features: int, name: str = "batchnorm", momentum: float = 0.1, eps: float = 1e-5
+    ):
         self.features, self.name = int(features), name
         self.momentum, self.eps = float(momentum), float(eps)
         self.track_running = True
@@ -147,8 +157,10 @@ class BatchNorm(Layer):
         self.running_var = np.ones(self.features)
 
     def param_specs(self):
-        return [ParamSpec(f"{self.name}.gamma", (self.features,), False),
-                ParamSpec(f"{self.name}.beta", (self.features,), False)]
+        return [
+            ParamSpec(f"{self.name}.gamma", (self.features,), False),
+            ParamSpec(f"{self.name}.beta", (self.features,), False),
+        ]
 
     def bind(self, values, grads):
         self.gamma, self.gamma_grad = values[f"{self.name}.gamma"], grads[f"{self.name}.gamma"]

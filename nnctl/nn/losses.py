@@ -26,8 +26,9 @@ from nnctl.registry import Registry
 LOSSES = Registry("loss")
 
 
-@LOSSES.register("mse", "mean squared error over all outputs (like torch MSELoss)",
-                 tasks=("regression",))
+@LOSSES.register(
+    "mse", "mean squared error over all outputs (like torch MSELoss)", tasks=("regression",)
+)
 class MeanSquaredError:
     """l_i = (1/k) sum_j (z_ij - y_ij)^2, so the batch loss is the mean over all n*k elements.
     dL/dz = 2 (z - y) / (n k);  per-sample Hessian 2/k I."""
@@ -44,8 +45,10 @@ class MeanSquaredError:
         if y.ndim == 1:
             y = y.reshape(-1, 1)
         if y.ndim != 2 or y.shape[1] != n_logits:
-            raise UsageError(f"mse: expected targets of shape [n, {n_logits}] (or [n] for one output), "
-                             f"found {list(np.shape(y))}")
+            raise UsageError(
+                f"mse: expected targets of shape [n, {n_logits}] (or [n] for one output), "
+                f"found {list(np.shape(y))}"
+            )
         return y
 
     def value(self, logits, y) -> float:
@@ -81,8 +84,12 @@ def _one_per_sample(y, expected: str) -> np.ndarray:
     return y
 
 
-@LOSSES.register("binary_cross_entropy", "log loss of one logit per sample, y in {0, 1} (with logits)",
-                 aliases=("bce",), tasks=("binary",))
+@LOSSES.register(
+    "binary_cross_entropy",
+    "log loss of one logit per sample, y in {0, 1} (with logits)",
+    aliases=("bce",),
+    tasks=("binary",),
+)
 class BinaryCrossEntropy:
     """l_i = -y log s(z) - (1-y) log(1 - s(z)) = max(z, 0) - z y + log(1 + e^-|z|)  (no overflow).
     dl/dz = s(z) - y;  d2l/dz2 = s(z) (1 - s(z)).  Logits are [n, 1]."""
@@ -102,10 +109,14 @@ class BinaryCrossEntropy:
         return _most_probable(self.probabilities(logits))
 
     def targets(self, y, n_logits, dtype):
-        y = _one_per_sample(y, "binary_cross_entropy: expected a 1-D target").astype(dtype, copy=False)
+        y = _one_per_sample(y, "binary_cross_entropy: expected a 1-D target").astype(
+            dtype, copy=False
+        )
         if np.any((y != 0) & (y != 1)):
-            raise UsageError("binary_cross_entropy: expected targets in {0, 1}, found "
-                             f"{np.unique(y[(y != 0) & (y != 1)])[:5].tolist()}")
+            raise UsageError(
+                "binary_cross_entropy: expected targets in {0, 1}, found "
+                f"{np.unique(y[(y != 0) & (y != 1)])[:5].tolist()}"
+            )
         return y
 
     def _per_sample(self, z, y):
@@ -125,7 +136,9 @@ class BinaryCrossEntropy:
         value = float(np.mean(losses))
         # s(z) from the same e (as `sigmoid` computes it): 1/(1+e) for z >= 0, e/(1+e) below
         one_plus_e = np.add(e, 1.0, out=losses)
-        grad = np.divide(np.where(z >= 0, 1.0, e), one_plus_e, out=None if out is None else out[:, 0])
+        grad = np.divide(
+            np.where(z >= 0, 1.0, e), one_plus_e, out=None if out is None else out[:, 0]
+        )
         grad -= y
         grad *= 1.0 / z.shape[0]
         return value, grad.reshape(-1, 1)
@@ -139,8 +152,12 @@ class BinaryCrossEntropy:
         return (s * (1.0 - s))[:, :, None]
 
 
-@LOSSES.register("cross_entropy", "softmax cross-entropy on integer class labels",
-                 aliases=("softmax_cross_entropy",), tasks=("multiclass", "binary"))
+@LOSSES.register(
+    "cross_entropy",
+    "softmax cross-entropy on integer class labels",
+    aliases=("softmax_cross_entropy",),
+    tasks=("multiclass", "binary"),
+)
 class SoftmaxCrossEntropy:
     """p = softmax(z);  l_i = -log p_{i, y_i} = logsumexp(z_i) - z_{i, y_i}, computed after
     subtracting max_j z_ij (stable).  dl/dz = p - onehot(y);  d2l/dz2 = diag(p) - p p^T."""
@@ -155,11 +172,15 @@ class SoftmaxCrossEntropy:
         y = _one_per_sample(y, "cross_entropy: expected 1-D class codes")
         if y.dtype.kind not in "iu":
             if y.dtype.kind != "f" or not np.all(np.mod(y, 1) == 0):
-                raise UsageError(f"cross_entropy: expected integer class codes, found dtype {y.dtype}")
+                raise UsageError(
+                    f"cross_entropy: expected integer class codes, found dtype {y.dtype}"
+                )
         y = y.astype(np.intp, copy=False)
         if y.size and (y.min() < 0 or y.max() >= n_logits):
-            raise UsageError(f"cross_entropy: expected class codes in 0..{n_logits - 1}, "
-                             f"found {int(y.min())}..{int(y.max())}")
+            raise UsageError(
+                f"cross_entropy: expected class codes in 0..{n_logits - 1}, "
+                f"found {int(y.min())}..{int(y.max())}"
+            )
         return y
 
     def _shifted(self, logits, out=None):

@@ -27,11 +27,25 @@ if TYPE_CHECKING:  # imported by objective(): first-order training never needs i
 
 EVAL_CHUNK_ROWS = 4096  # eval-mode passes go through the data in chunks this big (bounds memory)
 
+
 class Model:
     """Layers + loss over the flat `theta` / `grad`; see the module docstring of nn/__init__."""
 
-    def __init__(self, layers, loss, *, kind: ModelKind, task, n_features, n_outputs, n_classes,
-                 l2, dtype, spec=None, dropout_rng=None):
+    def __init__(
+        self,
+        layers,
+        loss,
+        *,
+        kind: ModelKind,
+        task,
+        n_features,
+        n_outputs,
+        n_classes,
+        l2,
+        dtype,
+        spec=None,
+        dropout_rng=None,
+    ):
         self.layers = list(layers)
         self.loss_fn = loss
         self.loss_name = loss.name
@@ -93,8 +107,10 @@ class Model:
     # -- state: checkpoints, warm starts, best-weights snapshots ---------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of the parameters, then the buffers, under their checkpoint names."""
-        return {name: value.copy() for name, value in {**self.named_parameters(),
-                                                        **self.buffers()}.items()}
+        return {
+            name: value.copy()
+            for name, value in {**self.named_parameters(), **self.buffers()}.items()
+        }
 
     def load_state_dict(self, arrays: dict, source) -> None:
         """Copy every parameter and buffer from `arrays` (extra entries are ignored); UsageError
@@ -104,11 +120,15 @@ class Model:
         for name, view in targets.items():
             value = arrays.get(name)
             if value is None:
-                raise UsageError(f"{source}: no array {name!r}; the checkpoint does not match the "
-                                 "model of its own config")
+                raise UsageError(
+                    f"{source}: no array {name!r}; the checkpoint does not match the "
+                    "model of its own config"
+                )
             if value.shape != view.shape:
-                raise UsageError(f"{source}: array {name!r} has shape {list(value.shape)}, the "
-                                 f"model built from the config and data expects {list(view.shape)}")
+                raise UsageError(
+                    f"{source}: array {name!r} has shape {list(value.shape)}, the "
+                    f"model built from the config and data expects {list(view.shape)}"
+                )
             if value.dtype.kind not in "fiu":
                 raise UsageError(f"{source}: array {name!r} holds {value.dtype}, expected numbers")
         for name, view in targets.items():
@@ -120,7 +140,9 @@ class Model:
         if X.dtype != self.dtype:
             X = X.astype(self.dtype)
         if X.ndim != 2 or X.shape[1] != self.n_features:
-            raise UsageError(f"expected inputs of shape [n, {self.n_features}], found {list(X.shape)}")
+            raise UsageError(
+                f"expected inputs of shape [n, {self.n_features}], found {list(X.shape)}"
+            )
         return X
 
     def _targets(self, y, n_rows: int) -> np.ndarray:
@@ -186,7 +208,9 @@ class Model:
         total = 0.0
         for start in range(0, n, EVAL_CHUNK_ROWS):
             stop = min(start + EVAL_CHUNK_ROWS, n)
-            total += self.loss_fn.value(self._forward(X[start:stop], False), y[start:stop]) * (stop - start)
+            total += self.loss_fn.value(self._forward(X[start:stop], False), y[start:stop]) * (
+                stop - start
+            )
         return total / n
 
     # -- predictions -----------------------------------------------------------------------
@@ -220,7 +244,10 @@ class Model:
         updates them with that momentum; 1.0 sets them to this batch's statistics)."""
         dropouts = [layer for layer in self.layers if isinstance(layer, Dropout)]
         norms = [layer for layer in self.layers if isinstance(layer, BatchNorm)]
-        saved = ([d.freeze for d in dropouts], [(b.track_running, b.momentum_override) for b in norms])
+        saved = (
+            [d.freeze for d in dropouts],
+            [(b.track_running, b.momentum_override) for b in norms],
+        )
         for d in dropouts:
             d.freeze = True
         for b in norms:
@@ -244,20 +271,26 @@ class Model:
 
         return ModelObjective(self, X, y)
 
-    def astype(self, dtype) -> "Model":
+    def astype(self, dtype) -> Model:
         """A copy with another dtype (same architecture, parameters and buffers)."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            other = build_model(**self.spec, dtype=dtype, init_rng=np.random.default_rng(0),
-                                dropout_rng=self._dropout_rng)
+            other = build_model(
+                **self.spec,
+                dtype=dtype,
+                init_rng=np.random.default_rng(0),
+                dropout_rng=self._dropout_rng,
+            )
         other.theta[:] = self.theta
         for name, buf in other.buffers().items():
             buf[...] = self.buffers()[name]
         return other
 
     def describe(self) -> str:
-        lines = [f"{self.kind} ({self.task}, loss {self.loss_name}, {self.n_params} parameters, "
-                 f"{self.dtype.name})"]
+        lines = [
+            f"{self.kind} ({self.task}, loss {self.loss_name}, {self.n_params} parameters, "
+            f"{self.dtype.name})"
+        ]
         lines += [f"  {layer.name:<11} {layer!r}" for layer in self.layers]
         return "\n".join(lines)
 
@@ -282,24 +315,44 @@ def _choose_loss(loss, kind: ModelKind, task: str, n_logits: int) -> str:
 def _check_arguments(kind: ModelKind, hidden, dropout, l2, task, n_features, n_outputs, dtype):
     """What the config layer guarantees, asserted for library callers (plain ValueErrors)."""
     if task not in kind.tasks:
-        raise ValueError(f"{kind.name} does not take a {task} target (it takes: "
-                         f"{', '.join(kind.tasks)})")
+        raise ValueError(
+            f"{kind.name} does not take a {task} target (it takes: {', '.join(kind.tasks)})"
+        )
     least = {"regression": 1, "binary": 2, "multiclass": 2}[task]
     if not (n_features >= 1 and n_outputs >= least and (task != "binary" or n_outputs == 2)):
-        raise ValueError(f"expected n_features >= 1 and n_outputs fit for a {task} target, "
-                         f"found {n_features} and {n_outputs}")
+        raise ValueError(
+            f"expected n_features >= 1 and n_outputs fit for a {task} target, "
+            f"found {n_features} and {n_outputs}"
+        )
     if not (all(h >= 1 for h in hidden) and 0 <= dropout < 1 and l2 >= 0):
-        raise ValueError(f"expected hidden sizes >= 1, dropout in [0, 1) and l2 >= 0, found "
-                         f"{list(hidden)}, {dropout} and {l2}")
+        raise ValueError(
+            f"expected hidden sizes >= 1, dropout in [0, 1) and l2 >= 0, found "
+            f"{list(hidden)}, {dropout} and {l2}"
+        )
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"expected dtype float32 or float64, found {dtype}")
 
 
-def build_model(kind: str, n_features: int, n_outputs: int, task: str, *, hidden=(),
-                activation="relu", activation_params=None, dropout: float = 0.0,
-                batch_norm: bool = False, loss=None, l2: float = 0.0, init="auto",
-                init_params=None, bias_init: float = 0.0, dtype=np.float64,
-                init_rng: np.random.Generator, dropout_rng: np.random.Generator | None = None) -> Model:
+def build_model(
+    kind: str,
+    n_features: int,
+    n_outputs: int,
+    task: str,
+    *,
+    hidden=(),
+    activation="relu",
+    activation_params=None,
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+    loss=None,
+    l2: float = 0.0,
+    init="auto",
+    init_params=None,
+    bias_init: float = 0.0,
+    dtype=np.float64,
+    init_rng: np.random.Generator,
+    dropout_rng: np.random.Generator | None = None,
+) -> Model:
     """Build and initialise a model.
 
     n_outputs: the number of regression targets, or the number of classes (2 for binary); the
@@ -316,8 +369,10 @@ def build_model(kind: str, n_features: int, n_outputs: int, task: str, *, hidden
     _check_arguments(kind, hidden, dropout, l2, task, n_features, n_outputs, dtype)
 
     if isinstance(activation, dict):
-        activation_params = {**{k: v for k, v in activation.items() if k != "name"},
-                             **(activation_params or {})}
+        activation_params = {
+            **{k: v for k, v in activation.items() if k != "name"},
+            **(activation_params or {}),
+        }
         activation = activation.get("name", "relu")
     act_entry = ACTIVATIONS.get(activation, "activation")
     act_hypers = ACTIVATIONS.resolve(act_entry.name, activation_params, "activation")
@@ -335,23 +390,54 @@ def build_model(kind: str, n_features: int, n_outputs: int, task: str, *, hidden
         raise ValueError("dropout > 0 needs a random stream: pass dropout_rng")
 
     layers = kind.layers(
-        int(n_features), int(n_logits), hidden=hidden, make_activation=lambda: act_entry.build(**act_hypers),
-        dropout=float(dropout), batch_norm=bool(batch_norm), dropout_rng=dropout_rng)
-    spec = dict(kind=kind.name, n_features=int(n_features), n_outputs=int(n_outputs), task=task,
-                hidden=hidden, activation=act_entry.name, activation_params=act_hypers,
-                dropout=float(dropout), batch_norm=bool(batch_norm), loss=loss_name, l2=float(l2),
-                init=scheme, init_params=init_hypers if scheme == init_entry.name else None,
-                bias_init=float(bias_init))
-    model = Model(layers, LOSSES.get(loss_name).build(), kind=kind, task=task,
-                  n_features=int(n_features), n_outputs=int(n_logits), n_classes=n_classes,
-                  l2=float(l2), dtype=dtype, spec=spec, dropout_rng=dropout_rng)
+        int(n_features),
+        int(n_logits),
+        hidden=hidden,
+        make_activation=lambda: act_entry.build(**act_hypers),
+        dropout=float(dropout),
+        batch_norm=bool(batch_norm),
+        dropout_rng=dropout_rng,
+    )
+    spec = dict(
+        kind=kind.name,
+        n_features=int(n_features),
+        n_outputs=int(n_outputs),
+        task=task,
+        hidden=hidden,
+        activation=act_entry.name,
+        activation_params=act_hypers,
+        dropout=float(dropout),
+        batch_norm=bool(batch_norm),
+        loss=loss_name,
+        l2=float(l2),
+        init=scheme,
+        init_params=init_hypers if scheme == init_entry.name else None,
+        bias_init=float(bias_init),
+    )
+    model = Model(
+        layers,
+        LOSSES.get(loss_name).build(),
+        kind=kind,
+        task=task,
+        n_features=int(n_features),
+        n_outputs=int(n_logits),
+        n_classes=n_classes,
+        l2=float(l2),
+        dtype=dtype,
+        spec=spec,
+        dropout_rng=dropout_rng,
+    )
     model.init_scheme = scheme
 
     if hidden and scheme in SYMMETRIC:
-        warnings.warn(f"init.scheme: {scheme} on an MLP starts every hidden unit identical; they get "
-                      "identical gradients and stay identical (the symmetry problem), so the hidden "
-                      "layer acts like one unit. Use a random scheme such as he_normal or "
-                      "xavier_uniform to break the symmetry.", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"init.scheme: {scheme} on an MLP starts every hidden unit identical; they get "
+            "identical gradients and stay identical (the symmetry problem), so the hidden "
+            "layer acts like one unit. Use a random scheme such as he_normal or "
+            "xavier_uniform to break the symmetry.",
+            UserWarning,
+            stacklevel=2,
+        )
     draw = INITS.get(scheme).build
     scheme_hypers = init_hypers if scheme == init_entry.name else {}
     for layer in layers:  # fixed order; only the init stream is used

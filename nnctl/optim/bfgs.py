@@ -23,7 +23,7 @@ from nnctl.registry import Hyper, positive
 
 
 def _matrix_megabytes(size: int) -> float:
-    return int(size)**2 * 8 / 2**20
+    return int(size) ** 2 * 8 / 2**20
 
 
 def check_matrix_size(settings: dict, n_params: int, where: str) -> None:
@@ -32,16 +32,24 @@ def check_matrix_size(settings: dict, n_params: int, where: str) -> None:
     if megabytes > limit:
         raise UsageError(
             f"{where}.name: bfgs keeps a {n_params} x {n_params} matrix ({megabytes:.0f} MB), "
-            f"above {where}.max_matrix_mb = {limit:g}; use {where}.name: lbfgs")
+            f"above {where}.max_matrix_mb = {limit:g}; use {where}.name: lbfgs"
+        )
 
 
 @OPTIMIZERS.register(
     "bfgs",
     "BFGS quasi-Newton, dense inverse-Hessian estimate, strong-Wolfe line search",
-    hypers=COMMON_HYPERS + LINE_SEARCH_HYPERS + (
-        Hyper("max_matrix_mb", "float", 1024.0,
-              "refuse an inverse-Hessian matrix larger than this (MB)",
-              check=positive, expect="> 0"),
+    hypers=COMMON_HYPERS
+    + LINE_SEARCH_HYPERS
+    + (
+        Hyper(
+            "max_matrix_mb",
+            "float",
+            1024.0,
+            "refuse an inverse-Hessian matrix larger than this (MB)",
+            check=positive,
+            expect="> 0",
+        ),
     ),
     family="full_batch",
     validate=check_wolfe_constants,
@@ -52,8 +60,10 @@ class BFGS(QuasiNewton):
 
     def __init__(self, size, dtype=np.float64, *, max_matrix_mb=1024.0, **settings):
         if _matrix_megabytes(size) > max_matrix_mb:
-            raise ValueError(f"bfgs: a {int(size)} x {int(size)} matrix is above "
-                             f"max_matrix_mb = {max_matrix_mb:g}")
+            raise ValueError(
+                f"bfgs: a {int(size)} x {int(size)} matrix is above "
+                f"max_matrix_mb = {max_matrix_mb:g}"
+            )
         super().__init__(size, dtype, **settings)
         self.inverse_hessian = np.eye(self.size)
         self.n_updates = 0

@@ -15,19 +15,38 @@ from __future__ import annotations
 import numpy as np
 
 from nnctl.optim.base import OPTIMIZERS, IterationInfo
-from nnctl.optim.minimizer import (C1, COMMON_HYPERS, MAX_LS, FullBatchMinimizer, c2_hyper,
-                                   check_wolfe_constants)
+from nnctl.optim.minimizer import (
+    C1,
+    COMMON_HYPERS,
+    MAX_LS,
+    FullBatchMinimizer,
+    c2_hyper,
+    check_wolfe_constants,
+)
 from nnctl.registry import Hyper, positive
 
 
 @OPTIMIZERS.register(
     "cg",
     "nonlinear conjugate gradients (PR+ or Fletcher-Reeves), strong-Wolfe line search",
-    hypers=COMMON_HYPERS + (
-        Hyper("beta", "str", "polak_ribiere", "conjugacy formula",
-              choices=("polak_ribiere", "fletcher_reeves")),
-        Hyper("restart", "int", None, "restart with -gradient every this many iterations "
-              "(null: the number of parameters)", check=positive, expect="> 0", nullable=True),
+    hypers=COMMON_HYPERS
+    + (
+        Hyper(
+            "beta",
+            "str",
+            "polak_ribiere",
+            "conjugacy formula",
+            choices=("polak_ribiere", "fletcher_reeves"),
+        ),
+        Hyper(
+            "restart",
+            "int",
+            None,
+            "restart with -gradient every this many iterations (null: the number of parameters)",
+            check=positive,
+            expect="> 0",
+            nullable=True,
+        ),
         C1,
         c2_hyper(0.1),
         MAX_LS,
@@ -39,8 +58,18 @@ from nnctl.registry import Hyper, positive
 class ConjugateGradients(FullBatchMinimizer):
     STATE = ("direction", "previous_grad", "previous_step", "has_direction", "since_restart")
 
-    def __init__(self, size, dtype=np.float64, *, beta="polak_ribiere", restart=None, c1=1e-4,
-                 c2=0.1, max_ls=25, **common):
+    def __init__(
+        self,
+        size,
+        dtype=np.float64,
+        *,
+        beta="polak_ribiere",
+        restart=None,
+        c1=1e-4,
+        c2=0.1,
+        max_ls=25,
+        **common,
+    ):
         super().__init__(size, dtype, **common)
         check_wolfe_constants({"c1": c1, "c2": c2})
         self.beta, self.c1, self.c2, self.max_ls = beta, c1, c2, max_ls

@@ -41,11 +41,13 @@ class ExactLeastSquares(OptimizerState):
         else:
             solution = solve_least_squares(*objective.linear_problem())
         if solution.size != theta.size:
-            raise ValueError(f"exact: the solution has {solution.size} parameters, "
-                             f"theta has {theta.size}")
+            raise ValueError(
+                f"exact: the solution has {solution.size} parameters, theta has {theta.size}"
+            )
         theta[...] = solution
         f, g = objective.value_and_grad(np.asarray(theta, dtype=np.float64))
         self.n_fev += 1
         self.n_gev += 1
-        return IterationInfo(float(f), float(np.linalg.norm(g)), 1.0, self.n_fev, self.n_gev,
-                             "converged")
+        return IterationInfo(
+            float(f), float(np.linalg.norm(g)), 1.0, self.n_fev, self.n_gev, "converged"
+        )

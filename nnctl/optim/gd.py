@@ -18,9 +18,16 @@ from nnctl.registry import Hyper, positive
 @OPTIMIZERS.register(
     "gd",
     "full-batch gradient descent, fixed rate or Armijo backtracking",
-    hypers=COMMON_HYPERS + (
-        Hyper("lr", "float", 0.1, "step size (the first trial step with armijo)",
-              check=positive, expect="> 0"),
+    hypers=COMMON_HYPERS
+    + (
+        Hyper(
+            "lr",
+            "float",
+            0.1,
+            "step size (the first trial step with armijo)",
+            check=positive,
+            expect="> 0",
+        ),
         Hyper("armijo", "bool", False, "backtrack from lr until the loss decreases enough"),
         C1,
         MAX_LS,
@@ -28,8 +35,9 @@ from nnctl.registry import Hyper, positive
     family="full_batch",
 )
 class GradientDescent(FullBatchMinimizer):
-    def __init__(self, size, dtype=np.float64, *, lr=0.1, armijo=False, c1=1e-4, max_ls=25,
-                 **common):
+    def __init__(
+        self, size, dtype=np.float64, *, lr=0.1, armijo=False, c1=1e-4, max_ls=25, **common
+    ):
         super().__init__(size, dtype, **common)
         self.lr, self.armijo, self.c1, self.max_ls = lr, armijo, c1, max_ls
 

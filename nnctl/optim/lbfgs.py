@@ -26,10 +26,18 @@ from nnctl.registry import Hyper, positive
 @OPTIMIZERS.register(
     "lbfgs",
     "limited-memory BFGS (two-loop recursion), strong-Wolfe line search",
-    hypers=COMMON_HYPERS + (
-        Hyper("history_size", "int", 10, "curvature pairs (s, y) remembered",
-              check=positive, expect="> 0"),
-    ) + LINE_SEARCH_HYPERS,
+    hypers=COMMON_HYPERS
+    + (
+        Hyper(
+            "history_size",
+            "int",
+            10,
+            "curvature pairs (s, y) remembered",
+            check=positive,
+            expect="> 0",
+        ),
+    )
+    + LINE_SEARCH_HYPERS,
     aliases=("l-bfgs", "l_bfgs"),
     family="full_batch",
     validate=check_wolfe_constants,

@@ -17,8 +17,9 @@ the accepted point, and these searches usually accept their first trial.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -75,9 +76,17 @@ def _interpolate(a: _Trial, b: _Trial, low: float, high: float) -> float:
     return 0.5 * (low + high)
 
 
-def strong_wolfe(fun: Callable, x0: np.ndarray, d: np.ndarray, f0: float, g0: np.ndarray,
-                 step: float = 1.0, c1: float = 1e-4, c2: float = 0.9,
-                 max_evals: int = 25) -> LineSearchResult:
+def strong_wolfe(
+    fun: Callable,
+    x0: np.ndarray,
+    d: np.ndarray,
+    f0: float,
+    g0: np.ndarray,
+    step: float = 1.0,
+    c1: float = 1e-4,
+    c2: float = 0.9,
+    max_evals: int = 25,
+) -> LineSearchResult:
     """A step satisfying the strong-Wolfe conditions, or the best sufficient-decrease step seen
     when `max_evals` runs out (then `strong_wolfe` is False; `armijo` False if there is none)."""
     slope0 = float(g0 @ d)
@@ -138,8 +147,16 @@ def strong_wolfe(fun: Callable, x0: np.ndarray, d: np.ndarray, f0: float, g0: np
     return done(previous, False)
 
 
-def backtracking(fun: Callable, x0: np.ndarray, d: np.ndarray, f0: float, g0: np.ndarray,
-                 step: float = 1.0, c1: float = 1e-4, max_evals: int = 25) -> LineSearchResult:
+def backtracking(
+    fun: Callable,
+    x0: np.ndarray,
+    d: np.ndarray,
+    f0: float,
+    g0: np.ndarray,
+    step: float = 1.0,
+    c1: float = 1e-4,
+    max_evals: int = 25,
+) -> LineSearchResult:
     """The first of step, then shrinking steps (quadratic interpolation, safeguarded to
     [0.1, 0.5] of the last) with sufficient decrease; step 0 and `armijo` False if none."""
     slope0 = float(g0 @ d)
@@ -156,5 +173,6 @@ def backtracking(fun: Callable, x0: np.ndarray, d: np.ndarray, f0: float, g0: np
         except ZeroDivisionError:
             shrunk = math.nan
         step = min(max(shrunk, 0.1 * step), 0.5 * step) if math.isfinite(shrunk) else 0.5 * step
-    return LineSearchResult(0.0, x0, float(f0), np.asarray(g0, dtype=np.float64), max_evals,
-                            False, False)
+    return LineSearchResult(
+        0.0, x0, float(f0), np.asarray(g0, dtype=np.float64), max_evals, False, False
+    )

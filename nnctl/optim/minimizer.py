@@ -31,27 +31,65 @@ def _in_open_unit(v) -> bool:
 
 
 COMMON_HYPERS = (
-    Hyper("max_iter", "int", None, "iterations to run; null means the run's train.epochs",
-          check=positive, expect="> 0", nullable=True),
-    Hyper("tolerance_grad", "float", 1e-7, "stop when max |gradient| <= this",
-          check=non_negative, expect=">= 0"),
-    Hyper("tolerance_change", "float", 1e-9,
-          "stop when |loss change| or step * max |direction| is <= this",
-          check=non_negative, expect=">= 0"),
-    Hyper("max_eval", "int", None, "budget of objective evaluations (null: no limit)",
-          check=positive, expect="> 0", nullable=True),
+    Hyper(
+        "max_iter",
+        "int",
+        None,
+        "iterations to run; null means the run's train.epochs",
+        check=positive,
+        expect="> 0",
+        nullable=True,
+    ),
+    Hyper(
+        "tolerance_grad",
+        "float",
+        1e-7,
+        "stop when max |gradient| <= this",
+        check=non_negative,
+        expect=">= 0",
+    ),
+    Hyper(
+        "tolerance_change",
+        "float",
+        1e-9,
+        "stop when |loss change| or step * max |direction| is <= this",
+        check=non_negative,
+        expect=">= 0",
+    ),
+    Hyper(
+        "max_eval",
+        "int",
+        None,
+        "budget of objective evaluations (null: no limit)",
+        check=positive,
+        expect="> 0",
+        nullable=True,
+    ),
 )
-C1 = Hyper("c1", "float", 1e-4, "line search sufficient-decrease (Armijo) constant",
-           check=_in_open_unit, expect="in (0, 1)")
-MAX_LS = Hyper("max_ls", "int", 25, "most objective evaluations per line search",
-               check=positive, expect="> 0")
+C1 = Hyper(
+    "c1",
+    "float",
+    1e-4,
+    "line search sufficient-decrease (Armijo) constant",
+    check=_in_open_unit,
+    expect="in (0, 1)",
+)
+MAX_LS = Hyper(
+    "max_ls", "int", 25, "most objective evaluations per line search", check=positive, expect="> 0"
+)
 
 
 def c2_hyper(default: float) -> Hyper:
     """The strong-Wolfe curvature constant; its default depends on the method (0.9 quasi-Newton,
     0.1 conjugate gradients, as Nocedal & Wright recommend)."""
-    return Hyper("c2", "float", default, "line search strong-Wolfe curvature constant (> c1)",
-                 check=_in_open_unit, expect="in (0, 1)")
+    return Hyper(
+        "c2",
+        "float",
+        default,
+        "line search strong-Wolfe curvature constant (> c1)",
+        check=_in_open_unit,
+        expect="in (0, 1)",
+    )
 
 
 def check_wolfe_constants(settings: dict, where: str = "optimizer") -> None:
@@ -67,8 +105,16 @@ class FullBatchMinimizer(OptimizerState):
 
     STATE = ("x", "f", "g", "has_point", "n_fev", "n_gev", "n_iter")
 
-    def __init__(self, size, dtype=np.float64, *, max_iter=None, tolerance_grad=1e-7,
-                 tolerance_change=1e-9, max_eval=None):
+    def __init__(
+        self,
+        size,
+        dtype=np.float64,
+        *,
+        max_iter=None,
+        tolerance_grad=1e-7,
+        tolerance_change=1e-9,
+        max_eval=None,
+    ):
         self.size = int(size)
         self.dtype = dtype  # recorded; the arithmetic is float64 whatever the model's dtype
         self.max_iter = max_iter  # the trainer runs the iterations; recorded here
@@ -97,15 +143,32 @@ class FullBatchMinimizer(OptimizerState):
         return max(1, min(per_search, self.max_eval - self.n_fev))
 
     def wolfe_search(self, objective, direction, step0) -> LineSearchResult:
-        result = strong_wolfe(objective.value_and_grad, self.x, direction, self.f, self.g,
-                              step0, self.c1, self.c2, self.budget(self.max_ls))
+        result = strong_wolfe(
+            objective.value_and_grad,
+            self.x,
+            direction,
+            self.f,
+            self.g,
+            step0,
+            self.c1,
+            self.c2,
+            self.budget(self.max_ls),
+        )
         self.n_fev += result.n_evals
         self.n_gev += result.n_evals
         return result
 
     def armijo_search(self, objective, direction, step0) -> LineSearchResult:
-        result = backtracking(objective.value_and_grad, self.x, direction, self.f, self.g,
-                              step0, self.c1, self.budget(self.max_ls))
+        result = backtracking(
+            objective.value_and_grad,
+            self.x,
+            direction,
+            self.f,
+            self.g,
+            step0,
+            self.c1,
+            self.budget(self.max_ls),
+        )
         self.n_fev += result.n_evals
         self.n_gev += result.n_evals
         return result
@@ -149,5 +212,6 @@ class FullBatchMinimizer(OptimizerState):
         return self._report(0.0, "max_eval" if out_of_budget else "line_search_failed")
 
     def _report(self, step, reason) -> IterationInfo:
-        return IterationInfo(self.f, float(np.linalg.norm(self.g)), float(step),
-                             self.n_fev, self.n_gev, reason)
+        return IterationInfo(
+            self.f, float(np.linalg.norm(self.g)), float(step), self.n_fev, self.n_gev, reason
+        )

@@ -25,7 +25,7 @@ from nnctl.registry import Hyper, non_negative, positive
 
 
 def _hessian_megabytes(size: int) -> float:
-    return int(size)**2 * 8 / 2**20
+    return int(size) ** 2 * 8 / 2**20
 
 
 def check_hessian_size(settings: dict, n_params: int, where: str) -> None:
@@ -35,22 +35,47 @@ def check_hessian_size(settings: dict, n_params: int, where: str) -> None:
         raise UsageError(
             f"{where}.hessian: a dense Hessian of {n_params} parameters takes "
             f"{megabytes:.0f} MB, above {where}.max_hessian_mb = {limit:g}; "
-            f"use {where}.hessian: free or {where}.name: lbfgs")
+            f"use {where}.hessian: free or {where}.name: lbfgs"
+        )
 
 
 @OPTIMIZERS.register(
     "newton",
     "Newton-Raphson: dense Hessian + Cholesky, or Hessian-free CG; Armijo line search",
-    hypers=COMMON_HYPERS + (
-        Hyper("hessian", "str", "auto",
-              "exact: dense Hessian; free: CG on Hessian-vector products; auto: exact when the "
-              "objective has one", choices=("auto", "exact", "free")),
-        Hyper("damping", "float", 0.0, "Levenberg-Marquardt term added to the Hessian diagonal",
-              check=non_negative, expect=">= 0"),
-        Hyper("cg_max_iter", "int", 50, "most Hessian-vector products per Hessian-free step",
-              check=positive, expect="> 0"),
-        Hyper("max_hessian_mb", "float", 2048.0, "refuse a dense Hessian larger than this (MB)",
-              check=positive, expect="> 0"),
+    hypers=COMMON_HYPERS
+    + (
+        Hyper(
+            "hessian",
+            "str",
+            "auto",
+            "exact: dense Hessian; free: CG on Hessian-vector products; auto: exact when the "
+            "objective has one",
+            choices=("auto", "exact", "free"),
+        ),
+        Hyper(
+            "damping",
+            "float",
+            0.0,
+            "Levenberg-Marquardt term added to the Hessian diagonal",
+            check=non_negative,
+            expect=">= 0",
+        ),
+        Hyper(
+            "cg_max_iter",
+            "int",
+            50,
+            "most Hessian-vector products per Hessian-free step",
+            check=positive,
+            expect="> 0",
+        ),
+        Hyper(
+            "max_hessian_mb",
+            "float",
+            2048.0,
+            "refuse a dense Hessian larger than this (MB)",
+            check=positive,
+            expect="> 0",
+        ),
         C1,
         MAX_LS,
     ),
@@ -62,12 +87,25 @@ def check_hessian_size(settings: dict, n_params: int, where: str) -> None:
 class Newton(FullBatchMinimizer):
     STATE = ("n_hev", "n_hvp")
 
-    def __init__(self, size, dtype=np.float64, *, hessian="auto", damping=0.0, cg_max_iter=50,
-                 max_hessian_mb=2048.0, c1=1e-4, max_ls=25, **common):
+    def __init__(
+        self,
+        size,
+        dtype=np.float64,
+        *,
+        hessian="auto",
+        damping=0.0,
+        cg_max_iter=50,
+        max_hessian_mb=2048.0,
+        c1=1e-4,
+        max_ls=25,
+        **common,
+    ):
         super().__init__(size, dtype, **common)
         if hessian != "free" and _hessian_megabytes(self.size) > max_hessian_mb:
-            raise ValueError(f"newton: a dense Hessian of {self.size} parameters is above "
-                             f"max_hessian_mb = {max_hessian_mb:g}")
+            raise ValueError(
+                f"newton: a dense Hessian of {self.size} parameters is above "
+                f"max_hessian_mb = {max_hessian_mb:g}"
+            )
         self.hessian, self.damping, self.cg_max_iter = hessian, damping, cg_max_iter
         self.c1, self.max_ls = c1, max_ls
         self.n_hev = 0  # dense Hessians evaluated

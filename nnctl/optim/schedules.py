@@ -31,9 +31,14 @@ from nnctl.optim.base import SCHEDULES
 from nnctl.registry import Entry, Hyper, non_negative, positive
 
 WHERE = "schedule"
-WARMUP = Hyper("warmup_epochs", "int", 0,
-               "epochs of linear warmup before the schedule starts: epoch k <= W uses lr * k / (W + 1)",
-               check=non_negative, expect=">= 0")
+WARMUP = Hyper(
+    "warmup_epochs",
+    "int",
+    0,
+    "epochs of linear warmup before the schedule starts: epoch k <= W uses lr * k / (W + 1)",
+    check=non_negative,
+    expect=">= 0",
+)
 
 
 class Schedule:
@@ -72,11 +77,15 @@ class Schedule:
         expected = {"epoch", *self._extra_state()}
         if not isinstance(state, dict) or set(state) != expected:
             found = sorted(state) if isinstance(state, dict) else state
-            raise UsageError(f"schedule state: expected keys {sorted(expected)} for "
-                             f"{type(self).__name__}, found {found} (a checkpoint of another schedule?)")
+            raise UsageError(
+                f"schedule state: expected keys {sorted(expected)} for "
+                f"{type(self).__name__}, found {found} (a checkpoint of another schedule?)"
+            )
         epoch = state["epoch"]
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-            raise UsageError(f"schedule state: expected 'epoch' to be a count >= 0, found {epoch!r}")
+            raise UsageError(
+                f"schedule state: expected 'epoch' to be a count >= 0, found {epoch!r}"
+            )
         self.epoch = epoch
         self._load_extra(state)
 
@@ -107,7 +116,7 @@ class Exponential(Schedule):
         self.gamma = gamma
 
     def rate(self, t):
-        return self.base_lr * self.gamma ** t
+        return self.base_lr * self.gamma**t
 
 
 class InverseTime(Schedule):
@@ -127,7 +136,10 @@ class Cosine(Schedule):
 
     def rate(self, t):
         progress = min(t, self.T_max) / self.T_max
-        return self.eta_min + (self.base_lr - self.eta_min) * (1.0 + math.cos(math.pi * progress)) / 2.0
+        return (
+            self.eta_min
+            + (self.base_lr - self.eta_min) * (1.0 + math.cos(math.pi * progress)) / 2.0
+        )
 
 
 class ReduceOnPlateau(Schedule):
@@ -142,8 +154,9 @@ class ReduceOnPlateau(Schedule):
 
     MIN_CHANGE = 1e-8  # torch's eps: smaller reductions are ignored
 
-    def __init__(self, base_lr, epochs, mode, factor, patience, threshold, cooldown, min_lr,
-                 warmup_epochs=0):
+    def __init__(
+        self, base_lr, epochs, mode, factor, patience, threshold, cooldown, min_lr, warmup_epochs=0
+    ):
         super().__init__(base_lr, epochs, warmup_epochs)
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.cooldown, self.min_lr = threshold, cooldown, min_lr
@@ -179,13 +192,19 @@ class ReduceOnPlateau(Schedule):
 
     def _extra_state(self):
         # +-inf is not JSON: an unset best is stored as None.
-        return {"lr": self.current_lr, "best": self.best if math.isfinite(self.best) else None,
-                "num_bad_epochs": self.num_bad_epochs, "cooldown_counter": self.cooldown_counter}
+        return {
+            "lr": self.current_lr,
+            "best": self.best if math.isfinite(self.best) else None,
+            "num_bad_epochs": self.num_bad_epochs,
+            "cooldown_counter": self.cooldown_counter,
+        }
 
     def _load_extra(self, state):
         self.current_lr = float(state["lr"])
         best = state["best"]
-        self.best = float(best) if best is not None else (math.inf if self.mode == "min" else -math.inf)
+        self.best = (
+            float(best) if best is not None else (math.inf if self.mode == "min" else -math.inf)
+        )
         self.num_bad_epochs = int(state["num_bad_epochs"])
         self.cooldown_counter = int(state["cooldown_counter"])
 
@@ -202,38 +221,121 @@ def _register(name: str, doc: str, schedule_class: type[Schedule], hypers: tuple
 
 
 _register("constant", "the same rate every epoch", Constant)
-_register("step", "multiply the rate by gamma every step_size epochs", StepDecay, (
-    Hyper("step_size", "int", 10, "epochs between decays", check=lambda v: v >= 1, expect=">= 1"),
-    Hyper("gamma", "float", 0.1, "factor applied at each decay", check=positive, expect="> 0"),
-))
-_register("exponential", "multiply the rate by gamma after every epoch", Exponential, (
-    Hyper("gamma", "float", 0.95, "factor applied each epoch", check=positive, expect="> 0"),
-))
-_register("inverse_time", "lr0 / (1 + decay * t) ** power after t epochs: decreasing as the lecture asks",
-          InverseTime, (
-              Hyper("decay", "float", 1.0,
-                    "how fast the rate falls; with 1 the k-th epoch (k from 1) runs at lr0 / k ** power",
-                    check=non_negative, expect=">= 0"),
-              Hyper("power", "float", 1.0, "exponent: 1 gives lr0 / (1 + decay t), 0.5 its square root",
-                    check=positive, expect="> 0"),
-          ))
-_register("cosine", "cosine annealing from lr0 to eta_min over T_max epochs, then eta_min", Cosine, (
-    Hyper("T_max", "int", None, "epochs to anneal over (null: all epochs after warmup)",
-          check=lambda v: v >= 1, expect=">= 1", nullable=True),
-    Hyper("eta_min", "float", 0.0, "the rate reached at the end", check=non_negative, expect=">= 0"),
-))
-_register("reduce_on_plateau", "cut the rate by factor when the monitored metric stops improving",
-          ReduceOnPlateau, (
-              Hyper("mode", "str", "min", "min for losses, max for metrics like accuracy",
-                    choices=("min", "max")),
-              Hyper("factor", "float", 0.1, "multiplier applied at each cut",
-                    check=lambda v: 0 < v < 1, expect="in (0, 1)"),
-              Hyper("patience", "int", 10, "epochs without improvement tolerated before a cut",
-                    check=non_negative, expect=">= 0"),
-              Hyper("threshold", "float", 1e-4, "relative improvement that counts: best * (1 - threshold)",
-                    check=non_negative, expect=">= 0"),
-              Hyper("cooldown", "int", 0, "epochs after a cut in which bad epochs are not counted",
-                    check=non_negative, expect=">= 0"),
-              Hyper("min_lr", "float", 0.0, "the rate is never cut below this", check=non_negative,
-                    expect=">= 0"),
-          ))
+_register(
+    "step",
+    "multiply the rate by gamma every step_size epochs",
+    StepDecay,
+    (
+        Hyper(
+            "step_size", "int", 10, "epochs between decays", check=lambda v: v >= 1, expect=">= 1"
+        ),
+        Hyper("gamma", "float", 0.1, "factor applied at each decay", check=positive, expect="> 0"),
+    ),
+)
+_register(
+    "exponential",
+    "multiply the rate by gamma after every epoch",
+    Exponential,
+    (Hyper("gamma", "float", 0.95, "factor applied each epoch", check=positive, expect="> 0"),),
+)
+_register(
+    "inverse_time",
+    "lr0 / (1 + decay * t) ** power after t epochs: decreasing as the lecture asks",
+    InverseTime,
+    (
+        Hyper(
+            "decay",
+            "float",
+            1.0,
+            "how fast the rate falls; with 1 the k-th epoch (k from 1) runs at lr0 / k ** power",
+            check=non_negative,
+            expect=">= 0",
+        ),
+        Hyper(
+            "power",
+            "float",
+            1.0,
+            "exponent: 1 gives lr0 / (1 + decay t), 0.5 its square root",
+            check=positive,
+            expect="> 0",
+        ),
+    ),
+)
+_register(
+    "cosine",
+    "cosine annealing from lr0 to eta_min over T_max epochs, then eta_min",
+    Cosine,
+    (
+        Hyper(
+            "T_max",
+            "int",
+            None,
+            "epochs to anneal over (null: all epochs after warmup)",
+            check=lambda v: v >= 1,
+            expect=">= 1",
+            nullable=True,
+        ),
+        Hyper(
+            "eta_min",
+            "float",
+            0.0,
+            "the rate reached at the end",
+            check=non_negative,
+            expect=">= 0",
+        ),
+    ),
+)
+_register(
+    "reduce_on_plateau",
+    "cut the rate by factor when the monitored metric stops improving",
+    ReduceOnPlateau,
+    (
+        Hyper(
+            "mode",
+            "str",
+            "min",
+            "min for losses, max for metrics like accuracy",
+            choices=("min", "max"),
+        ),
+        Hyper(
+            "factor",
+            "float",
+            0.1,
+            "multiplier applied at each cut",
+            check=lambda v: 0 < v < 1,
+            expect="in (0, 1)",
+        ),
+        Hyper(
+            "patience",
+            "int",
+            10,
+            "epochs without improvement tolerated before a cut",
+            check=non_negative,
+            expect=">= 0",
+        ),
+        Hyper(
+            "threshold",
+            "float",
+            1e-4,
+            "relative improvement that counts: best * (1 - threshold)",
+            check=non_negative,
+            expect=">= 0",
+        ),
+        Hyper(
+            "cooldown",
+            "int",
+            0,
+            "epochs after a cut in which bad epochs are not counted",
+            check=non_negative,
+            expect=">= 0",
+        ),
+        Hyper(
+            "min_lr",
+            "float",
+            0.0,
+            "the rate is never cut below this",
+            check=non_negative,
+            expect=">= 0",
+        ),
+    ),
+)

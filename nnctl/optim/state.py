@@ -37,8 +37,9 @@ class OptimizerState:
 
     def state_names(self) -> tuple[str, ...]:
         """The saved names of the fields these settings use, in declaration order."""
-        return tuple(n for n in self._declared_state()
-                     if getattr(self, self._attribute(n)) is not None)
+        return tuple(
+            n for n in self._declared_state() if getattr(self, self._attribute(n)) is not None
+        )
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {name: _saved(getattr(self, self._attribute(name))) for name in self.state_names()}
@@ -52,7 +53,8 @@ class OptimizerState:
             raise UsageError(
                 f"optimizer state: expected entries {', '.join(expected)} for "
                 f"{type(self).__name__} with these settings; missing: {missing}; unknown: "
-                f"{unknown} (was the checkpoint written with another optimizer or other settings?)")
+                f"{unknown} (was the checkpoint written with another optimizer or other settings?)"
+            )
         restored = {name: self._checked(name, np.asarray(state[name])) for name in expected}
         for name, value in restored.items():  # all checked first: a bad entry changes nothing
             setattr(self, self._attribute(name), value)
@@ -62,17 +64,21 @@ class OptimizerState:
         current = getattr(self, self._attribute(name))
         if isinstance(current, np.ndarray):
             if value.shape != current.shape:
-                raise UsageError(f"optimizer state: expected {name!r} of shape {current.shape}, "
-                                 f"found {value.shape} (a checkpoint of another model?)")
+                raise UsageError(
+                    f"optimizer state: expected {name!r} of shape {current.shape}, "
+                    f"found {value.shape} (a checkpoint of another model?)"
+                )
             if value.dtype.kind not in "biuf":
-                raise UsageError(f"optimizer state: expected {name!r} to hold numbers, "
-                                 f"found dtype {value.dtype}")
+                raise UsageError(
+                    f"optimizer state: expected {name!r} to hold numbers, found dtype {value.dtype}"
+                )
             return value.astype(current.dtype, copy=True)
         if value.shape == (1,):
             value = value.reshape(())  # older checkpoints stored scalars as 1-element arrays
         if value.shape != () or value.dtype.kind not in "biuf":
-            raise UsageError(f"optimizer state: expected {name!r} to be one number, "
-                             f"found {value!r}")
+            raise UsageError(
+                f"optimizer state: expected {name!r} to be one number, found {value!r}"
+            )
         number = value.item()
         if isinstance(current, bool):
             return bool(number)
@@ -80,8 +86,9 @@ class OptimizerState:
             whole = value.dtype.kind in "iu" or float(number).is_integer()
             if not whole or (name not in self.SIGNED and number < 0):
                 what = "an integer" if name in self.SIGNED else "a count >= 0"
-                raise UsageError(f"optimizer state: expected {name!r} to be {what}, "
-                                 f"found {value!r}")
+                raise UsageError(
+                    f"optimizer state: expected {name!r} to be {what}, found {value!r}"
+                )
             return int(number)
         return float(number)
 

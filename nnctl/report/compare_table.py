@@ -14,8 +14,17 @@ from nnctl.report.tables import _table
 BARS = "▁▂▃▄▅▆▇█"
 WIDTH = 20  # characters of a sparkline
 # Columns a narrow terminal leaves out, least needed first; label and best metric always stay.
-COMPARISON_DROP_ORDER = ("target@grads", "target@s", "time (s)", "epochs", "train loss (log)",
-                         "target@epoch", "best val loss", "train loss", "status")
+COMPARISON_DROP_ORDER = (
+    "target@grads",
+    "target@s",
+    "time (s)",
+    "epochs",
+    "train loss (log)",
+    "target@epoch",
+    "best val loss",
+    "train loss",
+    "status",
+)
 
 
 def _finite(values) -> list[float | None]:
@@ -34,8 +43,9 @@ def scale(curves: list[list]) -> tuple[float, float] | None:
     return min(values), max(values)
 
 
-def sparkline(values: list, bounds: tuple[float, float] | None, length: int | None = None,
-              width: int = WIDTH) -> str:
+def sparkline(
+    values: list, bounds: tuple[float, float] | None, length: int | None = None, width: int = WIDTH
+) -> str:
     """The curve in `width` characters on a log scale between `bounds` (shared by every curve, so
     heights compare across rows). The x axis spans `length` points (the longest curve): a curve
     that stopped early ends early. Each character shows the last value of its stretch; a gap
@@ -60,8 +70,9 @@ def sparkline(values: list, bounds: tuple[float, float] | None, length: int | No
     return "".join(chars).rstrip()
 
 
-def columns_that_fit(columns: list[str], rows: list[list[str]], width: int,
-                     drop_order: tuple[str, ...] = ()) -> list[int]:
+def columns_that_fit(
+    columns: list[str], rows: list[list[str]], width: int, drop_order: tuple[str, ...] = ()
+) -> list[int]:
     """Indices of the columns to show in a boxed table `width` characters wide: columns named in
     `drop_order` are left out, first ones first, until the rest fit. Each column takes its
     widest cell plus 3 (padding and border), the table 1 more."""
@@ -75,8 +86,13 @@ def columns_that_fit(columns: list[str], rows: list[list[str]], width: int,
     return keep
 
 
-def _emit(title: str, columns: list[str], rows: list[list[str]], no_wrap: tuple[int, ...] = (),
-          drop_order: tuple[str, ...] = ()) -> None:
+def _emit(
+    title: str,
+    columns: list[str],
+    rows: list[list[str]],
+    no_wrap: tuple[int, ...] = (),
+    drop_order: tuple[str, ...] = (),
+) -> None:
     """A Rich table on a terminal (cells as plain text: a label like `betas=[0.9,0.99]` is not
     markup), the aligned plain table of report.tables elsewhere."""
     if not use_rich(sys.stdout):
@@ -97,8 +113,10 @@ def _emit(title: str, columns: list[str], rows: list[list[str]], no_wrap: tuple[
     console.print(table)
     if len(keep) < len(columns):
         left_out = ", ".join(columns[i] for i in range(len(columns)) if i not in keep)
-        print(f"({console.width} columns: left out {left_out}; the .json file has them)",
-              file=sys.stderr)
+        print(
+            f"({console.width} columns: left out {left_out}; the .json file has them)",
+            file=sys.stderr,
+        )
 
 
 def _num(mean, std=None) -> str:
@@ -110,8 +128,10 @@ def _num(mean, std=None) -> str:
 
 def print_comparison(data: dict, curves: dict[str, list[list[dict]]], quiet: bool = False) -> None:
     """The summary rows of comparison.json, one per label (mean ± std over seeds)."""
-    first = {label: [r.get("train_loss") for r in (runs[0] if runs else [])]
-             for label, runs in curves.items()}
+    first = {
+        label: [r.get("train_loss") for r in (runs[0] if runs else [])]
+        for label, runs in curves.items()
+    }
     ok_labels = [e["label"] for e in data["summary"] if e["status"] not in ("diverged", "skipped")]
     bounds = scale([first[label] for label in ok_labels] or list(first.values()))
     length = max((len(c) for c in first.values()), default=0)
@@ -122,18 +142,22 @@ def print_comparison(data: dict, curves: dict[str, list[list[dict]]], quiet: boo
         if status == "mixed" or (e["runs"] > 1 and e["diverged"]):
             status = f"{status} ({e['diverged']}/{e['runs']} diverged)"
         reached = "" if e["runs"] == 1 else f" [{e['target_reached']}/{e['runs']}]"
-        rows.append([
-            e["label"], status,
-            _num(e["final_train_loss_mean"], e["final_train_loss_std"]),
-            _num(e["best_val_loss_mean"], e["best_val_loss_std"]),
-            _num(e["best_val_metric_mean"], e["best_val_metric_std"]),
-            _num(e["epochs_mean"]),
-            _num(e["target_epoch_mean"]) + (reached if e["target_epoch_mean"] is not None else ""),
-            _num(e["target_sample_grads_mean"]),
-            _num(e["target_wall_s_mean"]),
-            _num(e["wall_s_mean"]),
-            sparkline(first.get(e["label"], []), bounds, length),
-        ])
+        rows.append(
+            [
+                e["label"],
+                status,
+                _num(e["final_train_loss_mean"], e["final_train_loss_std"]),
+                _num(e["best_val_loss_mean"], e["best_val_loss_std"]),
+                _num(e["best_val_metric_mean"], e["best_val_metric_std"]),
+                _num(e["epochs_mean"]),
+                _num(e["target_epoch_mean"])
+                + (reached if e["target_epoch_mean"] is not None else ""),
+                _num(e["target_sample_grads_mean"]),
+                _num(e["target_wall_s_mean"]),
+                _num(e["wall_s_mean"]),
+                sparkline(first.get(e["label"], []), bounds, length),
+            ]
+        )
         if e["status"] == "skipped":
             notes.append(f"{e['label']}: skipped: {e.get('message')}")
     runs = {r["label"]: r for r in data["runs"] if r["diverged"]}
@@ -141,15 +165,33 @@ def print_comparison(data: dict, curves: dict[str, list[list[dict]]], quiet: boo
         notes.append(f"{label}: {r['message']}")
     target = data["target_loss"]
     seeds = data["seeds"]
-    title = (f"{data['kind']} of {data['config']}, seed{'s' if len(seeds) > 1 else ''} "
-             f"{', '.join(map(str, seeds))}; target@: epoch, sample-gradients and seconds at which "
-             "train_loss (data loss, no L2 penalty) first reached "
-             f"{'-' if target is None else f'{target:.4g}'} "
-             f"({data['target_rule']})")
+    title = (
+        f"{data['kind']} of {data['config']}, seed{'s' if len(seeds) > 1 else ''} "
+        f"{', '.join(map(str, seeds))}; target@: epoch, sample-gradients and seconds at which "
+        "train_loss (data loss, no L2 penalty) first reached "
+        f"{'-' if target is None else f'{target:.4g}'} "
+        f"({data['target_rule']})"
+    )
     head = "run" if data["kind"] == "sweep" else "optimizer"
-    _emit(title, [head, "status", "train loss", "best val loss", f"best {metric}", "epochs",
-                  "target@epoch", "target@grads", "target@s", "time (s)", "train loss (log)"], rows,
-          no_wrap=(0, 10), drop_order=COMPARISON_DROP_ORDER)
+    _emit(
+        title,
+        [
+            head,
+            "status",
+            "train loss",
+            "best val loss",
+            f"best {metric}",
+            "epochs",
+            "target@epoch",
+            "target@grads",
+            "target@s",
+            "time (s)",
+            "train loss (log)",
+        ],
+        rows,
+        no_wrap=(0, 10),
+        drop_order=COMPARISON_DROP_ORDER,
+    )
     for note in notes:
         print(f"  {note}")
     if not quiet:
@@ -164,15 +206,34 @@ def print_landscape(data: dict, paths: dict[str, list[float]], quiet: bool = Fal
     for r in data["runs"]:
         settings = ",".join(f"{k}={v}" for k, v in r["settings"].items())
         gap = None if r["final_value"] is None else r["final_value"] - data["f_min"]
-        reached = ("diverged" if r["diverged"] else
-                   r["steps_to_min"] if r["steps_to_min"] is not None else f"not in {r['steps']}")
-        rows.append([r["label"], settings, reached, _num(gap), _num(r["final_distance"]),
-                     sparkline(paths.get(r["label"], []), bounds, length)])
+        reached = (
+            "diverged"
+            if r["diverged"]
+            else r["steps_to_min"]
+            if r["steps_to_min"] is not None
+            else f"not in {r['steps']}"
+        )
+        rows.append(
+            [
+                r["label"],
+                settings,
+                reached,
+                _num(gap),
+                _num(r["final_distance"]),
+                sparkline(paths.get(r["label"], []), bounds, length),
+            ]
+        )
     x, y = data["start"]
-    title = (f"{data['landscape']}: {data['doc']}; start ({x:g}, {y:g}); reached = within "
-             f"{data['tol']:g} of a minimum and staying")
-    _emit(title, ["optimizer", "settings", "steps to minimum", "final f - f*", "distance",
-                  "f - f* (log)"], rows, no_wrap=(0, 5),
-          drop_order=("settings", "distance", "f - f* (log)", "final f - f*"))
+    title = (
+        f"{data['landscape']}: {data['doc']}; start ({x:g}, {y:g}); reached = within "
+        f"{data['tol']:g} of a minimum and staying"
+    )
+    _emit(
+        title,
+        ["optimizer", "settings", "steps to minimum", "final f - f*", "distance", "f - f* (log)"],
+        rows,
+        no_wrap=(0, 5),
+        drop_order=("settings", "distance", "f - f* (log)", "final f - f*"),
+    )
     if not quiet:
         print(f"results in {data['out']}", file=sys.stderr)

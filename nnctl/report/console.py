@@ -35,8 +35,13 @@ def console_for(stream):
     live = is_live(stream)
     # color_system None: no escape codes for styles either (bold, italic), only the live
     # redraw; "auto" lets Rich pick what the terminal supports.
-    return Console(file=stream, color_system="auto" if use_colour(stream) else None,
-                   highlight=False, force_terminal=live, soft_wrap=not live)
+    return Console(
+        file=stream,
+        color_system="auto" if use_colour(stream) else None,
+        highlight=False,
+        force_terminal=live,
+        soft_wrap=not live,
+    )
 
 
 def stderr_console():

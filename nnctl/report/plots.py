@@ -42,8 +42,10 @@ def _matplotlib():
 def check_out_file(path: Path) -> str:
     fmt = Path(path).suffix.lstrip(".").lower()
     if fmt not in FORMATS:
-        raise UsageError(f"--out {path}: expected a .png, .pdf or .svg file name, found "
-                         f"{Path(path).suffix or 'no extension'!r}")
+        raise UsageError(
+            f"--out {path}: expected a .png, .pdf or .svg file name, found "
+            f"{Path(path).suffix or 'no extension'!r}"
+        )
     return fmt
 
 
@@ -62,8 +64,10 @@ def _series(rows: list[dict], x_key: str, y_key: str) -> tuple[list, list]:
     xs, ys = [], []
     for row in rows:
         x, y = row.get(x_key), row.get(y_key)
-        ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                 for v in (x, y))
+        ok = all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            for v in (x, y)
+        )
         xs.append(x if ok else math.nan)
         ys.append(y if ok else math.nan)
     return xs, ys
@@ -104,7 +108,9 @@ def read_runs(runs: list[tuple[str, Path]]) -> list[tuple[str, list[dict], dict]
         if not is_run_folder(run_dir):
             raise UsageError(f"{run_dir}: not a run folder (no metrics.jsonl or summary.json)")
         summary_path = run_dir / "summary.json"
-        summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
+        summary = (
+            json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
+        )
         out.append((label, read_metrics(run_dir), summary))
     return out
 
@@ -116,15 +122,21 @@ def default_metric(data: list[tuple[str, list[dict], dict]]) -> str:
     return "val_loss"
 
 
-def plot_curves(runs: list[tuple[str, Path]], out_file: Path, metric: str | None = None,
-                title: str | None = None) -> Path:
+def plot_curves(
+    runs: list[tuple[str, Path]],
+    out_file: Path,
+    metric: str | None = None,
+    title: str | None = None,
+) -> Path:
     """Reads the run folders and writes the four-panel figure to out_file."""
     check_out_file(out_file)
     data = read_runs(runs)
     metric = metric or default_metric(data)
     if data and not any(metric in row for _, rows, _ in data for row in rows):
         keys = sorted({k for _, rows, _ in data for row in rows for k in row})
-        raise UsageError(f"--metric {metric}: no run has it; the runs' columns are: {', '.join(keys) or 'none'}")
+        raise UsageError(
+            f"--metric {metric}: no run has it; the runs' columns are: {', '.join(keys) or 'none'}"
+        )
     return _save(curves_figure(data, metric, title), Path(out_file))
 
 
@@ -133,9 +145,11 @@ def curves_figure(data: list[tuple[str, list[dict], dict]], metric: str, title: 
     mpl = _matplotlib()
     fig = mpl.figure.Figure(figsize=(13, 9))
     axes = fig.subplots(2, 2)
-    panels = [(axes[0][0], "epoch", "epoch (full-batch methods: iteration)"),
-              (axes[0][1], "sample_grads", "sample-gradient evaluations"),
-              (axes[1][0], "elapsed_s", "wall time (s)")]
+    panels = [
+        (axes[0][0], "epoch", "epoch (full-batch methods: iteration)"),
+        (axes[0][1], "sample_grads", "sample-gradient evaluations"),
+        (axes[1][0], "elapsed_s", "wall time (s)"),
+    ]
     labels = list(dict.fromkeys(label for label, _, _ in data))
     palette = mpl.colormaps["tab10" if len(labels) <= 10 else "tab20"]  # distinct up to 20
     colours = {label: palette(i % palette.N) for i, label in enumerate(labels)}
@@ -143,7 +157,7 @@ def curves_figure(data: list[tuple[str, list[dict], dict]], metric: str, title: 
     for label, rows, _ in data:
         colour = colours[label]
         for ax, x_key, _ in panels:
-            line, = ax.plot(*_series(rows, x_key, "train_loss"), color=colour, lw=1.6)
+            (line,) = ax.plot(*_series(rows, x_key, "train_loss"), color=colour, lw=1.6)
             ax.plot(*_series(rows, x_key, "val_loss"), color=colour, lw=1.2, ls="--")
             handles.setdefault(label, line)
         axes[1][1].plot(*_series(rows, "epoch", metric), color=colour, lw=1.6)
@@ -165,14 +179,22 @@ def curves_figure(data: list[tuple[str, list[dict], dict]], metric: str, title: 
     metric_ax.grid(True, alpha=0.25)
     if "loss" in metric:
         metric_ax.set_yscale("log")
-    fig.suptitle((title + "\n" if title else "")
-                 + "solid: train_loss (data loss, no L2 penalty), dashed: val_loss")
-    fig.legend(list(handles.values()), list(handles), loc="lower center",
-               ncol=min(len(handles), 6) or 1, frameon=False)
+    fig.suptitle(
+        (title + "\n" if title else "")
+        + "solid: train_loss (data loss, no L2 penalty), dashed: val_loss"
+    )
+    fig.legend(
+        list(handles.values()),
+        list(handles),
+        loc="lower center",
+        ncol=min(len(handles), 6) or 1,
+        frameon=False,
+    )
     # Fixed margins: tight_layout would measure every tick label, seconds on log axes.
     legend_rows = max(len(handles) - 1, 0) // 6 + 1
-    fig.subplots_adjust(left=0.07, right=0.98, top=0.9, bottom=0.08 + 0.025 * legend_rows,
-                        hspace=0.3, wspace=0.18)
+    fig.subplots_adjust(
+        left=0.07, right=0.98, top=0.9, bottom=0.08 + 0.025 * legend_rows, hspace=0.3, wspace=0.18
+    )
     return fig
 
 
@@ -202,10 +224,19 @@ def landscape_figure(landscape, runs, title: str | None = None):
     if start is not None:
         ax.plot(start[0], start[1], marker="o", color="black", ms=7, ls="none", zorder=5)
     for run in runs:
-        reached = f"{run.steps_to_min} steps" if run.steps_to_min is not None else (
-            "diverged" if run.diverged else "not reached")
-        ax.plot(run.path[:, 0], run.path[:, 1], lw=1.4, marker=".", ms=2.5,
-                label=f"{run.label} ({reached})")
+        reached = (
+            f"{run.steps_to_min} steps"
+            if run.steps_to_min is not None
+            else ("diverged" if run.diverged else "not reached")
+        )
+        ax.plot(
+            run.path[:, 0],
+            run.path[:, 1],
+            lw=1.4,
+            marker=".",
+            ms=2.5,
+            label=f"{run.label} ({reached})",
+        )
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_xlabel("x")

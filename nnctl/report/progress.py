@@ -23,9 +23,15 @@ def _fmt(value) -> str:
 
 def epoch_line(row: dict, total: int) -> str:
     """'epoch 3/30  train_loss 0.41  val_loss 0.39  val_accuracy 0.91  lr 0.001  1.2s'."""
-    keys = [k for k in row if k not in ("epoch", "step", "elapsed_s")
-            and not (k == "objective" and row[k] == row.get("train_loss"))]  # no L2: same number
-    parts = [f"epoch {row['epoch']}/{total}"] + [f"{k} {_fmt(row[k])}" for k in keys if row[k] is not None]
+    keys = [
+        k
+        for k in row
+        if k not in ("epoch", "step", "elapsed_s")
+        and not (k == "objective" and row[k] == row.get("train_loss"))
+    ]  # no L2: same number
+    parts = [f"epoch {row['epoch']}/{total}"] + [
+        f"{k} {_fmt(row[k])}" for k in keys if row[k] is not None
+    ]
     parts.append(f"{row['elapsed_s']:.1f}s")
     return "  ".join(parts)
 
@@ -55,8 +61,11 @@ class PlainReporter(QuietReporter):
 
     def epoch(self, row):
         now = time.monotonic()
-        if (self.total <= self.EVERY_EPOCH_UP_TO or now - self._last >= 0.5
-                or row["epoch"] in (1, self.total)):
+        if (
+            self.total <= self.EVERY_EPOCH_UP_TO
+            or now - self._last >= 0.5
+            or row["epoch"] in (1, self.total)
+        ):
             print(epoch_line(row, self.total), file=self.stream, flush=True)
             self._last, self._pending = now, None
         else:
@@ -96,11 +105,17 @@ class RichReporter(QuietReporter):
             columns.append(BarColumn(bar_width=20 if width < 120 else 30))
         if width >= 100:
             columns.append(TimeElapsedColumn())
-        columns += [fixed("eta"), TimeRemainingColumn(),
-                    TextColumn("{task.fields[info]}",
-                               table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1))]
-        self.progress = Progress(*columns, console=self.console, refresh_per_second=10,
-                                 transient=False, expand=True)
+        columns += [
+            fixed("eta"),
+            TimeRemainingColumn(),
+            TextColumn(
+                "{task.fields[info]}",
+                table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1),
+            ),
+        ]
+        self.progress = Progress(
+            *columns, console=self.console, refresh_per_second=10, transient=False, expand=True
+        )
         self.task = None
         self._last = 0.0
         self._info = ""
@@ -118,8 +133,11 @@ class RichReporter(QuietReporter):
         self.progress.update(self.task, info=f"batch {done}/{total} loss {loss:.4g}  {self._info}")
 
     def epoch(self, row):
-        shown = [f"{k} {_fmt(v)}" for k, v in row.items()
-                 if k in self.SHOWN or k.startswith("val_") and k[4:] in ("accuracy", "r2")]
+        shown = [
+            f"{k} {_fmt(v)}"
+            for k, v in row.items()
+            if k in self.SHOWN or k.startswith("val_") and k[4:] in ("accuracy", "r2")
+        ]
         self._info = "  ".join(shown)
         self.progress.update(self.task, completed=row["epoch"], info=self._info)
 
@@ -141,10 +159,14 @@ class RichPass:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 TextColumn("{task.completed}/{task.total} rows"),
-                                 TimeRemainingColumn(), console=Console(stderr=True),
-                                 transient=True)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} rows"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
         self.label, self.total = label, total
 
     def __enter__(self):

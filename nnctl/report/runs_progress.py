@@ -31,10 +31,16 @@ class RunsProgress:
             from nnctl.report.console import stderr_console
 
             self._progress = Progress(
-                TextColumn("runs"), BarColumn(bar_width=30),
-                TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                TextColumn("eta"), TimeRemainingColumn(),
-                console=stderr_console(), refresh_per_second=10, transient=True)
+                TextColumn("runs"),
+                BarColumn(bar_width=30),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                console=stderr_console(),
+                refresh_per_second=10,
+                transient=True,
+            )
             self._progress.start()
             self._task = self._progress.add_task("runs", total=self.total, completed=self.done)
 

@@ -31,7 +31,9 @@ def _table(title: str, columns: list[str], rows: list[list]) -> None:
             table.add_row(*row)
         stdout_console().print(table)
         return
-    widths = [max(len(c), *(len(r[i]) for r in cells)) if cells else len(c) for i, c in enumerate(columns)]
+    widths = [
+        max(len(c), *(len(r[i]) for r in cells)) if cells else len(c) for i, c in enumerate(columns)
+    ]
     print(title)
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
     for row in cells:
@@ -40,8 +42,15 @@ def _table(title: str, columns: list[str], rows: list[list]) -> None:
 
 
 def print_summary(summary: dict) -> None:
-    rows = [["status", summary["status"] + (f" ({summary['stop_reason']})" if summary.get("stop_reason") else "")],
-            ["epochs", summary["epochs"]], ["steps", summary["steps"]]]
+    rows = [
+        [
+            "status",
+            summary["status"]
+            + (f" ({summary['stop_reason']})" if summary.get("stop_reason") else ""),
+        ],
+        ["epochs", summary["epochs"]],
+        ["steps", summary["steps"]],
+    ]
     best = summary.get("best") or {}
     if best:
         rows.append(["best epoch", summary["best_epoch"]])
@@ -57,17 +66,40 @@ def print_eval(result: dict) -> None:
     _table("evaluation", ["metric", "value"], rows)
     if "confusion_matrix" in result:
         classes = [str(c) for c in result.get("classes") or range(len(result["confusion_matrix"]))]
-        _table("confusion matrix (rows: true, columns: predicted)", ["", *classes],
-               [[c, *row] for c, row in zip(classes, result["confusion_matrix"])])
+        _table(
+            "confusion matrix (rows: true, columns: predicted)",
+            ["", *classes],
+            [[c, *row] for c, row in zip(classes, result["confusion_matrix"])],
+        )
 
 
 def print_gradcheck(result: dict) -> None:
-    rows = [[name, err, "ok" if err < result["tolerance"] else "FAIL"] for name, err in result["blocks"].items()]
-    _table(f"gradient check on {result['samples']} rows (tolerance {result['tolerance']:g})",
-           ["block", "max relative error", ""], rows)
+    rows = [
+        [name, err, "ok" if err < result["tolerance"] else "FAIL"]
+        for name, err in result["blocks"].items()
+    ]
+    _table(
+        f"gradient check on {result['samples']} rows (tolerance {result['tolerance']:g})",
+        ["block", "max relative error", ""],
+        rows,
+    )
 
 
 def print_datasets(listing: list[dict]) -> None:
-    rows = [[d["name"], d.get("kind"), d.get("task"), d.get("n_samples"), d.get("n_features"),
-             d.get("n_classes"), d.get("source")] for d in listing]
-    _table("built-in datasets", ["name", "kind", "task", "samples", "features", "classes", "source"], rows)
+    rows = [
+        [
+            d["name"],
+            d.get("kind"),
+            d.get("task"),
+            d.get("n_samples"),
+            d.get("n_features"),
+            d.get("n_classes"),
+            d.get("source"),
+        ]
+        for d in listing
+    ]
+    _table(
+        "built-in datasets",
+        ["name", "kind", "task", "samples", "features", "classes", "source"],
+        rows,
+    )

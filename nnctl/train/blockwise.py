@@ -26,7 +26,7 @@ def model_loss(model, X, y) -> float:
         for lo in range(0, stop - start, EVAL_CHUNK_ROWS):
             hi = min(lo + EVAL_CHUNK_ROWS, stop - start)
             logits = model._forward(block[lo:hi], False)
-            total += model.loss_fn.value(logits, targets[start + lo:start + hi]) * (hi - lo)
+            total += model.loss_fn.value(logits, targets[start + lo : start + hi]) * (hi - lo)
     return total / n
 
 

@@ -20,8 +20,15 @@ def build_state(cfg: dict, run_dir: Path, base_dir: Path | None = None) -> Train
     dtype = resolve_dtype(cfg)
     _check_data_fits(data, dtype)
     with np.errstate(over="ignore", invalid="ignore"):  # reported just below, by name
-        model = model_from_config(cfg, data.X_train.shape[1], data.n_outputs, data.task, streams,
-                                  dtype, data_source=data.source)
+        model = model_from_config(
+            cfg,
+            data.X_train.shape[1],
+            data.n_outputs,
+            data.task,
+            streams,
+            dtype,
+            data_source=data.source,
+        )
     _check_initial_parameters(model, cfg, dtype)
     opt_cfg = dict(cfg["optimizer"])
     entry = OPTIMIZERS.get(opt_cfg.pop("name"))
@@ -29,23 +36,36 @@ def build_state(cfg: dict, run_dir: Path, base_dir: Path | None = None) -> Train
     optimizer = optimizer_from_config(cfg, model.n_params, dtype)
     sched_cfg = dict(cfg["schedule"])
     schedule = SCHEDULES.get(sched_cfg.pop("name")).build(
-        opt_cfg.get("lr", 1.0), cfg["train"]["epochs"], **sched_cfg)
+        opt_cfg.get("lr", 1.0), cfg["train"]["epochs"], **sched_cfg
+    )
     has_val = len(data.X_val) > 0
     stopping = cfg["train"]["early_stopping"]
     if stopping is not None and not has_val:
-        raise UsageError("train.early_stopping: needs validation data; set data.val_fraction > 0 "
-                         "or data.val_path")
+        raise UsageError(
+            "train.early_stopping: needs validation data; set data.val_fraction > 0 "
+            "or data.val_path"
+        )
     monitor = stopping["metric"] if stopping else ("val_loss" if has_val else "train_loss")
     max_iter = opt_cfg.get("max_iter") if full_batch else None
     return TrainState(
-        cfg=cfg, run_dir=Path(run_dir),
+        cfg=cfg,
+        run_dir=Path(run_dir),
         base_dir=None if base_dir is None else Path(base_dir).resolve(),
-        data=data, X_val=data.X_val.astype(dtype, copy=False), dtype=dtype, model=model,
-        optimizer_name=entry.name, optimizer=optimizer, full_batch=full_batch,
-        total_epochs=max_iter or cfg["train"]["epochs"], configured_lr=cfg["optimizer"].get("lr"),
-        clip_grad_norm=cfg["train"]["clip_grad_norm"], schedule=schedule, streams=streams,
+        data=data,
+        X_val=data.X_val.astype(dtype, copy=False),
+        dtype=dtype,
+        model=model,
+        optimizer_name=entry.name,
+        optimizer=optimizer,
+        full_batch=full_batch,
+        total_epochs=max_iter or cfg["train"]["epochs"],
+        configured_lr=cfg["optimizer"].get("lr"),
+        clip_grad_norm=cfg["train"]["clip_grad_norm"],
+        schedule=schedule,
+        streams=streams,
         batches=None if full_batch else _batches(cfg, data, streams, dtype),
-        best=BestSnapshot(monitor))
+        best=BestSnapshot(monitor),
+    )
 
 
 def _check_data_fits(data, dtype) -> None:
@@ -62,9 +82,11 @@ def _check_data_fits(data, dtype) -> None:
         if np.any(peak > largest):
             j = int(np.argmax(peak > largest))
             name = data.feature_names[j] if data.feature_names else f"x{j}"
-            raise UsageError(f"{data.source}: column {name!r} holds {float(peak[j]):.3g}, beyond "
-                             f"{np.dtype(dtype).name} (largest {largest:.3g}); set "
-                             "data.standardize: true or train.dtype: float64")
+            raise UsageError(
+                f"{data.source}: column {name!r} holds {float(peak[j]):.3g}, beyond "
+                f"{np.dtype(dtype).name} (largest {largest:.3g}); set "
+                "data.standardize: true or train.dtype: float64"
+            )
 
 
 def _check_initial_parameters(model, cfg: dict, dtype) -> None:
@@ -75,14 +97,20 @@ def _check_initial_parameters(model, cfg: dict, dtype) -> None:
         if np.all(np.isfinite(value)):
             continue
         if cfg["model"]["init_from"]:
-            raise UsageError(f"{cfg['model']['init_from']}: model.init_from: array {name!r} holds "
-                             f"values that are NaN, infinite or beyond {kind}")
+            raise UsageError(
+                f"{cfg['model']['init_from']}: model.init_from: array {name!r} holds "
+                f"values that are NaN, infinite or beyond {kind}"
+            )
         bias = cfg["init"].get("bias", 0.0)
         if name.endswith(".bias") and abs(bias) > largest:
-            raise UsageError(f"init.bias: {bias:g} does not fit in {kind} (largest "
-                             f"{largest:.3g}); use a smaller value")
-        raise UsageError(f"init: the initial parameters {name!r} are not finite in {kind}; check "
-                         "the init settings (init.scheme and its scale)")
+            raise UsageError(
+                f"init.bias: {bias:g} does not fit in {kind} (largest "
+                f"{largest:.3g}); use a smaller value"
+            )
+        raise UsageError(
+            f"init: the initial parameters {name!r} are not finite in {kind}; check "
+            "the init settings (init.scheme and its scale)"
+        )
 
 
 def _batches(cfg: dict, data, streams, dtype):
@@ -91,5 +119,11 @@ def _batches(cfg: dict, data, streams, dtype):
     from nnctl.data.ondisk_batches import GatheringBatchIterator
 
     kind = GatheringBatchIterator if is_on_disk(data.X_train) else BatchIterator
-    return kind(data.X_train, data.y_train, cfg["train"]["batch_size"],
-                cfg["train"]["shuffle"], streams["shuffle"], dtype)
+    return kind(
+        data.X_train,
+        data.y_train,
+        cfg["train"]["batch_size"],
+        cfg["train"]["shuffle"],
+        streams["shuffle"],
+        dtype,
+    )

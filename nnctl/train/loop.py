@@ -62,8 +62,9 @@ def fit_mini_batch(state, callbacks) -> str:
         c.position, c.loss_sum, c.loss_count = 0, 0.0, 0
         # train_loss and objective are added by the Evaluation callback, at the epoch's final
         # weights (the running mean of batch losses is only the progress bar's live number).
-        callbacks.on_epoch_end(state, {"epoch": c.epoch, "step": c.step, "lr": lr,
-                                       "sample_grads": c.sample_grads})
+        callbacks.on_epoch_end(
+            state, {"epoch": c.epoch, "step": c.step, "lr": lr, "sample_grads": c.sample_grads}
+        )
         if state.stop_training:
             return "early_stopped"
     return "completed"
@@ -87,10 +88,19 @@ def fit_full_batch(state, callbacks) -> str:
         c.epoch += 1
         c.sample_grads = info.n_gev * len(state.data.X_train)
         c.stop_reason = info.stop_reason
-        callbacks.on_epoch_end(state, {
-            "epoch": c.epoch, "step": c.step, "lr": None,
-            "sample_grads": c.sample_grads, "grad_norm": info.grad_norm,
-            "step_size": info.step_size, "n_fev": info.n_fev, "n_gev": info.n_gev})
+        callbacks.on_epoch_end(
+            state,
+            {
+                "epoch": c.epoch,
+                "step": c.step,
+                "lr": None,
+                "sample_grads": c.sample_grads,
+                "grad_norm": info.grad_norm,
+                "step_size": info.step_size,
+                "n_fev": info.n_fev,
+                "n_gev": info.n_gev,
+            },
+        )
         if state.stop_training:
             return "early_stopped"
         if info.stop_reason:
@@ -158,6 +168,8 @@ def _stop_if_signalled(state) -> None:
     if state.stop_signal is not None:
         state.saving = True  # from here a second signal must not cut the save short
         name = signal.Signals(state.stop_signal).name
-        raise Interrupted(f"{name} received: state saved after step {state.counters.step} in "
-                          f"{state.run_dir}; resume with: nnctl train --resume {state.run_dir}",
-                          by_signal=state.stop_by_signal)
+        raise Interrupted(
+            f"{name} received: state saved after step {state.counters.step} in "
+            f"{state.run_dir}; resume with: nnctl train --resume {state.run_dir}",
+            by_signal=state.stop_by_signal,
+        )

@@ -27,8 +27,11 @@ def checked(progress: dict, name: str, kind: str, default):
     value = progress.get(name, default)
     if kind == "count" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
         raise ValueError(f"progress.{name} is {value!r}, expected a count >= 0")
-    if kind.startswith("number") and not (value is None and kind == "number?") and (
-            isinstance(value, bool) or not isinstance(value, (int, float))):
+    if (
+        kind.startswith("number")
+        and not (value is None and kind == "number?")
+        and (isinstance(value, bool) or not isinstance(value, (int, float)))
+    ):
         raise ValueError(f"progress.{name} is {value!r}, expected a number")
     if kind == "text?" and value is not None and not isinstance(value, str):
         raise ValueError(f"progress.{name} is {value!r}, expected a string")
@@ -37,7 +40,7 @@ def checked(progress: dict, name: str, kind: str, default):
 
 def _entries(arrays: dict, prefix: str) -> dict:
     """The arrays named prefix + name, by name."""
-    return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
 
 
 @dataclass
@@ -59,11 +62,13 @@ class Counters:
     @classmethod
     def from_progress(cls, progress: dict, n_batches: int) -> Counters:
         """The counters of a checkpoint's meta["progress"], each checked (ValueError)."""
-        counters = cls(**{f.name: checked(progress, f.name, cls.KINDS[f.type], f.default)
-                          for f in fields(cls)})
+        counters = cls(
+            **{f.name: checked(progress, f.name, cls.KINDS[f.type], f.default) for f in fields(cls)}
+        )
         if counters.position > n_batches:
-            raise ValueError(f"progress.position is {counters.position}, "
-                             f"expected at most {n_batches}")
+            raise ValueError(
+                f"progress.position is {counters.position}, expected at most {n_batches}"
+            )
         return counters
 
 
@@ -132,11 +137,11 @@ class TrainState:
     def checkpoint(self, progress: dict) -> tuple[dict, dict]:
         """(arrays, meta) of last.npz; `progress` is meta["progress"] in full."""
         arrays = self.model.state_dict()
-        arrays.update({f"optim.{k}": np.asarray(v)
-                       for k, v in self.optimizer.state_dict().items()})
+        arrays.update({f"optim.{k}": np.asarray(v) for k, v in self.optimizer.state_dict().items()})
         if self.batches is not None:
-            arrays.update({f"data.{k}": np.asarray(v)
-                           for k, v in self.batches.state_dict().items()})
+            arrays.update(
+                {f"data.{k}": np.asarray(v) for k, v in self.batches.state_dict().items()}
+            )
         if self.best.weights is not None:
             # The early-stopping state includes the best weights: kept inside last.npz too, so
             # a resume never depends on best.npz having been written at the same moment.
@@ -147,14 +152,18 @@ class TrainState:
         c, d = self.counters, self.data
         return {
             "config": self.cfg,
-            "epoch": c.epoch, "step": c.step,
+            "epoch": c.epoch,
+            "step": c.step,
             "progress": progress,
             "rng": get_states(self.streams),
             "scaler": d.scaler.to_dict() if d.scaler is not None else None,
             "columns": d.columns.to_dict() if d.columns is not None else None,
             "target_scaler": d.target_scaler.to_dict() if d.target_scaler is not None else None,
-            "classes": d.classes, "task": d.task, "n_features": int(d.X_train.shape[1]),
-            "feature_names": d.feature_names, "n_outputs": d.n_outputs,
+            "classes": d.classes,
+            "task": d.task,
+            "n_features": int(d.X_train.shape[1]),
+            "feature_names": d.feature_names,
+            "n_outputs": d.n_outputs,
             "dtype": np.dtype(self.dtype).name,
             "schedule": self.schedule.state_dict(),
             "elapsed_s": self.elapsed(),
@@ -196,6 +205,8 @@ class TrainState:
     def check_features(self, meta: dict, source) -> None:
         n_features = int(self.data.X_train.shape[1])
         if meta.get("n_features") not in (None, n_features):
-            raise UsageError(f"{self.data.source}: has {n_features} feature columns, the "
-                             f"checkpoint {source} was trained on {meta['n_features']} (has the "
-                             "data changed?)")
+            raise UsageError(
+                f"{self.data.source}: has {n_features} feature columns, the "
+                f"checkpoint {source} was trained on {meta['n_features']} (has the "
+                "data changed?)"
+            )

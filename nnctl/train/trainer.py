@@ -9,12 +9,12 @@ import numpy as np
 
 from nnctl import checkpoint, run_folder
 from nnctl.errors import TrainingFailed, UsageError
+from nnctl.threads import blas_threads
 from nnctl.train import callbacks as registry
 from nnctl.train.build import build_state
 from nnctl.train.callbacks import CallbackList
 from nnctl.train.loop import Interrupted, fit_full_batch, fit_mini_batch
 from nnctl.train.summary import write_summary
-from nnctl.threads import blas_threads
 
 # What a damaged or hand-edited checkpoint meta raises while it is read back.
 BAD_STATE = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
@@ -72,8 +72,10 @@ class Trainer:
         except UsageError as exc:
             raise UsageError(f"{source}: {exc}") from None
         except BAD_STATE as exc:
-            raise UsageError(f"{source}: not a resumable nnctl checkpoint (bad or missing state: "
-                             f"{type(exc).__name__} {exc})") from None
+            raise UsageError(
+                f"{source}: not a resumable nnctl checkpoint (bad or missing state: "
+                f"{type(exc).__name__} {exc})"
+            ) from None
         state.restore_best_weights(arrays, source)
 
 
@@ -94,12 +96,16 @@ def resume(run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise UsageError(f"{run_dir}: --resume expects a run folder (with checkpoints/last.npz), "
-                         + ("found a file" if run_dir.exists() else "found nothing there"))
+        raise UsageError(
+            f"{run_dir}: --resume expects a run folder (with checkpoints/last.npz), "
+            + ("found a file" if run_dir.exists() else "found nothing there")
+        )
     last = run_dir / "checkpoints" / "last.npz"
     if not last.exists():
-        raise UsageError(f"{run_dir}: no checkpoints/last.npz to resume from (not an nnctl run "
-                         "folder, or the run was stopped before it saved anything)")
+        raise UsageError(
+            f"{run_dir}: no checkpoints/last.npz to resume from (not an nnctl run "
+            "folder, or the run was stopped before it saved anything)"
+        )
     run_folder.lock(run_dir)  # a second process resuming (or --force on) this run: exit 2
     # Temporary files of writes a crash cut short: never read, only in the way.
     run_folder.remove_stale_temp_files(run_dir)

@@ -17,8 +17,9 @@ EXECUTORS = ("local", "dask")
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 
 
-def make_executor(name: str = "local", jobs: int = 1, scheduler: str | None = None,
-                  env: dict | None = None):
+def make_executor(
+    name: str = "local", jobs: int = 1, scheduler: str | None = None, env: dict | None = None
+):
     """The executor the command line asks for; UsageError naming the option otherwise."""
     env = os.environ if env is None else env
     if name not in EXECUTORS:
@@ -30,12 +31,15 @@ def make_executor(name: str = "local", jobs: int = 1, scheduler: str | None = No
 
         return LocalExecutor(jobs)
     if jobs != 1:
-        raise UsageError(f"--jobs {jobs}: applies to --executor local; on Dask every worker "
-                         "thread of the cluster takes runs (dask worker --nthreads 1 per core)")
+        raise UsageError(
+            f"--jobs {jobs}: applies to --executor local; on Dask every worker "
+            "thread of the cluster takes runs (dask worker --nthreads 1 per core)"
+        )
     address = scheduler or env.get(SCHEDULER_ENV, "").strip()
     if not address:
-        raise UsageError(f"--executor dask: give --scheduler tcp://HOST:8786 or set "
-                         f"{SCHEDULER_ENV}")
+        raise UsageError(
+            f"--executor dask: give --scheduler tcp://HOST:8786 or set {SCHEDULER_ENV}"
+        )
     from nnctl.compare.executors.dask import DaskExecutor
 
     return DaskExecutor(address)

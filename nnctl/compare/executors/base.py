@@ -11,8 +11,9 @@ Exceptions from a run other than divergence or refusal (a bug) propagate out of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from nnctl.compare.plan import RunTask
 

@@ -27,8 +27,10 @@ def import_distributed():
     try:
         import distributed
     except ImportError:
-        raise UsageError("--executor dask: needs the Dask extra, which is not installed: "
-                         "pip install \"nnctl[dask]\"") from None
+        raise UsageError(
+            "--executor dask: needs the Dask extra, which is not installed: "
+            'pip install "nnctl[dask]"'
+        ) from None
     return distributed
 
 
@@ -50,9 +52,10 @@ class DaskExecutor:
         try:
             return distributed.Client(self.address, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
-            raise UsageError(f"--scheduler {self.address}: cannot reach a Dask scheduler there "
-                             f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
-                             ) from None
+            raise UsageError(
+                f"--scheduler {self.address}: cannot reach a Dask scheduler there "
+                f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+            ) from None
 
     def run(self, tasks: list[RunTask], out_dir: Path, done: Done) -> None:
         distributed, client = self._distributed, self._client
@@ -66,8 +69,9 @@ class DaskExecutor:
                 if files is not None:
                     if files.digest not in scattered:
                         # broadcast: every worker holds a copy, so losing one worker loses no data
-                        [scattered[files.digest]] = client.scatter([files], broadcast=True,
-                                                                   hash=False)
+                        [scattered[files.digest]] = client.scatter(
+                            [files], broadcast=True, hash=False
+                        )
                     data = scattered[files.digest]
                 key = f"nnctl-run-{task.folder}-{uuid.uuid4().hex[:8]}"
                 futures[client.submit(shipping.run_shipped, task, data, key=key)] = task
@@ -80,11 +84,12 @@ class DaskExecutor:
                     raise TrainingFailed(
                         f"run {task.folder}: every Dask worker that ran it died (Dask's "
                         "distributed.scheduler.allowed-failures); it may need more memory than "
-                        "a worker has") from None
+                        "a worker has"
+                    ) from None
                 future.release()
                 result = shipping.write_run_folder(out_dir, task, payload)
                 for text in payload["warnings"]:
-                    warnings.warn(text)
+                    warnings.warn(text, stacklevel=2)
                 done(task, result)
         except BaseException:
             if futures:

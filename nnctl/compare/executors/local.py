@@ -41,9 +41,11 @@ class LocalExecutor:
 
         from nnctl.report.console import route_warnings
 
-        pool = ProcessPoolExecutor(max_workers=workers,
-                                   mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=route_warnings)  # worker warnings read like the parent's
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=route_warnings,
+        )  # worker warnings read like the parent's
         try:
             futures = {pool.submit(execute, task, str(out_dir)): task for task in tasks}
             for future in as_completed(futures):

@@ -27,8 +27,13 @@ from pathlib import Path
 from nnctl.compare.plan import RunTask
 
 PARTIAL_SUFFIX = ".partial"  # `.<folder>.<random>.partial`: a run folder being written
-FILE_KEYS = (("data", "path"), ("data", "labels_path"), ("data", "val_path"),
-             ("data", "val_labels_path"), ("model", "init_from"))
+FILE_KEYS = (
+    ("data", "path"),
+    ("data", "labels_path"),
+    ("data", "val_path"),
+    ("data", "val_labels_path"),
+    ("model", "init_from"),
+)
 
 
 @dataclass(frozen=True)
@@ -105,8 +110,13 @@ def run_shipped(task: RunTask, shipped: ShippedFiles | None) -> dict:
             result = execute(replace(task, cfg=cfg), str(out))
         run_dir = out / task.folder
         folder = _read_folder(run_dir) if run_dir.is_dir() else None
-    return {"result": result, "folder": folder, "paths": paths, "run_dir": str(run_dir),
-            "warnings": list(dict.fromkeys(str(w.message) for w in caught))}
+    return {
+        "result": result,
+        "folder": folder,
+        "paths": paths,
+        "run_dir": str(run_dir),
+        "warnings": list(dict.fromkeys(str(w.message) for w in caught)),
+    }
 
 
 def _read_folder(run_dir: Path) -> dict:
@@ -174,8 +184,10 @@ def write_run_folder(out_dir: Path, task: RunTask, payload: dict) -> dict:
         try:
             os.rename(tmp, final)
         except OSError as exc:
-            raise UsageError(f"{final}: cannot put the finished run there ({exc.strerror}); "
-                             "is the folder in use?") from None
+            raise UsageError(
+                f"{final}: cannot put the finished run there ({exc.strerror}); "
+                "is the folder in use?"
+            ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

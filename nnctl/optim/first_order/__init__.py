@@ -7,8 +7,9 @@ adamw in `OPTIMIZERS` (family "first_order"). `rule.py` holds what they share.
 from __future__ import annotations
 
 from nnctl.optim.base import OPTIMIZERS, is_full_batch
+
 # Registration order is this import order (it is the order `nnctl` lists them in).
-from nnctl.optim.first_order import sgd, adagrad, rmsprop, adadelta, adam  # noqa: F401,I001
+from nnctl.optim.first_order import adadelta, adagrad, adam, rmsprop, sgd  # noqa: F401,I001
 from nnctl.optim.first_order.rule import FirstOrderRule
 
 

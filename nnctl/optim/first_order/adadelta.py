@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnctl.optim.first_order.rule import (FirstOrderRule, eps_hyper, lr_hyper, register_rule,
-                                          weight_decay_hyper)
+from nnctl.optim.first_order.rule import (
+    FirstOrderRule,
+    eps_hyper,
+    lr_hyper,
+    register_rule,
+    weight_decay_hyper,
+)
 from nnctl.registry import Hyper, probability
 
 
@@ -48,10 +53,21 @@ class Adadelta(FirstOrderRule):
         theta -= tmp
 
 
-register_rule("adadelta", "Adadelta: windowed AdaGrad with update-sized units (lr 1 works)", Adadelta, (
-    lr_hyper(1.0),
-    Hyper("rho", "float", 0.9, "decay of the moving averages of squared gradients and updates",
-          check=probability, expect="in [0, 1]"),
-    eps_hyper(1e-6, "added inside both roots; also sets the size of the first steps"),
-    weight_decay_hyper(),
-))
+register_rule(
+    "adadelta",
+    "Adadelta: windowed AdaGrad with update-sized units (lr 1 works)",
+    Adadelta,
+    (
+        lr_hyper(1.0),
+        Hyper(
+            "rho",
+            "float",
+            0.9,
+            "decay of the moving averages of squared gradients and updates",
+            check=probability,
+            expect="in [0, 1]",
+        ),
+        eps_hyper(1e-6, "added inside both roots; also sets the size of the first steps"),
+        weight_decay_hyper(),
+    ),
+)

@@ -13,8 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnctl.optim.first_order.rule import (FirstOrderRule, eps_hyper, lr_hyper, register_rule,
-                                          weight_decay_hyper)
+from nnctl.optim.first_order.rule import (
+    FirstOrderRule,
+    eps_hyper,
+    lr_hyper,
+    register_rule,
+    weight_decay_hyper,
+)
 from nnctl.registry import Hyper, non_negative
 
 
@@ -39,14 +44,29 @@ class Adagrad(FirstOrderRule):
         theta -= tmp
 
 
-register_rule("adagrad", "AdaGrad: per-parameter rates shrinking with the summed squared gradient",
-              Adagrad, (
-                  lr_hyper(0.01),
-                  Hyper("lr_decay", "float", 0.0, "rate at step t is lr / (1 + (t - 1) * lr_decay)",
-                        check=non_negative, expect=">= 0"),
-                  weight_decay_hyper(),
-                  Hyper("initial_accumulator_value", "float", 0.0,
-                        "starting value of the squared-gradient sum G", check=non_negative,
-                        expect=">= 0"),
-                  eps_hyper(1e-10, "added to sqrt(G) so the first steps stay finite"),
-              ))
+register_rule(
+    "adagrad",
+    "AdaGrad: per-parameter rates shrinking with the summed squared gradient",
+    Adagrad,
+    (
+        lr_hyper(0.01),
+        Hyper(
+            "lr_decay",
+            "float",
+            0.0,
+            "rate at step t is lr / (1 + (t - 1) * lr_decay)",
+            check=non_negative,
+            expect=">= 0",
+        ),
+        weight_decay_hyper(),
+        Hyper(
+            "initial_accumulator_value",
+            "float",
+            0.0,
+            "starting value of the squared-gradient sum G",
+            check=non_negative,
+            expect=">= 0",
+        ),
+        eps_hyper(1e-10, "added to sqrt(G) so the first steps stay finite"),
+    ),
+)

@@ -15,8 +15,13 @@ import math
 
 import numpy as np
 
-from nnctl.optim.first_order.rule import (FirstOrderRule, eps_hyper, lr_hyper, register_rule,
-                                          weight_decay_hyper)
+from nnctl.optim.first_order.rule import (
+    FirstOrderRule,
+    eps_hyper,
+    lr_hyper,
+    register_rule,
+    weight_decay_hyper,
+)
 from nnctl.registry import Hyper, all_in_unit_open
 
 
@@ -45,9 +50,9 @@ class Adam(FirstOrderRule):
         v += tmp
         if self.amsgrad:
             v = np.maximum(self.max_exp_avg_sq, v, out=self.max_exp_avg_sq)
-        step_size = lr / (1.0 - beta1 ** self.steps)
+        step_size = lr / (1.0 - beta1**self.steps)
         np.sqrt(v, out=tmp)
-        tmp /= math.sqrt(1.0 - beta2 ** self.steps)
+        tmp /= math.sqrt(1.0 - beta2**self.steps)
         tmp += self.eps
         np.divide(m, tmp, out=tmp)
         tmp *= step_size
@@ -61,17 +66,33 @@ class AdamW(Adam):
 def _adam_hypers(weight_decay) -> tuple[Hyper, ...]:
     return (
         lr_hyper(0.001),
-        Hyper("betas", "floats", (0.9, 0.999),
-              "decays (beta1, beta2) of the moving averages of the gradient and its square",
-              check=lambda v: len(v) == 2 and all_in_unit_open(v), expect="of two values in [0, 1)"),
+        Hyper(
+            "betas",
+            "floats",
+            (0.9, 0.999),
+            "decays (beta1, beta2) of the moving averages of the gradient and its square",
+            check=lambda v: len(v) == 2 and all_in_unit_open(v),
+            expect="of two values in [0, 1)",
+        ),
         eps_hyper(1e-8, "added to the bias-corrected RMS so the division stays finite"),
         weight_decay,
         Hyper("amsgrad", "bool", False, "divide by the running maximum of v (AMSGrad)"),
     )
 
 
-register_rule("adam", "Adam: momentum plus RMS scaling, bias-corrected (weight decay as L2 in g)",
-              Adam, _adam_hypers(weight_decay_hyper()))
-register_rule("adamw", "AdamW: Adam with decoupled weight decay w <- w * (1 - lr * weight_decay)",
-              AdamW, _adam_hypers(weight_decay_hyper(
-                  0.01, "decoupled decay: w <- w * (1 - lr * weight_decay) before each step")))
+register_rule(
+    "adam",
+    "Adam: momentum plus RMS scaling, bias-corrected (weight decay as L2 in g)",
+    Adam,
+    _adam_hypers(weight_decay_hyper()),
+)
+register_rule(
+    "adamw",
+    "AdamW: Adam with decoupled weight decay w <- w * (1 - lr * weight_decay)",
+    AdamW,
+    _adam_hypers(
+        weight_decay_hyper(
+            0.01, "decoupled decay: w <- w * (1 - lr * weight_decay) before each step"
+        )
+    ),
+)

@@ -16,8 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnctl.optim.first_order.rule import (FirstOrderRule, eps_hyper, lr_hyper, register_rule,
-                                          weight_decay_hyper)
+from nnctl.optim.first_order.rule import (
+    FirstOrderRule,
+    eps_hyper,
+    lr_hyper,
+    register_rule,
+    weight_decay_hyper,
+)
 from nnctl.registry import Hyper, unit_open
 
 
@@ -60,13 +65,35 @@ class RMSprop(FirstOrderRule):
         theta -= tmp
 
 
-register_rule("rmsprop", "RMSProp: steps divided by a moving RMS of the gradient", RMSprop, (
-    lr_hyper(0.01),
-    Hyper("alpha", "float", 0.99, "decay of the moving average of squared gradients (lecture's gamma)",
-          check=unit_open, expect="in [0, 1)"),
-    eps_hyper(1e-8, "added to the RMS so the division stays finite"),
-    weight_decay_hyper(),
-    Hyper("momentum", "float", 0.0, "momentum on the normalised step: b <- momentum * b + g / r",
-          check=unit_open, expect="in [0, 1)"),
-    Hyper("centered", "bool", False, "divide by the gradient's moving standard deviation instead of RMS"),
-))
+register_rule(
+    "rmsprop",
+    "RMSProp: steps divided by a moving RMS of the gradient",
+    RMSprop,
+    (
+        lr_hyper(0.01),
+        Hyper(
+            "alpha",
+            "float",
+            0.99,
+            "decay of the moving average of squared gradients (lecture's gamma)",
+            check=unit_open,
+            expect="in [0, 1)",
+        ),
+        eps_hyper(1e-8, "added to the RMS so the division stays finite"),
+        weight_decay_hyper(),
+        Hyper(
+            "momentum",
+            "float",
+            0.0,
+            "momentum on the normalised step: b <- momentum * b + g / r",
+            check=unit_open,
+            expect="in [0, 1)",
+        ),
+        Hyper(
+            "centered",
+            "bool",
+            False,
+            "divide by the gradient's moving standard deviation instead of RMS",
+        ),
+    ),
+)

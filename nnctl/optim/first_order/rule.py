@@ -23,7 +23,7 @@ Contract, shared by every rule:
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -89,21 +89,33 @@ class FirstOrderRule(OptimizerState):
 # -- registration -------------------------------------------------------------------------------
 # Hyperparameters several rules share: one definition each, a rule-specific default and doc.
 def lr_hyper(default: float) -> Hyper:
-    return Hyper("lr", "float", default, "base learning rate (the schedule scales it per epoch)",
-                 check=positive, expect="> 0")
+    return Hyper(
+        "lr",
+        "float",
+        default,
+        "base learning rate (the schedule scales it per epoch)",
+        check=positive,
+        expect="> 0",
+    )
 
 
 def eps_hyper(default: float, doc: str) -> Hyper:
     return Hyper("eps", "float", default, doc, check=positive, expect="> 0")
 
 
-def weight_decay_hyper(default: float = 0.0,
-                       doc: str = "L2 penalty added to the gradient: g + weight_decay * w") -> Hyper:
+def weight_decay_hyper(
+    default: float = 0.0, doc: str = "L2 penalty added to the gradient: g + weight_decay * w"
+) -> Hyper:
     return Hyper("weight_decay", "float", default, doc, check=non_negative, expect=">= 0")
 
 
-def register_rule(name: str, doc: str, rule_class: type[FirstOrderRule], hypers: tuple[Hyper, ...],
-                  validate: Callable[[dict, str], None] | None = None) -> Entry:
+def register_rule(
+    name: str,
+    doc: str,
+    rule_class: type[FirstOrderRule],
+    hypers: tuple[Hyper, ...],
+    validate: Callable[[dict, str], None] | None = None,
+) -> Entry:
     """Register `rule_class` under `name`; its `build(size, dtype, **settings)` fills defaults
     and validates through the registry, so each default is declared only in `hypers`.
 

@@ -61,25 +61,57 @@ def check_nesterov(settings: dict, where: str) -> None:
     if settings["nesterov"] and (settings["momentum"] <= 0 or settings["dampening"] != 0):
         raise UsageError(
             f"{where}.nesterov: true requires {where}.momentum > 0 and {where}.dampening 0, "
-            f"found momentum {settings['momentum']} and dampening {settings['dampening']}")
+            f"found momentum {settings['momentum']} and dampening {settings['dampening']}"
+        )
 
 
 def _sgd_hypers(momentum: float, nesterov: bool) -> tuple[Hyper, ...]:
     return (
         lr_hyper(0.01),
-        Hyper("momentum", "float", momentum, "momentum factor mu: b <- mu * b + (1 - dampening) * g",
-              check=unit_open, expect="in [0, 1)"),
-        Hyper("dampening", "float", 0.0, "share of the new gradient damped out of the momentum buffer",
-              check=probability, expect="in [0, 1]"),
-        Hyper("nesterov", "bool", nesterov,
-              "Nesterov momentum: step along g + mu * b (needs momentum > 0, dampening 0)"),
+        Hyper(
+            "momentum",
+            "float",
+            momentum,
+            "momentum factor mu: b <- mu * b + (1 - dampening) * g",
+            check=unit_open,
+            expect="in [0, 1)",
+        ),
+        Hyper(
+            "dampening",
+            "float",
+            0.0,
+            "share of the new gradient damped out of the momentum buffer",
+            check=probability,
+            expect="in [0, 1]",
+        ),
+        Hyper(
+            "nesterov",
+            "bool",
+            nesterov,
+            "Nesterov momentum: step along g + mu * b (needs momentum > 0, dampening 0)",
+        ),
         weight_decay_hyper(),
     )
 
 
-register_rule("sgd", "stochastic gradient descent (torch.optim.SGD; momentum 0 by default)",
-              SGD, _sgd_hypers(0.0, False), validate=check_nesterov)
-register_rule("momentum", "SGD with momentum, the lecture's v <- a*g + mu*v; w <- w - v (sgd, momentum 0.9)",
-              SGD, _sgd_hypers(0.9, False), validate=check_nesterov)
-register_rule("nesterov", "SGD with Nesterov momentum (sgd, momentum 0.9, nesterov true)",
-              SGD, _sgd_hypers(0.9, True), validate=check_nesterov)
+register_rule(
+    "sgd",
+    "stochastic gradient descent (torch.optim.SGD; momentum 0 by default)",
+    SGD,
+    _sgd_hypers(0.0, False),
+    validate=check_nesterov,
+)
+register_rule(
+    "momentum",
+    "SGD with momentum, the lecture's v <- a*g + mu*v; w <- w - v (sgd, momentum 0.9)",
+    SGD,
+    _sgd_hypers(0.9, False),
+    validate=check_nesterov,
+)
+register_rule(
+    "nesterov",
+    "SGD with Nesterov momentum (sgd, momentum 0.9, nesterov true)",
+    SGD,
+    _sgd_hypers(0.9, True),
+    validate=check_nesterov,
+)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-HOOKS = ("on_train_start", "on_nonfinite", "on_batch_end", "on_epoch_end", "on_exception",
-         "on_train_end")
+HOOKS = (
+    "on_train_start",
+    "on_nonfinite",
+    "on_batch_end",
+    "on_epoch_end",
+    "on_exception",
+    "on_train_end",
+)
 
 
 class Callback:
@@ -46,9 +52,14 @@ class CallbackList:
     def __init__(self, callbacks: list[Callback]):
         self.callbacks = list(callbacks)
         # Only the callbacks that override a hook are called: on_batch_end runs every step.
-        self._hooks = {name: [getattr(cb, name) for cb in self.callbacks
-                              if getattr(type(cb), name) is not getattr(Callback, name)]
-                       for name in HOOKS}
+        self._hooks = {
+            name: [
+                getattr(cb, name)
+                for cb in self.callbacks
+                if getattr(type(cb), name) is not getattr(Callback, name)
+            ]
+            for name in HOOKS
+        }
 
     def __iter__(self):
         return iter(self.callbacks)

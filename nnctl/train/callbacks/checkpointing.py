@@ -50,8 +50,10 @@ class Checkpointing(Callback):
         """Write last.npz and best.npz; nothing when the model is not all finite: a finite
         last.npz is never replaced by a diverged one."""
         model = state.model
-        if not (np.all(np.isfinite(model.theta))
-                and all(np.all(np.isfinite(b)) for b in model.buffers().values())):
+        if not (
+            np.all(np.isfinite(model.theta))
+            and all(np.all(np.isfinite(b)) for b in model.buffers().values())
+        ):
             return
         progress = state.progress()
         for cb in self.callbacks:

@@ -29,12 +29,18 @@ class DivergenceGuard(Callback):
         c.skipped_batches += 1
         if not self._warned:
             self._warned = True
-            warnings.warn(f"epoch {c.epoch + 1}, step {c.step + 1}: {event.what}; batch skipped "
-                          "(train.on_nonfinite: skip_batch); the count is in summary.json",
-                          stacklevel=2)
+            warnings.warn(
+                f"epoch {c.epoch + 1}, step {c.step + 1}: {event.what}; batch skipped "
+                "(train.on_nonfinite: skip_batch); the count is in summary.json",
+                stacklevel=2,
+            )
         if c.skipped_batches > SKIP_LIMIT_EPOCHS * state.batches.n_batches:
-            raise self._failure(state, event, f"{event.what}, and {c.skipped_batches} batches were "
-                                              "skipped (more than 10 epochs' worth)")
+            raise self._failure(
+                state,
+                event,
+                f"{event.what}, and {c.skipped_batches} batches were "
+                "skipped (more than 10 epochs' worth)",
+            )
 
     def _failure(self, state, event, detail: str) -> TrainingFailed:
         c = state.counters
@@ -51,7 +57,11 @@ class DivergenceGuard(Callback):
             hint = "standardize the data, add loss.l2, or try another optimizer"
         last = state.run_dir / "checkpoints" / "last.npz"
         # Name last.npz only when it is there: never claim a file the run could not write.
-        kept = (f"{last} keeps the last finite state" if last.exists()
-                else "no checkpoint was written (no finite state to keep)")
-        return TrainingFailed(f"training diverged at epoch {c.epoch + 1}, step {c.step + 1}: "
-                              f"{detail}; {hint}. {kept}")
+        kept = (
+            f"{last} keeps the last finite state"
+            if last.exists()
+            else "no checkpoint was written (no finite state to keep)"
+        )
+        return TrainingFailed(
+            f"training diverged at epoch {c.epoch + 1}, step {c.step + 1}: {detail}; {hint}. {kept}"
+        )

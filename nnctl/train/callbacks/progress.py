@@ -13,15 +13,18 @@ class ProgressReport(Callback):
 
     def on_train_start(self, state) -> None:
         d = state.data
-        self.reporter.start(state.total_epochs,
-                            f"{state.cfg['model']['kind']} on {d.source}: {state.optimizer_name}, "
-                            f"{state.model.n_params} parameters, {len(d.X_train)} train / "
-                            f"{len(d.X_val)} val")
+        self.reporter.start(
+            state.total_epochs,
+            f"{state.cfg['model']['kind']} on {d.source}: {state.optimizer_name}, "
+            f"{state.model.n_params} parameters, {len(d.X_train)} train / "
+            f"{len(d.X_val)} val",
+        )
 
     def on_batch_end(self, state) -> None:
         c = state.counters
-        self.reporter.batch(c.epoch + 1, c.position, state.batches.n_batches,
-                            c.loss_sum / max(c.loss_count, 1))
+        self.reporter.batch(
+            c.epoch + 1, c.position, state.batches.n_batches, c.loss_sum / max(c.loss_count, 1)
+        )
 
     def on_epoch_end(self, state, row: dict) -> None:
         self.reporter.epoch(row)
