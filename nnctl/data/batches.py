@@ -43,7 +43,7 @@ class BatchIterator:
         if shuffle and rng is None:
             raise ValueError("shuffle=True needs an rng")
         dtype = np.dtype(dtype or np.float64)
-        self.X = np.ascontiguousarray(X, dtype=dtype)
+        self.X = self._hold_features(X, dtype)
         self.y = (
             None
             if y is None
@@ -62,7 +62,15 @@ class BatchIterator:
         self.position = 0  # batches of this epoch handed out
         self._open = False  # an epoch is under way (resume continues it)
         self._gathered = False  # the buffers hold X and y in `permutation` order
-        if shuffle:
+        self._allocate_buffers(dtype)
+
+    def _hold_features(self, X, dtype) -> np.ndarray:
+        """The features as this iterator keeps them: one contiguous array in `dtype`."""
+        return np.ascontiguousarray(X, dtype=dtype)
+
+    def _allocate_buffers(self, dtype) -> None:
+        """The epoch-order copies that shuffled batches are sliced from."""
+        if self.shuffle:
             self._X_buffer = np.empty_like(self.X)
             self._y_buffer = None if self.y is None else np.empty_like(self.y)
 

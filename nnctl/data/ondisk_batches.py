@@ -21,41 +21,13 @@ class GatheringBatchIterator(BatchIterator):
     """BatchIterator over a RowView X (nnctl.data.ondisk): y stays in memory (it is small),
     X rows are read per batch into one reused buffer (valid until the next batch)."""
 
-    def __init__(
-        self,
-        X,
-        y,
-        batch_size: int,
-        shuffle: bool = True,
-        rng: np.random.Generator | None = None,
-        dtype=None,
-    ):
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, found {batch_size}")
-        if shuffle and rng is None:
-            raise ValueError("shuffle=True needs an rng")
-        dtype = np.dtype(dtype or np.float64)
-        self.X = X.astype(dtype)
-        self.y = (
-            None
-            if y is None
-            else np.ascontiguousarray(
-                y, dtype=dtype if np.asarray(y).dtype.kind == "f" else np.int64
-            )
-        )
-        if self.y is not None and len(self.y) != len(self.X):
-            raise ValueError(f"X has {len(self.X)} rows but y has {len(self.y)}")
-        self.n_samples = int(self.X.shape[0])
-        self.batch_size = int(batch_size)
-        self.n_batches = -(-self.n_samples // self.batch_size)
-        self.shuffle = shuffle
-        self.rng = rng
-        self.permutation = None
-        self.position = 0
-        self._open = False
-        self._gathered = False
+    def _hold_features(self, X, dtype):
+        return X.astype(dtype)  # a RowView handing out rows in dtype: nothing is read yet
+
+    def _allocate_buffers(self, dtype) -> None:
+        # One batch of rows, reused; the targets (small) in epoch order as in memory.
         self._X_batch = np.empty((min(self.batch_size, self.n_samples), self.X.shape[1]), dtype)
-        self._y_buffer = None if self.y is None or not shuffle else np.empty_like(self.y)
+        self._y_buffer = None if self.y is None or not self.shuffle else np.empty_like(self.y)
 
     def _gather(self) -> None:
         if self.y is not None:
