@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from nnctl.optim.base import OPTIMIZERS, is_full_batch
 
-# Registration order is this import order (it is the order `nnctl` lists them in).
-from nnctl.optim.first_order import adadelta, adagrad, adam, rmsprop, sgd  # noqa: F401,I001
+# Registration order is this import order (it is the order `nnctl` lists them in), so the
+# sorter must leave it alone.
+# isort: off
+from nnctl.optim.first_order import sgd  # noqa: F401  (sgd, momentum, nesterov)
+from nnctl.optim.first_order import adagrad, rmsprop, adadelta, adam  # noqa: F401
+
+# isort: on
 from nnctl.optim.first_order.rule import FirstOrderRule
 
 
