@@ -101,6 +101,14 @@ ConfigArgument = Annotated[
         metavar="CONFIG", help="YAML config, or an example's name (see nnctl examples)."
     ),
 ]
+ConfigOrResumeArgument = Annotated[
+    Path | None,
+    typer.Argument(
+        metavar="CONFIG",
+        show_default=False,
+        help="YAML config, or an example's name (not needed with --resume).",
+    ),
+]
 JsonOption = Annotated[
     bool,
     typer.Option(
@@ -412,14 +420,7 @@ def write_stdout(text: str) -> None:
 @app.command(short_help="Train a model from a config into a run folder.")
 @command
 def train(
-    config: Annotated[
-        Path | None,
-        typer.Argument(
-            metavar="CONFIG",
-            show_default=False,
-            help="YAML config, or an example's name (not needed with --resume).",
-        ),
-    ] = None,
+    config: ConfigOrResumeArgument = None,
     overrides: OverridesArgument = None,
     set_: SetOption = None,
     out: RunDirOption = None,
@@ -886,14 +887,7 @@ def compare_optimizers(
 @app.command(short_help="Train every combination of swept settings.")
 @command
 def sweep(
-    config: Annotated[
-        Path | None,
-        typer.Argument(
-            metavar="CONFIG",
-            show_default=False,
-            help="YAML config or an example's name (not needed with --resume).",
-        ),
-    ] = None,
+    config: ConfigOrResumeArgument = None,
     overrides: Annotated[
         list[str] | None,
         typer.Argument(
