@@ -1,3 +1,3 @@
-from nnctl.cli import app
+from nnctl.cli import run
 
-app(prog_name="nnctl")
+run()

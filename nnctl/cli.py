@@ -1127,5 +1127,14 @@ def examples_copy(
     print(f"wrote {len(written)} configs into {folder}", file=sys.stderr)
 
 
+def run() -> None:
+    """The `nnctl` script: `nnctl COMMAND --help` without Typer's parsing (fast_help.py),
+    everything else through Typer."""
+    from nnctl.fast_help import answer_help
+
+    if not answer_help(typer.main.get_command(app), sys.argv[1:], "nnctl"):
+        app(prog_name="nnctl")
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    run()
