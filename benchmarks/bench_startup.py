@@ -2,8 +2,9 @@
 a fresh `python -m nnctl` process, against issue 13's targets (every --help under 150 ms, the
 iris example under 400 ms). `python -c pass` is timed too: the interpreter's own floor.
 
-Each figure is the median of `--repeats` runs, the commands interleaved so a busy spell of
-the machine hits them alike. With `--imports`, the largest imports of `nnctl --help`,
+Each figure is the median of `--repeats` runs after a warm-up round, the commands interleaved
+so a busy spell of the machine hits them alike. The children run with bytecode caches, as an
+installed nnctl does (PYTHONDONTWRITEBYTECODE is dropped for them). With `--imports`, the largest imports of `nnctl --help`,
 `nnctl train --help` and the iris run are listed (from `python -X importtime`), which is where
 to look when a figure is over its target.
 
@@ -13,6 +14,7 @@ to look when a figure is over its target.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -38,10 +40,21 @@ def command_paths() -> list[list[str]]:
     return list(walk(typer.main.get_command(app), []))
 
 
+# As after `pip install`, which compiles every module to bytecode: a PYTHONDONTWRITEBYTECODE
+# in the environment (this machine sets it) would make an editable install recompile nnctl's
+# sources at every start and time the compiler. The warm-up round writes the caches.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run(args: list[str], cwd: Path, python_flags: tuple[str, ...] = ()) -> tuple[float, str]:
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, *python_flags, *args], cwd=cwd, capture_output=True, text=True, check=False
+        [sys.executable, *python_flags, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=CHILD_ENV,
     )
     seconds = time.perf_counter() - start
     if done.returncode != 0:
@@ -87,9 +100,11 @@ def main():
             )
         cases["nnctl train iris-softmax.yaml"] = (iris, IRIS_TARGET_MS)
         times = {name: [] for name in cases}
-        for _ in range(args.repeats):
+        for round_index in range(args.repeats + 1):  # round 0 warms up (bytecode caches)
             for name, (argv, _) in cases.items():
-                times[name].append(run(argv, work)[0])
+                seconds = run(argv, work)[0]
+                if round_index:
+                    times[name].append(seconds)
         print(f"median of {args.repeats} runs, {sys.executable}")
         for name, (_, target) in cases.items():
             ms = 1000 * statistics.median(times[name])

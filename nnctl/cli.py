@@ -1,10 +1,11 @@
 """The command line. Thin: parse, call one library function, render.
 
+No `from __future__ import annotations` here: Typer reads every parameter's annotation, and
+string annotations would each be eval()-ed at every start (about 40 ms for this file).
+
 Imports of NumPy and the engine happen inside the commands, so `nnctl --help` stays fast.
 Exit codes: 0 done; 1 training failed; 2 bad usage, config, data or checkpoint; 130 interrupted.
 """
-
-from __future__ import annotations
 
 import functools
 import os
@@ -1132,8 +1133,9 @@ def run() -> None:
     everything else through Typer."""
     from nnctl.fast_help import answer_help
 
-    if not answer_help(typer.main.get_command(app), sys.argv[1:], "nnctl"):
-        app(prog_name="nnctl")
+    command = typer.main.get_command(app)  # built once: about 40 ms
+    if not answer_help(command, sys.argv[1:], "nnctl"):
+        command(prog_name="nnctl")  # what app() does, with pretty exceptions off
 
 
 if __name__ == "__main__":  # pragma: no cover
