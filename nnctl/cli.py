@@ -693,6 +693,14 @@ def _plot_or_hint(draw, quiet: bool) -> None:
         print(f"wrote {path}", file=sys.stderr)
 
 
+def _import_plotting_while_workers_train(no_plot: bool, jobs: int, executor: str) -> None:
+    """With the runs in worker processes this one only waits: import matplotlib meanwhile."""
+    if not no_plot and (jobs > 1 or executor != "local"):
+        from nnctl.report.plots import import_in_background
+
+        import_in_background()
+
+
 def _render_comparison(result, quiet: bool, json_: bool, no_plot: bool) -> None:
     from nnctl.report.compare_table import print_comparison
     from nnctl.report.tuning_table import print_tuning
@@ -852,6 +860,8 @@ def compare_optimizers(
     from nnctl.compare import Comparison
     from nnctl.compare.problems import ProblemsComparison
 
+    if landscape is None:
+        _import_plotting_while_workers_train(no_plot, jobs, executor)
     words = config or []
     configs = [_config(Path(word)) for word in words if "=" not in word]
     overrides = [word for word in words if "=" in word]
@@ -928,6 +938,7 @@ def sweep(
     Example: nnctl sweep moons-mlp model.activation=relu,elu optimizer.lr=0.01,0.1"""
     from nnctl import commands
 
+    _import_plotting_while_workers_train(no_plot, jobs, executor)
     result = commands.sweep(
         _config(config),
         _settings(set_, overrides),

@@ -138,7 +138,7 @@ def compare_optimizers(
         raise UsageError(
             "missing CONFIG: nnctl compare-optimizers CONFIG.yaml (or --landscape NAME)"
         )
-    from nnctl.compare import compare_plan, make_out_dir
+    from nnctl.compare import compare_plan
 
     def new_executor():
         return _executor(executor, jobs, scheduler)
@@ -166,10 +166,27 @@ def compare_optimizers(
             check_select(select, cfg)
         return plan
 
-    plans = [make_plan(path) for path in configs]  # every config checked before any run
-    runner = new_executor()  # a wrong Dask address fails here, before any folder is made
+    # Made first: a wrong Dask address fails before any folder is made, and local workers
+    # start up (imports) while the configs are resolved and planned.
+    runner = new_executor()
+    try:
+        return _compare_configs(
+            configs, make_plan, bool(tune), runner, new_executor, out, select, quiet
+        )
+    except BaseException:
+        runner.close()  # a no-op when the runs already closed it
+        raise
+
+
+def _compare_configs(configs, make_plan, tuned, runner, new_executor, out, select, quiet: bool):
+    """Plan every config (all checked before any run), then one comparison or a ranking."""
+    from nnctl.compare import make_out_dir
+
+    plans = [make_plan(path) for path in configs]
     if len(configs) == 1:
-        labels = plans[0].probe.labels if tune else plans[0].labels  # a tuning plan: its optimizers
+        labels = (
+            plans[0].probe.labels if tuned else plans[0].labels
+        )  # a tuning plan: its optimizers
         out_dir = make_out_dir(
             out, Path("runs") / named_by_settings(configs[0].stem, "compare", labels)
         )
@@ -217,19 +234,27 @@ def sweep(
     interrupted sweep folder."""
     from nnctl.compare import make_out_dir, resume_comparison, run_plan, sweep_plan
 
-    runner = _executor(executor, jobs, scheduler)
-    if resume is not None:
-        _check_resume(
-            CONFIG=config,
-            **{"-s": options, "--seeds": seeds, "--target-loss": target_loss, "--out": out},
+    runner = _executor(executor, jobs, scheduler)  # first: local workers start meanwhile
+    try:
+        if resume is not None:
+            _check_resume(
+                CONFIG=config,
+                **{"-s": options, "--seeds": seeds, "--target-loss": target_loss, "--out": out},
+            )
+            return resume_comparison(resume, "sweep", runner, quiet)
+        if config is None:
+            raise UsageError(
+                "missing CONFIG: nnctl sweep CONFIG.yaml -s KEY=V1,V2 (or --resume DIR)"
+            )
+        plan = sweep_plan(config, options, seeds, target_loss)
+        swept = (
+            [part.partition("=")[0] for part in plan.labels[0].split(" ")] if plan.labels else []
         )
-        return resume_comparison(resume, "sweep", runner, quiet)
-    if config is None:
-        raise UsageError("missing CONFIG: nnctl sweep CONFIG.yaml -s KEY=V1,V2 (or --resume DIR)")
-    plan = sweep_plan(config, options, seeds, target_loss)
-    swept = [part.partition("=")[0] for part in plan.labels[0].split(" ")] if plan.labels else []
-    out_dir = make_out_dir(out, Path("runs") / named_by_settings(config.stem, "sweep", swept))
-    return run_plan(plan, out_dir, jobs, quiet, executor=runner)
+        out_dir = make_out_dir(out, Path("runs") / named_by_settings(config.stem, "sweep", swept))
+        return run_plan(plan, out_dir, jobs, quiet, executor=runner)
+    except BaseException:
+        runner.close()  # a no-op when the run already closed it
+        raise
 
 
 def _executor(name: str, jobs: int, scheduler: str | None):

@@ -91,14 +91,19 @@ def run_tasks(
         if on_done is not None:
             on_done(task, result)
 
-    if executor is None:
+    own = executor is None
+    if own:
         from nnctl.compare.executors.local import LocalExecutor
 
         executor = LocalExecutor(jobs)
-    for task in tasks:
-        if task.cfg is None:
-            done(task, execute(task, str(out_dir)))
-    runnable = [t for t in tasks if t.cfg is not None]
-    if runnable:
-        executor.run(runnable, Path(out_dir), done)
+    try:
+        for task in tasks:
+            if task.cfg is None:
+                done(task, execute(task, str(out_dir)))
+        runnable = [t for t in tasks if t.cfg is not None]
+        if runnable:
+            executor.run(runnable, Path(out_dir), done)
+    finally:
+        if own:
+            executor.close()
     return [results[t.index] for t in tasks]
