@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import math
 import warnings
 from pathlib import Path
 
@@ -118,7 +119,8 @@ def _read_rows(
     kept_chunks: dict[str, list[np.ndarray]] = {name: [] for name in keep_index}
     chunk: list[list[str]] = []
     # A number listed as a missing value (e.g. -999) must not pass the all-numbers shortcut.
-    shortcut = not any(_is_number(v) for v in na_values)
+    # NaN spellings ("NaN", "nan", in the defaults) may: they parse to the NaN they stand for.
+    shortcut = not any(_is_number(v) and not math.isnan(float(v)) for v in na_values)
 
     def flush():
         cells = np.array(chunk, dtype=str)
