@@ -160,7 +160,8 @@ JobsOption = Annotated[
         "--jobs",
         "-j",
         metavar="N",
-        help="Worker processes to run in; the numbers are the same as with --jobs 1.",
+        help="Runs at once: this process and N-1 worker processes; the numbers are the "
+        "same as with --jobs 1.",
     ),
 ]
 TargetLossOption = Annotated[
@@ -181,7 +182,7 @@ ExecutorOption = Annotated[
     typer.Option(
         "--executor",
         metavar="local|dask",
-        help="Where the runs go: local (this machine, --jobs processes) or dask (a "
+        help="Where the runs go: local (this machine, --jobs N at once) or dask (a "
         "dask.distributed cluster, --scheduler; needs nnctl[dask]). Same numbers.",
     ),
 ]
@@ -693,9 +694,10 @@ def _plot_or_hint(draw, quiet: bool) -> None:
         print(f"wrote {path}", file=sys.stderr)
 
 
-def _import_plotting_while_workers_train(no_plot: bool, jobs: int, executor: str) -> None:
-    """With the runs in worker processes this one only waits: import matplotlib meanwhile."""
-    if not no_plot and (jobs > 1 or executor != "local"):
+def _import_plotting_while_workers_train(no_plot: bool, executor: str) -> None:
+    """On a cluster this process only waits for the runs: import matplotlib meanwhile. (The
+    local executor trains runs here too, so an import would only take time from them.)"""
+    if not no_plot and executor != "local":
         from nnctl.report.plots import import_in_background
 
         import_in_background()
@@ -861,7 +863,7 @@ def compare_optimizers(
     from nnctl.compare.problems import ProblemsComparison
 
     if landscape is None:
-        _import_plotting_while_workers_train(no_plot, jobs, executor)
+        _import_plotting_while_workers_train(no_plot, executor)
     words = config or []
     configs = [_config(Path(word)) for word in words if "=" not in word]
     overrides = [word for word in words if "=" in word]
@@ -938,7 +940,7 @@ def sweep(
     Example: nnctl sweep moons-mlp model.activation=relu,elu optimizer.lr=0.01,0.1"""
     from nnctl import commands
 
-    _import_plotting_while_workers_train(no_plot, jobs, executor)
+    _import_plotting_while_workers_train(no_plot, executor)
     result = commands.sweep(
         _config(config),
         _settings(set_, overrides),

@@ -1,17 +1,24 @@
-"""The embedded executor: runs one after the other here, or in `jobs` worker processes.
+"""The embedded executor: runs here, one after the other, or here and in `jobs - 1` worker
+processes at once.
 
-Worker processes are started with `spawn` (a clean interpreter: no inherited threads, locks or
-BLAS state), train quietly into the comparison folder (a shared file system: this machine's),
-and the parent reports each run as it finishes. No dependency beyond the standard library.
+With `--jobs N` this process is one of the N: it trains runs itself while N - 1 workers train
+others. A worker needs about 0.4 s to start Python and import the engine, and this process has
+all of that loaded already, so it starts on the first run at once, and no core is left to a
+parent that only waits. The workers start when the executor is made (`__init__`), and the
+commands make it before they resolve and plan the configs, so their start-up overlaps that
+work. One pool serves every run() until close() (a tuned comparison's trials and final runs).
 
-The workers start when the executor is made, not at the first run: each spends about 0.4 s
-starting Python and importing the engine (`_warm_worker`), and the commands make the executor
-before they resolve and plan the configs, so that time overlaps the parent's own. One pool
-serves every run() until close() (a tuned comparison's trials and final runs share it).
+Workers are started with `spawn` (a clean interpreter: no inherited threads, locks or BLAS
+state) and train quietly into the comparison folder (this machine's file system). Every run,
+here or in a worker, is the same function (`runner.execute`) on the same resolved config, with
+the config's BLAS thread count: the numbers do not depend on where a run went. No dependency
+beyond the standard library.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from pathlib import Path
 
 from nnctl.compare.executors.base import Done
@@ -41,17 +48,20 @@ class LocalExecutor:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        workers = self.jobs - 1  # this process is the other one
         pool = ProcessPoolExecutor(
-            max_workers=self.jobs,
+            max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_warm_worker,
         )
-        for _ in range(self.jobs):  # no-ops: with spawn, each submit starts one more worker
+        for _ in range(workers):  # no-ops: with spawn, each submit starts one more worker
             pool.submit(int)
         return pool
 
     def describe(self) -> str:
-        return "here" if self.jobs == 1 else f"{self.jobs} worker processes"
+        if self.jobs == 1:
+            return "here"
+        return f"this process and {self.jobs - 1} worker process{'es' * (self.jobs > 2)}"
 
     def close(self) -> None:
         if self._pool is not None:
@@ -65,15 +75,75 @@ class LocalExecutor:
             for task in tasks:
                 done(task, execute(task, str(out_dir)))
             return
-        from concurrent.futures import as_completed
-
         if self._pool is None:  # closed by an earlier run's caller: start again
             self._pool = self._start_pool()
+        queue = _SharedQueue(tasks)
+        feeders = [
+            threading.Thread(target=queue.feed, args=(self._pool, str(out_dir)), daemon=True)
+            for _ in range(self.jobs - 1)
+        ]
         try:
-            futures = {self._pool.submit(execute, task, str(out_dir)): task for task in tasks}
-            for future in as_completed(futures):
-                done(futures[future], future.result())  # an error in a worker re-raises here
+            for feeder in feeders:
+                feeder.start()
+            while (task := queue.take()) is not None:
+                queue.report_finished(done)
+                done(task, execute(task, str(out_dir)))  # this process's own share
+            queue.report_finished(done, until_all_reported=True)
         except BaseException:
+            queue.stop()
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
             raise
+
+
+class _SharedQueue:
+    """The tasks of one run(), taken in plan order by this process and by one feeder thread per
+    worker (which hands its task to the pool and waits for it); results are reported on the
+    calling thread, as `done` expects."""
+
+    def __init__(self, tasks: list[RunTask]):
+        self._pending = deque(tasks)
+        self._lock = threading.Condition()
+        self._finished: deque = deque()  # (task, result, error) from the workers
+        self._in_workers = 0  # tasks the feeders took that are not reported yet
+
+    def take(self, for_a_worker: bool = False) -> RunTask | None:
+        with self._lock:
+            if not self._pending:
+                return None
+            self._in_workers += for_a_worker  # counted under the same lock as the take
+            return self._pending.popleft()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._pending.clear()
+
+    def feed(self, pool, out_dir: str) -> None:
+        from nnctl.compare.runner import execute
+
+        while (task := self.take(for_a_worker=True)) is not None:
+            try:
+                outcome = (task, pool.submit(execute, task, out_dir).result(), None)
+            except BaseException as exc:  # a bug in a run, or the pool shut down
+                outcome = (task, None, exc)
+            with self._lock:
+                self._finished.append(outcome)
+                self._lock.notify_all()
+            if outcome[2] is not None:
+                return
+
+    def report_finished(self, done: Done, until_all_reported: bool = False) -> None:
+        """done(task, result) for each run a worker finished; with until_all_reported, wait
+        for the rest first. An error of a worker's run is raised here."""
+        while True:
+            with self._lock:
+                if until_all_reported:
+                    while not self._finished and self._in_workers > 0:
+                        self._lock.wait()
+                if not self._finished:
+                    return
+                task, result, error = self._finished.popleft()
+                self._in_workers -= 1
+            if error is not None:
+                raise error
+            done(task, result)
