@@ -234,3 +234,20 @@ def test_builtin_task_override():
         UsageError, match=r"blobs: target 'y': binary classification needs exactly 2 classes"
     ):
         load_builtin("blobs", None, np.random.default_rng(0), task="binary")
+
+
+def test_a_bundled_file_is_parsed_once_and_each_load_is_its_own_dataset():
+    """Runs of a comparison in one process share the parsed file; none can change another's."""
+    from nnctl.data.builtin import _read_bundled, load_builtin
+
+    _read_bundled.cache_clear()
+    first = load_builtin("digits", None, None)
+    first.X = first.X[:10]  # a caller replacing its own fields
+    first.source = "changed"
+    second = load_builtin("digits", None, None)
+    assert _read_bundled.cache_info().hits == 1
+    assert second.X.shape == (1797, 64) and second.source == "digits"
+    with pytest.raises(ValueError):
+        second.X[0, 0] = 1.0  # the shared arrays are read-only
+    regression = load_builtin("digits", None, None, task="regression")
+    assert regression.task == "regression" and second.task == "multiclass"
