@@ -1143,11 +1143,13 @@ def examples_copy(
 
 def run() -> None:
     """The `nnctl` script: `nnctl COMMAND --help` without Typer's parsing (fast_help.py),
-    everything else through Typer."""
+    everything else through Typer, with plain values converted by cli_values.py."""
+    from nnctl.cli_values import convert_plainly
     from nnctl.fast_help import answer_help
 
     command = typer.main.get_command(app)  # built once: about 40 ms
     if not answer_help(command, sys.argv[1:], "nnctl"):
+        convert_plainly(command)  # no pydantic import (~110 ms) to read the options
         command(prog_name="nnctl")  # what app() does, with pretty exceptions off
 
 
