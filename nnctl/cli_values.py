@@ -19,6 +19,8 @@ from enum import Enum
 from pathlib import Path
 from typing import get_args, get_origin
 
+import typer
+
 PLAIN = (str, bool, int, float, Path)
 
 
@@ -43,14 +45,12 @@ def convert_plainly(command) -> int:
             return self._one(self.annotation, value, param, ctx)
 
         def _one(self, annotation, value, param, ctx):
-            import typer
-
             if annotation is str:
                 return str(value)
             if annotation is bool:
-                return value if isinstance(value, bool) else _boolean(value, typer, param, ctx)
+                return value if isinstance(value, bool) else _boolean(value, param, ctx)
             if annotation in (int, float):
-                return _number(annotation, value, typer, param, ctx)
+                return _number(annotation, value, param, ctx)
             if annotation is Path:
                 path = value if isinstance(value, Path) else Path(value)
                 return coerce_cli_path(
@@ -105,7 +105,7 @@ def _is_plain(descriptor) -> bool:
     return annotation in PLAIN or is_enum
 
 
-def _number(kind, value, typer, param, ctx):
+def _number(kind, value, param, ctx):
     if isinstance(value, kind) and not isinstance(value, bool):
         return value
     try:
@@ -117,7 +117,7 @@ def _number(kind, value, typer, param, ctx):
         ) from None
 
 
-def _boolean(value, typer, param, ctx):
+def _boolean(value, param, ctx):
     text = str(value).strip().lower()
     if text in ("1", "true", "t", "yes", "y", "on"):
         return True

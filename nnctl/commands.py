@@ -184,9 +184,8 @@ def _compare_configs(configs, make_plan, tuned, runner, new_executor, out, selec
 
     plans = [make_plan(path) for path in configs]
     if len(configs) == 1:
-        labels = (
-            plans[0].probe.labels if tuned else plans[0].labels
-        )  # a tuning plan: its optimizers
+        # a tuning plan is named by its optimizers
+        labels = plans[0].probe.labels if tuned else plans[0].labels
         out_dir = make_out_dir(
             out, Path("runs") / named_by_settings(configs[0].stem, "compare", labels)
         )

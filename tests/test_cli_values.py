@@ -21,7 +21,7 @@ SAMPLES = {
     int: ["3", " 4 ", "-2", "+5", "0", "abc", "1.5", "", "1e3", "9" * 30],
     float: ["0.5", "1e-3", " 2 ", "-0", "nan", "inf", "-inf", "3", "abc", "", "1,5"],
     Path: ["runs/x", "-", "/tmp", "a b", "."],
-    bool: [True, False],
+    bool: [True, False, "true", "False", "1", "0", "yes", "off", "", " y ", "maybe"],
 }
 
 

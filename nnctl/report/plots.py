@@ -31,8 +31,8 @@ _background_import = None  # the thread of import_in_background, joined before a
 
 def import_in_background() -> None:
     """Start importing matplotlib (about 0.4 s) on a thread, for a process that is about to
-    wait: a comparison's parent while its worker processes train. The plot drawn afterwards
-    joins the thread instead of importing. A missing matplotlib is left for the plot to say."""
+    wait: the client of a comparison on a Dask cluster. The plot drawn afterwards joins the
+    thread instead of importing. A missing matplotlib is left for the plot to say."""
     import threading
 
     global _background_import
