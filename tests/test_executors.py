@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import importlib.util
 import json
 import os
 import shutil
@@ -292,11 +293,15 @@ def test_a_sweep_on_generated_data_gives_the_bits_of_jobs_2(cluster, tmp_path):
     local = run_nnctl(*common, "--jobs", "2", "--out", tmp_path / "local", cwd=tmp_path)
     assert local.returncode == 0, local.stderr
     env = {"DASK_SCHEDULER_ADDRESS": cluster.address}  # the address from the environment
+    # with the plot: the client imports matplotlib while the cluster trains, then draws
+    with_plot = [word for word in common if word != "--no-plot"]
     dask = run_nnctl(
-        *common, "--executor", "dask", "--out", tmp_path / "dask", cwd=tmp_path, env=env
+        *with_plot, "--executor", "dask", "--out", tmp_path / "dask", cwd=tmp_path, env=env
     )
     assert dask.returncode == 0, dask.stderr
     assert_same_comparison(tmp_path / "local", tmp_path / "dask")
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (tmp_path / "dask" / "curves.png").stat().st_size > 10_000
 
 
 def test_the_worker_side_reads_only_the_shipped_bytes(tmp_path):
