@@ -13,6 +13,7 @@ from typing import get_args, get_origin
 import pytest
 import typer
 
+from conftest import run_nnctl
 from nnctl.cli import app
 from nnctl.cli_values import _is_plain, _parameters, convert_plainly
 
@@ -81,14 +82,7 @@ def convert_plainly_one(param):
 
 
 def test_a_malformed_number_is_exit_2_naming_the_option(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "nnctl", "compare-optimizers", "iris-softmax", "--jobs", "two"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-        check=False,
-    )
+    done = run_nnctl("compare-optimizers", "iris-softmax", "--jobs", "two", cwd=tmp_path)
     assert done.returncode == 2
     assert "Invalid value for '--jobs' / '-j': expected an integer, found 'two'" in done.stderr
     assert "Traceback" not in done.stderr
@@ -110,13 +104,7 @@ def test_commands_run_without_importing_pydantic(tmp_path, args):
     )
     run_dir = tmp_path / "run"
     if args[0] == "eval":
-        trained = subprocess.run(
-            [sys.executable, "-m", "nnctl", "train", "iris-softmax", "-q", "--out", str(run_dir)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        trained = run_nnctl("train", "iris-softmax", "-q", "--out", run_dir)
         assert trained.returncode == 0, trained.stderr
     words = [str(run_dir) if a == "RUN" else a for a in args]
     done = subprocess.run(

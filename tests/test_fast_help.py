@@ -11,6 +11,7 @@ import sys
 import pytest
 import typer
 
+from conftest import run_nnctl
 from nnctl.cli import app
 from nnctl.fast_help import answer_help
 
@@ -90,22 +91,9 @@ def test_anything_else_is_left_to_typer(args, capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_the_installed_entry_point_answers_help_and_still_runs_commands(tmp_path):
-    helped = subprocess.run(
-        [sys.executable, "-m", "nnctl", "config", "show", "-h"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def test_the_entry_point_answers_help_and_still_runs_commands(tmp_path):
+    helped = run_nnctl("config", "show", "-h")
     assert helped.returncode == 0 and helped.stdout.startswith("Usage: nnctl config show")
-    shown = subprocess.run(
-        [sys.executable, "-m", "nnctl", "config", "show", "iris-softmax", "optimizer.lr=0.25"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=tmp_path,
-    )
+    shown = run_nnctl("config", "show", "iris-softmax", "optimizer.lr=0.25", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "lr: 0.25" in shown.stdout
