@@ -491,6 +491,53 @@ def test_a_local_comparison_interrupted_mid_run_resumes_to_the_same_numbers(tmp_
     assert_same_comparison(tmp_path / "whole", tmp_path / "cut")
 
 
+def test_jobs_2_interrupted_in_this_process_resumes_to_the_same_numbers(tmp_path):
+    """With --jobs 2 this process trains runs too: a Ctrl-C in its own run stops the
+    comparison with the state kept (exit 130), and --resume finishes it with the numbers of an
+    uninterrupted --jobs 1."""
+    common = [
+        "compare-optimizers",
+        CONFIGS / "iris-softmax.yaml",
+        "-o",
+        "sgd",
+        "-o",
+        "adam",
+        "-o",
+        "rmsprop",
+        "-o",
+        "lbfgs",
+        "-s",
+        "train.epochs=6",
+        "--no-plot",
+        "-q",
+    ]
+    whole = run_nnctl(*common, "--out", tmp_path / "whole", cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    # The interrupt is injected in this process only (the worker is a fresh interpreter).
+    stopped = run_nnctl_with_fault(
+        "interrupt-at-step", 3, *common, "--jobs", "2", "--out", tmp_path / "cut", cwd=tmp_path
+    )
+    assert_clean_error(
+        stopped, 130, "runs finished and are kept in", "--resume", str(tmp_path / "cut")
+    )
+    statuses = [
+        json.loads(p.read_text())["status"] for p in (tmp_path / "cut").glob("*/summary.json")
+    ]
+    assert "interrupted" in statuses
+    resumed = run_nnctl(
+        "compare-optimizers",
+        "--resume",
+        tmp_path / "cut",
+        "--jobs",
+        "2",
+        "--no-plot",
+        cwd=tmp_path,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert 1 <= len(progress_lines(resumed.stderr)) <= 4
+    assert_same_comparison(tmp_path / "whole", tmp_path / "cut")
+
+
 def test_resume_runs_only_missing_or_unfinished_run_folders(tmp_path):
     out = tmp_path / "sw"
     first = run_nnctl(

@@ -17,6 +17,7 @@ beyond the standard library.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import deque
 from pathlib import Path
@@ -93,6 +94,10 @@ class LocalExecutor:
             queue.stop()
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+            # Runs a worker had finished count as finished (an interrupted comparison says how
+            # many are kept); what fails in reporting them must not hide the first error.
+            with contextlib.suppress(Exception):
+                queue.report_finished(done, raise_errors=False)
             raise
 
 
@@ -132,9 +137,11 @@ class _SharedQueue:
             if outcome[2] is not None:
                 return
 
-    def report_finished(self, done: Done, until_all_reported: bool = False) -> None:
+    def report_finished(
+        self, done: Done, until_all_reported: bool = False, raise_errors: bool = True
+    ) -> None:
         """done(task, result) for each run a worker finished; with until_all_reported, wait
-        for the rest first. An error of a worker's run is raised here."""
+        for the rest first. An error of a worker's run is raised here (or left out)."""
         while True:
             with self._lock:
                 if until_all_reported:
@@ -144,6 +151,7 @@ class _SharedQueue:
                     return
                 task, result, error = self._finished.popleft()
                 self._in_workers -= 1
-            if error is not None:
+            if error is None:
+                done(task, result)
+            elif raise_errors:
                 raise error
-            done(task, result)
