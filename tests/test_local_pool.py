@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,12 +26,32 @@ def worker_pids() -> set[int]:
 
 def test_workers_start_with_the_executor_and_stop_at_close():
     before = worker_pids()
-    executor = LocalExecutor(3)
-    started = worker_pids() - before
-    assert len(started) == 2  # jobs - 1, spawned at construction, before any run
-    executor.close()
-    executor.close()  # idempotent: the comparison and the command may both close it
+    executor = LocalExecutor(2)
+    try:
+        started = worker_pids() - before
+        assert len(started) == 1  # jobs - 1, spawned at construction, before any run
+    finally:
+        executor.close()
+        executor.close()  # idempotent: the comparison and the command may both close it
     assert not (worker_pids() & started)
+
+
+def test_a_large_jobs_on_a_small_plan_starts_a_few_workers_not_jobs_minus_one(tmp_path):
+    plan = compare_plan(CONFIGS / "iris-softmax.yaml", ["sgd", "adam", "rmsprop"], [])
+    tasks = [t for t in plan.tasks if t.cfg is not None]
+    eager = max(1, (os.cpu_count() or 2) - 1)
+    before = worker_pids()
+    executor = LocalExecutor(64)
+    try:
+        assert len(worker_pids() - before) == min(63, eager)
+        finished = []
+        executor.run(tasks, tmp_path, lambda task, result: finished.append(result["status"]))
+        started = worker_pids() - before
+    finally:
+        executor.close()
+    assert finished == ["completed"] * 3
+    # at most one per run handed to a worker beside the eager ones, however large --jobs is
+    assert len(started) <= eager + len(tasks) < 63
 
 
 def test_one_executor_runs_several_batches_in_the_same_workers_and_matches_jobs_1(tmp_path):

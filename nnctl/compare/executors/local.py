@@ -18,6 +18,7 @@ beyond the standard library.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections import deque
 from pathlib import Path
@@ -55,7 +56,10 @@ class LocalExecutor:
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_warm_worker,
         )
-        for _ in range(workers):  # no-ops: with spawn, each submit starts one more worker
+        # No-ops, to start workers now: with spawn, a submit that finds no idle worker starts
+        # one more. Only as many as there are other cores: the pool starts the rest when runs
+        # are handed out, so --jobs 64 on a 3-run plan starts a few processes, not 63.
+        for _ in range(min(workers, max(1, (os.cpu_count() or 2) - 1))):
             pool.submit(int)
         return pool
 
