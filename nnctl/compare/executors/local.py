@@ -4,9 +4,10 @@ processes at once.
 With `--jobs N` this process is one of the N: it trains runs itself while N - 1 workers train
 others. A worker needs about 0.4 s to start Python and import the engine, and this process has
 all of that loaded already, so it starts on the first run at once, and no core is left to a
-parent that only waits. The workers start when the executor is made (`__init__`), and the
-commands make it before they resolve and plan the configs, so their start-up overlaps that
-work. One pool serves every run() until close() (a tuned comparison's trials and final runs).
+parent that only waits. Workers start when the executor is made (`__init__`: one per other
+core; any more when runs are handed to them), and the commands make it before they resolve and
+plan the configs, so that start-up overlaps that work. One pool serves every run() until
+close() (a tuned comparison's trials and final runs).
 
 Workers are started with `spawn` (a clean interpreter: no inherited threads, locks or BLAS
 state) and train quietly into the comparison folder (this machine's file system). Every run,
