@@ -2,7 +2,7 @@
 processes at once.
 
 With `--jobs N` this process is one of the N: it trains runs itself while N - 1 workers train
-others. A worker needs about 0.4 s to start Python and import the engine, and this process has
+others. A worker needs 0.2-0.4 s to start Python and import the engine, and this process has
 all of that loaded already, so it starts on the first run at once, and no core is left to a
 parent that only waits. Workers start when the executor is made (`__init__`: one per other
 core; any more when runs are handed to them), and the commands make it before they resolve and
