@@ -86,7 +86,7 @@ class LocalExecutor:
         queue = _SharedQueue(tasks)
         feeders = [
             threading.Thread(target=queue.feed, args=(self._pool, str(out_dir)), daemon=True)
-            for _ in range(self.jobs - 1)
+            for _ in range(min(self.jobs - 1, len(tasks)))  # no idle threads on a small plan
         ]
         try:
             for feeder in feeders:
