@@ -12,20 +12,12 @@ from nnctl.rng import make_streams
 
 def check_config(cfg: dict, base_dir: Path | None = None) -> str:
     """Load the data and build the model and optimizer, as `train` would; a short fact line."""
-    from nnctl.prepare import model_from_config, optimizer_from_config, prepare_data, resolve_dtype
+    from nnctl.prepare import model_for_data, optimizer_from_config, prepare_data, resolve_dtype
 
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)
     dtype = resolve_dtype(cfg)
-    model = model_from_config(
-        cfg,
-        data.X_train.shape[1],
-        data.n_outputs,
-        data.task,
-        streams,
-        dtype,
-        data_source=data.source,
-    )  # the same words as `train`
+    model = model_for_data(cfg, data, streams, dtype)  # the same words as `train`
     optimizer_from_config(cfg, model.n_params, dtype)
     return (
         f"{data.task}, {len(data.X_train)} train / {len(data.X_val)} val rows, "
@@ -38,7 +30,7 @@ def run_gradcheck(
 ) -> dict:
     """Max relative error per parameter block, in float64, on the first `samples` training rows."""
     from nnctl.nn import gradcheck
-    from nnctl.prepare import model_from_config, prepare_data
+    from nnctl.prepare import model_for_data, prepare_data
 
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise UsageError(
@@ -46,15 +38,7 @@ def run_gradcheck(
         )
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)
-    model = model_from_config(
-        cfg,
-        data.X_train.shape[1],
-        data.n_outputs,
-        data.task,
-        streams,
-        np.float64,
-        data_source=data.source,
-    )
+    model = model_for_data(cfg, data, streams, np.float64)
     n = min(samples, len(data.X_train))  # samples >= 1 is checked above
     errors = gradcheck(model, data.X_train[:n], data.y_train[:n])
     worst = max(errors.values()) if errors else 0.0

@@ -202,6 +202,19 @@ def resolve_dtype(cfg: dict) -> type:
     return np.float64 if is_full_batch(OPTIMIZERS.get(cfg["optimizer"]["name"])) else np.float32
 
 
+def model_for_data(cfg: dict, data: PreparedData, streams, dtype):
+    """The config's model for prepared data (its feature count, outputs, task and source)."""
+    return model_from_config(
+        cfg,
+        data.X_train.shape[1],
+        data.n_outputs,
+        data.task,
+        streams,
+        dtype,
+        data_source=data.source,
+    )
+
+
 def model_from_config(
     cfg: dict,
     n_features: int,

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +66,22 @@ class ComparisonInterrupted(NnctlError):
     """Ctrl-C (or SIGTERM) during a comparison: finished run folders stay; exit 130."""
 
     exit_code = 130
+
+
+@contextmanager
+def runs_in_progress(progress, executor, interrupted: Callable[[], str]):
+    """Around one batch of runs: an interruption becomes ComparisonInterrupted with the text
+    `interrupted()` gives then (it can say how many runs finished); other errors pass. The
+    progress bar and the executor are closed in every case."""
+    try:
+        yield
+    except (KeyboardInterrupt, NnctlError) as exc:
+        if isinstance(exc, NnctlError) and exc.exit_code != 130:
+            raise
+        raise ComparisonInterrupted(interrupted()) from None
+    finally:
+        progress.close()
+        executor.close()
 
 
 def run_plan(
@@ -125,18 +143,15 @@ def _run(
     if finished and extra is not None:  # runs carried over from tuning, not a resumed folder
         note = None if executor.name == "local" else f"{len(todo)} runs on {executor.describe()}"
     progress.start(note)
-    try:
+    with runs_in_progress(
+        progress,
+        executor,
+        lambda: (
+            f"interrupted: {progress.done} of {total} runs finished and are kept in "
+            f"{out_dir}; finish with: nnctl {COMMANDS[plan.kind]} --resume {out_dir}"
+        ),
+    ):
         fresh = run_tasks(todo, out_dir, on_done=on_done, executor=executor)
-    except (KeyboardInterrupt, NnctlError) as exc:
-        if isinstance(exc, NnctlError) and exc.exit_code != 130:
-            raise
-        raise ComparisonInterrupted(
-            f"interrupted: {progress.done} of {total} runs finished and are kept in {out_dir}; "
-            f"finish with: nnctl {COMMANDS[plan.kind]} --resume {out_dir}"
-        ) from None
-    finally:
-        progress.close()
-        executor.close()
     by_index = {**finished, **{t.index: r for t, r in zip(todo, fresh)}}
     results = [by_index[t.index] for t in plan.tasks]
     records = [aggregate.run_record(t, r, str(out_dir)) for t, r in zip(plan.tasks, results)]

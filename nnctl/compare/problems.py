@@ -67,20 +67,12 @@ def initial_train_loss(cfg: dict, base_dir: str | None) -> float:
     """The training loss of the model as the config initialises it (float64)."""
     import numpy as np
 
-    from nnctl.prepare import model_from_config, prepare_data
+    from nnctl.prepare import model_for_data, prepare_data
     from nnctl.rng import make_streams
 
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, Path(base_dir) if base_dir else None)
-    model = model_from_config(
-        cfg,
-        data.X_train.shape[1],
-        data.n_outputs,
-        data.task,
-        streams,
-        np.float64,
-        data_source=data.source,
-    )
+    model = model_for_data(cfg, data, streams, np.float64)
     return float(model.loss(data.X_train.astype(np.float64), data.y_train))
 
 

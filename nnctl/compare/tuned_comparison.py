@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nnctl.compare import aggregate
-from nnctl.compare.comparison import Comparison, ComparisonInterrupted, progress_line, run_plan
+from nnctl.compare.comparison import Comparison, progress_line, run_plan, runs_in_progress
 from nnctl.compare.tuning import (
     ALL_DIVERGED,
     NO_TUNING,
@@ -22,7 +22,6 @@ from nnctl.compare.tuning import (
     pick_best,
     selection_value,
 )
-from nnctl.errors import NnctlError
 
 TRIALS_DIR = "trials"
 TUNING_CSV = "tuning.csv"
@@ -45,18 +44,15 @@ def run_trials(plan: TuningPlan, trials_dir: Path, executor, quiet: bool) -> lis
         f"optimizer ({plan.search}, seed {plan.seeds[0]}), {len(tasks)} runs on "
         f"{executor.describe()}; selecting by {plan.select}"
     )
-    try:
+    with runs_in_progress(
+        progress,
+        executor,
+        lambda: (
+            f"interrupted while tuning: {progress.done} of {len(tasks)} trials finished "
+            f"and are kept in {trials_dir}; --resume does not cover tuning, start the command again"
+        ),
+    ):
         results = run_tasks(tasks, trials_dir, on_done=on_done, executor=executor)
-    except (KeyboardInterrupt, NnctlError) as exc:
-        if isinstance(exc, NnctlError) and exc.exit_code != 130:
-            raise
-        raise ComparisonInterrupted(
-            f"interrupted while tuning: {progress.done} of {len(tasks)} trials finished and are "
-            f"kept in {trials_dir}; --resume does not cover tuning, start the command again"
-        ) from None
-    finally:
-        progress.close()
-        executor.close()
     return [
         aggregate.run_record(t, r, str(trials_dir)) | {"_result": r} for t, r in zip(tasks, results)
     ]

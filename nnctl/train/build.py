@@ -13,22 +13,14 @@ from nnctl.train.state import BestSnapshot, TrainState
 
 def build_state(cfg: dict, run_dir: Path, base_dir: Path | None = None) -> TrainState:
     from nnctl.optim import OPTIMIZERS, SCHEDULES, is_full_batch
-    from nnctl.prepare import model_from_config, optimizer_from_config, prepare_data, resolve_dtype
+    from nnctl.prepare import model_for_data, optimizer_from_config, prepare_data, resolve_dtype
 
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)
     dtype = resolve_dtype(cfg)
     _check_data_fits(data, dtype)
     with np.errstate(over="ignore", invalid="ignore"):  # reported just below, by name
-        model = model_from_config(
-            cfg,
-            data.X_train.shape[1],
-            data.n_outputs,
-            data.task,
-            streams,
-            dtype,
-            data_source=data.source,
-        )
+        model = model_for_data(cfg, data, streams, dtype)
     _check_initial_parameters(model, cfg, dtype)
     opt_cfg = dict(cfg["optimizer"])
     entry = OPTIMIZERS.get(opt_cfg.pop("name"))
