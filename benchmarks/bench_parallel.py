@@ -120,7 +120,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from nnctl.threads import blas_libraries
+    from nnctl.util.threads import blas_libraries
 
     try:
         from distributed import LocalCluster

@@ -30,7 +30,7 @@ def command_paths() -> list[list[str]]:
     """Every command and sub-command of the CLI, as argument lists ([] is `nnctl` itself)."""
     import typer
 
-    from nnctl.cli import app
+    from nnctl.cli.app import app
 
     def walk(command, path):
         yield path

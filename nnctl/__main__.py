@@ -1,3 +1,3 @@
-from nnctl.cli import run
+from nnctl.cli.app import run
 
 run()

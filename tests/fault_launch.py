@@ -55,7 +55,7 @@ def interrupting_at_step(step: int):
 @contextmanager
 def stalling_checkpoint_writes(first: int):
     """Checkpoint writes number `first` and later stall half-way (see the module docstring).
-    nnctl.checkpoint.save is the only caller of numpy.savez while nnctl trains."""
+    nnctl.runs.checkpoint.save is the only caller of numpy.savez while nnctl trains."""
     import numpy as np
 
     real = np.savez
@@ -90,7 +90,7 @@ FAULTS = {
 def main(argv: list[str]) -> None:
     if len(argv) < 3 or argv[0] not in FAULTS or argv[2] != "--" or not argv[1].isdigit():
         sys.exit(f"usage: fault_launch.py {{{'|'.join(FAULTS)}}} N -- NNCTL ARGS...")
-    from nnctl.cli import app
+    from nnctl.cli.app import app
 
     with FAULTS[argv[0]](int(argv[1])):
         app(args=argv[3:], prog_name="nnctl")

@@ -94,8 +94,8 @@ def test_a_new_model_kind_is_one_class_in_kinds_py(monkeypatch):
     from nnctl import config
     from nnctl.errors import UsageError
     from nnctl.nn import kinds
-    from nnctl.prepare import model_from_config
-    from nnctl.rng import make_streams
+    from nnctl.train.prepare import model_from_config
+    from nnctl.util.rng import make_streams
 
     class NoBias(kinds.ModelKind):  # a regression kind whose one Linear has no bias
         name = "nobias"

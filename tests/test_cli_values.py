@@ -1,4 +1,4 @@
-"""nnctl's conversion of command-line values (nnctl/cli_values.py) gives what Typer's pydantic
+"""nnctl's conversion of command-line values (nnctl/cli/cli_values.py) gives what Typer's pydantic
 conversion gives, for every parameter of the CLI and for good and bad values of its type; and
 a command that runs imports no pydantic at all."""
 
@@ -14,8 +14,8 @@ import pytest
 import typer
 
 from conftest import run_nnctl
-from nnctl.cli import app
-from nnctl.cli_values import _is_plain, _parameters, convert_plainly
+from nnctl.cli.app import app
+from nnctl.cli.cli_values import _is_plain, _parameters, convert_plainly
 
 SAMPLES = {
     str: ["abc", "", " x ", "-", "é"],
@@ -98,7 +98,7 @@ def test_a_malformed_number_is_exit_2_naming_the_option(tmp_path):
 )
 def test_commands_run_without_importing_pydantic(tmp_path, args):
     probe = (
-        "import sys\nfrom nnctl.cli import run\nsys.argv = ['nnctl', *sys.argv[1:]]\n"
+        "import sys\nfrom nnctl.cli.app import run\nsys.argv = ['nnctl', *sys.argv[1:]]\n"
         "try:\n    run()\nexcept SystemExit as exc:\n    code = exc.code\nelse:\n    code = 0\n"
         "print('pydantic' in sys.modules, code, file=sys.stderr)\n"
     )

@@ -93,7 +93,7 @@ def test_kill_9_during_a_checkpoint_write_then_resume(tmp_path):
 
 
 def test_atomic_write_failing_half_way_keeps_the_old_file(tmp_path):
-    from nnctl.atomic import atomic_open, write_text
+    from nnctl.util.atomic import atomic_open, write_text
 
     target = tmp_path / "summary.json"
     write_text(target, "old\n")
@@ -106,7 +106,7 @@ def test_atomic_write_failing_half_way_keeps_the_old_file(tmp_path):
 
 
 def test_checkpoint_save_is_atomic(tmp_path, monkeypatch):
-    from nnctl import checkpoint
+    from nnctl.runs import checkpoint
 
     path = tmp_path / "last.npz"
     checkpoint.save(

@@ -719,7 +719,7 @@ def test_resume_usage_errors(tmp_path, args, fragments):
 
 def test_threads_resolve_to_a_number_and_comparisons_use_one(tmp_path):
     from nnctl.config import load_config
-    from nnctl.threads import default_blas_threads
+    from nnctl.util.threads import default_blas_threads
 
     config = csv_config(tmp_path)
     assert load_config(config)["train"]["threads"] == default_blas_threads() >= 1
@@ -776,7 +776,7 @@ def _blas_threads_now() -> int:
 
 
 def test_blas_threads_sets_and_restores_the_count():
-    from nnctl.threads import blas_threads
+    from nnctl.util.threads import blas_threads
 
     before = _blas_threads_now()
     with blas_threads(1):
@@ -790,7 +790,7 @@ def test_blas_threads_sets_and_restores_the_count():
 THREADED_RUNS = """
 import threading, time
 from threadpoolctl import threadpool_info
-from nnctl.threads import blas_threads
+from nnctl.util.threads import blas_threads
 
 def now():
     return min(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")

@@ -1,4 +1,4 @@
-"""`nnctl COMMAND --help` is printed by nnctl.fast_help without Typer's parsing, which imports
+"""`nnctl COMMAND --help` is printed by nnctl.cli.fast_help without Typer's parsing, which imports
 pydantic first. These tests show the text is Typer's own, word for word, for every command,
 that the fast path loads no pydantic, and that anything but `NAMES... --help` goes to Typer."""
 
@@ -12,17 +12,17 @@ import pytest
 import typer
 
 from conftest import run_nnctl
-from nnctl.cli import app
-from nnctl.fast_help import answer_help
+from nnctl.cli.app import app
+from nnctl.cli.fast_help import answer_help
 
 PROBE = r"""
 import io, json, sys
 from contextlib import redirect_stdout
 import typer
-import nnctl.cli
-from nnctl.fast_help import answer_help
+import nnctl.cli.app
+from nnctl.cli.fast_help import answer_help
 
-root = typer.main.get_command(nnctl.cli.app)
+root = typer.main.get_command(nnctl.cli.app.app)
 
 def command_paths(command, path):
     yield path

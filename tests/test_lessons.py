@@ -25,7 +25,11 @@ def test_zeros_init_keeps_hidden_units_identical(nnctl, tmp_path):
     summary, run = train(nnctl, tmp_path, "zeros-init", "zeros", "-s", "train.epochs=3")
     W = first_layer(run)
     assert np.abs(W).max() > 0  # the units moved...
-    assert np.array_equal(W, np.repeat(W[:, :1], W.shape[1], axis=1))  # ...all the same way
+    # ...all the same way. Up to rounding: an optimised BLAS kernel (e.g. OpenBLAS's Haswell
+    # sgemm) computes the last columns of a block by another instruction path, so identical
+    # columns can differ in their last bits; a real symmetry break is of the order of the weights.
+    spread = np.abs(W - W[:, :1]).max()
+    assert spread <= 1e-3 * np.abs(W).max(), spread
     _, random_run = train(
         nnctl, tmp_path, "zeros-init", "he", "-s", "train.epochs=3", "-s", "init.scheme=he_normal"
     )

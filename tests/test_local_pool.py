@@ -124,7 +124,7 @@ def test_a_plot_after_a_background_import_waits_for_it_and_draws(tmp_path):
 import sys
 from pathlib import Path
 import nnctl.report.plots as plots
-from nnctl.cli import run
+from nnctl.cli.app import run
 run_dir = Path(sys.argv[1])
 sys.argv = ["nnctl", "train", "iris-softmax", "-q", "--out", str(run_dir)]
 try:
@@ -163,7 +163,7 @@ def spy():
     original()
     started.append(plots._background_import.name)
 plots.import_in_background = spy
-from nnctl.cli import run
+from nnctl.cli.app import run
 sys.argv = ["nnctl", *sys.argv[1:]]
 try:
     run()

@@ -61,8 +61,8 @@ def nnctl_split(cfg: dict):
     """The training and validation row indices nnctl uses for this config (same seed)."""
     from nnctl.config import resolve
     from nnctl.data import train_val_split
-    from nnctl.prepare import load_dataset
-    from nnctl.rng import make_streams
+    from nnctl.train.prepare import load_dataset
+    from nnctl.util.rng import make_streams
 
     resolved = resolve(cfg)
     streams = make_streams(resolved["seed"])

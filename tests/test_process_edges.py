@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_clean_error, run_nnctl
-from nnctl import checkpoint, run_folder
+from nnctl.runs import checkpoint, run_folder
 
 ENDLESS = """
 seed: 0
@@ -130,7 +130,7 @@ def test_a_lock_held_in_this_process_is_refused_to_another(tmp_path):
             [
                 sys.executable,
                 "-c",
-                "import sys; from nnctl import run_folder; run_folder.lock(sys.argv[1])",
+                "import sys; from nnctl.runs import run_folder; run_folder.lock(sys.argv[1])",
                 str(run),
             ],
             capture_output=True,
@@ -143,7 +143,7 @@ def test_a_lock_held_in_this_process_is_refused_to_another(tmp_path):
         [
             sys.executable,
             "-c",
-            "import sys; from nnctl import run_folder; run_folder.lock(sys.argv[1])",
+            "import sys; from nnctl.runs import run_folder; run_folder.lock(sys.argv[1])",
             str(run),
         ],
         capture_output=True,
@@ -187,7 +187,7 @@ def test_a_comparison_releases_each_run_folder_when_its_run_ends(tmp_path):
         [
             sys.executable,
             "-c",
-            "import sys; from nnctl import run_folder; [run_folder.lock(p) for p in sys.argv[1:]]",
+            "import sys; from nnctl.runs import run_folder; [run_folder.lock(p) for p in sys.argv[1:]]",
             str(tmp_path / "run0"),
             str(tmp_path / "run1"),
         ],

@@ -24,7 +24,7 @@ from typer.testing import CliRunner  # noqa: E402
 
 from conftest import run_nnctl  # noqa: E402
 from fault_launch import interrupting_at_step  # noqa: E402
-from nnctl.cli import app  # noqa: E402
+from nnctl.cli.app import app  # noqa: E402
 from nnctl.config import resolve  # noqa: E402
 from nnctl.errors import UsageError  # noqa: E402
 from nnctl.nn import ACTIVATIONS, INITS  # noqa: E402

@@ -68,8 +68,8 @@ def _in_process(args, cwd: Path):
     """(exit code, stderr + stdout, escaped exception or None) of nnctl ARGS, in process."""
     from typer.testing import CliRunner
 
-    from nnctl import run_folder
-    from nnctl.cli import app
+    from nnctl.cli.app import app
+    from nnctl.runs import run_folder
 
     previous = os.getcwd()
     os.chdir(cwd)

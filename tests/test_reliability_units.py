@@ -11,7 +11,7 @@ import pytest
 from nnctl.config import parse_yaml_text
 from nnctl.data.scaling import Standardizer
 from nnctl.errors import UsageError
-from nnctl.registry import INT_LIMIT, Hyper
+from nnctl.util.registry import INT_LIMIT, Hyper
 
 # -- scaling of features near the float64 limit (class 9) -----------------------------------------
 
@@ -163,7 +163,7 @@ def test_a_second_signal_during_the_interrupt_save_is_ignored_until_the_process_
     """A real SIGINT after step 3, then another while the state is being saved: the save
     completes, the run stops with Interrupted(by_signal), and signals stay ignored after it
     (the process is on its way out)."""
-    from nnctl import checkpoint
+    from nnctl.runs import checkpoint
     from nnctl.train import Interrupted
     from nnctl.train.callbacks import Callback
 

@@ -140,7 +140,7 @@ def test_sgd_momentum_interrupted_mid_epoch_resumes_bit_for_bit(tmp_path):
 
 
 def test_adam_with_dropout_and_schedule_interrupted_twice(tmp_path):
-    from nnctl.rng import make_streams
+    from nnctl.util.rng import make_streams
 
     cfg = tmp_path / "adam.yaml"
     cfg.write_text(ADAM_DROPOUT)

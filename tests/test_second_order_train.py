@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from conftest import run_nnctl
-from nnctl import checkpoint, run_folder
 from nnctl.config import resolve
-from nnctl.prepare import prepare_data
 from nnctl.report.progress import QuietReporter
-from nnctl.rng import make_streams
+from nnctl.runs import checkpoint, run_folder
 from nnctl.train import Trainer, train
+from nnctl.train.prepare import prepare_data
+from nnctl.util.rng import make_streams
 
 C = 1.0  # scikit-learn's inverse regularisation strength: l2 = 1 / (C * n_train)
 # The loss-change rule at its default (1e-9, torch's) stops L-BFGS / CG / BFGS a little short

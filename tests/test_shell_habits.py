@@ -91,7 +91,7 @@ def test_a_run_refused_before_training_leaves_no_folder(tmp_path):
 
 def test_run_files_follow_the_umask(tmp_path):
     code = (
-        "import os, sys; os.umask(0o027); from nnctl.cli import app; "
+        "import os, sys; os.umask(0o027); from nnctl.cli.app import app; "
         "sys.argv = ['nnctl', 'train', 'iris-softmax', 'train.epochs=1', '-q', '--out', 'r']; "
         "app(prog_name='nnctl')"
     )

@@ -30,10 +30,10 @@ PROBE = r"""
 import io, json, sys
 from contextlib import redirect_stdout
 import typer
-import nnctl.cli
+import nnctl.cli.app
 
 loaded = {"import nnctl.cli": sorted(sys.modules)}
-root = typer.main.get_command(nnctl.cli.app)
+root = typer.main.get_command(nnctl.cli.app.app)
 
 def command_paths(command, path):
     yield path
@@ -129,7 +129,8 @@ def test_packages_import_a_module_only_when_one_of_its_names_is_used():
         "nnctl.data.batches",
         "nnctl.data.scaling",
         "nnctl.errors",
-        "nnctl.lazy",
+        "nnctl.util",
+        "nnctl.util.lazy",
     }
     resolved = report["resolved"]
     assert resolved["nnctl.nn.gradcheck"][0] == "function"

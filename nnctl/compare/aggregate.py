@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from nnctl.metrics import HIGHER_IS_BETTER
+from nnctl.nn.metrics import HIGHER_IS_BETTER
 
 NUMBERS = (
     "final_train_loss",
@@ -180,7 +180,7 @@ def write_csv(path, records: list[dict]) -> None:
     import csv
     import io
 
-    from nnctl.atomic import write_text
+    from nnctl.util.atomic import write_text
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -180,8 +180,8 @@ def _run(
         "summary": aggregate.summarize(records),
         **(extra or {}),
     }
-    from nnctl.atomic import write_text
-    from nnctl.run_folder import to_json
+    from nnctl.runs.run_folder import to_json
+    from nnctl.util.atomic import write_text
 
     write_text(out_dir / "comparison.json", to_json(data, indent=2) + "\n")
     aggregate.write_csv(out_dir / "comparison.csv", records)

@@ -331,10 +331,10 @@ def compare_on_landscape(
     name: str, optimizers: list[str], start: str | None, steps: int | None, out: Path | None
 ) -> LandscapeComparison:
     """Every `--optimizer` spec on the landscape `name`; writes <out>/landscape.json."""
-    from nnctl.atomic import write_text
     from nnctl.compare.comparison import make_out_dir
     from nnctl.compare.specs import parse_spec
-    from nnctl.run_folder import to_json
+    from nnctl.runs.run_folder import to_json
+    from nnctl.util.atomic import write_text
 
     get_landscape(name)  # an unknown name is the first thing to report
     specs = [parse_spec(s) for s in optimizers]

@@ -4,7 +4,7 @@ Every run gets a fully resolved config, validated here, before anything trains: 
 sweep value stops the command (exit 2) instead of failing half-way.
 
 Fairness comes from the config: every run of one seed has the same `seed`, hence the same init
-stream, split and batch order (nnctl.rng), and the same budget (`train.epochs`; full-batch
+stream, split and batch order (nnctl.util.rng), and the same budget (`train.epochs`; full-batch
 methods: iterations). The dtype is the config's `train.dtype`: with `auto`, first-order rules run
 in float32 and full-batch methods in float64; the init is drawn in float64 and cast, so both start
 from the same numbers (`-s train.dtype=float64` puts every run on float64).
@@ -131,7 +131,7 @@ def _seeded(
     while folder in taken:  # two labels that make the same folder name
         folder, n = f"{base}-{n}", n + 1
     if cfg is not None:
-        from nnctl.prepare import absolute_paths
+        from nnctl.train.prepare import absolute_paths
 
         # As `nnctl train` records them: the data files found here, by absolute path, so a run
         # folder's config.yaml replays from any folder, whichever executor ran it.

@@ -67,8 +67,8 @@ def initial_train_loss(cfg: dict, base_dir: str | None) -> float:
     """The training loss of the model as the config initialises it (float64)."""
     import numpy as np
 
-    from nnctl.prepare import model_for_data, prepare_data
-    from nnctl.rng import make_streams
+    from nnctl.train.prepare import model_for_data, prepare_data
+    from nnctl.util.rng import make_streams
 
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, Path(base_dir) if base_dir else None)
@@ -164,7 +164,7 @@ def write_ranking_csv(path: Path, data: dict) -> None:
     import csv
     import io
 
-    from nnctl.atomic import write_text
+    from nnctl.util.atomic import write_text
 
     names = [p["name"] for p in data["problems"]]
     fraction = data["profile"]["fraction"]
@@ -190,8 +190,8 @@ def compare_problems(
     problem; every plan is made (so every config checked) before the first run."""
     import sys
 
-    from nnctl.atomic import write_text
-    from nnctl.run_folder import to_json
+    from nnctl.runs.run_folder import to_json
+    from nnctl.util.atomic import write_text
 
     names = problem_names(configs)
     comparisons, selects = [], []

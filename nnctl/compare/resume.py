@@ -25,8 +25,8 @@ COMMANDS = {"compare": "compare-optimizers", "sweep": "sweep"}
 
 
 def write_plan(out_dir: Path, plan: Plan) -> None:
-    from nnctl.atomic import write_text
-    from nnctl.run_folder import to_json
+    from nnctl.runs.run_folder import to_json
+    from nnctl.util.atomic import write_text
 
     data = {
         "plan_format": PLAN_FORMAT,
@@ -76,7 +76,7 @@ def finished_result(out_dir: Path, task: RunTask) -> dict | None:
     """The result of a run whose folder is finished (as runner.execute returned it), or None."""
     import yaml
 
-    from nnctl.run_folder import read_metrics
+    from nnctl.runs.run_folder import read_metrics
 
     run_dir = Path(out_dir) / task.folder
     try:

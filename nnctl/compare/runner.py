@@ -22,8 +22,8 @@ from nnctl.errors import TrainingFailed, UsageError
 
 def execute(task: RunTask, out_dir: str) -> dict:
     """Train one task into out_dir/task.folder; returns {status, message, summary, rows}."""
-    from nnctl import run_folder
     from nnctl.report.progress import QuietReporter
+    from nnctl.runs import run_folder
     from nnctl.train import train
 
     if task.cfg is None:

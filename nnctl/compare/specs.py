@@ -1,7 +1,7 @@
 """Optimizer specs and sweep axes, as typed on the command line.
 
 The spec grammar (`adam`, `sgd:lr=0.1,momentum=0.9`) lives in the config layer,
-nnctl.optimizer_specs, because the config's `compare:` section uses it too; it is re-exported
+nnctl.config.optimizer_specs, because the config's `compare:` section uses it too; it is re-exported
 here for the comparison code. Sweep axes:
 
     -s optimizer.lr=0.001,0.01,0.1         a sweep axis: one run per value
@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nnctl.errors import UsageError
-from nnctl.optimizer_specs import (
+from nnctl.config.optimizer_specs import (
     OptimizerSpec,
     parse_spec,
     safe_name,
@@ -25,7 +24,8 @@ from nnctl.optimizer_specs import (
     split_top_level,
     yaml_value,
 )
-from nnctl.registry import SCIENTIFIC_NUMBER
+from nnctl.errors import UsageError
+from nnctl.util.registry import SCIENTIFIC_NUMBER
 
 __all__ = [
     "OptimizerSpec",

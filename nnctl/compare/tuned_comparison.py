@@ -141,7 +141,7 @@ def write_tuning_csv(
     import csv
     import io
 
-    from nnctl.atomic import write_text
+    from nnctl.util.atomic import write_text
 
     keys = [a.key for a in plan.axes]
     numbers = [

@@ -161,7 +161,7 @@ def check_select(select: str, cfg: dict) -> str:
 
 
 def higher_is_better(select: str) -> bool:
-    from nnctl.metrics import HIGHER_IS_BETTER
+    from nnctl.nn.metrics import HIGHER_IS_BETTER
 
     return select.startswith("val_") and HIGHER_IS_BETTER.get(select[4:], False)
 

@@ -8,7 +8,7 @@ BatchIterator(X, y, batch_size, rng=...).epoch()        ->  (index, Xb, yb) view
 
 from __future__ import annotations
 
-from nnctl.lazy import lazy_exports
+from nnctl.util.lazy import lazy_exports
 
 # Each name and the module that defines it, imported when the name is first used: the batch
 # iterator and the scaler do not import the file readers.

@@ -22,7 +22,7 @@ import numpy as np
 from nnctl.data import synthetic
 from nnctl.data.dataset import Dataset, make_dataset
 from nnctl.data.formats import load_file
-from nnctl.registry import Entry, Hyper, Registry, non_negative, positive
+from nnctl.util.registry import Entry, Hyper, Registry, non_negative, positive
 
 DATASETS = Registry("dataset")
 

@@ -39,7 +39,7 @@ from nnctl.data.table import (
     join_chunks,
 )
 from nnctl.errors import UsageError, closest
-from nnctl.interrupts import noticing_interrupts
+from nnctl.util.interrupts import noticing_interrupts
 
 CHUNK_ROWS = 4096  # rows converted per NumPy call: bounds the temporary string array
 DEFAULT_TARGET = "target"

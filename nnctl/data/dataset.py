@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnctl.errors import UsageError
-from nnctl.tasks import TASKS
+from nnctl.util.tasks import TASKS
 
 MAX_AUTO_CLASSES = 20  # more distinct integer values than this reads as a regression target
 

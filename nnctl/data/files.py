@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from nnctl.errors import UsageError
-from nnctl.input_files import stat_regular_file
+from nnctl.util.input_files import stat_regular_file
 
 MAX_FILE_BYTES = 1 << 30  # 1 GiB: far beyond any dataset this tool trains on in memory
 GZIP_MAGIC = b"\x1f\x8b"

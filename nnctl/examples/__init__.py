@@ -61,7 +61,7 @@ def copy_to(folder: Path) -> list[Path]:
             f"{clashes[0]}: exists; copy into an empty or new folder "
             f"({len(clashes)} of the {len(names())} examples are there already)"
         )
-    from nnctl.atomic import write_text
+    from nnctl.util.atomic import write_text
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []

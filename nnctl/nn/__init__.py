@@ -11,11 +11,10 @@ views into them, so optimizers update the whole model through the two vectors:
 Registries (names usable in configs): ACTIVATIONS, LOSSES, INITS, MODELS.
 """
 
-from nnctl.lazy import lazy_exports
-
 # Imported now, not lazily: the function shares its module's name, and a lazy lookup would find
 # the module instead whenever nnctl.nn.gradcheck had been imported first.
 from nnctl.nn.gradcheck import gradcheck
+from nnctl.util.lazy import lazy_exports
 
 # Each name and the module that defines it, imported when the name is first used: building a
 # model does not import the curvature code, which a first-order run never needs.

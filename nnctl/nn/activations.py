@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnctl.nn.layers import Layer
-from nnctl.registry import Hyper, Registry, non_negative, positive
+from nnctl.util.registry import Hyper, Registry, non_negative, positive
 
 ACTIVATIONS = Registry("activation")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnctl.errors import UsageError
-from nnctl.registry import Hyper, Registry, non_negative
+from nnctl.util.registry import Hyper, Registry, non_negative
 
 INITS = Registry("init scheme")
 

@@ -18,7 +18,7 @@ Adding a kind: a subclass of ModelKind below, registered with `@_register`.
 from __future__ import annotations
 
 from nnctl.nn.layers import BatchNorm, Dropout, Linear
-from nnctl.registry import Entry, Registry
+from nnctl.util.registry import Entry, Registry
 
 MODELS = Registry("model kind")
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from nnctl.errors import UsageError
 from nnctl.nn.activations import sigmoid
-from nnctl.registry import Registry
+from nnctl.util.registry import Registry
 
 LOSSES = Registry("loss")
 

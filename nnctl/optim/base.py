@@ -31,7 +31,7 @@ from typing import Protocol
 
 import numpy as np
 
-from nnctl.registry import Entry, Registry
+from nnctl.util.registry import Entry, Registry
 
 OPTIMIZERS = Registry("optimizer")
 SCHEDULES = Registry("schedule")

@@ -19,7 +19,7 @@ from nnctl.errors import UsageError
 from nnctl.optim.base import OPTIMIZERS
 from nnctl.optim.minimizer import COMMON_HYPERS, check_wolfe_constants
 from nnctl.optim.quasi_newton import LINE_SEARCH_HYPERS, QuasiNewton
-from nnctl.registry import Hyper, positive
+from nnctl.util.registry import Hyper, positive
 
 
 def _matrix_megabytes(size: int) -> float:

@@ -23,7 +23,7 @@ from nnctl.optim.minimizer import (
     c2_hyper,
     check_wolfe_constants,
 )
-from nnctl.registry import Hyper, positive
+from nnctl.util.registry import Hyper, positive
 
 
 @OPTIMIZERS.register(

@@ -12,7 +12,7 @@ import numpy as np
 
 from nnctl.optim.base import OPTIMIZERS, IterationInfo
 from nnctl.optim.minimizer import C1, COMMON_HYPERS, MAX_LS, FullBatchMinimizer
-from nnctl.registry import Hyper, positive
+from nnctl.util.registry import Hyper, positive
 
 
 @OPTIMIZERS.register(

@@ -20,7 +20,7 @@ import numpy as np
 from nnctl.optim.base import OPTIMIZERS
 from nnctl.optim.minimizer import COMMON_HYPERS, check_wolfe_constants
 from nnctl.optim.quasi_newton import LINE_SEARCH_HYPERS, QuasiNewton
-from nnctl.registry import Hyper, positive
+from nnctl.util.registry import Hyper, positive
 
 
 @OPTIMIZERS.register(

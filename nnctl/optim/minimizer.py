@@ -23,7 +23,7 @@ from nnctl.errors import UsageError
 from nnctl.optim.base import IterationInfo
 from nnctl.optim.line_search import LineSearchResult, backtracking, strong_wolfe
 from nnctl.optim.state import OptimizerState
-from nnctl.registry import Hyper, non_negative, positive
+from nnctl.util.registry import Hyper, non_negative, positive
 
 
 def _in_open_unit(v) -> bool:

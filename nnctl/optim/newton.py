@@ -21,7 +21,7 @@ from nnctl.errors import UsageError
 from nnctl.optim.base import OPTIMIZERS, IterationInfo
 from nnctl.optim.cholesky import cholesky_solve, damped_cholesky
 from nnctl.optim.minimizer import C1, COMMON_HYPERS, MAX_LS, FullBatchMinimizer
-from nnctl.registry import Hyper, non_negative, positive
+from nnctl.util.registry import Hyper, non_negative, positive
 
 
 def _hessian_megabytes(size: int) -> float:

@@ -28,7 +28,7 @@ import math
 
 from nnctl.errors import UsageError
 from nnctl.optim.base import SCHEDULES
-from nnctl.registry import Entry, Hyper, non_negative, positive
+from nnctl.util.registry import Entry, Hyper, non_negative, positive
 
 WHERE = "schedule"
 WARMUP = Hyper(

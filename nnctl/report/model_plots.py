@@ -1,5 +1,5 @@
 """Pictures of what a model learned (matplotlib, nnctl[plot]); the numbers come from
-nnctl.model_pictures and are written beside the image as JSON (<image>.json).
+nnctl.report.model_pictures and are written beside the image as JSON (<image>.json).
 
     boundary_figure(data)   one panel per model: class regions, the decision boundary (where the
                             predicted class changes), the training points coloured by class

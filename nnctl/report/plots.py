@@ -80,7 +80,7 @@ def check_out_file(path: Path) -> str:
 
 
 def _save(fig, path: Path) -> Path:
-    from nnctl.atomic import atomic_open
+    from nnctl.util.atomic import atomic_open
 
     fmt = check_out_file(path)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +130,7 @@ def read_runs(runs: list[tuple[str, Path]]) -> list[tuple[str, list[dict], dict]
     """(label, metrics rows, summary) of each run folder."""
     import json
 
-    from nnctl.run_folder import read_metrics
+    from nnctl.runs.run_folder import read_metrics
 
     out = []
     for label, run_dir in runs:

@@ -1,6 +1,6 @@
 """TrainState: what a run is made of and what changes while it trains, and its checkpoint form.
 
-A checkpoint (nnctl/checkpoint.py) is arrays + meta. Arrays: the model's parameters and buffers
+A checkpoint (nnctl/runs/checkpoint.py) is arrays + meta. Arrays: the model's parameters and buffers
 under their names, the optimizer's state under `optim.*`, the batch order under `data.*`, the
 best weights under `best.*`. meta: the config, the data description, the RNG, schedule and
 `progress`: the counters below, the best epoch's bookkeeping and every callback's state_dict.
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nnctl import checkpoint
 from nnctl.errors import UsageError
-from nnctl.rng import get_states, set_states
+from nnctl.runs import checkpoint
+from nnctl.util.rng import get_states, set_states
 
 BEST_PREFIX = "best."  # last.npz holds the best weights (early-stopping state) under best.<name>
 
@@ -99,7 +99,7 @@ class TrainState:
     cfg: dict  # the resolved config
     run_dir: Path
     base_dir: Path | None  # where relative data paths of the config were found
-    data: object  # nnctl.prepare.PreparedData
+    data: object  # nnctl.train.prepare.PreparedData
     X_val: np.ndarray  # validation inputs in the model's dtype
     dtype: type
     model: object  # nnctl.nn.Model
@@ -110,7 +110,7 @@ class TrainState:
     configured_lr: float | None  # optimizer.lr as configured (None for methods without one)
     clip_grad_norm: float | None
     schedule: object
-    streams: dict  # nnctl.rng streams
+    streams: dict  # nnctl.util.rng streams
     batches: object | None  # nnctl.data.BatchIterator (mini-batch training only)
     best: BestSnapshot
     counters: Counters = field(default_factory=Counters)

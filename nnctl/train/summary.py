@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnctl import run_folder
-from nnctl.metrics import PRIMARY
-from nnctl.prepare import LOSS_UNITS_SCALED
+from nnctl.nn.metrics import PRIMARY
+from nnctl.runs import run_folder
 from nnctl.train.callbacks.evaluation import training_scores, validation_scores
+from nnctl.train.prepare import LOSS_UNITS_SCALED
 
 
 def write_summary(state, status: str, message: str | None = None) -> dict:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from nnctl import checkpoint, run_folder
 from nnctl.errors import TrainingFailed, UsageError
-from nnctl.threads import blas_threads
+from nnctl.runs import checkpoint, run_folder
 from nnctl.train import callbacks as registry
 from nnctl.train.build import build_state
 from nnctl.train.callbacks import CallbackList
 from nnctl.train.loop import Interrupted, fit_full_batch, fit_mini_batch
 from nnctl.train.summary import write_summary
+from nnctl.util.threads import blas_threads
 
 # What a damaged or hand-edited checkpoint meta raises while it is read back.
 BAD_STATE = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
@@ -81,7 +81,7 @@ class Trainer:
 
 def train(cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
     """Train a resolved config into a fresh run folder; returns summary.json's content."""
-    from nnctl.prepare import absolute_paths
+    from nnctl.train.prepare import absolute_paths
 
     run_dir = Path(run_dir)
     cfg = absolute_paths(cfg, base_dir)  # config.yaml replays from any folder

@@ -52,7 +52,7 @@ def files_to_ship(task: RunTask, cache: dict | None = None) -> ShippedFiles | No
     """The files task.cfg names, read from where a local run would open them; None when the
     run reads no file. A file missing here is not shipped: the run then fails on the worker
     with the same "not found" a local run gives. `cache` (path -> bytes) reads each file once."""
-    from nnctl.prepare import locate_files
+    from nnctl.train.prepare import locate_files
 
     cfg = task.cfg
     base_dir = Path(task.base_dir) if task.base_dir else None
@@ -122,7 +122,7 @@ def run_shipped(task: RunTask, shipped: ShippedFiles | None) -> dict:
 def _read_folder(run_dir: Path) -> dict:
     """relative path -> ("npz", (arrays, meta)) | ("summary", None) | ("bytes", content).
     config.yaml and summary.json are left out: the client writes its own (its paths)."""
-    from nnctl import checkpoint
+    from nnctl.runs import checkpoint
 
     content = {}
     for path in sorted(run_dir.rglob("*")):
@@ -149,9 +149,9 @@ def _translate(text, renames: dict):
 def write_run_folder(out_dir: Path, task: RunTask, payload: dict) -> dict:
     """Write the run folder out_dir/task.folder from a worker's payload, atomically (a hidden
     folder renamed into place); returns the run's result with this machine's paths."""
-    from nnctl import checkpoint, run_folder
-    from nnctl.atomic import _fsync_folder, atomic_open
     from nnctl.errors import UsageError
+    from nnctl.runs import checkpoint, run_folder
+    from nnctl.util.atomic import _fsync_folder, atomic_open
 
     final = Path(out_dir) / task.folder
     # The run folder's path first: the data files live inside the worker's temporary folder.

@@ -19,7 +19,7 @@ from nnctl.optim.first_order.rule import (
     register_rule,
     weight_decay_hyper,
 )
-from nnctl.registry import Hyper, probability
+from nnctl.util.registry import Hyper, probability
 
 
 class Adadelta(FirstOrderRule):

@@ -20,7 +20,7 @@ from nnctl.optim.first_order.rule import (
     register_rule,
     weight_decay_hyper,
 )
-from nnctl.registry import Hyper, non_negative
+from nnctl.util.registry import Hyper, non_negative
 
 
 class Adagrad(FirstOrderRule):

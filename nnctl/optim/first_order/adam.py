@@ -22,7 +22,7 @@ from nnctl.optim.first_order.rule import (
     register_rule,
     weight_decay_hyper,
 )
-from nnctl.registry import Hyper, all_in_unit_open
+from nnctl.util.registry import Hyper, all_in_unit_open
 
 
 class Adam(FirstOrderRule):

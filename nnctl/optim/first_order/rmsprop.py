@@ -23,7 +23,7 @@ from nnctl.optim.first_order.rule import (
     register_rule,
     weight_decay_hyper,
 )
-from nnctl.registry import Hyper, unit_open
+from nnctl.util.registry import Hyper, unit_open
 
 
 class RMSprop(FirstOrderRule):

@@ -29,7 +29,7 @@ import numpy as np
 
 from nnctl.optim.base import OPTIMIZERS
 from nnctl.optim.state import OptimizerState
-from nnctl.registry import Entry, Hyper, non_negative, positive
+from nnctl.util.registry import Entry, Hyper, non_negative, positive
 
 WHERE = "optimizer"  # key path of optimizer settings in a config, used in error messages
 

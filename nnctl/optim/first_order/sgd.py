@@ -19,7 +19,7 @@ import numpy as np
 
 from nnctl.errors import UsageError
 from nnctl.optim.first_order.rule import FirstOrderRule, lr_hyper, register_rule, weight_decay_hyper
-from nnctl.registry import Hyper, probability, unit_open
+from nnctl.util.registry import Hyper, probability, unit_open
 
 
 class SGD(FirstOrderRule):

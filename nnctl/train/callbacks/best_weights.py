@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nnctl.metrics import is_improvement
+from nnctl.nn.metrics import is_improvement
 from nnctl.train.callbacks.base import Callback
 
 

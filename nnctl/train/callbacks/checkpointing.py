@@ -1,5 +1,5 @@
 """checkpoints/last.npz (the whole state: a run resumes from it) and best.npz (the best
-weights: eval and predict use them). Writes are atomic (nnctl.checkpoint.save)."""
+weights: eval and predict use them). Writes are atomic (nnctl.runs.checkpoint.save)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nnctl import checkpoint
 from nnctl.errors import TrainingFailed
+from nnctl.runs import checkpoint
 from nnctl.train.callbacks.base import Callback
 from nnctl.train.loop import Interrupted
 

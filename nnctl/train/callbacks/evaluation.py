@@ -10,9 +10,9 @@ targets, plots):
 
 from __future__ import annotations
 
-from nnctl.metrics import task_metrics
-from nnctl.prepare import LOSS_UNITS_SCALED
+from nnctl.nn.metrics import task_metrics
 from nnctl.train.callbacks.base import Callback
+from nnctl.train.prepare import LOSS_UNITS_SCALED
 
 
 def training_scores(state, X_train=None) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nnctl import run_folder
+from nnctl.runs import run_folder
 from nnctl.train.callbacks.base import Callback
 from nnctl.train.state import checked
 

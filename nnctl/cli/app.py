@@ -69,7 +69,7 @@ app.add_typer(examples_app, name="examples")
 
 
 def _complete_setting(incomplete: str) -> list[str]:
-    from nnctl.completion import complete_setting
+    from nnctl.cli.completion import complete_setting
 
     return complete_setting(incomplete)
 
@@ -387,7 +387,7 @@ def _config(path: Path | None) -> Path | None:
 
 
 def _print_json(obj) -> None:
-    from nnctl.run_folder import to_json
+    from nnctl.runs.run_folder import to_json
 
     write_stdout(to_json(obj, indent=2) + "\n")
 
@@ -444,7 +444,7 @@ def train(
     summary.json, checkpoints/last.npz and best.npz). --json prints summary.json.
 
     Example: nnctl train iris-softmax optimizer.lr=0.1 --out 'runs/iris-lr{optimizer.lr}'"""
-    from nnctl.commands import train_or_resume
+    from nnctl.api.commands import train_or_resume
     from nnctl.errors import TrainingFailed
     from nnctl.report.progress import make_reporter
     from nnctl.report.tables import print_summary
@@ -496,8 +496,8 @@ def eval_(
     matrix; or MSE, RMSE, MAE, R2).
 
     Example: nnctl eval runs/iris-softmax --split train --json"""
-    from nnctl.inference import evaluate
     from nnctl.report.tables import print_eval
+    from nnctl.train.inference import evaluate
 
     result = evaluate(run, data, split.value, data_format)
     if json_:
@@ -542,7 +542,7 @@ def predict(
     import csv
     import io
 
-    from nnctl.inference import predict_rows
+    from nnctl.train.inference import predict_rows
 
     header, rows = predict_rows(run, data, proba, data_format, keep or [])
     buffer = io.StringIO()
@@ -568,8 +568,8 @@ def gradcheck(
 
     Example: nnctl gradcheck moons-mlp"""
     from nnctl.config import load_config
-    from nnctl.diagnostics import run_gradcheck
     from nnctl.report.tables import print_gradcheck
+    from nnctl.train.diagnostics import run_gradcheck
 
     config = _config(config)
     cfg = load_config(config, _settings(set_, overrides))
@@ -588,8 +588,8 @@ def datasets(json_: JsonOption = False):
     """List the built-in datasets: size, features, task and source.
 
     Example: nnctl datasets | grep iris"""
-    from nnctl.diagnostics import dataset_listing
     from nnctl.report.tables import print_datasets
+    from nnctl.train.diagnostics import dataset_listing
 
     listing = dataset_listing()
     if json_:
@@ -658,7 +658,7 @@ def data_convert(
     the column rules of training; train on the folder with data.path: FOLDER.
 
     Example: nnctl data convert big.csv.gz --target price --out big/"""
-    from nnctl.commands import convert_data
+    from nnctl.api.commands import convert_data
 
     result = convert_data(
         source, out, target, drop, missing, categorical, na_values, delimiter, dtype, force
@@ -858,7 +858,7 @@ def compare_optimizers(
     --json prints comparison.json (ranking.json, landscape.json).
 
     Example: nnctl compare-optimizers digits-mlp -o sgd -o adam -o lbfgs --jobs 2"""
-    from nnctl import commands
+    from nnctl.api import commands
     from nnctl.compare import Comparison
     from nnctl.compare.problems import ProblemsComparison
 
@@ -938,7 +938,7 @@ def sweep(
     same folder as compare-optimizers.
 
     Example: nnctl sweep moons-mlp model.activation=relu,elu optimizer.lr=0.01,0.1"""
-    from nnctl import commands
+    from nnctl.api import commands
 
     _import_plotting_while_workers_train(no_plot, executor)
     result = commands.sweep(
@@ -1002,7 +1002,7 @@ def plot(
     Needs the extra nnctl[plot] (matplotlib); without it exits 2 saying how to install it.
 
     Example: nnctl plot runs/digits-mlp-compare-* --metric val_loss --out curves.png"""
-    from nnctl.commands import plot_model, plot_runs
+    from nnctl.api.commands import plot_model, plot_runs
 
     if boundary or weights:
         path = plot_model(runs, out, boundary, weights, title)
@@ -1034,7 +1034,7 @@ def config_validate(
 
     Example: nnctl config validate my.yaml"""
     from nnctl.config import load_config
-    from nnctl.diagnostics import check_config
+    from nnctl.train.diagnostics import check_config
 
     config = _config(config)
     facts = check_config(
@@ -1069,8 +1069,8 @@ def config_init(
 ):
     """Print a complete, commented starter config for a CSV on stdout: the columns used, those
     left out and why, the inferred task, missing-value counts, and settings that train well."""
+    from nnctl.config.starter import starter_config
     from nnctl.errors import UsageError
-    from nnctl.starter import starter_config
 
     if model is not None and model not in ("linreg", "logreg", "softmax", "mlp"):
         raise UsageError(f"--model: expected linreg, logreg, softmax or mlp, found {model!r}")
@@ -1144,8 +1144,8 @@ def examples_copy(
 def run() -> None:
     """The `nnctl` script: `nnctl COMMAND --help` without Typer's parsing (fast_help.py),
     everything else through Typer, with plain values converted by cli_values.py."""
-    from nnctl.cli_values import convert_plainly
-    from nnctl.fast_help import answer_help
+    from nnctl.cli.cli_values import convert_plainly
+    from nnctl.cli.fast_help import answer_help
 
     command = typer.main.get_command(app)  # built once: about 40 ms
     if not answer_help(command, sys.argv[1:], "nnctl"):

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from nnctl import checkpoint
 from nnctl.data.scaling import scale_target, unscale_target
 from nnctl.errors import UsageError
-from nnctl.metrics import task_metrics
-from nnctl.rng import make_streams
+from nnctl.nn.metrics import task_metrics
+from nnctl.runs import checkpoint
+from nnctl.util.rng import make_streams
 
 
 @dataclass
@@ -83,7 +83,7 @@ class LoadedModel:
 
 def load_model(run_or_ckpt: str | Path, prefer: str = "best") -> LoadedModel:
     from nnctl.config import resolve
-    from nnctl.prepare import model_from_config
+    from nnctl.train.prepare import model_from_config
 
     path = checkpoint.find_checkpoint(run_or_ckpt, prefer=prefer)
     arrays, meta = checkpoint.load(path)
@@ -157,7 +157,7 @@ def _eval_data(
     """(X scaled, y in the target's own units, source, dataset) to evaluate or predict on:
     the run's own split (dataset None), or a file / built-in bound to the model's columns."""
     from nnctl.data import DATASETS, load_builtin
-    from nnctl.prepare import prepare_data
+    from nnctl.train.prepare import prepare_data
 
     cfg, meta = loaded.cfg, loaded.meta
     if data_spec is None:

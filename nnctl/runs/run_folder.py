@@ -14,16 +14,16 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
-from nnctl.atomic import TEMP_SUFFIX, append_line, write_text
+from nnctl.util.atomic import TEMP_SUFFIX, append_line, write_text
 from nnctl.errors import UsageError, write_failed
-from nnctl.input_files import stat_regular_file
+from nnctl.util.input_files import stat_regular_file
 
 RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "checkpoints")
 
 
 def default_dir(config_path: str | Path | None, cfg: dict) -> Path:
     if cfg["output"]["dir"]:
-        from nnctl.out_template import fill
+        from nnctl.runs.out_template import fill
 
         return Path(fill(cfg["output"]["dir"], cfg))
     stem = Path(config_path).stem if config_path and str(config_path) != "-" else "run"
@@ -107,7 +107,7 @@ def unlock(run_dir: str | os.PathLike | None = None) -> None:
 
 
 def remove_stale_temp_files(run_dir: Path) -> list[Path]:
-    """Delete the temporary files (`.NAME.XXXX.tmp`, see nnctl.atomic) that writes cut short by
+    """Delete the temporary files (`.NAME.XXXX.tmp`, see nnctl.util.atomic) that writes cut short by
     a crash left in the run folder and its checkpoints; the real files are never touched."""
     removed = []
     for folder in (Path(run_dir), Path(run_dir) / "checkpoints"):

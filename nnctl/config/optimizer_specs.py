@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from nnctl.errors import UsageError
-from nnctl.registry import SCIENTIFIC_NUMBER
+from nnctl.util.registry import SCIENTIFIC_NUMBER
 
 
 def split_top_level(text: str, sep: str = ",") -> list[str]:

@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 
 from nnctl.errors import UsageError
-from nnctl.input_files import stat_regular_file
-from nnctl.registry import Hyper, Registry, check_keys, non_negative, positive, unit_open
-from nnctl.tasks import TASKS
+from nnctl.util.input_files import stat_regular_file
+from nnctl.util.registry import Hyper, Registry, check_keys, non_negative, positive, unit_open
+from nnctl.util.tasks import TASKS
 
 MAX_CONFIG_BYTES = 1_000_000  # a config is a few hundred bytes; refuse what cannot be one
 MAX_YAML_NODES = 100_000  # bounds YAML alias ("billion laughs") expansion
@@ -742,7 +742,9 @@ def resolve(raw: dict, source: str = "config") -> dict:
                 f"{{metric, patience, min_delta, restore_best}}, found {es!r}"
             )
         train["early_stopping"] = _resolve_fixed(es, EARLY_STOPPING, "train.early_stopping")
-    from nnctl.threads import resolve_threads  # the count changes the last bits: part of the config
+    from nnctl.util.threads import (
+        resolve_threads,  # the count changes the last bits: part of the config
+    )
 
     train["threads"] = resolve_threads(train["threads"], "train.threads")
     cfg["train"] = train
@@ -771,7 +773,7 @@ def _check_data_columns(data: dict) -> None:
 def _resolve_compare(given: dict) -> dict:
     """The compare: section with its defaults; each optimizer entry is checked as a spec (and
     kept as written: its label names the runs)."""
-    from nnctl.optimizer_specs import spec_from_entry
+    from nnctl.config.optimizer_specs import spec_from_entry
 
     section = _resolve_fixed(given, COMPARE, "compare")
     optimizers = section["optimizers"]

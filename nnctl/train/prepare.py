@@ -127,7 +127,7 @@ def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedDa
     from nnctl.data import Standardizer, train_val_split
     from nnctl.data.columns import fit_on_rows
     from nnctl.data.scaling import fit_target_scaler, scale_target
-    from nnctl.prepare_on_disk import prepare_on_disk
+    from nnctl.train.prepare_on_disk import prepare_on_disk
 
     on_disk = prepare_on_disk(cfg, streams, base_dir)  # .npy or shards: memory-mapped
     if on_disk is not None:
@@ -272,7 +272,7 @@ def check_model_fits_data(cfg: dict, n_features, n_outputs, task) -> None:
     kind and the loss. Checked once, here, before the model is built."""
     from nnctl.nn import LOSSES
     from nnctl.nn.kinds import describe_target, kinds, model_kind, or_list
-    from nnctl.tasks import TASKS
+    from nnctl.util.tasks import TASKS
 
     if task not in TASKS:
         raise UsageError(f"data.task: expected one of {', '.join(TASKS)}, found {task!r}")
@@ -331,7 +331,7 @@ def warm_start(model, path: str) -> None:
     """Start from another model's parameters: every parameter by its checkpoint name, with its
     shape (the messages name model.init_from); buffers too when present and of the same shape
     (a plain .npz of weights has none)."""
-    from nnctl.checkpoint import load_parameter_arrays
+    from nnctl.runs.checkpoint import load_parameter_arrays
 
     arrays = load_parameter_arrays(path)
     params = model.named_parameters()

@@ -29,11 +29,11 @@ def train_or_resume(
     """Train CONFIG into a new run folder, or continue the run folder `resume`."""
     import shutil
 
-    from nnctl import run_folder
     from nnctl.config import load_config
     from nnctl.data.ondisk import show_progress
-    from nnctl.out_template import fill
     from nnctl.report.progress import QuietReporter, pass_bar
+    from nnctl.runs import run_folder
+    from nnctl.runs.out_template import fill
     from nnctl.train import resume as resume_run
     from nnctl.train import train
 
@@ -271,7 +271,7 @@ def _check_resume(**given) -> None:
 def named_by_settings(stem: str, kind: str, parts: list[str], limit: int = 80) -> str:
     """The default folder of a comparison, named by what it varies: digits-mlp-compare-sgd-adam,
     moons-mlp-sweep-activation-lr; a long list ends in -and-N-more."""
-    from nnctl.optimizer_specs import safe_name
+    from nnctl.config.optimizer_specs import safe_name
 
     name = f"{stem}-{kind}"
     for i, part in enumerate(parts):
@@ -326,10 +326,10 @@ def plot_model(
     """`plot --boundary` (2-D inputs; a comparison folder gives one panel per optimizer, its
     first seed) or `plot --weights` (image inputs, one run): the image `out`, and its numbers
     in the JSON file beside it (same name, .json)."""
-    from nnctl.atomic import write_text
-    from nnctl.model_pictures import boundary_data, weights_data
+    from nnctl.report.model_pictures import boundary_data, weights_data
     from nnctl.report.plots import PlotsUnavailable, _save, check_out_file
-    from nnctl.run_folder import to_json
+    from nnctl.runs.run_folder import to_json
+    from nnctl.util.atomic import write_text
 
     if boundary == weights:
         raise UsageError("plot: give one of --boundary and --weights")

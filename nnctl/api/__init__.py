@@ -1,0 +1,1 @@
+"""The work behind the public API (nnctl.train, nnctl.compare_optimizers, ...)."""
