@@ -40,7 +40,7 @@ def split_top_level(text: str, sep: str = ",") -> list[str]:
 
 def yaml_value(text: str, where: str):
     """`text` typed as YAML; `1e-3` (a string to YAML 1.1) is the number 0.001."""
-    from nnctl.config import parse_yaml_text
+    from nnctl.config.yaml_io import parse_yaml_text
 
     if not text.strip():
         raise UsageError(f"{where}: expected a value, found nothing")

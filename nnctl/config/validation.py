@@ -1,0 +1,274 @@
+"""Validation: `resolve` fills every default of a raw config and checks every range and
+cross-key rule that needs no data; `load_config` reads, overrides and resolves."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from nnctl.config.overrides import apply_overrides, expand_shorthand
+from nnctl.config.sections import (
+    COMPARE,
+    DATA,
+    EARLY_STOPPING,
+    INIT,
+    LOSS,
+    OUTPUT,
+    SECTIONS,
+    SEED,
+    TRAIN,
+    model_hypers,
+    registries,
+)
+from nnctl.config.yaml_io import load_yaml, plain
+from nnctl.errors import UsageError
+from nnctl.util.registry import Registry, check_keys
+
+
+def _section(raw: dict, name: str) -> dict:
+    value = raw.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise UsageError(f"{name}: expected a mapping of settings, found {value!r}")
+    return value
+
+
+def _resolve_fixed(given: dict, hypers, where: str, extra_allowed=()) -> dict:
+    check_keys(given, [h.name for h in hypers] + list(extra_allowed), where)
+    return {
+        h.name: (h.convert(given[h.name], f"{where}.{h.name}") if h.name in given else h.default)
+        for h in hypers
+    }
+
+
+def _resolve_named(given: dict, registry: Registry, where: str, key: str, default: str) -> dict:
+    """`{key: NAME, **settings}` validated against the registry entry NAME."""
+    given = dict(given)
+    name = given.pop(key, default)
+    entry = registry.get(name, f"{where}.{key}")
+    settings = registry.resolve(entry.name, given, where)
+    if "validate" in entry.info:  # rules across an entry's own settings (init.high > init.low)
+        entry.info["validate"](settings, where)
+    return {key: entry.name, **settings}
+
+
+def resolve(raw: dict, source: str = "config") -> dict:
+    """Validate a raw config (after overrides) and return it with every default filled in.
+
+    Raises UsageError naming the key path. The result contains only plain YAML types.
+    """
+    if not isinstance(raw, dict):
+        raise UsageError(f"{source}: expected a mapping of sections, found {type(raw).__name__}")
+    raw = expand_shorthand(raw)
+    check_keys(raw, SECTIONS, "")
+    regs = registries()
+    cfg: dict[str, Any] = {}
+    cfg["seed"] = SEED.convert(raw["seed"], "seed") if "seed" in raw else SEED.default
+
+    data = _resolve_fixed(_section(raw, "data"), DATA, "data")
+    if (data["name"] is None) == (data["path"] is None):
+        raise UsageError(
+            "data: expected exactly one of data.name (a built-in dataset) or data.path "
+            f"(a file), found {'both' if data['name'] else 'neither'}"
+        )
+    if data["name"] is not None:
+        entry = regs["dataset"].get(data["name"], "data.name")
+        data["name"] = entry.name
+        if data["params"] is not None and not isinstance(data["params"], dict):
+            raise UsageError(
+                f"data.params: expected a mapping of settings, found {data['params']!r}"
+            )
+        data["params"] = regs["dataset"].resolve(entry.name, data["params"], "data.params")
+    elif data["params"]:
+        raise UsageError(
+            "data.params: settings apply to built-in synthetic datasets only; "
+            "remove them or use data.name"
+        )
+    _check_data_columns(data)
+    cfg["data"] = data
+
+    model = _resolve_fixed(_section(raw, "model"), model_hypers(), "model")
+    act = model["activation"]
+    act = {"name": act} if isinstance(act, str) else act
+    if not isinstance(act, dict):
+        raise UsageError(f"model.activation: expected a name or {{name: ..., ...}}, found {act!r}")
+    act_resolved = _resolve_named(act, regs["activation"], "model.activation", "name", "relu")
+    # Keep the plain name when no setting differs from its default: configs stay readable.
+    act_defaults = regs["activation"].get(act_resolved["name"]).defaults()
+    simple = all(act_resolved[k] == v for k, v in act_defaults.items())
+    model["activation"] = act_resolved["name"] if simple else act_resolved
+    model["hidden"] = list(model["hidden"])
+    cfg["model"] = model
+
+    init_raw = _section(raw, "init")
+    init_fixed = {k: v for k, v in init_raw.items() if k == "bias"}
+    init_named = {k: v for k, v in init_raw.items() if k != "bias"}
+    cfg["init"] = {
+        **_resolve_named(init_named, regs["init"], "init", "scheme", "auto"),
+        **_resolve_fixed(init_fixed, INIT, "init"),
+    }
+
+    loss_raw = dict(_section(raw, "loss"))
+    loss_name = loss_raw.pop("name", "auto")
+    cfg["loss"] = {
+        "name": loss_name if loss_name == "auto" else regs["loss"].get(loss_name, "loss.name").name,
+        **_resolve_fixed(loss_raw, LOSS, "loss"),
+    }
+
+    cfg["optimizer"] = _resolve_named(
+        _section(raw, "optimizer"), regs["optimizer"], "optimizer", "name", "adam"
+    )
+    cfg["schedule"] = _resolve_named(
+        _section(raw, "schedule"), regs["schedule"], "schedule", "name", "constant"
+    )
+
+    train = _resolve_fixed(_section(raw, "train"), TRAIN, "train")
+    es = train["early_stopping"]
+    if es is not None:
+        if es is True:
+            es = {}
+        if not isinstance(es, dict):
+            raise UsageError(
+                f"train.early_stopping: expected null or a mapping "
+                f"{{metric, patience, min_delta, restore_best}}, found {es!r}"
+            )
+        train["early_stopping"] = _resolve_fixed(es, EARLY_STOPPING, "train.early_stopping")
+    from nnctl.util.threads import (
+        resolve_threads,  # the count changes the last bits: part of the config
+    )
+
+    train["threads"] = resolve_threads(train["threads"], "train.threads")
+    cfg["train"] = train
+    cfg["output"] = _resolve_fixed(_section(raw, "output"), OUTPUT, "output")
+    if raw.get("compare") is not None:  # absent stays absent: `train` configs do not grow one
+        cfg["compare"] = _resolve_compare(_section(raw, "compare"))
+    _check_combinations(cfg, regs)
+    _check_validation_data(cfg)
+    return plain(cfg)
+
+
+def _check_data_columns(data: dict) -> None:
+    """The table keys (drop, missing, na_values, categorical, delimiter, standardize_target)."""
+    from nnctl.data.columns import check_settings
+    from nnctl.data.delimiter import parse_delimiter
+
+    check_settings(data)
+    parse_delimiter(data["delimiter"])
+    if data["standardize_target"] not in ("auto", True, False):
+        raise UsageError(
+            f"data.standardize_target: expected auto, true or false, found "
+            f"{data['standardize_target']!r}"
+        )
+
+
+def _resolve_compare(given: dict) -> dict:
+    """The compare: section with its defaults; each optimizer entry is checked as a spec (and
+    kept as written: its label names the runs)."""
+    from nnctl.config.optimizer_specs import spec_from_entry
+
+    section = _resolve_fixed(given, COMPARE, "compare")
+    optimizers = section["optimizers"]
+    if optimizers is not None:
+        if not isinstance(optimizers, list) or not optimizers:
+            raise UsageError(
+                "compare.optimizers: expected a non-empty list of optimizer specs "
+                f'("adam", "sgd:lr=0.1" or {{name: sgd, lr: 0.1}}), '
+                f"found {optimizers!r}"
+            )
+        for i, item in enumerate(optimizers):
+            spec_from_entry(item, f"compare.optimizers[{i}]")
+    return section
+
+
+def _check_validation_data(cfg: dict) -> None:
+    """Rules that need validation rows: early stopping watches a validation value."""
+    data = cfg["data"]
+    if (
+        cfg["train"]["early_stopping"] is not None
+        and data["val_fraction"] == 0
+        and data["val_path"] is None
+    ):
+        raise UsageError(
+            "train.early_stopping: needs validation data; set data.val_fraction > 0 "
+            "or data.val_path"
+        )
+
+
+def _check_combinations(cfg: dict, regs) -> None:
+    """Cross-key rules that need no data (those that do are checked when the data is loaded)."""
+    from nnctl.nn.kinds import kinds, model_kind, or_list
+    from nnctl.optim import is_full_batch
+
+    kind = model_kind(cfg["model"]["kind"])
+    _check_model_settings(cfg["model"], kind)
+    opt = regs["optimizer"].get(cfg["optimizer"]["name"])
+    if opt.name == "exact" and not kind.least_squares:
+        solvable = or_list([k.name for k in kinds() if k.least_squares])
+        raise UsageError(
+            f"optimizer.name: exact (the closed form) applies only to model.kind "
+            f"{solvable}, found {kind.name}; use newton, lbfgs, cg, bfgs or a "
+            "first-order optimizer"
+        )
+    if not kind.takes_hidden:  # like model.dropout: a setting that would do nothing is refused
+        defaults = {h.name: h.default for h in model_hypers()}
+        for key in ("hidden", "activation"):
+            if plain(cfg["model"][key]) != plain(defaults[key]):
+                users = or_list([k.name for k in kinds() if k.takes_hidden])
+                raise UsageError(
+                    f"model.{key}: applies to model.kind {users} only, found "
+                    f"{kind.name}; remove it (or use model.kind: mlp)"
+                )
+    if is_full_batch(opt) and cfg["model"]["dropout"] > 0 and kind.takes_dropout:
+        raise UsageError(
+            f"optimizer.name: {opt.name} minimises the full training objective, which "
+            "dropout makes random; set model.dropout: 0 or use a first-order optimizer"
+        )
+    _check_dense_hessian(cfg["optimizer"], opt, kind)
+    es = cfg["train"]["early_stopping"]
+    if es is not None and not es["metric"].startswith("val_"):
+        raise UsageError(
+            f"train.early_stopping.metric: expected val_loss or val_<metric>, "
+            f"found {es['metric']!r}"
+        )
+
+
+def _check_model_settings(model: dict, kind) -> None:
+    """Settings the kind does not take must be off (they would silently do nothing)."""
+    from nnctl.nn.kinds import kinds, or_list
+
+    if model["dropout"] > 0 and not kind.takes_dropout:
+        users = or_list([k.name for k in kinds() if k.takes_dropout])
+        raise UsageError(
+            f"model.dropout: applies to model.kind {users} only, found {kind.name}; set it to 0"
+        )
+    if model["batch_norm"] and not kind.takes_batch_norm:
+        users = or_list([k.name for k in kinds() if k.takes_batch_norm])
+        raise UsageError(
+            f"model.batch_norm: applies to model.kind {users} only, "
+            f"found {kind.name}; set it to false"
+        )
+
+
+def _check_dense_hessian(settings: dict, opt, kind) -> None:
+    """An optimizer entry that declares `dense_hessian_when=(key, value)` needs the model's
+    dense Hessian when that setting has that value; only some kinds have one."""
+    from nnctl.nn.kinds import kinds, or_list
+
+    key, value = opt.info.get("dense_hessian_when", (None, None))
+    if key is not None and settings[key] == value and not kind.has_dense_hessian:
+        owners = or_list([k.name for k in kinds() if k.has_dense_hessian])
+        raise UsageError(
+            f"optimizer.{key}: {value} needs a dense Hessian, which model.kind "
+            f"{kind.name} does not have (only {owners}); choose another "
+            f"optimizer.{key}"
+        )
+
+
+def load_config(path: str | os.PathLike, overrides: list[str] | None = None) -> dict:
+    """Read, override, validate: the one entry point the commands use."""
+    raw = apply_overrides(load_yaml(path), overrides or [])
+    try:
+        return resolve(raw, str(path))
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
