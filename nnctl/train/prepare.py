@@ -6,67 +6,15 @@ derives the split and the scaling the same way from the same seed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from nnctl.errors import UsageError
 
-LOSS_UNITS_SCALED = "standardized target"  # losses of data.standardize_target runs
-
-
-@dataclass
-class PreparedData:
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_val: np.ndarray
-    y_val: np.ndarray
-    task: str
-    classes: list | None
-    feature_names: list[str]
-    scaler: object | None  # nnctl.data.Standardizer fitted on the training part
-    source: str
-    columns: object | None = None  # nnctl.data.columns.ColumnPipeline of a CSV (names, steps)
-    target_scaler: object | None = None  # Standardizer of a regression target; y_* are scaled
-
-    def in_target_units(self, y: np.ndarray, prediction: np.ndarray):
-        """(y, prediction) in the target's own units, for metrics (R2, RMSE, MAE)."""
-        from nnctl.data.scaling import unscale_target
-
-        return unscale_target(self.target_scaler, y), unscale_target(self.target_scaler, prediction)
-
-    @property
-    def n_outputs(self) -> int:
-        """Logit count the head needs: classes for classification, targets for regression."""
-        if self.task == "regression":
-            return 1 if self.y_train.ndim == 1 else self.y_train.shape[1]
-        return len(self.classes)
-
-
-PATH_KEYS = (
-    ("data", "path"),
-    ("data", "labels_path"),
-    ("data", "val_path"),
-    ("data", "val_labels_path"),
-    ("model", "init_from"),
-)
-
-
-def absolute_paths(cfg: dict, base_dir: Path | None) -> dict:
-    """The config with its file paths made absolute, found as load_dataset finds them (the
-    working folder, then the config's folder), so a run's config.yaml replays from anywhere."""
-    out = {**cfg, "data": dict(cfg["data"]), "model": dict(cfg["model"])}
-    for section, key in PATH_KEYS:
-        value = out[section].get(key)
-        if not isinstance(value, str) or value == "-" or Path(value).is_absolute():
-            continue
-        found = Path(value)
-        if not found.exists() and base_dir is not None and (Path(base_dir) / value).exists():
-            found = Path(base_dir) / value
-        if found.exists():
-            out[section][key] = str(found.resolve())
-    return out
+# Also re-exported: callers import absolute_paths and LOSS_UNITS_SCALED from here.
+from nnctl.train.data_files import absolute_paths, locate_files  # noqa: F401
+from nnctl.train.prepared_data import LOSS_UNITS_SCALED, PreparedData  # noqa: F401
 
 
 def load_dataset(
@@ -103,24 +51,6 @@ def load_dataset(
         pipeline=pipeline,
         fit_columns=fit_columns,
     )
-
-
-def locate_files(
-    data_cfg: dict, which: str = "path", base_dir: Path | None = None
-) -> tuple[Path, str | None]:
-    """(data file, labels file or None) that `data.<which>` names, as they will be opened.
-
-    Paths in a config are tried as given (relative to the working folder), then relative to
-    the config file, so a config next to its data works from anywhere. The Dask executor ships
-    the same files (nnctl.compare.executors.shipping).
-    """
-    path = Path(data_cfg[which])
-    labels = data_cfg["labels_path" if which == "path" else "val_labels_path"]
-    if base_dir is not None and not path.is_absolute() and not path.exists():
-        if (base_dir / path).exists():
-            path = base_dir / path
-            labels = str(base_dir / labels) if labels and not Path(labels).is_absolute() else labels
-    return path, labels
 
 
 def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedData:

@@ -11,7 +11,7 @@ close() (a tuned comparison's trials and final runs).
 
 Workers are started with `spawn` (a clean interpreter: no inherited threads, locks or BLAS
 state) and train quietly into the comparison folder (this machine's file system). Every run,
-here or in a worker, is the same function (`runner.execute`) on the same resolved config, with
+here or in a worker, is the same function (`one_run.execute`) on the same resolved config, with
 the config's BLAS thread count: the numbers do not depend on where a run went. No dependency
 beyond the standard library.
 """
@@ -34,7 +34,7 @@ def _warm_worker() -> None:
     from nnctl.report.console import route_warnings
 
     route_warnings()
-    import nnctl.compare.runner  # noqa: F401
+    import nnctl.compare.one_run  # noqa: F401
     import nnctl.train.trainer  # noqa: F401
 
 
@@ -75,7 +75,7 @@ class LocalExecutor:
             self._pool = None
 
     def run(self, tasks: list[RunTask], out_dir: Path, done: Done) -> None:
-        from nnctl.compare.runner import execute
+        from nnctl.compare.one_run import execute
 
         if self.jobs == 1 or len(tasks) <= 1:
             for task in tasks:
@@ -129,7 +129,7 @@ class _SharedQueue:
             self._pending.clear()
 
     def feed(self, pool, out_dir: str) -> None:
-        from nnctl.compare.runner import execute
+        from nnctl.compare.one_run import execute
 
         while (task := self.take(for_a_worker=True)) is not None:
             try:

@@ -87,7 +87,7 @@ def run_shipped(task: RunTask, shipped: ShippedFiles | None) -> dict:
     client can name its own instead."""
     import warnings
 
-    from nnctl.compare.runner import execute
+    from nnctl.compare.one_run import execute
 
     with tempfile.TemporaryDirectory(prefix="nnctl-run-") as tmp:
         tmp = Path(tmp)

@@ -1,0 +1,39 @@
+"""PreparedData: what `prepare` hands to training, evaluation and prediction (the split,
+scaled data with its task, classes, columns and scalers), whether the rows are in memory
+(`prepare.py`) or memory-mapped (`prepare_on_disk.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LOSS_UNITS_SCALED = "standardized target"  # losses of data.standardize_target runs
+
+
+@dataclass
+class PreparedData:
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    task: str
+    classes: list | None
+    feature_names: list[str]
+    scaler: object | None  # nnctl.data.Standardizer fitted on the training part
+    source: str
+    columns: object | None = None  # nnctl.data.columns.ColumnPipeline of a CSV (names, steps)
+    target_scaler: object | None = None  # Standardizer of a regression target; y_* are scaled
+
+    def in_target_units(self, y: np.ndarray, prediction: np.ndarray):
+        """(y, prediction) in the target's own units, for metrics (R2, RMSE, MAE)."""
+        from nnctl.data.scaling import unscale_target
+
+        return unscale_target(self.target_scaler, y), unscale_target(self.target_scaler, prediction)
+
+    @property
+    def n_outputs(self) -> int:
+        """Logit count the head needs: classes for classification, targets for regression."""
+        if self.task == "regression":
+            return 1 if self.y_train.ndim == 1 else self.y_train.shape[1]
+        return len(self.classes)
