@@ -20,7 +20,7 @@ few hundred steps; settings given in a spec override them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,22 @@ from nnctl.errors import UsageError
 
 TOL = 1e-3  # distance to a minimum that counts as reaching it
 BLOW_UP = 1e8  # |theta| beyond this is divergence
-DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam")
+
+
+@dataclass(frozen=True)
+class Rates:
+    """A landscape's suggested `lr` by what an optimizer's lr scales (its entry's `lr_scale`):
+    `gradient` for the rules whose step is lr times the gradient (sgd, momentum, nesterov, gd),
+    `step` (about a step length) for those that divide by a running gradient size (adagrad,
+    rmsprop, adam, adamw); the others (adadelta, line searches) keep their defaults."""
+
+    gradient: float
+    step: float
+
+    def suggested(self, entry) -> dict:
+        """The settings suggested for the optimizer registry `entry`."""
+        scale = entry.info.get("lr_scale")
+        return {"lr": getattr(self, scale)} if scale in ("gradient", "step") else {}
 
 
 @dataclass(frozen=True)
@@ -42,7 +57,7 @@ class Landscape:
     start: tuple[float, float]
     bounds: tuple[float, float, float, float]  # x_min, x_max, y_min, y_max of the plot
     steps: int  # default number of steps
-    suggested: dict = field(default_factory=dict)  # optimizer name -> settings
+    rates: Rates  # the suggested lr of each kind of rule
 
     @property
     def f_min(self) -> float:
@@ -107,15 +122,6 @@ def _saddle_grad(p):
     return np.array([2 * x, y**3 - y])
 
 
-def _rates(gradient_lr: float, adaptive_lr: float) -> dict:
-    """Suggested settings: `gradient_lr` for the rules whose step scales with the gradient
-    (sgd, momentum, nesterov, gd), `adaptive_lr` (about a step length) for the rules that divide
-    by a running gradient size (adagrad, rmsprop, adam); adadelta keeps its defaults."""
-    grad_scaled = {name: {"lr": gradient_lr} for name in ("sgd", "momentum", "nesterov", "gd")}
-    adaptive = {name: {"lr": adaptive_lr} for name in ("adagrad", "rmsprop", "adam", "adamw")}
-    return {**grad_scaled, **adaptive}
-
-
 LANDSCAPES = {
     "rosenbrock": Landscape(
         "rosenbrock",
@@ -126,7 +132,7 @@ LANDSCAPES = {
         (-1.2, 1.0),
         (-2.0, 2.0, -1.0, 3.0),
         5000,
-        _rates(1e-3, 0.02),
+        Rates(1e-3, 0.02),
     ),
     "beale": Landscape(
         "beale",
@@ -137,7 +143,7 @@ LANDSCAPES = {
         (1.0, 1.0),
         (-1.0, 4.5, -1.5, 2.0),
         5000,
-        _rates(1e-2, 0.05),
+        Rates(1e-2, 0.05),
     ),
     "canyon": Landscape(
         "canyon",
@@ -148,7 +154,7 @@ LANDSCAPES = {
         (-8.0, 1.0),
         (-9.0, 2.0, -1.5, 1.5),
         1000,
-        _rates(0.012, 0.1),
+        Rates(0.012, 0.1),
     ),
     "saddle": Landscape(
         "saddle",
@@ -159,7 +165,7 @@ LANDSCAPES = {
         (-1.5, 1e-3),
         (-2.0, 2.0, -1.6, 1.6),
         1000,
-        _rates(0.05, 0.05),
+        Rates(0.05, 0.05),
     ),
 }
 
@@ -241,10 +247,10 @@ def run_optimizer(landscape: Landscape, spec, start, steps: int) -> LandscapeRun
     from nnctl.optim import OPTIMIZERS, is_full_batch
 
     entry = OPTIMIZERS.get(spec.name)
-    settings = {**landscape.suggested.get(entry.name, {}), **spec.settings}
-    if entry.name == "exact":
+    settings = {**landscape.rates.suggested(entry), **spec.settings}
+    if entry.info.get("least_squares_only"):
         raise UsageError(
-            f"--optimizer {spec.label!r}: exact solves least squares; it has no "
+            f"--optimizer {spec.label!r}: {entry.name} solves least squares; it has no "
             "landscape counterpart"
         )
     full_batch = is_full_batch(entry)
@@ -284,8 +290,20 @@ def run_landscape(
     if steps < 1:
         raise UsageError(f"--steps: expected an integer >= 1, found {steps}")
     start = landscape.start if start is None else start
-    specs = specs or [OptimizerSpec(n, n, {}) for n in DEFAULT_OPTIMIZERS]
+    specs = specs or [OptimizerSpec(n, n, {}) for n in default_optimizers()]
     return landscape, [run_optimizer(landscape, spec, start, steps) for spec in specs]
+
+
+def default_optimizers() -> list[str]:
+    """The first-order rules that, at their defaults, minimise the function as given (in
+    registry order): adamw's default decoupled weight decay would pull towards 0 as well."""
+    from nnctl.optim import OPTIMIZERS, is_full_batch
+
+    return [
+        entry.name
+        for entry in OPTIMIZERS.entries()
+        if not is_full_batch(entry) and entry.defaults().get("weight_decay", 0) == 0
+    ]
 
 
 def parse_start(text: str) -> tuple[float, float]:

@@ -203,11 +203,16 @@ def _check_combinations(cfg: dict, regs) -> None:
     kind = model_kind(cfg["model"]["kind"])
     _check_model_settings(cfg["model"], kind)
     opt = regs["optimizer"].get(cfg["optimizer"]["name"])
-    if opt.name == "exact" and not kind.least_squares:
+    if opt.info.get("least_squares_only") and not kind.least_squares:
         solvable = or_list([k.name for k in kinds() if k.least_squares])
+        iterative = [
+            e.name
+            for e in regs["optimizer"].entries()
+            if is_full_batch(e) and not e.info.get("least_squares_only")
+        ]
         raise UsageError(
-            f"optimizer.name: exact (the closed form) applies only to model.kind "
-            f"{solvable}, found {kind.name}; use newton, lbfgs, cg, bfgs or a "
+            f"optimizer.name: {opt.name} (the closed form) applies only to model.kind "
+            f"{solvable}, found {kind.name}; use {', '.join(iterative)} or a "
             "first-order optimizer"
         )
     if not kind.takes_hidden:  # like model.dropout: a setting that would do nothing is refused

@@ -12,6 +12,12 @@ registration, and the rest of nnctl asks `is_full_batch(entry)`:
   `step(theta, objective) -> IterationInfo` (one iteration, `theta` updated in place), and the
   same `state_dict` / `load_state_dict`.
 
+Facts an entry may declare besides its family (asked by the rest of nnctl, never its name):
+`lr_scale` says what `lr` scales: "gradient" (the step is lr times the gradient: sgd, momentum,
+nesterov, gd) or "step" (the step is about lr long, the gradient divided by its running size:
+adagrad, rmsprop, adam, adamw); `least_squares_only` marks a method that solves a least-squares
+problem in closed form (exact) and applies to nothing else; `validate` and `check_size` hooks.
+
 Every optimizer keeps its state the same way: the fields it declares in `STATE`, saved and
 restored by the one implementation in state.py (`OptimizerState`).
 

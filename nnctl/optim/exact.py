@@ -21,6 +21,7 @@ from nnctl.optim.state import OptimizerState
     hypers=(),
     aliases=("closed_form",),
     family="full_batch",
+    least_squares_only=True,  # the model kind must be a least-squares problem (kind.least_squares)
 )
 class ExactLeastSquares(OptimizerState):
     STATE = ("n_fev", "n_gev")

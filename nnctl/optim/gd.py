@@ -33,6 +33,7 @@ from nnctl.util.registry import Hyper, positive
         MAX_LS,
     ),
     family="full_batch",
+    lr_scale="gradient",
 )
 class GradientDescent(FullBatchMinimizer):
     def __init__(

@@ -69,4 +69,5 @@ register_rule(
         ),
         eps_hyper(1e-10, "added to sqrt(G) so the first steps stay finite"),
     ),
+    lr_scale="step",
 )

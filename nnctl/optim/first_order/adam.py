@@ -85,6 +85,7 @@ register_rule(
     "Adam: momentum plus RMS scaling, bias-corrected (weight decay as L2 in g)",
     Adam,
     _adam_hypers(weight_decay_hyper()),
+    lr_scale="step",
 )
 register_rule(
     "adamw",
@@ -95,4 +96,5 @@ register_rule(
             0.01, "decoupled decay: w <- w * (1 - lr * weight_decay) before each step"
         )
     ),
+    lr_scale="step",
 )

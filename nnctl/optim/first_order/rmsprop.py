@@ -96,4 +96,5 @@ register_rule(
             "divide by the gradient's moving standard deviation instead of RMS",
         ),
     ),
+    lr_scale="step",
 )

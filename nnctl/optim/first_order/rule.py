@@ -115,12 +115,14 @@ def register_rule(
     rule_class: type[FirstOrderRule],
     hypers: tuple[Hyper, ...],
     validate: Callable[[dict, str], None] | None = None,
+    **facts,
 ) -> Entry:
     """Register `rule_class` under `name`; its `build(size, dtype, **settings)` fills defaults
     and validates through the registry, so each default is declared only in `hypers`.
 
     `validate(settings, where)` checks rules between settings (e.g. Nesterov needs momentum);
     it is also kept as `entry.info["validate"]` so config validation can run it early.
+    `facts` go into `entry.info` as they are (e.g. lr_scale="gradient"; see optim/base.py).
     """
 
     def build(size: int, dtype=np.float64, **given) -> FirstOrderRule:
@@ -130,7 +132,7 @@ def register_rule(
         return rule_class(size, dtype, **settings)
 
     build.__doc__ = f"{doc}\n\n{rule_class.__doc__ or ''}"
-    info = {"family": "first_order"}
+    info = {"family": "first_order", **facts}
     if validate is not None:
         info["validate"] = validate
     return OPTIMIZERS.add(Entry(name, build, doc, tuple(hypers), info=info))

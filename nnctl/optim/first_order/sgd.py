@@ -100,6 +100,7 @@ register_rule(
     SGD,
     _sgd_hypers(0.0, False),
     validate=check_nesterov,
+    lr_scale="gradient",
 )
 register_rule(
     "momentum",
@@ -107,6 +108,7 @@ register_rule(
     SGD,
     _sgd_hypers(0.9, False),
     validate=check_nesterov,
+    lr_scale="gradient",
 )
 register_rule(
     "nesterov",
@@ -114,4 +116,5 @@ register_rule(
     SGD,
     _sgd_hypers(0.9, True),
     validate=check_nesterov,
+    lr_scale="gradient",
 )
