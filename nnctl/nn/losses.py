@@ -6,6 +6,10 @@ gives the per-sample logit Hessian d2 l / dz_i^2 applied to each row of Z (not d
 `hessian_blocks` the same as dense [n, k, k] blocks; the exact Hessians of the one-layer models
 are built from these (see curvature.py).
 
+Each entry declares the tasks it fits (`tasks`) and its head: `one_logit` (it needs one logit
+per sample), `on_one_logit` (the loss it becomes on a one-logit head). Nothing outside this
+file branches on a loss's name.
+
 `targets(y, n_logits, dtype)` validates and converts y once (float targets for mse and bce,
 integer class codes for cross_entropy).
 
@@ -89,6 +93,7 @@ def _one_per_sample(y, expected: str) -> np.ndarray:
     "log loss of one logit per sample, y in {0, 1} (with logits)",
     aliases=("bce",),
     tasks=("binary",),
+    one_logit=True,  # needs a head of one logit per sample
 )
 class BinaryCrossEntropy:
     """l_i = -y log s(z) - (1-y) log(1 - s(z)) = max(z, 0) - z y + log(1 + e^-|z|)  (no overflow).
@@ -157,6 +162,7 @@ class BinaryCrossEntropy:
     "softmax cross-entropy on integer class labels",
     aliases=("softmax_cross_entropy",),
     tasks=("multiclass", "binary"),
+    on_one_logit="binary_cross_entropy",  # softmax over {z, 0} is the sigmoid of z
 )
 class SoftmaxCrossEntropy:
     """p = softmax(z);  l_i = -log p_{i, y_i} = logsumexp(z_i) - z_{i, y_i}, computed after

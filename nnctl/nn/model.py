@@ -306,10 +306,10 @@ def _choose_loss(loss, kind: ModelKind, task: str, n_logits: int) -> str:
     """The loss's canonical name; the config layer checked that it fits the task and head."""
     if loss is None or loss == "auto":
         return kind.default_loss(task)
-    name = LOSSES.get(loss, "loss").name
-    if name == "cross_entropy" and n_logits == 1:
-        return "binary_cross_entropy"  # one logit: softmax over {z, 0} is the sigmoid
-    return name
+    entry = LOSSES.get(loss, "loss")
+    if n_logits == 1 and "on_one_logit" in entry.info:
+        return entry.info["on_one_logit"]  # cross-entropy on one logit: the sigmoid's
+    return entry.name
 
 
 def _check_arguments(kind: ModelKind, hidden, dropout, l2, task, n_features, n_outputs, dtype):

@@ -228,19 +228,21 @@ def check_model_fits_data(cfg: dict, n_features, n_outputs, task) -> None:
         )
     if cfg["loss"]["name"] == "auto":
         return
-    loss, n_logits = LOSSES.get(cfg["loss"]["name"]).name, kind.n_logits(task, n_outputs)
-    if loss == "cross_entropy" and n_logits == 1:
-        return  # the builder reads it as binary cross-entropy on the one logit
-    if task not in LOSSES.get(loss).info["tasks"]:
+    loss, n_logits = LOSSES.get(cfg["loss"]["name"]), kind.n_logits(task, n_outputs)
+    if n_logits == 1 and "on_one_logit" in loss.info:
+        return  # the builder reads it as its one-logit form (cross-entropy: binary)
+    if task not in loss.info["tasks"]:
         raise UsageError(
-            f"loss.name: {loss} does not fit {describe_target(task, n_outputs)}; "
+            f"loss.name: {loss.name} does not fit {describe_target(task, n_outputs)}; "
             f"use {kind.default_loss(task)} (or loss.name: auto)"
         )
-    if loss == "binary_cross_entropy" and n_logits != 1:
+    if loss.info.get("one_logit") and n_logits != 1:
+        wide = [e.name for e in LOSSES.entries() if task in e.info["tasks"] and e is not loss]
+        narrow = [k.name for k in kinds() if task in k.tasks and k.n_logits(task, n_outputs) == 1]
         raise UsageError(
-            f"loss.name: binary_cross_entropy needs one logit per sample, but "
+            f"loss.name: {loss.name} needs one logit per sample, but "
             f"model.kind {kind.name} has {n_logits} (one per class); use "
-            "cross_entropy, or model.kind logreg"
+            f"{or_list(wide)}, or model.kind {or_list(narrow)}"
         )
 
 
