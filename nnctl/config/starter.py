@@ -1,9 +1,11 @@
 """`nnctl config init`: a complete, commented config for a user's own table.
 
 It says what it found (the columns it uses, those it leaves out and why, the task, the missing
-cells) and picks settings that train well: for the linear models L-BFGS on the whole training
-objective with a little L2 (no learning rate to tune, converges in tens of iterations); for the
-MLP Adam with early stopping on the validation loss.
+cells) and picks settings that train well: for the one-linear-layer models (a convex objective)
+L-BFGS on the whole training objective with a little L2 (no learning rate to tune, converges in
+tens of iterations); for a kind with hidden layers (the MLP) Adam with early stopping on the
+validation loss. The kind for a task, unless --model names one, is the one whose `starter_for`
+lists the task (nnctl/nn/kinds.py).
 """
 
 from __future__ import annotations
@@ -11,30 +13,35 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-MODEL_FOR_TASK = {"regression": "linreg", "binary": "logreg", "multiclass": "softmax"}
-
 
 def _yaml_text(value) -> str:
     """A scalar or list as YAML flow text (JSON strings are valid YAML)."""
     return json.dumps(value, ensure_ascii=False)
 
 
+def starter_kind(task: str):
+    """The model kind `config init` picks for `task`: the first that lists it in `starter_for`."""
+    from nnctl.nn.kinds import kinds
+
+    return next(k for k in kinds() if task in k.starter_for)
+
+
 def starter_config(data_path: str, target: str | None, model: str | None = None) -> str:
     from nnctl.data.profile import profile_table
-    from nnctl.errors import UsageError
+    from nnctl.nn.kinds import kinds, model_kind, or_list
 
     facts = profile_table(data_path, target)
-    kind = model or MODEL_FOR_TASK[facts.task]
-    if kind == "linreg" and facts.task != "regression":
-        raise UsageError(
-            f"--model linreg: the target {facts.target!r} looks like {facts.task} "
-            "classification; use logreg, softmax or mlp"
+    kind = model_kind(model, "--model") if model else starter_kind(facts.task)
+    if facts.task not in kind.tasks:
+        from nnctl.errors import UsageError
+
+        found = (
+            "is numeric (regression)"
+            if facts.task == "regression"
+            else f"looks like {facts.task} classification"
         )
-    if kind in ("logreg", "softmax") and facts.task == "regression":
-        raise UsageError(
-            f"--model {kind}: the target {facts.target!r} is numeric (regression); "
-            "use linreg or mlp"
-        )
+        others = or_list([k.name for k in kinds() if facts.task in k.tasks])
+        raise UsageError(f"--model {kind.name}: the target {facts.target!r} {found}; use {others}")
     used, dropped = facts.used, [c for c in facts.columns if c.drop_reason is not None]
     missing = [c for c in used if c.n_missing]
     categorical = [c for c in used if c.kind == "categorical"]
@@ -91,9 +98,10 @@ def starter_config(data_path: str, target: str | None, model: str | None = None)
     if facts.task == "regression":
         out.append("  standardize_target: auto   # train on a scaled target; report in its units")
     out.append(
-        f"model: {{kind: {kind}" + (", hidden: [64], activation: relu}" if kind == "mlp" else "}")
+        f"model: {{kind: {kind.name}"
+        + (", hidden: [64], activation: relu}" if kind.takes_hidden else "}")
     )
-    if kind == "mlp":
+    if not kind.one_linear_layer:
         out += [
             "optimizer: {name: adam, lr: 0.001}",
             "train:",

@@ -7,7 +7,8 @@ Two kinds:
   synthetic  generated from the "data" random stream; settings declared here as Hypers.
 
 Each entry's info holds: task, n_samples, n_features, n_classes (None for regression), source
-(a short text) and kind. For synthetic datasets the sizes are those of the default settings.
+(a short text), kind and image_side (the side of square image rows, else None). For synthetic
+datasets the sizes are those of the default settings.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from nnctl.util.registry import Entry, Hyper, Registry, non_negative, positive
 DATASETS = Registry("dataset")
 
 # ---------------------------------------------------------------------------------------------
-# Bundled: file name and facts (the tests check them against the files).
+# Bundled: file name and facts (the tests check them against the files); the last: the side of
+# the square images the rows are (plot --weights draws a weight column as one), or None.
 
 BUNDLED = (
     (
@@ -40,6 +42,7 @@ BUNDLED = (
         3,
         "UCI; Fisher (1936)",
         (),
+        None,
     ),
     (
         "wine",
@@ -51,6 +54,7 @@ BUNDLED = (
         3,
         "UCI; Forina et al. (1988)",
         (),
+        None,
     ),
     (
         "breast_cancer",
@@ -62,6 +66,7 @@ BUNDLED = (
         2,
         "UCI; Wolberg, Street & Mangasarian (1995)",
         (),
+        None,
     ),
     (
         "diabetes",
@@ -73,6 +78,7 @@ BUNDLED = (
         None,
         "Efron, Hastie, Johnstone & Tibshirani (2004)",
         (),
+        None,
     ),
     (
         "digits",
@@ -84,6 +90,7 @@ BUNDLED = (
         10,
         "UCI optdigits (test part); Alpaydin & Kaynak (1998)",
         (),
+        8,
     ),
 )
 
@@ -118,7 +125,7 @@ def _bundled_loader(name: str, file_name: str, natural_task: str):
     return load
 
 
-for _name, _file, _doc, _task, _n, _d, _k, _source, _aliases in BUNDLED:
+for _name, _file, _doc, _task, _n, _d, _k, _source, _aliases, _side in BUNDLED:
     DATASETS.add(
         Entry(
             _name,
@@ -134,6 +141,7 @@ for _name, _file, _doc, _task, _n, _d, _k, _source, _aliases in BUNDLED:
                 source=_source,
                 kind="bundled",
                 file=_file,
+                image_side=_side,
             ),
         )
     )

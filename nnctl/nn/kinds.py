@@ -4,8 +4,8 @@ A kind knows the tasks it accepts and its default loss for each, its head (how m
 task needs), which settings it takes (hidden sizes and activation, dropout, batch norm), which
 structure-specific shortcuts apply (closed-form curvature, the least-squares closed form) and
 how to build its layers. Nothing outside this file branches on a kind's name: the model
-builder, the config checks (config.py, prepare.py: they word the errors) and the curvature code
-ask the kind.
+builder, the config checks (config/validation.py, train/prepare.py: they word the errors), the
+starter config (config/starter.py) and the curvature code ask the kind.
 
     linreg   Linear, MSE (multi-output allowed)
     logreg   Linear to 1 logit, BCE
@@ -37,6 +37,7 @@ class ModelKind:
     takes_batch_norm = False
     one_linear_layer = True  # exact Hessian, cached logits and gram blocks (curvature.py)
     least_squares = False  # with MSE a least-squares problem: the closed form (exact) solves it
+    starter_for: tuple[str, ...] = ()  # tasks `nnctl config init` picks this kind for by default
 
     @property
     def tasks(self) -> tuple[str, ...]:
@@ -74,6 +75,7 @@ class LinearRegression(ModelKind):
     default_losses = {"regression": "mse"}
     target = "a regression"
     least_squares = True
+    starter_for = ("regression",)
 
 
 @_register
@@ -83,6 +85,7 @@ class LogisticRegression(ModelKind):
     default_losses = {"binary": "binary_cross_entropy"}
     target = "a binary"
     one_logit_for_binary = True
+    starter_for = ("binary",)
 
 
 @_register
@@ -91,6 +94,7 @@ class SoftmaxRegression(ModelKind):
     doc = "softmax regression: X W + b to one logit per class, cross-entropy"
     default_losses = {"binary": "cross_entropy", "multiclass": "cross_entropy"}
     target = "a classification"
+    starter_for = ("multiclass",)
 
 
 @_register

@@ -88,8 +88,10 @@ def image_side(loaded) -> int | None:
     if side * side != n or side < 4:
         return None
     data = cfg["data"]
-    if data["name"] == "digits":
-        return side
+    if data["name"] is not None:
+        from nnctl.data import DATASETS
+
+        return side if DATASETS.get(data["name"]).info.get("image_side") == side else None
     name = Path(data["path"] or "").name.lower()
     if data["path"] and (
         data["format"] == "idx"
@@ -111,12 +113,14 @@ def weights_data(run_dir: Path) -> dict:
             f"model has {loaded.meta['n_features']} features from "
             f"{loaded.meta['config']['data']['name'] or loaded.meta['config']['data']['path']}"
         )
-    W = np.asarray(loaded.model.named_parameters()["linear0.weight"], dtype=float)  # [in, out]
-    kind = loaded.cfg["model"]["kind"]
+    parameters = loaded.model.named_parameters()
+    W = np.asarray(parameters["linear0.weight"], dtype=float)  # [in, out]
+    # The first Linear is the head (one column per class) unless another Linear follows it.
+    hidden = "linear1.weight" in parameters
     return {
         "run": str(run_dir),
         "side": side,
-        "unit": "hidden unit" if kind == "mlp" else "class",
+        "unit": "hidden unit" if hidden else "class",
         "classes": loaded.meta.get("classes"),
         "images": [W[:, j].reshape(side, side).tolist() for j in range(W.shape[1])],
     }
