@@ -1,6 +1,7 @@
 """The structure docs/architecture.md describes, held by tests: the layer rule (nn, optim and
-data never import each other nor anything above them), `nnctl --help` without NumPy, and a new
-model kind that needs only nn/kinds.py."""
+data import only nnctl.errors and nnctl.util, never each other nor anything above them), no
+import circles (lazy imports included), `nnctl --help` without NumPy, and a new model kind or
+optimizer that needs only its own registration."""
 
 from __future__ import annotations
 
@@ -12,36 +13,56 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "nnctl"
-ENGINE = ("nn", "optim", "data")
-ABOVE = (
-    "train",
-    "compare",
-    "cli",
-    "commands",
-    "report",
-    "prepare",
-    "config",
-    "diagnostics",
-    "inference",
-    "checkpoint",
-    "run_folder",
-)
+ENGINE = ("nn", "optim", "data")  # import only BELOW (and themselves)
+BELOW = ("errors", "util")  # imported by anyone; import nothing else of nnctl
+ABOVE = ("api", "cli", "config", "runs", "report", "train", "compare", "estimators", "export")
+PUBLIC_FACE = ("__init__", "__main__")  # nnctl/__init__.py (the API, lazily) and __main__.py
+SHIPPED_FILES = ("examples",)  # the example configs shipped as package data, and their finder
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Every nnctl module `path` imports, at the top or inside a function (lazy imports
-    count: they run all the same)."""
+def module_names(root: Path) -> dict[str, Path]:
+    """Every module of the package at `root`, by dotted name (a package by its __init__)."""
+    names = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = [root.name, *path.relative_to(root).with_suffix("").parts]
+        if parts[-1] == "__init__":
+            parts.pop()
+        names[".".join(parts)] = path
+    return names
+
+
+def imported_modules(path: Path, modules: dict[str, Path] | None = None) -> set[str]:
+    """Every nnctl module `path` imports, at the top or inside a function (lazy imports count:
+    they run all the same), and the names a package exports lazily (`lazy_exports(__name__,
+    {name: module})`: imported on first use). `from nnctl.x import y` imports nnctl.x.y when y
+    is a module (one of `modules`), else nnctl.x; `import a.b` imports a.b."""
+    modules = module_names(PACKAGE) if modules is None else modules
+    package = next((name for name, p in modules.items() if p == path), None)
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            # `from nnctl import x` imports nnctl.x when x is a module
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
-            found.add(node.module)
+            for alias in node.names:
+                inner = f"{node.module}.{alias.name}"
+                found.add(inner if inner in modules else node.module)
         elif isinstance(node, ast.ImportFrom) and node.level > 0:
             raise AssertionError(f"{path}: relative import; nnctl imports absolutely")
+        elif _is_lazy_exports(node) and package is not None:
+            homes = node.args[1]
+            found.update(
+                f"{package}.{v.value}" for v in homes.values if isinstance(v, ast.Constant)
+            )
     return {name for name in found if name == "nnctl" or name.startswith("nnctl.")}
+
+
+def _is_lazy_exports(node) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and getattr(node.func, "id", None) == "lazy_exports"
+        and len(node.args) == 2
+        and isinstance(node.args[1], ast.Dict)
+    )
 
 
 def layer_of(module: str) -> str | None:
@@ -49,18 +70,64 @@ def layer_of(module: str) -> str | None:
     return parts[1] if len(parts) > 1 else None
 
 
-@pytest.mark.parametrize("package", ENGINE)
-def test_engine_packages_import_neither_each_other_nor_the_layers_above(package):
-    forbidden = (set(ENGINE) - {package}) | set(ABOVE)
-    files = sorted((PACKAGE / package).rglob("*.py"))
-    assert files, package
+def import_graph(root: Path) -> dict[str, set[str]]:
+    """module -> the modules of the same package it imports (see imported_modules)."""
+    modules = module_names(root)
+    return {name: imported_modules(path, modules) & set(modules) for name, path in modules.items()}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle as [a, b, ..., a], or None (depth-first search, in sorted order)."""
+    state: dict[str, str] = {}  # "open" while on the current path, then "done"
+    path: list[str] = []
+
+    def visit(module: str) -> list[str] | None:
+        state[module] = "open"
+        path.append(module)
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == "open":
+                return path[path.index(target) :] + [target]
+            if target not in state and (cycle := visit(target)):
+                return cycle
+        path.pop()
+        state[module] = "done"
+        return None
+
+    for module in sorted(graph):
+        if module not in state and (cycle := visit(module)):
+            return cycle
+    return None
+
+
+def _engine_and_below_files():
+    for package in (*ENGINE, *BELOW):
+        home = PACKAGE / package
+        yield package, sorted(home.rglob("*.py")) if home.is_dir() else [home.with_suffix(".py")]
+
+
+@pytest.mark.parametrize("package", ENGINE + BELOW)
+def test_the_engine_and_the_base_import_only_below_them(package):
+    """nn, optim and data import only errors and util (never each other); errors and util
+    import only each other."""
+    allowed = {package, *BELOW}
+    files = dict(_engine_and_below_files())[package]
+    assert files and all(path.exists() for path in files), package
     offenders = {
         f"{path.relative_to(PACKAGE.parent)} imports {module}"
         for path in files
         for module in imported_modules(path)
-        if layer_of(module) in forbidden
+        if layer_of(module) not in allowed
     }
     assert not offenders, sorted(offenders)
+
+
+def test_every_part_of_the_package_has_a_layer():
+    """A new top-level module or package is placed in the map (and docs/architecture.md)."""
+    placed = {*ENGINE, *BELOW, *ABOVE, *PUBLIC_FACE, *SHIPPED_FILES}
+    parts = {p.stem for p in PACKAGE.glob("*.py")} | {
+        p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()
+    }
+    assert parts <= placed, sorted(parts - placed)
 
 
 def test_the_layer_check_sees_lazy_imports(tmp_path):
@@ -69,7 +136,36 @@ def test_the_layer_check_sees_lazy_imports(tmp_path):
     sample.write_text(
         "def f():\n    from nnctl.optim import OPTIMIZERS\n    from nnctl import config\n"
     )
-    assert {layer_of(m) for m in imported_modules(sample)} == {"optim", "config", None}
+    assert {layer_of(m) for m in imported_modules(sample)} == {"optim", "config"}
+
+
+def test_no_import_circles():
+    """No module of nnctl imports, directly or through others, a module that imports it back:
+    lazy imports (inside functions) and lazy exports count, since they run all the same."""
+    cycle = find_cycle(import_graph(PACKAGE))
+    assert cycle is None, "import circle: " + " -> ".join(cycle)
+
+
+def test_the_circle_check_finds_a_lazy_circle(tmp_path):
+    """The check above would catch a circle closed by a function-level import or a lazy
+    export, and names it."""
+    pkg = tmp_path / "nnctl"
+    (pkg / "x").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from nnctl.x import b\n")
+    (pkg / "x" / "__init__.py").write_text(
+        "from nnctl.util.lazy import lazy_exports\n"
+        "__getattr__, __dir__ = lazy_exports(__name__, {'thing': 'b'})\n"
+    )
+    (pkg / "x" / "b.py").write_text("def f():\n    from nnctl import c\n")
+    (pkg / "c.py").write_text("def g():\n    import nnctl.a\n")
+    graph = import_graph(pkg)
+    assert graph["nnctl.x"] == {"nnctl.x.b"}  # the lazy export
+    assert find_cycle(graph) == ["nnctl.a", "nnctl.x.b", "nnctl.c", "nnctl.a"]
+    (pkg / "c.py").write_text("def g():\n    from nnctl import x\n")  # back through x's export
+    assert find_cycle(import_graph(pkg)) == ["nnctl.x.b", "nnctl.c", "nnctl.x", "nnctl.x.b"]
+    (pkg / "c.py").write_text("import json\n")
+    assert find_cycle(import_graph(pkg)) is None
 
 
 def test_help_does_not_import_numpy_or_the_config_layer():
