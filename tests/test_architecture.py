@@ -168,6 +168,90 @@ def test_the_circle_check_finds_a_lazy_circle(tmp_path):
     assert find_cycle(import_graph(pkg)) is None
 
 
+def test_a_new_optimizer_is_one_registration(monkeypatch):
+    """A first-order rule registered with its facts (here lr_scale) is a config choice, in the
+    schema and the reference, in a comparison's default set and the landscapes' default set
+    with the landscape's suggested rate, and trains: nothing else names the optimizers."""
+    import numpy as np
+
+    from nnctl import config
+    from nnctl.compare.landscapes import LANDSCAPES, default_optimizers, run_optimizer
+    from nnctl.compare.plan import CompareSection, chosen_specs
+    from nnctl.config.optimizer_specs import parse_spec
+    from nnctl.optim import OPTIMIZERS
+    from nnctl.optim.first_order.rule import (
+        FirstOrderRule,
+        lr_hyper,
+        register_rule,
+        weight_decay_hyper,
+    )
+    from nnctl.train.prepare import optimizer_from_config
+
+    class SignDescent(FirstOrderRule):  # steps of lr along the sign of the gradient
+        def _update(self, theta, g, lr):
+            theta -= lr * np.sign(g)
+
+    monkeypatch.setattr(OPTIMIZERS, "_entries", dict(OPTIMIZERS._entries))
+    monkeypatch.setattr(OPTIMIZERS, "_aliases", dict(OPTIMIZERS._aliases))
+    hypers = (lr_hyper(0.01), weight_decay_hyper())
+    register_rule("signsgd", "sign descent", SignDescent, hypers, lr_scale="step")
+
+    raw = {"data": {"name": "iris"}, "optimizer": {"name": "signsgd", "lr": 0.5}}
+    cfg = config.resolve(raw)
+    assert cfg["optimizer"] == {"name": "signsgd", "lr": 0.5, "weight_decay": 0.0}
+    assert "signsgd" in config.json_schema()["properties"]["optimizer"]["anyOf"][0]["enum"]
+    assert "### `signsgd`" in config.reference_markdown()
+    assert "signsgd" in [spec.name for spec in chosen_specs([], CompareSection())]
+    assert default_optimizers()[-1] == "signsgd"
+
+    canyon = LANDSCAPES["canyon"]  # grad (x, 100 y): positive at (1, 1)
+    run = run_optimizer(canyon, parse_spec("signsgd"), (1.0, 1.0), 2)
+    assert run.settings == {"lr": canyon.rates.step}
+    np.testing.assert_allclose(run.path[-1], [1.0 - 2 * canyon.rates.step] * 2)
+
+    rule = optimizer_from_config(cfg, 3, np.float64)
+    theta = np.zeros(3)
+    rule.step(theta, np.array([2.0, -3.0, 0.0]))
+    np.testing.assert_array_equal(theta, [-0.5, 0.5, 0.0])
+
+
+def test_a_new_loss_is_one_registration(monkeypatch):
+    """A loss registered with its tasks is a config choice and in the schema; the data checks
+    accept it for its task and refuse it, by name, for another: nothing else names losses."""
+    import numpy as np
+
+    from nnctl import config
+    from nnctl.errors import UsageError
+    from nnctl.nn import LOSSES
+    from nnctl.nn.losses import MeanSquaredError
+    from nnctl.train.prepare import check_model_fits_data, model_from_config
+    from nnctl.util.rng import make_streams
+
+    class HalfSquaredError(MeanSquaredError):  # 0.5 (z - y)^2: half of mse, value and gradient
+        name = "half_mse"
+
+        def value_and_grad(self, logits, y, out=None):
+            value, grad = super().value_and_grad(logits, y, out)
+            grad *= 0.5
+            return 0.5 * value, grad
+
+    monkeypatch.setattr(LOSSES, "_entries", dict(LOSSES._entries))
+    monkeypatch.setattr(LOSSES, "_aliases", dict(LOSSES._aliases))
+    LOSSES.register("half_mse", "half the squared error", tasks=("regression",))(HalfSquaredError)
+
+    raw = {"data": {"name": "diabetes"}, "model": {"kind": "linreg"}, "loss": "half_mse"}
+    cfg = config.resolve(raw)
+    assert cfg["loss"] == {"name": "half_mse", "l2": 0.0}
+    assert "half_mse" in config.json_schema()["properties"]["loss"]["anyOf"][0]["enum"]
+    check_model_fits_data(cfg, 2, 1, "regression")
+    with pytest.raises(UsageError, match="loss.name: half_mse does not fit a binary target"):
+        check_model_fits_data({**cfg, "model": {**cfg["model"], "kind": "mlp"}}, 2, 2, "binary")
+    model = model_from_config(cfg, 1, 1, "regression", make_streams(0), np.float64)
+    model.theta[:] = [2.0, 0.0]  # z = 2 x
+    X, y = np.array([[1.0], [2.0]]), np.array([0.0, 0.0])
+    assert model.loss_and_grad(X, y) == 0.5 * (4.0 + 16.0) / 2
+
+
 def test_help_does_not_import_numpy_or_the_config_layer():
     probe = (
         "import sys, runpy; sys.argv = ['nnctl', '--help']\n"
