@@ -295,3 +295,32 @@ def test_wolfe_constants_are_checked_at_config_time():
                 "optimizer": {"name": "lbfgs", "c1": 0.5, "c2": 0.4},
             }
         )
+
+
+def test_importing_the_config_package_loads_none_of_its_modules():
+    """nnctl.config re-exports lazily: each name imports its module (yaml_io, validation, ...)
+    on first use, so `import nnctl.config` costs nothing and the names stay where they were."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, nnctl.config as c\n"
+        "before = sorted(m for m in sys.modules if m.startswith('nnctl.config.') or m == 'yaml')\n"
+        "c.parse_yaml_text\n"
+        "after = sorted(m for m in sys.modules if m.startswith('nnctl.config.'))\n"
+        "print(before, after)"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["[]", "['nnctl.config.yaml_io']"]
+
+
+def test_the_closed_form_names_the_kinds_and_methods_that_apply():
+    """exact refused on a kind that is no least-squares problem: the kinds it applies to and
+    the other full-batch methods come from the registries."""
+    with pytest.raises(UsageError) as info:
+        resolve({"data": {"name": "iris"}, "model": {"kind": "softmax"}, "optimizer": "exact"})
+    assert str(info.value) == (
+        "optimizer.name: exact (the closed form) applies only to model.kind linreg, found "
+        "softmax; use bfgs, cg, gd, lbfgs, newton or a first-order optimizer"
+    )
