@@ -1,12 +1,13 @@
 """The callbacks of a training run, registered in one place: `make_callbacks`.
 
 A new monitor or stopping rule is a Callback subclass (hooks in base.py) in its own file here,
-and one line in the list below, at the place its hooks should run.
+and one line in the list below, at the place its hooks should run. A caller's own callbacks
+(nnctl.train(..., callbacks=[...])) run after all of these.
 """
 
 from __future__ import annotations
 
-from nnctl.train.callbacks.base import Callback, CallbackList
+from nnctl.train.callbacks.base import Callback, CallbackList, user_callbacks
 from nnctl.train.callbacks.best_weights import BestWeights
 from nnctl.train.callbacks.checkpointing import Checkpointing
 from nnctl.train.callbacks.divergence import DivergenceGuard
@@ -20,8 +21,9 @@ from nnctl.train.callbacks.signals import StopOnSignal
 __all__ = ["Callback", "CallbackList", "make_callbacks", "validation_scores"]
 
 
-def make_callbacks(state, reporter) -> list[Callback]:
-    """Every callback of the run described by `state`, in the order their hooks run."""
+def make_callbacks(state, reporter, extra=()) -> list[Callback]:
+    """Every callback of the run described by `state`, in the order their hooks run; `extra`:
+    the caller's objects (any of the hooks), last, so they see every row complete."""
     train = state.cfg["train"]
     stopping = train["early_stopping"]
     callbacks: list[Callback] = []
@@ -37,5 +39,6 @@ def make_callbacks(state, reporter) -> list[Callback]:
         Checkpointing(state.run_dir, callbacks),  # after BestWeights: saves its snapshot
         # After Checkpointing: the last state is saved before restore_best replaces it.
         *([EarlyStopping(stopping["patience"], stopping["restore_best"])] if stopping else []),
+        *user_callbacks(extra),
     ]
     return callbacks
