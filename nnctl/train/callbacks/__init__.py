@@ -7,6 +7,10 @@ and one line in the list below, at the place its hooks should run. A caller's ow
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from nnctl.train.callbacks.base import Callback, CallbackList, user_callbacks
 from nnctl.train.callbacks.best_weights import BestWeights
 from nnctl.train.callbacks.checkpointing import Checkpointing
@@ -18,7 +22,29 @@ from nnctl.train.callbacks.progress import ProgressReport
 from nnctl.train.callbacks.schedule import ScheduleStep
 from nnctl.train.callbacks.signals import StopOnSignal
 
-__all__ = ["Callback", "CallbackList", "make_callbacks", "validation_scores"]
+__all__ = [
+    "Callback",
+    "CallbackList",
+    "callbacks_for_every_run",
+    "make_callbacks",
+    "validation_scores",
+]
+
+# Callbacks added to every run trained in this context (see callbacks_for_every_run).
+_EVERY_RUN: ContextVar[tuple] = ContextVar("nnctl_callbacks_for_every_run", default=())
+
+
+@contextmanager
+def callbacks_for_every_run(objects: Iterable) -> Iterator[None]:
+    """Every run trained inside the block, in this thread, gets `objects` as callbacks too
+    (after its own): for code that drives a command which trains (the CLI's app run in-process,
+    a comparison), where no `callbacks` argument reaches the runs; tests/fault_launch.py stops
+    runs at a chosen step this way."""
+    token = _EVERY_RUN.set((*_EVERY_RUN.get(), *objects))
+    try:
+        yield
+    finally:
+        _EVERY_RUN.reset(token)
 
 
 def make_callbacks(state, reporter, extra=()) -> list[Callback]:
@@ -39,6 +65,6 @@ def make_callbacks(state, reporter, extra=()) -> list[Callback]:
         Checkpointing(state.run_dir, callbacks),  # after BestWeights: saves its snapshot
         # After Checkpointing: the last state is saved before restore_best replaces it.
         *([EarlyStopping(stopping["patience"], stopping["restore_best"])] if stopping else []),
-        *user_callbacks(extra),
+        *user_callbacks([*extra, *_EVERY_RUN.get()]),
     ]
     return callbacks
