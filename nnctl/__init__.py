@@ -6,14 +6,15 @@ same engine: the same config and seed give the same numbers, bit for bit.
     import nnctl
 
     run = nnctl.train("iris-softmax", overrides={"optimizer.lr": 0.05, "train.epochs": 50})
-    run.summary["final"]["val_accuracy"]        # summary.json
-    run.history["val_loss"]                     # metrics.jsonl as NumPy arrays
-    run.predict({"sepal_length": [5.1], "sepal_width": [3.5],
-                 "petal_length": [1.4], "petal_width": [0.2]})   # array(['setosa'], ...)
-    run.evaluate(split="val")                   # what `nnctl eval --json` prints
+    run                                   # Run(softmax with sgd, 50 epochs, completed: ...)
+    run.summary["final"]["val_accuracy"]  # summary.json
+    run.history["val_loss"]               # metrics.jsonl as NumPy arrays
+    run.predict({"sepal_length_cm": [5.1], "sepal_width_cm": [3.5],
+                 "petal_length_cm": [1.4], "petal_width_cm": [0.2]})   # array(['setosa'])
+    run.evaluate()                        # what `nnctl eval RUN --json` prints
 
     comparison = nnctl.compare_optimizers("iris-softmax", ["sgd", "adam", "lbfgs"])
-    comparison.table, comparison.best
+    comparison.table, comparison.best     # comparison.csv's rows; the Run with the best val_loss
 
 API: train, resume, load_run -> Run; compare_optimizers, sweep -> Comparison. Errors are
 exceptions (never SystemExit): NnctlError and its kinds UsageError (bad config, data or input),

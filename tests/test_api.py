@@ -208,6 +208,15 @@ def test_interrupted_run_resumes_to_the_uninterrupted_numbers(tmp_path):
     np.testing.assert_array_equal(resumed.history["val_loss"], full.history["val_loss"])
 
 
+def test_a_saved_callback_state_not_given_back_on_resume_is_named_in_a_warning(tmp_path):
+    config = tmp_path / "mlp.yaml"
+    config.write_text(MLP_SGD)
+    with pytest.raises(Interrupted):
+        nnctl.train(config, out=tmp_path / "cut", callbacks=[StopAtStep(5), BatchCounter()])
+    with pytest.warns(UserWarning, match="saved state of the callbacks batches not used"):
+        assert nnctl.resume(tmp_path / "cut").status == "completed"
+
+
 def test_callbacks_are_duck_typed_and_see_complete_rows(tmp_path):
     seen = []
 
@@ -255,3 +264,13 @@ def test_errors_are_exceptions_never_system_exit(tmp_path, monkeypatch):
     assert failed.value.summary["status"] == "diverged"
     assert nnctl.load_run(tmp_path / "div").status == "diverged"
     assert not Path("runs").exists()  # refused configs leave no folder behind
+
+
+def test_silent_by_default_progress_on_stderr_when_asked(tmp_path, capfd):
+    nnctl.train("iris-softmax", overrides={"train.epochs": 2}, out=tmp_path / "quiet")
+    assert capfd.readouterr() == ("", "")
+    nnctl.train(
+        "iris-softmax", overrides={"train.epochs": 2}, out=tmp_path / "shown", progress=True
+    )
+    out, err = capfd.readouterr()
+    assert out == "" and "softmax on iris" in err and "epoch" in err.lower()

@@ -122,6 +122,9 @@ def test_bad_inputs_are_usage_errors_that_say_what_was_expected(iris_run, tmp_pa
         run.predict(np.zeros(4))
     with pytest.raises(UsageError, match="'sepal_width_cm' has 2 rows, the first column 1"):
         run.predict({"sepal_length_cm": [1.0], "sepal_width_cm": [1.0, 2.0]})
+    text_cell = {name: [1.0, 2.0] for name in IRIS_COLUMNS} | {"sepal_width_cm": [1.0, "wide"]}
+    with pytest.raises(UsageError, match="X: row 1, column 'sepal_width_cm': expected a number"):
+        run.predict(text_cell)
     with pytest.raises(UsageError, match=r"y\[1\]: label 'daisy' is not one of the classes"):
         run.evaluate(np.zeros((2, 4)), ["setosa", "daisy"])
     with pytest.raises(UsageError, match="split"):

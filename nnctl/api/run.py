@@ -15,7 +15,7 @@ class Run:
 
         run = nnctl.train("iris-softmax")
         run.history["val_loss"]          # NumPy array, one value per epoch
-        run.predict({"sepal_length": [5.1], ...})   # original class labels
+        run.predict({"sepal_length_cm": [5.1], ...})   # original class labels
     """
 
     def __init__(self, run_dir: str | os.PathLike):

@@ -313,12 +313,12 @@ def predict_rows(
 # In-memory inputs (the Python API): the same binding as a file's, from arrays and columns.
 
 
-def table_of_columns(columns: dict, source: str) -> ColumnTable:
+def table_of_columns(columns: dict, source: str) -> InMemoryTable:
     """A ColumnTable of in-memory columns (name -> 1-D values), read as a CSV's cells would be:
     numbers as float64 (None/NaN missing), any other column as text cells converted by the CSV
     reader's rule (the data section's missing-value spellings; numbers in text written one way),
     so the stored column pipeline binds them exactly as it binds `nnctl predict`'s file."""
-    from nnctl.data.table import DEFAULT_NA_VALUES, ColumnTable, convert_cells
+    from nnctl.data.table import DEFAULT_NA_VALUES, convert_cells
 
     names, values, n_rows = [], [], None
     for name, column in columns.items():
@@ -342,7 +342,14 @@ def table_of_columns(columns: dict, source: str) -> ColumnTable:
         names.append(str(name))
     if n_rows is None:
         raise UsageError(f"{source}: no columns")
-    return ColumnTable(names, values, np.arange(1, n_rows + 1, dtype=np.int64), source)
+    return InMemoryTable(names, values, np.arange(n_rows, dtype=np.int64), source)
+
+
+class InMemoryTable(ColumnTable):
+    """Columns given in memory: messages name rows by their index (from 0), not a file line."""
+
+    def locate(self, row: int) -> str:
+        return f"row {int(self.lines[row])}"
 
 
 def _is_absent(value) -> bool:
