@@ -45,12 +45,17 @@ class Callback:
     def load_state_dict(self, progress: dict) -> None:
         """Take this callback's part of a checkpoint's meta["progress"] (ValueError if bad)."""
 
+    def hook(self, name: str):
+        """The bound hook `name` when this callback defines it, else None (not called)."""
+        return _defined_hook(self, name)
+
 
 USER_STATE_PREFIX = "callback:"  # meta["progress"] key of a user callback's state_dict
 
 
 def _defined_hook(obj, name: str):
-    """obj's bound hook `name`, or None when it has none (or only Callback's empty one)."""
+    """obj's bound method `name` (a hook, state_dict, ...), or None when it has none (or only
+    Callback's empty one)."""
     if isinstance(obj, Callback) and getattr(type(obj), name) is getattr(Callback, name):
         return None
     hook = getattr(obj, name, None)
@@ -74,15 +79,15 @@ class UserCallback(Callback):
         self.key = key
 
     def hook(self, name: str):
-        return _defined_hook(self.obj, name)
+        return _defined_hook(self.obj, name)  # the hooks of the object it wraps
 
     def state_dict(self) -> dict:
-        saver = getattr(self.obj, "state_dict", None)
-        return {USER_STATE_PREFIX + self.key: saver()} if callable(saver) else {}
+        saver = _defined_hook(self.obj, "state_dict")
+        return {USER_STATE_PREFIX + self.key: saver()} if saver is not None else {}
 
     def load_state_dict(self, progress: dict) -> None:
-        loader = getattr(self.obj, "load_state_dict", None)
-        if callable(loader) and USER_STATE_PREFIX + self.key in progress:
+        loader = _defined_hook(self.obj, "load_state_dict")
+        if loader is not None and USER_STATE_PREFIX + self.key in progress:
             loader(progress[USER_STATE_PREFIX + self.key])
 
 
@@ -116,16 +121,7 @@ class CallbackList:
         self.callbacks = list(callbacks)
         # Only the callbacks that define a hook are called: on_batch_end runs every step.
         self._hooks = {
-            name: [
-                hook
-                for cb in self.callbacks
-                if (
-                    hook := cb.hook(name)
-                    if isinstance(cb, UserCallback)
-                    else _defined_hook(cb, name)
-                )
-                is not None
-            ]
+            name: [hook for cb in self.callbacks if (hook := cb.hook(name)) is not None]
             for name in HOOKS
         }
 
