@@ -1,7 +1,9 @@
 """One library call per command that needs more than one step: the checks between options (which
-mode, which options go together) and the work. cli.py parses, calls one of these, renders.
+mode, which options go together) and the work. cli/app.py parses, calls one of these, renders;
+the Python API (nnctl.train, nnctl.compare_optimizers, ...) calls the same ones.
 
-    train_or_resume(config, overrides, out, force, resume, reporter)  -> summary
+    train_or_resume(config, overrides, out, force, resume, reporter, callbacks)  -> summary
+    train_resolved(cfg, named_as, out, force, reporter, base_dir, callbacks)  -> summary
     compare_optimizers(config, optimizers, overrides, ...)  -> Comparison or LandscapeComparison
     sweep(config, options, seeds, jobs, out, target_loss, quiet)  -> Comparison
     plot_runs(paths, out, metric, title)  -> the image written

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnctl.errors import Interrupted, TrainingFailed  # noqa: F401 (Interrupted: re-exported)
+from nnctl.errors import Interrupted, TrainingFailed
 from nnctl.optim import clip_grad_norm
 
 
