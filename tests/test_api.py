@@ -274,3 +274,14 @@ def test_silent_by_default_progress_on_stderr_when_asked(tmp_path, capfd):
     )
     out, err = capfd.readouterr()
     assert out == "" and "softmax on iris" in err and "epoch" in err.lower()
+
+
+def test_an_existing_out_folder_is_replaced_only_with_force(tmp_path):
+    first = nnctl.train("iris-softmax", overrides={"train.epochs": 1}, out=tmp_path / "run")
+    with pytest.raises(UsageError, match="run folder exists and is not empty; use --force"):
+        nnctl.train("iris-softmax", overrides={"train.epochs": 2}, out=tmp_path / "run")
+    assert first.summary["epochs"] == 1
+    again = nnctl.train(
+        "iris-softmax", overrides={"train.epochs": 2}, out=tmp_path / "run", force=True
+    )
+    assert again.dir == first.dir and again.summary["epochs"] == 2

@@ -179,3 +179,21 @@ def assert_table_is_the_csv(comparison) -> None:
                 assert float(cell) == value, key
             else:
                 assert str(value) == cell, key
+
+
+def test_sweep_of_a_dict_config_reads_its_data_from_the_working_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lines = ["a,b,y"] + [f"{i % 5},{(i * 7) % 3},{(i % 5) * 0.5 - (i % 3)}" for i in range(40)]
+    Path("table.csv").write_text("\n".join(lines) + "\n")
+    raw = {
+        "data": {"path": "table.csv", "target": "y"},
+        "model": {"kind": "linreg"},
+        "optimizer": {"name": "sgd"},
+        "train": {"epochs": 2},
+    }
+    comparison = nnctl.sweep(raw, ["optimizer.lr=0.01,0.05"], seeds=1)
+    assert comparison.dir == Path("runs/table-linreg-sweep-lr")
+    assert_table_is_the_csv(comparison)
+    assert [run.config["data"]["path"] for run in comparison.runs] == [
+        str((tmp_path / "table.csv").resolve())
+    ] * 2
