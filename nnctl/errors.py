@@ -25,6 +25,18 @@ class TrainingFailed(NnctlError):
     summary: dict | None = None
 
 
+class Interrupted(NnctlError):
+    """SIGINT/SIGTERM stopped training between two steps: the state was saved and the run can
+    be resumed (nnctl.resume, `nnctl train --resume`); exit 130. `by_signal`: a real signal
+    stopped the run (the CLI then keeps ignoring late ones until the process exits)."""
+
+    exit_code = 130
+
+    def __init__(self, message: str, by_signal: bool = False):
+        super().__init__(message)
+        self.by_signal = by_signal
+
+
 def closest(word: str, choices) -> str:
     """' (did you mean "x"?)' for the closest choice, or '' when nothing is close."""
     import difflib

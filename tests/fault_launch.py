@@ -1,11 +1,13 @@
 """Run the real nnctl CLI in this process with a fault injected: the tests' way to interrupt a
-run at a chosen step or to stall a checkpoint write, with no hook in the production code.
+run at a chosen step (a callback through nnctl's public door, no patched code) or to stall a
+checkpoint write (numpy.savez wrapped).
 
     python tests/fault_launch.py interrupt-at-step N -- train cfg.yaml --out run -q
     python tests/fault_launch.py stall-checkpoint-writes N -- train cfg.yaml --out run -q
 
 interrupt-at-step N: right after optimizer step N (a full-batch iteration counts as one), the
-run's stop flag is raised exactly as a SIGINT arriving during that step would raise it.
+run's stop flag is raised exactly as a SIGINT arriving during that step would raise it, by a
+callback given through nnctl's public door (nnctl.train.callbacks.callbacks_for_every_run).
 stall-checkpoint-writes N: the N-th and later checkpoint writes of the process write half the
 file, flush it and sleep STALL_S before the rest, so a test can kill -9 the process mid-write.
 In-process tests (CliRunner) use the context managers below instead.
@@ -22,34 +24,31 @@ from contextlib import contextmanager
 STALL_S = 60.0
 
 
+class InterruptAtStep:
+    """A training callback: right after step `step`, the run's stop flag is raised exactly as a
+    SIGINT arriving during that step would raise it."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_batch_end(self, state):
+        if state.counters.step == self.step:
+            state.stop_signal = signal.SIGINT
+
+    def on_epoch_end(self, state, row):
+        # A full-batch iteration is one step and ends with its epoch row.
+        if state.full_batch and state.counters.step == self.step:
+            state.stop_signal = signal.SIGINT
+
+
 @contextmanager
 def interrupting_at_step(step: int):
-    """Every run trained inside the block stops (as on SIGINT) right after step `step`."""
-    from nnctl.train import callbacks
-    from nnctl.train.callbacks import Callback
+    """Every run trained inside the block (in this thread) stops, as on SIGINT, right after step
+    `step`: nnctl's public door for callbacks of runs a command trains."""
+    from nnctl.train.callbacks import callbacks_for_every_run
 
-    class InterruptAtStep(Callback):
-        def on_batch_end(self, state):
-            if state.counters.step == step:
-                state.stop_signal = signal.SIGINT
-
-        def on_epoch_end(self, state, row):
-            # A full-batch iteration is one step and ends with its epoch row.
-            if state.full_batch and state.counters.step == step:
-                state.stop_signal = signal.SIGINT
-
-    real = callbacks.make_callbacks
-
-    def with_interrupt(state, reporter):
-        run_callbacks = real(state, reporter)
-        run_callbacks.append(InterruptAtStep())
-        return run_callbacks
-
-    callbacks.make_callbacks = with_interrupt
-    try:
+    with callbacks_for_every_run([InterruptAtStep(step)]):
         yield
-    finally:
-        callbacks.make_callbacks = real
 
 
 @contextmanager

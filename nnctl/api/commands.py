@@ -1,7 +1,9 @@
 """One library call per command that needs more than one step: the checks between options (which
-mode, which options go together) and the work. cli.py parses, calls one of these, renders.
+mode, which options go together) and the work. cli/app.py parses, calls one of these, renders;
+the Python API (nnctl.train, nnctl.compare_optimizers, ...) calls the same ones.
 
-    train_or_resume(config, overrides, out, force, resume, reporter)  -> summary
+    train_or_resume(config, overrides, out, force, resume, reporter, callbacks)  -> summary
+    train_resolved(cfg, named_as, out, force, reporter, base_dir, callbacks)  -> summary
     compare_optimizers(config, optimizers, overrides, ...)  -> Comparison or LandscapeComparison
     sweep(config, options, seeds, jobs, out, target_loss, quiet)  -> Comparison
     plot_runs(paths, out, metric, title)  -> the image written
@@ -25,33 +27,57 @@ def train_or_resume(
     force: bool,
     resume: Path | None,
     reporter,
+    callbacks=(),
 ) -> dict:
-    """Train CONFIG into a new run folder, or continue the run folder `resume`."""
-    import shutil
-
+    """Train CONFIG into a new run folder, or continue the run folder `resume`. `callbacks`:
+    the caller's objects with any of the training hooks (nnctl.train)."""
     from nnctl.config import load_config
-    from nnctl.data.ondisk import show_progress
-    from nnctl.report.progress import QuietReporter, pass_bar
-    from nnctl.runs import run_folder
-    from nnctl.runs.out_template import fill
     from nnctl.train import resume as resume_run
-    from nnctl.train import train
 
-    show_progress(pass_bar(type(reporter) is not QuietReporter))  # -q: no bars for data passes
+    show_data_passes(reporter)
     if resume is not None:
         if config is not None or overrides:
             raise UsageError(
                 "--resume: continues the run with its own config; give no CONFIG or -s"
             )
-        return resume_run(resume, reporter)
+        return resume_run(resume, reporter, callbacks=callbacks)
     if config is None:
         raise UsageError("missing CONFIG: nnctl train CONFIG.yaml (or --resume RUN)")
     cfg = load_config(config, overrides)
-    target = Path(fill(str(out), cfg)) if out is not None else run_folder.default_dir(config, cfg)
+    return train_resolved(cfg, config, out, force, reporter, config.resolve().parent, callbacks)
+
+
+def show_data_passes(reporter) -> None:
+    """Bars for passes over on-disk data go with the training progress (none when quiet)."""
+    from nnctl.data.ondisk import show_progress
+    from nnctl.report.progress import QuietReporter, pass_bar
+
+    show_progress(pass_bar(type(reporter) is not QuietReporter))
+
+
+def train_resolved(
+    cfg: dict,
+    named_as: Path,
+    out: Path | None,
+    force: bool,
+    reporter,
+    base_dir: Path,
+    callbacks=(),
+) -> dict:
+    """Train a resolved config into `out` (a template filled from the config) or the default
+    folder runs/NAME (NAME: the stem of `named_as`), made unique; relative data paths are found
+    in the working folder, then in `base_dir`."""
+    import shutil
+
+    from nnctl.runs import run_folder
+    from nnctl.runs.out_template import fill
+    from nnctl.train import train
+
+    target = Path(fill(str(out), cfg)) if out is not None else run_folder.default_dir(named_as, cfg)
     existed = target.exists()
     run_dir = run_folder.create(target, force=force, unique=out is None and not force)
     try:
-        return train(cfg, run_dir, reporter, base_dir=config.resolve().parent)
+        return train(cfg, run_dir, reporter, base_dir=base_dir, callbacks=callbacks)
     except UsageError:
         # Refused before any training (data, model, init): a folder holding only config.yaml
         # would use up the name and trip `nnctl plot runs/*`. A folder that was there stays.

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from nnctl.data.scaling import scale_target, unscale_target
+from nnctl.data.table import ColumnTable
 from nnctl.errors import UsageError
 from nnctl.nn.metrics import task_metrics
 from nnctl.runs import checkpoint
@@ -236,6 +237,12 @@ def evaluate(
 ) -> dict:
     loaded = load_model(run_or_ckpt)
     X, y, source, _ = _eval_data(loaded, data_spec, split, data_format=data_format)
+    return scores(loaded, X, y, source)
+
+
+def scores(loaded: LoadedModel, X: np.ndarray, y: np.ndarray, source: str) -> dict:
+    """`nnctl eval`'s result for scaled features X and targets y (class codes, or values in the
+    target's own units)."""
     model, task = loaded.model, loaded.meta["task"]
     X = X.astype(model.dtype, copy=False)
     proba = model.predict_proba(X) if task != "regression" else None
@@ -300,3 +307,139 @@ def predict_rows(
     empty = [""] * len(header)
     rows = [next(filled) if ok else empty for ok in complete]
     return list(keep) + header, [[col[i] for col in kept] + row for i, row in enumerate(rows)]
+
+
+# ---------------------------------------------------------------------------------------------
+# In-memory inputs (the Python API): the same binding as a file's, from arrays and columns.
+
+
+def table_of_columns(columns: dict, source: str) -> InMemoryTable:
+    """A ColumnTable of in-memory columns (name -> 1-D values), read as a CSV's cells would be:
+    numbers as float64 (None/NaN missing), any other column as text cells converted by the CSV
+    reader's rule (the data section's missing-value spellings; numbers in text written one way),
+    so the stored column pipeline binds them exactly as it binds `nnctl predict`'s file."""
+    from nnctl.data.table import DEFAULT_NA_VALUES, convert_cells
+
+    names, values, n_rows = [], [], None
+    for name, column in columns.items():
+        array = np.asarray(column)
+        if array.ndim != 1:
+            raise UsageError(
+                f"{source}: column {name!r}: expected one value per row (1-D), found shape "
+                f"{array.shape}"
+            )
+        if n_rows is None:
+            n_rows = len(array)
+        elif len(array) != n_rows:
+            raise UsageError(
+                f"{source}: column {name!r} has {len(array)} rows, the first column {n_rows}"
+            )
+        if array.dtype.kind in "fiu":
+            values.append(array.astype(np.float64))
+        else:
+            cells = np.array(["" if _is_absent(v) else str(v) for v in array.tolist()], dtype=str)
+            values.append(convert_cells(cells, frozenset(DEFAULT_NA_VALUES)))
+        names.append(str(name))
+    if n_rows is None:
+        raise UsageError(f"{source}: no columns")
+    return InMemoryTable(names, values, np.arange(n_rows, dtype=np.int64), source)
+
+
+class InMemoryTable(ColumnTable):
+    """Columns given in memory: messages name rows by their index (from 0), not a file line."""
+
+    def locate(self, row: int) -> str:
+        return f"row {int(self.lines[row])}"
+
+
+def _is_absent(value) -> bool:
+    """None, NaN, or pandas' NA (recognised by its type's name: pandas is not imported)."""
+    return (
+        value is None
+        or (isinstance(value, float) and np.isnan(value))
+        or type(value).__name__ in ("NAType", "NaTType")
+    )
+
+
+def features_of(loaded: LoadedModel, X, source: str) -> np.ndarray:
+    """Scaled model inputs of X: a ColumnTable is bound by column name through the stored
+    pipeline (as predict binds a CSV's header); a 2-D array holds the columns in training
+    order (the model's input columns; one-hot ones encoded when the data had categories)."""
+    pipeline = loaded.columns
+    if isinstance(X, ColumnTable):
+        if pipeline is None:
+            raise UsageError(
+                f"{source}: the model at {loaded.path} was trained on unnamed feature columns; "
+                f"pass a 2-D array of its {loaded.meta['n_features']} columns"
+            )
+        X = pipeline.transform(X, f"the model at {loaded.path}")
+    else:
+        X = np.asarray(X)
+        if X.ndim == 1:
+            raise UsageError(
+                f"{source}: expected a 2-D array [rows, {loaded.meta['n_features']} columns], "
+                f"found a 1-D array of {len(X)} values (one row: X.reshape(1, -1))"
+            )
+        if X.dtype.kind not in "fiub":
+            raise UsageError(f"{source}: expected numbers, found an array of {X.dtype}")
+        X = X.astype(np.float64)
+        raw_width = len(pipeline.input_names) if pipeline is not None else None
+        if (
+            pipeline is not None
+            and X.ndim == 2
+            and X.shape[1] == raw_width
+            and pipeline.output_names == pipeline.input_names
+        ):
+            # Numeric columns only: the array's columns are the named ones, in training order,
+            # and go through the pipeline (missing-value filling) as a file's would.
+            table = table_of_columns(dict(zip(pipeline.input_names, X.T)), source)
+            X = pipeline.transform(table, f"the model at {loaded.path}")
+    loaded.check_features(X, source)
+    return loaded.scale(X)
+
+
+def predict_arrays(loaded: LoadedModel, X: np.ndarray, source: str):
+    """(predictions, probabilities or None) for scaled features X: class labels as the model
+    stored them (regression: values in the target's units). Rows with a missing cell the model
+    does not impute get no prediction (None, NaN), with a warning, as in predict_rows."""
+    model, meta = loaded.model, loaded.meta
+    complete = ~np.isnan(X).any(axis=1)
+    if not complete.all():
+        warnings.warn(
+            f"{source}: {int((~complete).sum())} rows have a missing cell the model does "
+            "not impute (data.missing: drop_rows); their predictions are empty",
+            stacklevel=2,
+        )
+    rows = X[complete].astype(model.dtype, copy=False)
+    if meta["task"] == "regression":
+        values = unscale_target(loaded.target_scaler, model.predict(rows))
+        out = np.full((len(X), *values.shape[1:]), np.nan)
+        out[complete] = values
+        return out, None
+    classes = meta["classes"]
+    codes = model.predict(rows)
+    labels = np.asarray(classes)[np.asarray(codes, dtype=np.int64)]
+    if complete.all():
+        predictions = labels
+    else:
+        predictions = np.full(len(X), None, dtype=object)
+        predictions[complete] = labels
+    proba = np.full((len(X), len(classes)), np.nan)
+    proba[complete] = model.predict_proba(rows)
+    return predictions, proba
+
+
+def targets_of(loaded: LoadedModel, y, source: str) -> np.ndarray:
+    """y as scores() wants it: class codes (labels mapped onto the model's classes, an unknown
+    label is a UsageError naming its row) or float values in the target's units."""
+    from nnctl.data.dataset import encode_labels
+
+    y = np.asarray(y)
+    if loaded.meta["task"] == "regression":
+        if y.dtype.kind not in "fiub":
+            raise UsageError(f"{source}: expected numeric targets, found an array of {y.dtype}")
+        return y.astype(np.float64)
+    if y.ndim != 1:
+        raise UsageError(f"{source}: expected one class label per row, found shape {y.shape}")
+    codes, _ = encode_labels(y, loaded.meta["classes"], at=lambda i: f"{source}[{i}]")
+    return codes

@@ -15,19 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnctl.errors import NnctlError, TrainingFailed
+from nnctl.errors import Interrupted, TrainingFailed
 from nnctl.optim import clip_grad_norm
-
-
-class Interrupted(NnctlError):
-    """SIGINT/SIGTERM: the state was saved; exit 130. `by_signal`: a real signal stopped the
-    run (the CLI then keeps ignoring late ones until the process exits)."""
-
-    exit_code = 130
-
-    def __init__(self, message: str, by_signal: bool = False):
-        super().__init__(message)
-        self.by_signal = by_signal
 
 
 @dataclass

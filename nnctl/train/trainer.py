@@ -12,6 +12,7 @@ from nnctl.runs import checkpoint, run_folder
 from nnctl.train import callbacks as registry
 from nnctl.train.build import build_state
 from nnctl.train.callbacks import CallbackList
+from nnctl.train.callbacks.base import USER_STATE_PREFIX
 from nnctl.train.loop import Interrupted, fit_full_batch, fit_mini_batch
 from nnctl.train.summary import write_summary
 from nnctl.util.threads import blas_threads
@@ -23,9 +24,11 @@ BAD_STATE = (KeyError, TypeError, ValueError, AttributeError, IndexError, Overfl
 class Trainer:
     """One training run from a resolved config into a run folder."""
 
-    def __init__(self, cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None):
+    def __init__(
+        self, cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None, callbacks=()
+    ):
         self.state = build_state(cfg, run_dir, base_dir)
-        self.callbacks = CallbackList(registry.make_callbacks(self.state, reporter))
+        self.callbacks = CallbackList(registry.make_callbacks(self.state, reporter, callbacks))
 
     @property
     def model(self):
@@ -66,6 +69,18 @@ class Trainer:
             state.restore(arrays, meta, source)
             known = set(state.progress()) | set(self.callbacks.state_dict())
             unknown = sorted(set(meta["progress"]) - known)
+            left_out = [k for k in unknown if k.startswith(USER_STATE_PREFIX)]
+            if left_out:
+                # A user callback of the first session not given again: its state stays unused.
+                import warnings
+
+                warnings.warn(
+                    f"{source}: saved state of the callbacks "
+                    f"{', '.join(k[len(USER_STATE_PREFIX) :] for k in left_out)} not used: "
+                    "no callback of that name was given to resume",
+                    stacklevel=2,
+                )
+                unknown = [k for k in unknown if k not in left_out]
             if unknown:
                 raise ValueError(f"progress.{unknown[0]}: not a counter of this nnctl")
             self.callbacks.load_state_dict(meta["progress"])
@@ -79,19 +94,21 @@ class Trainer:
         state.restore_best_weights(arrays, source)
 
 
-def train(cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
-    """Train a resolved config into a fresh run folder; returns summary.json's content."""
+def train(cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None, callbacks=()) -> dict:
+    """Train a resolved config into a fresh run folder; returns summary.json's content.
+    `callbacks`: the caller's objects with any of the hooks, run after the built-in ones."""
     from nnctl.train.prepare import absolute_paths
 
     run_dir = Path(run_dir)
     cfg = absolute_paths(cfg, base_dir)  # config.yaml replays from any folder
     run_folder.write_config(run_dir, cfg)
     with blas_threads(cfg["train"]["threads"]):  # part of the config: the count changes the bits
-        return Trainer(cfg, run_dir, reporter, base_dir).run()
+        return Trainer(cfg, run_dir, reporter, base_dir, callbacks).run()
 
 
-def resume(run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
-    """Continue an interrupted (or crashed) run from its checkpoints/last.npz."""
+def resume(run_dir: Path, reporter, base_dir: Path | None = None, callbacks=()) -> dict:
+    """Continue an interrupted (or crashed) run from its checkpoints/last.npz. `callbacks`: as
+    for train; one with load_state_dict gets back the state it saved."""
     from nnctl.config import resolve
 
     run_dir = Path(run_dir)
@@ -119,6 +136,6 @@ def resume(run_dir: Path, reporter, base_dir: Path | None = None) -> dict:
     if base_dir is None and isinstance(meta.get("base_dir"), str):
         base_dir = Path(meta["base_dir"])
     with blas_threads(cfg["train"]["threads"]):
-        trainer = Trainer(cfg, run_dir, reporter, base_dir)
+        trainer = Trainer(cfg, run_dir, reporter, base_dir, callbacks)
         trainer.restore(arrays, meta, last)
         return trainer.run()

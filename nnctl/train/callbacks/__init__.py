@@ -1,12 +1,17 @@
 """The callbacks of a training run, registered in one place: `make_callbacks`.
 
 A new monitor or stopping rule is a Callback subclass (hooks in base.py) in its own file here,
-and one line in the list below, at the place its hooks should run.
+and one line in the list below, at the place its hooks should run. A caller's own callbacks
+(nnctl.train(..., callbacks=[...])) run after all of these.
 """
 
 from __future__ import annotations
 
-from nnctl.train.callbacks.base import Callback, CallbackList
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from nnctl.train.callbacks.base import Callback, CallbackList, user_callbacks
 from nnctl.train.callbacks.best_weights import BestWeights
 from nnctl.train.callbacks.checkpointing import Checkpointing
 from nnctl.train.callbacks.divergence import DivergenceGuard
@@ -17,11 +22,34 @@ from nnctl.train.callbacks.progress import ProgressReport
 from nnctl.train.callbacks.schedule import ScheduleStep
 from nnctl.train.callbacks.signals import StopOnSignal
 
-__all__ = ["Callback", "CallbackList", "make_callbacks", "validation_scores"]
+__all__ = [
+    "Callback",
+    "CallbackList",
+    "callbacks_for_every_run",
+    "make_callbacks",
+    "validation_scores",
+]
+
+# Callbacks added to every run trained in this context (see callbacks_for_every_run).
+_EVERY_RUN: ContextVar[tuple] = ContextVar("nnctl_callbacks_for_every_run", default=())
 
 
-def make_callbacks(state, reporter) -> list[Callback]:
-    """Every callback of the run described by `state`, in the order their hooks run."""
+@contextmanager
+def callbacks_for_every_run(objects: Iterable) -> Iterator[None]:
+    """Every run trained inside the block, in this thread, gets `objects` as callbacks too
+    (after its own): for code that drives a command which trains (the CLI's app run in-process,
+    a comparison), where no `callbacks` argument reaches the runs; tests/fault_launch.py stops
+    runs at a chosen step this way."""
+    token = _EVERY_RUN.set((*_EVERY_RUN.get(), *objects))
+    try:
+        yield
+    finally:
+        _EVERY_RUN.reset(token)
+
+
+def make_callbacks(state, reporter, extra=()) -> list[Callback]:
+    """Every callback of the run described by `state`, in the order their hooks run; `extra`:
+    the caller's objects (any of the hooks), last, so they see every row complete."""
     train = state.cfg["train"]
     stopping = train["early_stopping"]
     callbacks: list[Callback] = []
@@ -37,5 +65,6 @@ def make_callbacks(state, reporter) -> list[Callback]:
         Checkpointing(state.run_dir, callbacks),  # after BestWeights: saves its snapshot
         # After Checkpointing: the last state is saved before restore_best replaces it.
         *([EarlyStopping(stopping["patience"], stopping["restore_best"])] if stopping else []),
+        *user_callbacks([*extra, *_EVERY_RUN.get()]),
     ]
     return callbacks

@@ -45,19 +45,83 @@ class Callback:
     def load_state_dict(self, progress: dict) -> None:
         """Take this callback's part of a checkpoint's meta["progress"] (ValueError if bad)."""
 
+    def hook(self, name: str):
+        """The bound hook `name` when this callback defines it, else None (not called)."""
+        return _defined_hook(self, name)
+
+
+USER_STATE_PREFIX = "callback:"  # meta["progress"] key of a user callback's state_dict
+
+
+def _defined_hook(obj, name: str):
+    """obj's bound method `name` (a hook, state_dict, ...), or None when it has none (or only
+    Callback's empty one)."""
+    if isinstance(obj, Callback) and getattr(type(obj), name) is getattr(Callback, name):
+        return None
+    hook = getattr(obj, name, None)
+    return hook if callable(hook) else None
+
+
+def callback_key(obj) -> str:
+    """The name a user callback's checkpoint state is saved under: its `name` attribute when it
+    is a string, else its class's qualified name."""
+    name = getattr(obj, "name", None)
+    return name if isinstance(name, str) and name else type(obj).__qualname__
+
+
+class UserCallback(Callback):
+    """A caller's object with any of the hooks (duck typing: the hooks it lacks are skipped),
+    run after the built-in callbacks. Its state_dict() (JSON values), if it has one, is saved
+    in the checkpoint under "callback:KEY" and given back to its load_state_dict on resume."""
+
+    def __init__(self, obj, key: str):
+        self.obj = obj
+        self.key = key
+
+    def hook(self, name: str):
+        return _defined_hook(self.obj, name)  # the hooks of the object it wraps
+
+    def state_dict(self) -> dict:
+        saver = _defined_hook(self.obj, "state_dict")
+        return {USER_STATE_PREFIX + self.key: saver()} if saver is not None else {}
+
+    def load_state_dict(self, progress: dict) -> None:
+        loader = _defined_hook(self.obj, "load_state_dict")
+        if loader is not None and USER_STATE_PREFIX + self.key in progress:
+            loader(progress[USER_STATE_PREFIX + self.key])
+
+
+def user_callbacks(objects) -> list[UserCallback]:
+    """The caller's callback objects wrapped, each under its own key; two objects with the same
+    key would overwrite each other's saved state, so that is a UsageError."""
+    from nnctl.errors import UsageError
+
+    wrapped, seen = [], set()
+    for obj in objects:
+        if not any(callable(getattr(obj, name, None)) for name in HOOKS):
+            raise UsageError(
+                f"callbacks: {obj!r} has none of the hooks {', '.join(HOOKS)}; "
+                "expected an object with at least one of them"
+            )
+        key = callback_key(obj)
+        if key in seen:
+            raise UsageError(
+                f"callbacks: two callbacks are named {key!r}; their saved states would "
+                "collide: give one a distinct `name` attribute"
+            )
+        seen.add(key)
+        wrapped.append(UserCallback(obj, key))
+    return wrapped
+
 
 class CallbackList:
     """Calls one hook on every callback that defines it, in order."""
 
     def __init__(self, callbacks: list[Callback]):
         self.callbacks = list(callbacks)
-        # Only the callbacks that override a hook are called: on_batch_end runs every step.
+        # Only the callbacks that define a hook are called: on_batch_end runs every step.
         self._hooks = {
-            name: [
-                getattr(cb, name)
-                for cb in self.callbacks
-                if getattr(type(cb), name) is not getattr(Callback, name)
-            ]
+            name: [hook for cb in self.callbacks if (hook := cb.hook(name)) is not None]
             for name in HOOKS
         }
 
