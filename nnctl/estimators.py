@@ -157,8 +157,7 @@ def _doc(summary: str, models, exact: bool, target: str, classes: str) -> str:
 class _NNEstimator(BaseEstimator):
     """The fit and predict machinery both estimators share."""
 
-    _models: tuple[str, ...] = ()
-    _owner = "estimator"
+    _models: tuple[str, ...] = ()  # the model kinds this estimator offers
 
     def __init__(
         self,
@@ -327,6 +326,8 @@ class _NNEstimator(BaseEstimator):
         # classes): all predict needs, as plain arrays and JSON that pickle.
         self._state_dict = loaded.model.state_dict()
         self._meta = loaded.meta
+        # Rebuilt from them, as unpickling does: a fitted and an unpickled estimator predict
+        # through the same construction (and no message names the removed temporary file).
         self._loaded = model_from_checkpoint(self._state_dict, self._meta, IN_MEMORY)
 
     def _engine_input(self, X) -> np.ndarray:
