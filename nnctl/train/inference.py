@@ -83,11 +83,17 @@ class LoadedModel:
 
 
 def load_model(run_or_ckpt: str | Path, prefer: str = "best") -> LoadedModel:
+    path = checkpoint.find_checkpoint(run_or_ckpt, prefer=prefer)
+    arrays, meta = checkpoint.load(path)
+    return model_from_checkpoint(arrays, meta, path)
+
+
+def model_from_checkpoint(arrays: dict, meta: dict, path: Path | str) -> LoadedModel:
+    """The model a checkpoint's arrays and meta describe (read from a file, or held in memory
+    by a fitted scikit-learn estimator); `path` names it in messages."""
     from nnctl.config import resolve
     from nnctl.train.prepare import model_from_config
 
-    path = checkpoint.find_checkpoint(run_or_ckpt, prefer=prefer)
-    arrays, meta = checkpoint.load(path)
     try:
         cfg = resolve(meta["config"], str(path))
     except UsageError as exc:
