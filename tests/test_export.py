@@ -592,3 +592,32 @@ def test_the_checkpoint_argument_chooses_the_weights(tmp_path):
         stored = archive["linear0.weight"]
     assert np.array_equal(last["linear0.weight"], stored)
     assert np.array_equal(given["linear0.weight"], stored)
+
+
+@needs_onnx
+def test_a_column_named_like_an_output_keeps_its_name_and_the_output_moves_aside(tmp_path):
+    from nnctl.export import export_run
+
+    rng = np.random.default_rng(0)
+    lines = ["prediction,probabilities,label"]
+    for _ in range(80):
+        a, b = rng.normal(size=2)
+        lines.append(f"{a:.4f},{b:.4f},{'up' if a + b > 0 else 'down'}")
+    data = tmp_path / "odd.csv"
+    data.write_text("\n".join(lines) + "\n")
+    cfg = {
+        "seed": 0,
+        "data": {"path": str(data), "target": "label"},
+        "model": {"kind": "logreg"},
+        "optimizer": {"name": "gd", "lr": 0.5},
+        "train": {"epochs": 5},
+    }
+    run = train_in_process(cfg, tmp_path / "run")
+    model = export_run(run, "onnx")
+    session = session_of(model)
+    assert [i.name for i in session.get_inputs()] == ["prediction", "probabilities"]
+    assert [o.name for o in session.get_outputs()] == ["prediction_", "probabilities_"]
+    header, rows = read_csv(data)
+    got = run_onnx(model, onnx_feed(session, header, rows))
+    _, printed = predict(run, data, "--proba", cwd=tmp_path)
+    assert [str(v) for v in got["prediction_"]] == [row[0] for row in printed]

@@ -3,7 +3,8 @@
 Linear layers are Gemm (W stored [in, out], as nnctl's x @ W + b). A batch norm (inference
 mode: running statistics) is folded into the Linear before it, in float64:
     g = gamma / sqrt(running_var + eps),  W' = W * g,  b' = (b - running_mean) * g + beta.
-Dropout is absent (the identity at prediction time). The head turns logits into what nnctl
+Activations: Sigmoid, Tanh, Relu as operators; leaky_relu, elu and softplus written out with
+Where / Exp / Log (see _activation). Dropout is absent (the identity at prediction time). The head turns logits into what nnctl
 predict prints: probabilities (sigmoid of one logit as [1 - s, s], or softmax) and the label of
 the first most probable class; or, for regression, the output in the target's units.
 """
