@@ -78,6 +78,10 @@ def _activation(graph: GraphBuilder, z: str, name: str, params: dict, dtype) -> 
         return graph.op(simple[name], [z], name)
     if name == "identity":
         return z
+    if name == "softplus":  # max(z, 0) + log(1 + e^-|z|)
+        tail = graph.op("Exp", [graph.op("Neg", [graph.op("Abs", [z])])])
+        tail = graph.op("Log", [graph.op("Add", [tail, graph.constant(np.ones((), dtype), "one")])])
+        return graph.op("Add", [graph.op("Relu", [z]), tail], name)
     zero = graph.constant(np.zeros((), dtype), "zero")
     if name == "leaky_relu":  # z if z > 0 else slope * z
         negative = graph.op("Mul", [z, graph.constant(np.array(params["slope"], dtype), "slope")])
@@ -91,10 +95,6 @@ def _activation(graph: GraphBuilder, z: str, name: str, params: dict, dtype) -> 
         )
         positive = graph.op("Greater", [z, zero], "positive")
         return graph.op("Where", [positive, z, negative], name)
-    if name == "softplus":  # max(z, 0) + log(1 + e^-|z|)
-        tail = graph.op("Exp", [graph.op("Neg", [graph.op("Abs", [z])])])
-        tail = graph.op("Log", [graph.op("Add", [tail, graph.constant(np.ones((), dtype), "one")])])
-        return graph.op("Add", [graph.op("Relu", [z]), tail], name)
     raise ValueError(f"no ONNX form for the activation {name!r}")
 
 
