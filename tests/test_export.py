@@ -625,3 +625,28 @@ def test_a_column_named_like_an_output_keeps_its_name_and_the_output_moves_aside
     got = run_onnx(model, onnx_feed(session, header, rows))
     _, printed = predict(run, data, "--proba", cwd=tmp_path)
     assert [str(v) for v in got["prediction_"]] == [row[0] for row in printed]
+
+
+@needs_onnx
+def test_the_documented_pandas_example_feeds_a_raw_table(tmp_path):
+    """The example in nnctl/export/onnx.py's docstring, run as written (paths aside) on a table
+    with missing cells, text columns and unseen categories."""
+    pytest.importorskip("pandas", reason="the example reads the table with pandas")
+    import nnctl.export.onnx as onnx_export
+    from nnctl.export import export_run
+
+    run = train(messy_config(tmp_path, "label"), tmp_path / "run", cwd=tmp_path)
+    model = export_run(run, "onnx")
+    # The documented missing spellings pandas does not know by default: "?" here.
+    data = messy_table(tmp_path / "new.csv", 50, seed=6, unseen=True)
+    data.write_text(data.read_text().replace(",?,", ",,"))
+    example = "\n".join(
+        line[4:] for line in onnx_export.__doc__.splitlines() if line.startswith("    ")
+    )
+    example = example.replace("runs/my-run/model.onnx", str(model)).replace("new.csv", str(data))
+    namespace: dict = {}
+    exec(example, namespace)
+    _, printed = predict(run, data, "--proba", cwd=tmp_path)
+    assert [str(v) for v in namespace["labels"]] == [row[0] for row in printed]
+    expected = np.array([[float(v) for v in row[1:]] for row in printed])
+    np.testing.assert_allclose(namespace["probabilities"], expected, atol=PROBA_TOLERANCE)

@@ -8,9 +8,12 @@ for classification, "probabilities" [N, classes] in the model's dtype. An output
 column already uses gets a trailing underscore. Pieces: onnx_inputs.py (imputation, one-hot,
 scaling), onnx_network.py (layers and head), onnx_graph.py (the node builder).
 
-    import numpy as np, onnxruntime as ort
-    session = ort.InferenceSession("model.onnx")
-    label, proba = session.run(None, {"sepal_length": np.array([[5.1]]), ...})
+    import onnxruntime as ort, pandas as pd
+    session = ort.InferenceSession("runs/my-run/model.onnx")
+    table = pd.read_csv("new.csv")  # text cells are matched as nnctl reads them; NaN = missing
+    as_type = {"tensor(string)": str, "tensor(double)": float}
+    feed = {i.name: table[[i.name]].to_numpy(as_type[i.type]) for i in session.get_inputs()}
+    labels, probabilities = session.run(None, feed)
 """
 
 from __future__ import annotations
