@@ -1,0 +1,78 @@
+"""Export a trained run for use outside nnctl: an ONNX model holding the whole prediction path
+(extra `nnctl[onnx]`), or plain weights with the preprocessing statistics and a short schema
+(`npz` for NumPy users, `json` for any language).
+
+    export_run("runs/iris", "onnx")          -> runs/iris/model.onnx
+    export_run("runs/iris", "json", out=...) -> the file written
+
+The exported model is the one `nnctl predict` uses (the same checkpoint by default); the
+formats are described in nnctl/export/describe.py (schema), onnx.py and plain.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FORMATS = ("onnx", "npz", "json")
+
+
+def export_run(
+    run_dir: str | Path,
+    fmt: str = "onnx",
+    out: str | Path | None = None,
+    checkpoint: str | Path | None = None,
+) -> Path:
+    """Write the model of `run_dir` (a run folder or a checkpoint .npz) in `fmt`; returns the
+    path written. `out`: the file (default: model.<fmt> in the run folder). `checkpoint`: None
+    for the checkpoint predict uses, "best" / "last" for that one of the run folder, or a path
+    to a .npz. UsageError for a bad format, a missing checkpoint, a missing extra or a file
+    that cannot be written (nothing is left half-written)."""
+    from nnctl.errors import UsageError
+    from nnctl.export.describe import describe
+    from nnctl.train.inference import load_model
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, found {fmt!r}")
+    writer = _writer(fmt)  # a missing extra is reported before any work
+    loaded = load_model(_checkpoint_source(Path(run_dir), checkpoint))
+    target = Path(out) if out is not None else _default_out(Path(run_dir), fmt)
+    if target.is_dir():
+        raise UsageError(f"{target}: --out is a folder; expected a file name (model.{fmt})")
+    schema, arrays = describe(loaded)
+    writer(schema, arrays, target)
+    return target
+
+
+def _writer(fmt: str):
+    if fmt == "onnx":
+        from nnctl.export.onnx import require_onnx, write_onnx
+
+        require_onnx()
+        return write_onnx
+    from nnctl.export.plain import write_json, write_npz
+
+    return write_npz if fmt == "npz" else write_json
+
+
+def _checkpoint_source(run_dir: Path, checkpoint: str | Path | None) -> Path:
+    """What load_model is given: the run itself (its default choice) or the chosen file."""
+    from nnctl.errors import UsageError
+
+    if checkpoint is None:
+        return run_dir
+    if str(checkpoint) in ("best", "last"):
+        if not run_dir.is_dir():
+            raise UsageError(f"{run_dir}: --checkpoint {checkpoint} needs a run folder")
+        path = run_dir / "checkpoints" / f"{checkpoint}.npz"
+        if not path.exists():
+            raise UsageError(f"{run_dir}: no checkpoints/{checkpoint}.npz in this run folder")
+        return path
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise UsageError(f"{path}: --checkpoint: expected best, last or a checkpoint .npz file")
+    return path
+
+
+def _default_out(run_dir: Path, fmt: str) -> Path:
+    folder = run_dir if run_dir.is_dir() else run_dir.parent
+    return folder / f"model.{fmt}"
