@@ -80,3 +80,38 @@ def test_every_tour_block_runs_in_an_empty_folder(tmp_path, shell_env):
     } <= runs
     assert (folder / "predictions.csv").read_text().count("\n") == 3
     assert Path(folder / "comparison.json").stat().st_size > 0
+
+
+def python_blocks() -> list[str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    start = text.index("## From Python")
+    section = text[start : text.index("\n## ", start + 1)]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.S)
+
+
+def test_the_python_section_has_blocks():
+    blocks = python_blocks()
+    assert len(blocks) >= 3 and all("nnctl" in b for b in blocks)
+
+
+@pytest.mark.slow
+def test_the_python_blocks_run_in_order_in_an_empty_folder(tmp_path, shell_env):
+    """One interpreter runs every block of "From Python" in turn, as a notebook would; the
+    estimator block needs scikit-learn and the DataFrame block pandas (both in the dev extra)."""
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    script = "\n".join(
+        f"print('--- block {i}', flush=True)\n{block}" for i, block in enumerate(python_blocks())
+    )
+    (folder / "readme_blocks.py").write_text(script, encoding="utf-8")
+    env = {**shell_env, "MPLBACKEND": "Agg"}
+    proc = subprocess.run(
+        [sys.executable, "readme_blocks.py"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
+    assert proc.stdout.count("--- block") == len(python_blocks())

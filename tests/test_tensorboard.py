@@ -75,8 +75,8 @@ def with_tensorboard(monkeypatch):
     real = callbacks.make_callbacks
     extra = []
 
-    def wired(state, reporter):
-        run_callbacks = real(state, reporter)
+    def wired(state, reporter, *args, **kwargs):
+        run_callbacks = real(state, reporter, *args, **kwargs)
         at = next(i for i, cb in enumerate(run_callbacks) if isinstance(cb, MetricsLog)) + 1
         run_callbacks.insert(at, TensorBoardLog(state.run_dir))
         run_callbacks.extend(extra)

@@ -189,11 +189,12 @@ class _config_file:
         import tempfile
 
         from nnctl.config import dump_yaml
+        from nnctl.train.data_files import absolute_paths
         from nnctl.util.atomic import write_text
 
         self.folder = Path(tempfile.mkdtemp(prefix="nnctl-config-"))
         path = self.folder / f"{dict_config_name(self.config)}.yaml"
-        write_text(path, dump_yaml(_absolute_data_paths(self.config)))
+        write_text(path, dump_yaml(absolute_paths(self.config)))
         return path
 
     def __exit__(self, *exc) -> None:
@@ -201,15 +202,3 @@ class _config_file:
             import shutil
 
             shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _absolute_data_paths(raw: Mapping) -> dict:
-    from nnctl.train.prepare import PATH_KEYS
-
-    out = {k: dict(v) if isinstance(v, Mapping) else v for k, v in raw.items()}
-    for section, key in PATH_KEYS:
-        part = out.get(section)
-        value = part.get(key) if isinstance(part, dict) else None
-        if isinstance(value, str) and value != "-" and Path(value).exists():
-            part[key] = str(Path(value).resolve())
-    return out

@@ -4,6 +4,7 @@ the Dask executor, which ships the same files."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 PATH_KEYS = (
@@ -15,19 +16,21 @@ PATH_KEYS = (
 )
 
 
-def absolute_paths(cfg: dict, base_dir: Path | None) -> dict:
+def absolute_paths(cfg: Mapping, base_dir: Path | None = None) -> dict:
     """The config with its file paths made absolute, found as load_dataset finds them (the
-    working folder, then the config's folder), so a run's config.yaml replays from anywhere."""
-    out = {**cfg, "data": dict(cfg["data"]), "model": dict(cfg["model"])}
+    working folder, then the config's folder), so a run's config.yaml replays from anywhere.
+    Works on a resolved config and on a raw one (sections may be missing)."""
+    out = dict(cfg)
     for section, key in PATH_KEYS:
-        value = out[section].get(key)
+        part = out.get(section)
+        value = part.get(key) if isinstance(part, Mapping) else None
         if not isinstance(value, str) or value == "-" or Path(value).is_absolute():
             continue
         found = Path(value)
         if not found.exists() and base_dir is not None and (Path(base_dir) / value).exists():
             found = Path(base_dir) / value
         if found.exists():
-            out[section][key] = str(found.resolve())
+            out[section] = {**part, key: str(found.resolve())}
     return out
 
 
