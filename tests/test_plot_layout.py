@@ -226,9 +226,15 @@ def test_several_seeds_are_one_line_and_a_band_per_optimizer():
 
 def test_profile_lines_differ_in_style_and_marker():
     fig = profile()
-    lines = fig.axes[0].get_lines()
-    styles = {(line.get_linestyle(), line.get_marker()) for line in lines}
-    assert len(lines) == 4 and len(styles) == 4
+    ax = fig.axes[0]
+    handles = ax.get_legend().legend_handles
+    styles = {(line.get_linestyle(), line.get_marker()) for line in handles}
+    assert len(handles) == 4 and len(styles) == 4
+    # Where the four lines coincide, each one's markers sit at its own x along every step.
+    markers = [line for line in ax.get_lines() if line.get_linestyle() == "None"]
+    xs = [tuple(line.get_xdata()) for line in markers]
+    assert len(markers) == 4 and len(set(xs)) == 4
+    assert all(1 <= x[0] < 2 and 2 <= x[1] < 4 for x in xs)  # inside the step they mark
 
 
 def test_plot_without_out_writes_beside_the_run(tmp_path, capsys, monkeypatch):

@@ -115,21 +115,27 @@ def profile_figure(data: dict):
     fig = mpl.figure.Figure(figsize=(9, 5.5))
     ax = fig.subplots()
     colours = _colours(mpl, data["order"])
+    n = len(data["order"])
     for i, label in enumerate(data["order"]):
-        # Optimizers often share a profile (same fraction at every tau): line styles and
-        # markers keep each one visible where the lines coincide.
-        ax.step(
-            [*taus, right],
-            [*fraction[label], fraction[label][-1]],
-            where="post",
-            lw=1.8,
-            color=colours[label],
-            ls=LINE_STYLES[i % len(LINE_STYLES)],
-            marker=MARKERS[i % len(MARKERS)],
-            ms=7 - 4 * i / max(len(data["order"]) - 1, 1),  # smaller on top: both show
-            mfc="none" if i % 2 else colours[label],
-            label=f"{label} (mean rank {data['mean_rank'][label]:.2f})",
+        # Optimizers often share a profile (the same fraction at every tau): each has its own
+        # line style, and its markers sit at its own place along every step, so where the
+        # lines coincide the markers still show each one.
+        look = {
+            "color": colours[label],
+            "ls": LINE_STYLES[i % len(LINE_STYLES)],
+            "marker": MARKERS[i % len(MARKERS)],
+            "ms": 6,
+        }
+        steps_x, steps_y = [*taus, right], [*fraction[label], fraction[label][-1]]
+        ax.step(steps_x, steps_y, where="post", lw=1.8, **{**look, "marker": "none"})
+        ends = [*taus[1:], right]
+        ax.plot(
+            [a * (b / a) ** ((i + 1) / (n + 1)) for a, b in zip(taus, ends)],
+            fraction[label],
+            **{**look, "ls": "none"},
         )
+        # The legend's sample: the line style and the marker together.
+        ax.plot([], [], lw=1.8, **look, label=f"{label} (mean rank {data['mean_rank'][label]:.2f})")
     ax.set_xscale("log", base=2)
     ax.set_xlim(1, right)
     ax.set_ylim(-0.02, 1.02)
