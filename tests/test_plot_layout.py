@@ -94,7 +94,7 @@ def landscape():
     return landscape_figure(surface, runs)
 
 
-def sensitivity():
+def sensitivity(keys=("optimizer.lr",)):
     from nnctl.report.tuning_plots import sensitivity_figure
 
     lrs = [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
@@ -102,19 +102,22 @@ def sensitivity():
         {
             "label": name,
             "tuned": True,
-            "chosen": {"optimizer.lr": 1e-2},
+            "chosen": {key: 1e-2 for key in keys},
             "selection_value": 0.2,
             "curve": [
-                {"values": {"optimizer.lr": lr}, "selection_value": None if lr == 1.0 else 0.2 + i}
+                {
+                    "values": {key: lr for key in keys},
+                    "selection_value": None if lr == 1.0 else 0.2 + i,
+                }
                 for i, lr in enumerate(lrs)
             ],
         }
-        for name in ("sgd", "adam", "rmsprop")
+        for name in ("sgd", "adam", "rmsprop:momentum=0.9,centered=true")
     ]
     data = {
         "config": "/tmp/some/long/folder/digits-mlp.yaml",
         "tuning": {
-            "axes": [{"key": "optimizer.lr", "low": 1e-4, "high": 1.0, "scale": "log"}],
+            "axes": [{"key": key, "low": 1e-4, "high": 1.0, "scale": "log"} for key in keys],
             "optimizers": entries,
             "search": "grid",
             "budget": 5,
@@ -179,6 +182,7 @@ FIGURES = {
     "curves, 8 optimizers x 3 seeds": curves_of_three_seeds,
     "landscape": landscape,
     "sensitivity": sensitivity,
+    "sensitivity, two tuned settings": lambda: sensitivity(("optimizer.lr", "optimizer.eps")),
     "profile": profile,
     "boundary, one panel": boundary,
     "boundary, four panels": lambda: boundary(4),
