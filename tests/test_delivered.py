@@ -6,6 +6,7 @@ the comparison table agree. best.npz (picked on the validation loss) only on req
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -174,3 +175,21 @@ def test_comparison_reports_the_delivered_scores(tmp_path):
             best["val_r2"],
             best["epoch"],
         )
+
+
+def test_a_run_from_before_delivered_weights_still_gets_its_best_weights(runs, tmp_path):
+    """An older nnctl kept the last state in last.npz and restored the best weights only in
+    memory (summary.json's final scores are theirs): eval of such a folder uses best.npz."""
+    source, summary, evaluated = runs["early stopping, best weights"]
+    old, _, _ = runs["early stopping, last weights"]
+    run = tmp_path / "old-run"
+    shutil.copytree(source, run)
+    arrays, meta = _arrays(old / "checkpoints" / "last.npz")  # the last epoch's state
+    meta["config"] = _arrays(run / "checkpoints" / "last.npz")[1]["config"]  # restore_best: true
+    assert "delivered" not in meta
+    np.savez(run / "checkpoints" / "last.npz", meta=np.array(json.dumps(meta)), **arrays)
+    proc = run_nnctl("eval", run, "--split", "val", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["checkpoint"] == str(run / "checkpoints" / "best.npz")
+    assert result["r2"] == summary["final"]["val_r2"] == evaluated["r2"]

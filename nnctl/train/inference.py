@@ -119,6 +119,9 @@ def load_model(run_or_ckpt: str | Path, checkpoint: str = "delivered") -> Loaded
 
     path = checkpoint_path(run_or_ckpt, checkpoint)
     arrays, meta = checkpoint_files.load(path)
+    if checkpoint == "delivered" and Path(run_or_ckpt).is_dir() and _delivered_best_npz(path, meta):
+        path = path.with_name("best.npz")
+        arrays, meta = checkpoint_files.load(path)
     try:
         cfg = resolve(meta["config"], str(path))
     except UsageError as exc:
@@ -137,6 +140,28 @@ def load_model(run_or_ckpt: str | Path, checkpoint: str = "delivered") -> Loaded
     )
     model.load_state_dict(arrays, path)
     return LoadedModel(model, meta, path)
+
+
+def _delivered_best_npz(last: Path, meta: dict) -> bool:
+    """True for a run folder written before last.npz held the delivered weights: a finished
+    run with early_stopping.restore_best whose last.npz has no `delivered` entry delivered the
+    weights of its best.npz (its summary.json's final scores are theirs)."""
+    import json
+
+    stopping = (meta.get("config") or {}).get("train", {}).get("early_stopping")
+    if meta.get("delivered") is not None or not (
+        isinstance(stopping, dict) and stopping.get("restore_best")
+    ):
+        return False
+    summary = last.parent.parent / "summary.json"
+    best = last.with_name("best.npz")
+    if last.name != "last.npz" or not summary.is_file() or not best.is_file():
+        return False
+    try:
+        status = json.loads(summary.read_text(encoding="utf-8")).get("status")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return status in ("completed", "early_stopped", "converged")
 
 
 def _check_meta(path: Path, meta: dict) -> None:
