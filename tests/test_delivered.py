@@ -193,3 +193,16 @@ def test_a_run_from_before_delivered_weights_still_gets_its_best_weights(runs, t
     result = json.loads(proc.stdout)
     assert result["checkpoint"] == str(run / "checkpoints" / "best.npz")
     assert result["r2"] == summary["final"]["val_r2"] == evaluated["r2"]
+
+
+def test_train_says_which_epoch_its_final_scores_come_from(tmp_path):
+    config = tmp_path / "diabetes.yaml"
+    config.write_text(DIABETES)
+    stopping = STOPPING["early stopping, best weights"]
+    proc = run_nnctl("train", config, *stopping, "--out", tmp_path / "run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    lines = [" ".join(line.split()) for line in proc.stdout.splitlines()]
+    assert f"best epoch (by val_loss) {summary['best_epoch']}" in lines
+    assert f"final weights from epoch {summary['best_epoch']}" in lines
+    assert summary["best_epoch"] < summary["epochs"]
