@@ -148,10 +148,11 @@ def _delivered_best_npz(last: Path, meta: dict) -> bool:
     weights of its best.npz (its summary.json's final scores are theirs)."""
     import json
 
-    stopping = (meta.get("config") or {}).get("train", {}).get("early_stopping")
-    if meta.get("delivered") is not None or not (
-        isinstance(stopping, dict) and stopping.get("restore_best")
-    ):
+    # The meta is not checked yet (a damaged one is refused later, with its own message).
+    stopping = meta.get("config")
+    for key in ("train", "early_stopping"):
+        stopping = stopping.get(key) if isinstance(stopping, dict) else None
+    if "delivered" in meta or not (isinstance(stopping, dict) and stopping.get("restore_best")):
         return False
     summary = last.parent.parent / "summary.json"
     best = last.with_name("best.npz")
