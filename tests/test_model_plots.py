@@ -14,7 +14,8 @@ pytest.importorskip("matplotlib")
 
 
 def checkpoint_arrays(run_dir):
-    with np.load(run_dir / "checkpoints" / "best.npz", allow_pickle=False) as npz:
+    # The weights the run delivered: what plot --boundary / --weights draw.
+    with np.load(run_dir / "checkpoints" / "last.npz", allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
     return arrays, json.loads(str(arrays["meta"]))
 

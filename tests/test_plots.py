@@ -247,7 +247,11 @@ def test_the_curves_figure_has_labelled_log_axes_and_one_legend_entry_per_label(
     ]
     assert axes[3].get_ylabel() == "val_accuracy" and axes[3].get_yscale() == "linear"
     (legend,) = fig.legends
-    assert [t.get_text() for t in legend.get_texts()] == ["sgd", "adam", "diverged"]
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "sgd",
+        "adam (median of 2 seeds, band: min to max)",
+        "diverged",
+    ]
     low, high = axes[0].get_ylim()
     assert low <= 0.5 / 5 and math.isfinite(high)
 

@@ -333,11 +333,26 @@ def labelled_runs(paths: list[Path]) -> tuple[list[tuple[str, Path]], str | None
     return labelled, title
 
 
-def plot_runs(paths: list[Path], out: Path, metric: str | None, title: str | None) -> Path:
-    """Loss curves (and a metric) of run folders or comparison folders into the image `out`;
-    without matplotlib a UsageError that says how to install it."""
+def default_plot_out(paths: list[Path], name: str) -> Path:
+    """Where a plot goes without --out: inside the one run or comparison folder given, else in
+    the current folder; said on stderr."""
+    import sys
+
+    folder = Path(paths[0]) if len(paths) == 1 and Path(paths[0]).is_dir() else Path()
+    out = folder / name
+    print(f"no --out: writing {out}", file=sys.stderr)
+    return out
+
+
+def plot_runs(paths: list[Path], out: Path | None, metric: str | None, title: str | None) -> Path:
+    """Loss curves (and a metric) of run folders or comparison folders into the image `out`
+    (None: curves.png, see default_plot_out); without matplotlib a UsageError that says how to
+    install it."""
     from nnctl.report.plots import PlotsUnavailable, check_out_file, plot_curves
 
+    if out is None:
+        labelled_runs(paths)  # a bad folder is refused before anything is said or written
+        out = default_plot_out(paths, "curves.png")
     check_out_file(out)
     labelled, suggested = labelled_runs(paths)
     try:
@@ -347,11 +362,12 @@ def plot_runs(paths: list[Path], out: Path, metric: str | None, title: str | Non
 
 
 def plot_model(
-    paths: list[Path], out: Path, boundary: bool, weights: bool, title: str | None
+    paths: list[Path], out: Path | None, boundary: bool, weights: bool, title: str | None
 ) -> Path:
     """`plot --boundary` (2-D inputs; a comparison folder gives one panel per optimizer, its
-    first seed) or `plot --weights` (image inputs, one run): the image `out`, and its numbers
-    in the JSON file beside it (same name, .json)."""
+    first seed) or `plot --weights` (image inputs, one run): the image `out` (None:
+    boundary.png or weights.png, see default_plot_out), and its numbers in the JSON file beside
+    it (same name, .json)."""
     from nnctl.report.model_pictures import boundary_data, weights_data
     from nnctl.report.plots import PlotsUnavailable, _save, check_out_file
     from nnctl.runs.run_folder import to_json
@@ -359,8 +375,10 @@ def plot_model(
 
     if boundary == weights:
         raise UsageError("plot: give one of --boundary and --weights")
-    check_out_file(out)
     labelled, _ = labelled_runs(paths)
+    if out is None:
+        out = default_plot_out(paths, "boundary.png" if boundary else "weights.png")
+    check_out_file(out)
     first = list(dict(reversed(labelled)).items())[::-1]  # first run (seed) of each label
     try:
         from nnctl.report import model_plots

@@ -1,9 +1,11 @@
 """From finished runs to the rows of comparison.csv / comparison.json.
 
-Per run: final train loss (the trained model on the whole training set, as summary.json has
-it), best validation loss and best validation metric over the epochs, the budget used (epochs,
-sample-gradient evaluations, wall time), and when the training-loss curve first reached the
-target loss: epochs, sample-gradients and wall time to get there.
+Per run: the final scores of the weights the run delivered (as summary.json has them: train loss
+on the whole training set, validation loss and metric; the same numbers `nnctl eval` gives), the
+best validation loss and metric over the epochs (selected on validation, so optimistic; with the
+epoch of the best metric), the budget used (epochs, sample-gradient evaluations, wall time), and
+when the training-loss curve first reached the target loss: epochs, sample-gradients and wall
+time to get there.
 
 Target loss: `--target-loss X`, else 1% above the lowest training loss any run that did not
 diverge reached on its curve (so at least the best run reaches it). Sample-gradients put the two
@@ -11,7 +13,7 @@ families on one axis: one epoch of mini-batches = one full-batch gradient = n_tr
 
 Per label (an optimizer spec or a sweep point), over its seeds: the mean and the standard
 deviation (ddof 1; null for one seed) of every number; target figures average the seeds that
-reached the target (`target_reached` says how many did).
+reached the target (`target_reached` says how many did); `statuses` counts the seeds per status.
 
 Every wall-time field has `wall` in its name: they are the only numbers that change between two
 runs of the same comparison.
@@ -25,8 +27,11 @@ from nnctl.nn.metrics import HIGHER_IS_BETTER
 
 NUMBERS = (
     "final_train_loss",
+    "final_val_loss",
+    "final_val_metric",
     "best_val_loss",
     "best_val_metric",
+    "best_val_metric_epoch",
     "epochs",
     "sample_grads",
     "wall_s",
@@ -43,9 +48,12 @@ CSV_COLUMNS = (
     "status",
     "diverged",
     "final_train_loss",
+    "final_val_loss",
     "best_val_loss",
     "metric",
+    "final_val_metric",
     "best_val_metric",
+    "best_val_metric_epoch",
     "epochs",
     "sample_grads",
     "wall_s",
@@ -70,6 +78,13 @@ def _best(rows: list[dict], key: str, higher: bool) -> float | None:
     return max(values) if higher else min(values)
 
 
+def _first_epoch_with(rows: list[dict], key: str, value: float | None) -> int | None:
+    """The first epoch whose `key` equals `value` (the epoch of a best value), else None."""
+    if value is None:
+        return None
+    return next((r["epoch"] for r in rows if _finite(r.get(key)) == value), None)
+
+
 def run_record(task, result: dict, out_dir: str) -> dict:
     """One row of the comparison for one run."""
     summary = result["summary"] or {}
@@ -78,6 +93,8 @@ def run_record(task, result: dict, out_dir: str) -> dict:
     message = result["message"]
     if message:
         message = message.replace(f"{out_dir}/", "")  # folder names stay; absolute paths go
+    final = summary.get("final") or {}
+    best_metric = _best(rows, metric, HIGHER_IS_BETTER.get(metric[4:], False)) if metric else None
     record = {
         "label": task.label,
         "optimizer": task.optimizer,
@@ -86,12 +103,13 @@ def run_record(task, result: dict, out_dir: str) -> dict:
         "run": task.folder if result["status"] != "skipped" else None,
         "status": result["status"],
         "diverged": result["status"] == "diverged",
-        "final_train_loss": _finite((summary.get("final") or {}).get("train_loss")),
+        "final_train_loss": _finite(final.get("train_loss")),
+        "final_val_loss": _finite(final.get("val_loss")),
         "best_val_loss": _best(rows, "val_loss", higher=False),
         "metric": metric,
-        "best_val_metric": _best(rows, metric, HIGHER_IS_BETTER.get(metric[4:], False))
-        if metric
-        else None,
+        "final_val_metric": _finite(final.get(metric)) if metric else None,
+        "best_val_metric": best_metric,
+        "best_val_metric_epoch": _first_epoch_with(rows, metric, best_metric),
         "epochs": summary.get("epochs"),
         "sample_grads": summary.get("sample_grads"),
         "wall_s": summary.get("elapsed_s"),
@@ -155,6 +173,7 @@ def summarize(records: list[dict]) -> list[dict]:
             "settings": group[0]["settings"],
             "runs": len(group),
             "status": statuses[0] if len(statuses) == 1 else "mixed",
+            "statuses": {s: sum(r["status"] == s for r in group) for s in statuses},
             "diverged": sum(r["diverged"] for r in group),
             "target_reached": sum(r["target_epoch"] is not None for r in group),
             "metric": group[0]["metric"],

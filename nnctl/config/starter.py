@@ -26,11 +26,26 @@ def starter_kind(task: str):
     return next(k for k in kinds() if task in k.starter_for)
 
 
-def starter_config(data_path: str, target: str | None, model: str | None = None) -> str:
+def starter_config(data_path: str, target: str | None, model: str | None = None, keep=()) -> str:
+    """The starter config's YAML text. `keep`: columns to use even though the profile would
+    leave them out (an integer column that looks like an identifier but is a measurement)."""
     from nnctl.data.profile import profile_table
     from nnctl.nn.kinds import kinds, model_kind, or_list
 
     facts = profile_table(data_path, target)
+    names = [c.name for c in facts.columns]
+    for name in keep:
+        if name not in names:
+            from nnctl.errors import UsageError
+
+            raise UsageError(
+                f"--keep {name}: {data_path} has no such feature column (its columns: "
+                f"{', '.join(repr(n) for n in names[:12])}{', ...' if len(names) > 12 else ''})"
+            )
+    for c in facts.columns:
+        if c.name in keep and c.drop_reason is not None:
+            c.note = f"kept (--keep) although it looks like: {c.drop_reason}"
+            c.drop_reason = None
     kind = model_kind(model, "--model") if model else starter_kind(facts.task)
     if facts.task not in kind.tasks:
         from nnctl.errors import UsageError
@@ -70,7 +85,7 @@ def starter_config(data_path: str, target: str | None, model: str | None = None)
         note = f"; {c.note}" if c.note else ""
         out.append(f"#   {c.name or '(no name)'}: {detail}{gaps}{stray}{note}")
     if dropped:
-        out.append("# Columns left out (data.drop):")
+        out.append("# Columns left out (data.drop; to use one: nnctl config init --keep COLUMN):")
         out += [f"#   {c.name or '(no name)'}: {c.drop_reason}" for c in dropped]
     out += [
         "seed: 0",

@@ -2,8 +2,8 @@
 
 `profile_table` reads a CSV as training would and returns, per column, its kind, missing and
 distinct counts, and a reason to leave it out (or None): no header name (R row names, a pandas
-index), row numbers, an identifier (a distinct text value on most rows), too many categories,
-a constant, or no value at all. A numeric column with a few stray spellings ("-", "unknown")
+index), row numbers, an identifier (distinct integers or texts on most rows, or a name like
+id, ID, patient_id, index or row), too many categories, a constant, or no value at all. A numeric column with a few stray spellings ("-", "unknown")
 reports them, so they can be listed as missing values. `nnctl config init` writes its config
 from this.
 """
@@ -96,6 +96,11 @@ def _facts(name: str, values: np.ndarray, missing: np.ndarray) -> ColumnFacts:
             facts.drop_reason = (
                 f"a distinct value on {n_distinct} of {len(present)} rows: an identifier"
             )
+        elif ID_NAME.match(name) and n_distinct > MAX_CODES:
+            facts.drop_reason = (
+                f"named like an identifier, {n_distinct} distinct values in "
+                f"{len(present)} rows: an identifier"
+            )
         elif n_distinct > MAX_CATEGORIES:
             facts.drop_reason = (
                 f"{n_distinct} distinct values, more than {MAX_CATEGORIES} categories"
@@ -118,8 +123,18 @@ def _numeric_facts(name, present, n_missing, n_rows, stray) -> ColumnFacts:
         )
     elif integers and n_distinct == n_rows >= ID_LIKE_MIN_ROWS and np.all(np.diff(present) == 1):
         facts.drop_reason = "row numbers (1, 2, 3, ...)"
-    elif ID_NAME.match(name) and n_distinct == len(present) and n_rows >= ID_LIKE_MIN_ROWS:
-        facts.drop_reason = "a distinct number on every row, named like an identifier"
+    elif ID_NAME.match(name) and integers and n_distinct > MAX_CODES:
+        facts.drop_reason = (
+            f"named like an identifier, {n_distinct} distinct integers in {len(present)} rows: "
+            "a record number, not a measurement"
+        )
+    elif (
+        integers and len(present) >= ID_LIKE_MIN_ROWS and n_distinct >= ID_LIKE_SHARE * len(present)
+    ):
+        facts.drop_reason = (
+            f"{n_distinct} distinct integers in {len(present)} rows: looks like a record "
+            "number, not a measurement"
+        )
     elif n_distinct <= 1:
         facts.drop_reason = "the same value on every row" if n_distinct else "no value at all"
     elif integers and 3 <= n_distinct <= MAX_CODES and n_rows >= ID_LIKE_MIN_ROWS:

@@ -34,7 +34,7 @@ def export_run(
     if fmt not in FORMATS:
         raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, found {fmt!r}")
     writer = _writer(fmt)  # a missing extra is reported before any work
-    loaded = load_model(_checkpoint_source(Path(run_dir), checkpoint))
+    loaded = _load(Path(run_dir), checkpoint)
     target = Path(out) if out is not None else _default_out(Path(run_dir), fmt)
     if target.is_dir():
         raise UsageError(f"{target}: --out is a folder; expected a file name (model.{fmt})")
@@ -54,23 +54,21 @@ def _writer(fmt: str):
     return write_npz if fmt == "npz" else write_json
 
 
-def _checkpoint_source(run_dir: Path, checkpoint: str | Path | None) -> Path:
-    """What load_model is given: the run itself (its default choice) or the chosen file."""
+def _load(run_dir: Path, checkpoint: str | Path | None):
+    """The model export writes: the weights eval and predict use (None), a run folder's named
+    checkpoint (see nnctl.train.inference.CHECKPOINT_CHOICES), or a checkpoint .npz file."""
     from nnctl.errors import UsageError
+    from nnctl.train.inference import CHECKPOINT_CHOICES, load_model
 
-    if checkpoint is None:
-        return run_dir
-    if str(checkpoint) in ("best", "last"):
-        if not run_dir.is_dir():
-            raise UsageError(f"{run_dir}: --checkpoint {checkpoint} needs a run folder")
-        path = run_dir / "checkpoints" / f"{checkpoint}.npz"
-        if not path.exists():
-            raise UsageError(f"{run_dir}: no checkpoints/{checkpoint}.npz in this run folder")
-        return path
+    if checkpoint is None or str(checkpoint) in CHECKPOINT_CHOICES:
+        return load_model(run_dir, str(checkpoint or "delivered"))
     path = Path(checkpoint)
     if not path.is_file():
-        raise UsageError(f"{path}: --checkpoint: expected best, last or a checkpoint .npz file")
-    return path
+        raise UsageError(
+            f"{path}: --checkpoint: expected {', '.join(CHECKPOINT_CHOICES)} or a checkpoint "
+            ".npz file"
+        )
+    return load_model(path)
 
 
 def _default_out(run_dir: Path, fmt: str) -> Path:

@@ -13,18 +13,29 @@ from nnctl.report.tables import _table
 
 BARS = "▁▂▃▄▅▆▇█"
 WIDTH = 20  # characters of a sparkline
-# Columns a narrow terminal leaves out, least needed first; label and best metric always stay.
+# Columns a narrow terminal leaves out, least needed first; label and the final metric always
+# stay. "epochs" and "best" stand for those columns' headers (they name the metric and seeds).
 COMPARISON_DROP_ORDER = (
-    "target@grads",
-    "target@s",
+    "grads to target",
+    "seconds to target",
     "time (s)",
     "epochs",
     "train loss (log)",
-    "target@epoch",
-    "best val loss",
+    "best",
+    "target reached",
+    "val loss",
     "train loss",
     "status",
 )
+# How a run ended, in words (the summary's status names are for scripts).
+STATUS_WORDS = {
+    "completed": "completed",
+    "early_stopped": "stopped early",
+    "converged": "converged",
+    "diverged": "diverged",
+    "interrupted": "interrupted",
+    "skipped": "skipped",
+}
 
 
 def _finite(values) -> list[float | None]:
@@ -126,8 +137,45 @@ def _num(mean, std=None) -> str:
     return f"{text}±{std:.2g}" if std is not None else text
 
 
+def status_text(entry: dict) -> str:
+    """How the seeds of one label ended: `completed`, or `2 of 3 seeds diverged`, or
+    `2 of 3 seeds completed, 1 stopped early`."""
+    counts = entry.get("statuses") or {entry["status"]: entry["runs"]}
+    runs = entry["runs"]
+    if len(counts) == 1:
+        (status,) = counts
+        word = STATUS_WORDS.get(status, status)
+        return word if runs == 1 or status != "diverged" else f"all {runs} seeds diverged"
+    # Divergence first: it is what a reader must not miss.
+    order = sorted(counts, key=lambda s: (s != "diverged", -counts[s], s))
+    first, *rest = order
+    words = [f"{counts[first]} of {runs} seeds {STATUS_WORDS.get(first, first)}"]
+    words += [f"{counts[s]} {STATUS_WORDS.get(s, s)}" for s in rest]
+    return ", ".join(words)
+
+
+def target_text(entry: dict) -> str:
+    """When the train loss first reached the target: `epoch 12`, or over several seeds
+    `1 of 3 seeds, epoch 12` (the mean epoch of those that reached it), or `not reached`."""
+    if entry["target_epoch_mean"] is None:
+        return "not reached"
+    epoch = f"epoch {_num(entry['target_epoch_mean'])}"
+    if entry["runs"] == 1:
+        return epoch
+    return f"{entry['target_reached']} of {entry['runs']} seeds, {epoch}"
+
+
+def best_text(entry: dict) -> str:
+    """The best validation metric over the epochs and the epoch it came at: `0.97 (epoch 12)`."""
+    value = _num(entry["best_val_metric_mean"], entry["best_val_metric_std"])
+    epoch = entry.get("best_val_metric_epoch_mean")
+    return value if epoch is None else f"{value} (epoch {_num(epoch)})"
+
+
 def print_comparison(data: dict, curves: dict[str, list[list[dict]]], quiet: bool = False) -> None:
-    """The summary rows of comparison.json, one per label (mean ± std over seeds)."""
+    """The summary rows of comparison.json, one per label (mean ± std over seeds): the final
+    scores of the weights each run delivered (what eval reports), then the best validation
+    metric over the epochs, labelled as selected on validation."""
     first = {
         label: [r.get("train_loss") for r in (runs[0] if runs else [])]
         for label, runs in curves.items()
@@ -138,20 +186,16 @@ def print_comparison(data: dict, curves: dict[str, list[list[dict]]], quiet: boo
     metric = data.get("metric") or "val metric"
     rows, notes = [], []
     for e in data["summary"]:
-        status = e["status"]
-        if status == "mixed" or (e["runs"] > 1 and e["diverged"]):
-            status = f"{status} ({e['diverged']}/{e['runs']} diverged)"
-        reached = "" if e["runs"] == 1 else f" [{e['target_reached']}/{e['runs']}]"
         rows.append(
             [
                 e["label"],
-                status,
+                status_text(e),
                 _num(e["final_train_loss_mean"], e["final_train_loss_std"]),
-                _num(e["best_val_loss_mean"], e["best_val_loss_std"]),
-                _num(e["best_val_metric_mean"], e["best_val_metric_std"]),
+                _num(e.get("final_val_loss_mean"), e.get("final_val_loss_std")),
+                _num(e.get("final_val_metric_mean"), e.get("final_val_metric_std")),
+                best_text(e),
                 _num(e["epochs_mean"]),
-                _num(e["target_epoch_mean"])
-                + (reached if e["target_epoch_mean"] is not None else ""),
+                target_text(e),
                 _num(e["target_sample_grads_mean"]),
                 _num(e["target_wall_s_mean"]),
                 _num(e["wall_s_mean"]),
@@ -165,13 +209,20 @@ def print_comparison(data: dict, curves: dict[str, list[list[dict]]], quiet: boo
         notes.append(f"{label}: {r['message']}")
     target = data["target_loss"]
     seeds = data["seeds"]
+    several = len(seeds) > 1
     title = (
-        f"{data['kind']} of {data['config']}, seed{'s' if len(seeds) > 1 else ''} "
-        f"{', '.join(map(str, seeds))}; target@: epoch, sample-gradients and seconds at which "
-        "train_loss (data loss, no L2 penalty) first reached "
+        f"{data['kind']} of {data['config']}, seed{'s' if several else ''} "
+        f"{', '.join(map(str, seeds))}"
+        + (f" (numbers: mean±std over the {len(seeds)} seeds)" if several else "")
+        + "; losses and scores are those of the weights each run delivered (what eval "
+        "reports); target: when train_loss (data loss, no L2 penalty) first reached "
         f"{'-' if target is None else f'{target:.4g}'} "
         f"({data['target_rule']})"
     )
+    headers = {
+        "epochs": f"epochs (mean of {len(seeds)})" if several else "epochs",
+        "best": f"best {metric} (selected on val, epoch)",
+    }
     head = "run" if data["kind"] == "sweep" else "optimizer"
     _emit(
         title,
@@ -179,18 +230,19 @@ def print_comparison(data: dict, curves: dict[str, list[list[dict]]], quiet: boo
             head,
             "status",
             "train loss",
-            "best val loss",
-            f"best {metric}",
-            "epochs",
-            "target@epoch",
-            "target@grads",
-            "target@s",
+            "val loss",
+            metric,
+            headers["best"],
+            headers["epochs"],
+            "target reached",
+            "grads to target",
+            "seconds to target",
             "time (s)",
             "train loss (log)",
         ],
         rows,
-        no_wrap=(0, 10),
-        drop_order=COMPARISON_DROP_ORDER,
+        no_wrap=(0, 11),
+        drop_order=tuple(headers.get(name, name) for name in COMPARISON_DROP_ORDER),
     )
     for note in notes:
         print(f"  {note}")

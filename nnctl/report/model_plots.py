@@ -9,6 +9,7 @@ nnctl.report.model_pictures and are written beside the image as JSON (<image>.js
 from __future__ import annotations
 
 import math
+import textwrap
 
 from nnctl.report.plots import _matplotlib
 
@@ -20,7 +21,9 @@ def boundary_figure(data: dict, title: str | None = None):
     panels = data["panels"]
     cols = min(len(panels), 3)
     rows = math.ceil(len(panels) / cols)
-    fig = mpl.figure.Figure(figsize=(4.6 * cols + 0.6, 4.4 * rows + 0.8))
+    # Constrained layout: the margins follow the text (a single panel's title, long feature
+    # names, minus signs on the ticks), where fixed fractions cut it off.
+    fig = mpl.figure.Figure(figsize=(4.6 * cols + 0.6, 4.4 * rows + 0.8), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     k = len(data["classes"])
     cmap = mpl.colormaps["tab10"]
@@ -51,15 +54,13 @@ def boundary_figure(data: dict, title: str | None = None):
     for ax in axes[len(panels) :]:
         ax.set_visible(False)
     axes[0].legend(title="class", fontsize=8, loc="best", framealpha=0.8)
-    fig.suptitle(
+    heading = (
         title
         or "decision boundary: shaded regions are the predicted class, the black "
-        "line where it changes; dots: training points",
-        fontsize=10,
+        "line where it changes; dots: training points"
     )
-    fig.subplots_adjust(
-        left=0.07, right=0.98, top=0.9 - 0.02 * (rows - 1), bottom=0.1, hspace=0.35, wspace=0.25
-    )
+    # About 13 characters of 10-point text an inch: a one-panel figure wraps the heading.
+    fig.suptitle(textwrap.fill(heading, int(fig.get_figwidth() * 13)), fontsize=10)
     return fig
 
 

@@ -2,8 +2,9 @@
 
     plot_curves([(label, run_dir), ...], "curves.png")      four panels: train (solid) and
         validation (dashed) loss against epochs, sample-gradient evaluations and wall time, on a
-        log scale; and a validation metric against epochs. One colour and one legend entry per
-        label (runs of one label, e.g. several seeds, share them).
+        log scale; and a validation metric against epochs. One colour, one line and one legend
+        entry per label: the runs of one label (several seeds) are drawn as their median with
+        a shaded band from the lowest to the highest seed, epoch by epoch.
     plot_landscape(landscape, runs, "landscape.png")          trajectories over the contour plot.
 
 Without matplotlib these raise PlotsUnavailable, whose text is the one line telling how to
@@ -103,6 +104,44 @@ def _series(rows: list[dict], x_key: str, y_key: str) -> tuple[list, list]:
     return xs, ys
 
 
+def _seed_band(runs_rows: list[list[dict]], x_key: str, y_key: str):
+    """(x, median, low, high) over the runs of one label, epoch by epoch: x is the median of
+    the runs' x at that epoch (sample-gradients and wall time differ between seeds), the band
+    spans the lowest and highest finite y. An epoch no run has a finite value for is a gap;
+    a run that stopped early (or diverged) leaves the band where it ends."""
+    import numpy as np
+
+    epochs = sorted({r["epoch"] for rows in runs_rows for r in rows if "epoch" in r})
+    xs, mid, low, high = [], [], [], []
+    by_epoch = [{r.get("epoch"): r for r in rows} for rows in runs_rows]
+    for epoch in epochs:
+        points = [_series([rows[epoch]], x_key, y_key) for rows in by_epoch if epoch in rows]
+        pairs = [(x[0], y[0]) for x, y in points if not math.isnan(y[0])]
+        if not pairs:
+            xs.append(math.nan)
+            mid.append(math.nan), low.append(math.nan), high.append(math.nan)
+            continue
+        values = np.array([y for _, y in pairs])
+        xs.append(float(np.median([x for x, _ in pairs])))
+        mid.append(float(np.median(values)))
+        low.append(float(values.min()))
+        high.append(float(values.max()))
+    return xs, mid, low, high
+
+
+def _draw(ax, runs_rows: list[list[dict]], x_key: str, y_key: str, colour, **line) -> object:
+    """One line for the runs of one label: the run itself, or the median of several with a
+    min-max band."""
+    if len(runs_rows) == 1:
+        (drawn,) = ax.plot(*_series(runs_rows[0], x_key, y_key), color=colour, **line)
+        return drawn
+    xs, mid, low, high = _seed_band(runs_rows, x_key, y_key)
+    (drawn,) = ax.plot(xs, mid, color=colour, **line)
+    band_alpha = 0.18 if line.get("ls", "-") == "-" else 0.08
+    ax.fill_between(xs, low, high, color=colour, alpha=band_alpha, lw=0)
+    return drawn
+
+
 def _loss_limits(all_rows: list[list[dict]]) -> tuple[float, float] | None:
     """Log-axis limits: from the lowest positive loss to 10x the highest starting loss, so a
     diverging run leaves the top of the panel instead of squashing every other curve."""
@@ -180,17 +219,20 @@ def curves_figure(data: list[tuple[str, list[dict], dict]], metric: str, title: 
         (axes[0][1], "sample_grads", "sample-gradient evaluations"),
         (axes[1][0], "elapsed_s", "wall time (s)"),
     ]
-    labels = list(dict.fromkeys(label for label, _, _ in data))
-    palette = mpl.colormaps["tab10" if len(labels) <= 10 else "tab20"]  # distinct up to 20
-    colours = {label: palette(i % palette.N) for i, label in enumerate(labels)}
-    handles = {}
+    groups: dict[str, list[list[dict]]] = {}
     for label, rows, _ in data:
-        colour = colours[label]
+        groups.setdefault(label, []).append(rows)
+    palette = mpl.colormaps["tab10" if len(groups) <= 10 else "tab20"]  # distinct up to 20
+    handles = {}
+    for i, (label, runs_rows) in enumerate(groups.items()):
+        colour = palette(i % palette.N)
         for ax, x_key, _ in panels:
-            (line,) = ax.plot(*_series(rows, x_key, "train_loss"), color=colour, lw=1.6)
-            ax.plot(*_series(rows, x_key, "val_loss"), color=colour, lw=1.2, ls="--")
-            handles.setdefault(label, line)
-        axes[1][1].plot(*_series(rows, "epoch", metric), color=colour, lw=1.6)
+            line = _draw(ax, runs_rows, x_key, "train_loss", colour, lw=1.6)
+            _draw(ax, runs_rows, x_key, "val_loss", colour, lw=1.2, ls="--")
+        _draw(axes[1][1], runs_rows, "epoch", metric, colour, lw=1.6)
+        seeds = len(runs_rows)
+        name = label if seeds == 1 else f"{label} (median of {seeds} seeds, band: min to max)"
+        handles[name] = line
     limits = _loss_limits([rows for _, rows, _ in data])
     for ax, _, xlabel in panels:
         ax.set_yscale("log")
@@ -217,15 +259,22 @@ def curves_figure(data: list[tuple[str, list[dict], dict]], metric: str, title: 
         list(handles.values()),
         list(handles),
         loc="lower center",
-        ncol=min(len(handles), 6) or 1,
+        ncol=_legend_columns(list(handles)),
         frameon=False,
     )
     # Fixed margins: tight_layout would measure every tick label, seconds on log axes.
-    legend_rows = max(len(handles) - 1, 0) // 6 + 1
+    legend_rows = math.ceil(max(len(handles), 1) / _legend_columns(list(handles)))
     fig.subplots_adjust(
         left=0.07, right=0.98, top=0.9, bottom=0.08 + 0.025 * legend_rows, hspace=0.3, wspace=0.18
     )
     return fig
+
+
+def _legend_columns(names: list[str], line_chars: int = 150) -> int:
+    """Legend entries side by side below the 13-inch curves figure: up to 6, as many as fit
+    (about 150 characters of legend text, each entry also takes its line sample)."""
+    widest = max((len(n) for n in names), default=1) + 8
+    return max(1, min(len(names), 6, line_chars // widest))
 
 
 def plot_landscape(landscape, runs, out_file: Path, title: str | None = None) -> Path:

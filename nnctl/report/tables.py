@@ -53,7 +53,12 @@ def print_summary(summary: dict) -> None:
     ]
     best = summary.get("best") or {}
     if best:
-        rows.append(["best epoch", summary["best_epoch"]])
+        rows.append(
+            [f"best epoch (by {summary.get('monitor') or 'val_loss'})", summary["best_epoch"]]
+        )
+    if summary.get("delivered_epoch") is not None:
+        # The weights eval, predict and the API use (checkpoints/last.npz): the scores below.
+        rows.append(["final weights from epoch", summary["delivered_epoch"]])
     for key, value in summary["final"].items():
         rows.append([f"final {key}", value])
     rows.append(["time (s)", summary["elapsed_s"]])

@@ -17,6 +17,9 @@ from pathlib import Path
 
 from nnctl.report.plots import _matplotlib, _save, check_out_file
 
+LINE_STYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
 
 def _colours(mpl, labels: list[str]) -> dict:
     palette = mpl.colormaps["tab10" if len(labels) <= 10 else "tab20"]
@@ -33,7 +36,8 @@ def sensitivity_figure(data: dict):
     tuning = data["tuning"]
     axes_info = tuning["axes"]
     entries = [e for e in tuning["optimizers"] if e["tuned"] and e["curve"]]
-    fig = mpl.figure.Figure(figsize=(6.5 * len(axes_info) + 2.5, 5.5))
+    # Constrained layout: the margins follow the text (labels, the legend right of the panels).
+    fig = mpl.figure.Figure(figsize=(6.5 * len(axes_info) + 2.5, 5.5), layout="constrained")
     panels = fig.subplots(1, len(axes_info), squeeze=False)[0]
     colours = _colours(mpl, [e["label"] for e in entries])
     random = tuning["search"] == "random"
@@ -95,9 +99,6 @@ def sensitivity_figure(data: dict):
         "ring: the chosen trial; x at the bottom: a diverged trial",
         fontsize=11,
     )
-    fig.subplots_adjust(
-        left=0.08, right=1 - 2.3 / (6.5 * len(axes_info) + 2.5), top=0.86, bottom=0.12, wspace=0.25
-    )
     return fig
 
 
@@ -114,15 +115,27 @@ def profile_figure(data: dict):
     fig = mpl.figure.Figure(figsize=(9, 5.5))
     ax = fig.subplots()
     colours = _colours(mpl, data["order"])
-    for label in data["order"]:
-        ax.step(
-            [*taus, right],
-            [*fraction[label], fraction[label][-1]],
-            where="post",
-            lw=1.8,
-            color=colours[label],
-            label=f"{label} (mean rank {data['mean_rank'][label]:.2f})",
+    n = len(data["order"])
+    for i, label in enumerate(data["order"]):
+        # Optimizers often share a profile (the same fraction at every tau): each has its own
+        # line style, and its markers sit at its own place along every step, so where the
+        # lines coincide the markers still show each one.
+        look = {
+            "color": colours[label],
+            "ls": LINE_STYLES[i % len(LINE_STYLES)],
+            "marker": MARKERS[i % len(MARKERS)],
+            "ms": 6,
+        }
+        steps_x, steps_y = [*taus, right], [*fraction[label], fraction[label][-1]]
+        ax.step(steps_x, steps_y, where="post", lw=1.8, **{**look, "marker": "none"})
+        ends = [*taus[1:], right]
+        ax.plot(
+            [a * (b / a) ** ((i + 1) / (n + 1)) for a, b in zip(taus, ends)],
+            fraction[label],
+            **{**look, "ls": "none"},
         )
+        # The legend's sample: the line style and the marker together.
+        ax.plot([], [], lw=1.8, **look, label=f"{label} (mean rank {data['mean_rank'][label]:.2f})")
     ax.set_xscale("log", base=2)
     ax.set_xlim(1, right)
     ax.set_ylim(-0.02, 1.02)

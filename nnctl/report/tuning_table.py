@@ -35,8 +35,8 @@ def print_tuning(data: dict) -> None:
                 edge or "-",
                 str(entry["trials"]),
                 _num(entry["selection_value"]),
-                _num(final.get("best_val_loss_mean"), final.get("best_val_loss_std")),
-                _num(final.get("best_val_metric_mean"), final.get("best_val_metric_std")),
+                _num(final.get("final_val_loss_mean"), final.get("final_val_loss_std")),
+                _num(final.get("final_val_metric_mean"), final.get("final_val_metric_std")),
             ]
         )
     metric = data.get("metric") or "val metric"
@@ -44,7 +44,7 @@ def print_tuning(data: dict) -> None:
         f"tuning of {data['config']}: {ranges}, {tuning['budget']} trials per optimizer "
         f"({tuning['search']}, seed {tuning['seed']}), chosen by {tuning['select']}; the "
         f"last two columns: the chosen setting over seeds {', '.join(map(str, data['seeds']))}"
-        f" (mean±std)"
+        f" (mean±std of the final scores: the weights each run delivered)"
     )
     _emit(
         title,
@@ -55,8 +55,8 @@ def print_tuning(data: dict) -> None:
             "edge",
             "trials",
             tuning["select"],
-            "best val loss",
-            f"best {metric}",
+            "val loss",
+            metric,
         ],
         rows,
         no_wrap=(0,),

@@ -16,7 +16,7 @@ from nnctl.data.scaling import scale_target, unscale_target
 from nnctl.data.table import ColumnTable
 from nnctl.errors import UsageError
 from nnctl.nn.metrics import task_metrics
-from nnctl.runs import checkpoint
+from nnctl.runs import checkpoint as checkpoint_files
 from nnctl.util.rng import make_streams
 
 
@@ -82,9 +82,44 @@ class LoadedModel:
             )
 
 
-def load_model(run_or_ckpt: str | Path, prefer: str = "best") -> LoadedModel:
-    path = checkpoint.find_checkpoint(run_or_ckpt, prefer=prefer)
-    arrays, meta = checkpoint.load(path)
+# Which weights of a run folder to use: the ones training delivered (checkpoints/last.npz: the
+# last epoch's, or the best epoch's with early_stopping.restore_best), the best epoch's by the
+# validation monitor (best.npz), or the last saved state (last.npz, the same file as delivered).
+CHECKPOINT_CHOICES = ("delivered", "best", "last")
+
+
+def checkpoint_path(run_or_ckpt: str | Path, choice: str = "delivered") -> Path:
+    """The .npz file `choice` names in a run folder; a .npz path is used as it is (with
+    "delivered"). UsageError naming the folder when the file is not there."""
+    if choice not in CHECKPOINT_CHOICES:
+        raise UsageError(
+            f"--checkpoint: expected one of {', '.join(CHECKPOINT_CHOICES)}, found {choice!r}"
+        )
+    path = Path(run_or_ckpt)
+    if not path.is_dir():
+        if choice != "delivered":
+            raise UsageError(
+                f"--checkpoint {choice}: picks a file of a run folder; {path} is not a folder "
+                "(give the run folder, or the .npz without --checkpoint)"
+            )
+        return checkpoint_files.find_checkpoint(path)
+    if choice == "delivered":
+        return checkpoint_files.find_checkpoint(path, prefer="last")
+    candidate = path / "checkpoints" / f"{choice}.npz"
+    if not candidate.exists():
+        raise UsageError(
+            f"{path}: --checkpoint {choice}: expected checkpoints/{choice}.npz, found no such file"
+        )
+    return candidate
+
+
+def load_model(run_or_ckpt: str | Path, checkpoint: str = "delivered") -> LoadedModel:
+    """The model of a run folder's `checkpoint` (see CHECKPOINT_CHOICES) or of a .npz file."""
+    path = checkpoint_path(run_or_ckpt, checkpoint)
+    arrays, meta = checkpoint_files.load(path)
+    if checkpoint == "delivered" and Path(run_or_ckpt).is_dir() and _delivered_best_npz(path, meta):
+        path = path.with_name("best.npz")
+        arrays, meta = checkpoint_files.load(path)
     return model_from_checkpoint(arrays, meta, path)
 
 
@@ -112,6 +147,29 @@ def model_from_checkpoint(arrays: dict, meta: dict, path: Path | str) -> LoadedM
     )
     model.load_state_dict(arrays, path)
     return LoadedModel(model, meta, path)
+
+
+def _delivered_best_npz(last: Path, meta: dict) -> bool:
+    """True for a run folder written before last.npz held the delivered weights: a finished
+    run with early_stopping.restore_best whose last.npz has no `delivered` entry delivered the
+    weights of its best.npz (its summary.json's final scores are theirs)."""
+    import json
+
+    # The meta is not checked yet (a damaged one is refused later, with its own message).
+    stopping = meta.get("config")
+    for key in ("train", "early_stopping"):
+        stopping = stopping.get(key) if isinstance(stopping, dict) else None
+    if "delivered" in meta or not (isinstance(stopping, dict) and stopping.get("restore_best")):
+        return False
+    summary = last.parent.parent / "summary.json"
+    best = last.with_name("best.npz")
+    if last.name != "last.npz" or not summary.is_file() or not best.is_file():
+        return False
+    try:
+        status = json.loads(summary.read_text(encoding="utf-8")).get("status")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return status in ("completed", "early_stopped", "converged")
 
 
 def _check_meta(path: Path, meta: dict) -> None:
@@ -239,9 +297,15 @@ def _load_bound_file(
 
 
 def evaluate(
-    run_or_ckpt, data_spec: str | None = None, split: str = "val", data_format: str = "auto"
+    run_or_ckpt,
+    data_spec: str | None = None,
+    split: str = "val",
+    data_format: str = "auto",
+    checkpoint: str = "delivered",
 ) -> dict:
-    loaded = load_model(run_or_ckpt)
+    """Loss and metrics of a run's model (`checkpoint`: which weights, see CHECKPOINT_CHOICES)
+    on its own `split` or on other data."""
+    loaded = load_model(run_or_ckpt, checkpoint)
     X, y, source, _ = _eval_data(loaded, data_spec, split, data_format=data_format)
     return scores(loaded, X, y, source)
 
@@ -269,12 +333,18 @@ def scores(loaded: LoadedModel, X: np.ndarray, y: np.ndarray, source: str) -> di
 
 
 def predict_rows(
-    run_or_ckpt, data_path: str, proba: bool = False, data_format: str = "auto", keep=()
+    run_or_ckpt,
+    data_path: str,
+    proba: bool = False,
+    data_format: str = "auto",
+    keep=(),
+    checkpoint: str = "delivered",
 ):
     """(header, rows) of predictions with the original class labels (regression: in the
     target's own units); `keep` columns copied first. A row with a missing cell that the model
-    does not impute (data.missing: drop_rows) gets empty prediction cells."""
-    loaded = load_model(run_or_ckpt)
+    does not impute (data.missing: drop_rows) gets empty prediction cells. `checkpoint`: which
+    weights of a run folder (see CHECKPOINT_CHOICES)."""
+    loaded = load_model(run_or_ckpt, checkpoint)
     if proba and loaded.meta["task"] == "regression":
         raise UsageError(
             f"--proba: {loaded.path} is a regression model; it predicts values, "

@@ -120,6 +120,9 @@ class TrainState:
     stop_by_signal: bool = False
     saving: bool = False  # stopping on stop_signal, the state is being saved: signals wait
     stop_training: bool = False  # a callback ended training at this epoch's end
+    status: str | None = (
+        None  # how fit ended (completed, early_stopped, converged): for on_train_end
+    )
     started: float = field(default_factory=time.perf_counter)
 
     @property

@@ -1,4 +1,9 @@
-"""summary.json: how a run ended, its counts, its best epoch and its final scores."""
+"""summary.json: how a run ended, its counts, its best epoch and its final scores.
+
+`final` holds the scores of the weights the run delivers (checkpoints/last.npz: what eval,
+predict and the API use by default): the last epoch's, or with early_stopping.restore_best the
+best epoch's; `delivered_epoch` says which epoch they come from (null after a divergence: last.npz
+then holds the last finite state saved)."""
 
 from __future__ import annotations
 
@@ -41,8 +46,17 @@ def write_summary(state, status: str, message: str | None = None) -> dict:
         "loss_units": LOSS_UNITS_SCALED if d.target_scaler is not None else "target",
         "best_epoch": state.best.epoch,
         "best": best_row,
+        "delivered_epoch": _delivered_epoch(state, status),
         "final": final,
         "elapsed_s": round(state.elapsed(), 4),
     }
     run_folder.write_summary(state.run_dir, summary)
     return summary
+
+
+def _delivered_epoch(state, status: str) -> int | None:
+    if status == "diverged":
+        return None
+    stopping = state.cfg["train"]["early_stopping"]
+    restored = stopping and stopping["restore_best"] and status != "interrupted"
+    return state.best.epoch if restored else state.counters.epoch

@@ -29,6 +29,9 @@ class Trainer:
     ):
         self.state = build_state(cfg, run_dir, base_dir)
         self.callbacks = CallbackList(registry.make_callbacks(self.state, reporter, callbacks))
+        # A finished run's status when its last.npz holds the delivered (restored best) weights:
+        # a resume of it trains nothing more (see train/callbacks/checkpointing.py).
+        self.finished: str | None = None
 
     @property
     def model(self):
@@ -47,8 +50,11 @@ class Trainer:
             # Overflow and NaN are detected and reported as divergence; NumPy's own warnings
             # about them would only add noise to that message.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                callbacks.on_train_start(state)
-                status = fit(state, callbacks)
+                if self.finished:
+                    status = self.finished
+                else:
+                    callbacks.on_train_start(state)
+                    status = fit(state, callbacks)
         except BaseException as exc:
             callbacks.on_exception(state, exc)
             if isinstance(exc, Interrupted):
@@ -56,6 +62,7 @@ class Trainer:
             elif isinstance(exc, TrainingFailed):
                 exc.summary = write_summary(state, "diverged", str(exc))
             raise
+        state.status = status
         callbacks.on_train_end(state)
         return write_summary(state, status)
 
@@ -92,6 +99,9 @@ class Trainer:
                 f"{type(exc).__name__} {exc})"
             ) from None
         state.restore_best_weights(arrays, source)
+        delivered = meta.get("delivered")
+        if isinstance(delivered, dict) and isinstance(delivered.get("status"), str):
+            self.finished = delivered["status"]
 
 
 def train(cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None, callbacks=()) -> dict:

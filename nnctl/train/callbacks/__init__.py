@@ -62,9 +62,9 @@ def make_callbacks(state, reporter, extra=()) -> list[Callback]:
         MetricsLog(state.run_dir),
         ProgressReport(reporter),
         BestWeights(stopping["min_delta"] if stopping else 0.0),
-        Checkpointing(state.run_dir, callbacks),  # after BestWeights: saves its snapshot
-        # After Checkpointing: the last state is saved before restore_best replaces it.
-        *([EarlyStopping(stopping["patience"], stopping["restore_best"])] if stopping else []),
+        # After BestWeights: saves its snapshot (and, with restore_best, ends on it).
+        Checkpointing(state.run_dir, callbacks, bool(stopping and stopping["restore_best"])),
+        *([EarlyStopping(stopping["patience"])] if stopping else []),
         *user_callbacks([*extra, *_EVERY_RUN.get()]),
     ]
     return callbacks

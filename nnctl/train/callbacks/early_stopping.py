@@ -6,16 +6,12 @@ from nnctl.train.callbacks.base import Callback
 
 
 class EarlyStopping(Callback):
-    """Ends training after `patience` epochs without a better state.best; with `restore_best`,
-    the run ends on the best weights (after the checkpoints of the last state are written)."""
+    """Ends training after `patience` epochs without a better state.best. (`restore_best` is
+    Checkpointing's: the run's last save delivers the best weights.)"""
 
-    def __init__(self, patience: int, restore_best: bool):
-        self.patience, self.restore_best = patience, restore_best
+    def __init__(self, patience: int):
+        self.patience = patience
 
     def on_epoch_end(self, state, row: dict) -> None:
         if state.best.bad_epochs >= self.patience:
             state.stop_training = True
-
-    def on_train_end(self, state) -> None:
-        if self.restore_best:
-            state.model.load_state_dict(state.best.weights, "the best weights")
