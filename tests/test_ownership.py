@@ -116,6 +116,14 @@ def test_a_plan_naming_a_folder_outside_the_comparison_is_refused(
         (lambda p: p["tasks"][0].update(settings=[]), ["tasks[0].settings", "a mapping"]),
         (lambda p: p["tasks"][0].pop("label"), ["tasks[0]", "missing key 'label'"]),
         (lambda p: p.update(target_loss="low"), ["target_loss", "a number"]),
+        (
+            lambda p: p["tasks"][1]["cfg"]["train"].update(epochs="many"),
+            ["tasks[1].cfg", "train.epochs", "'many'"],
+        ),
+        (
+            lambda p: p["tasks"][0]["cfg"]["data"].update(val_fraction=None),
+            ["tasks[0].cfg", "data"],
+        ),
     ],
 )
 def test_every_field_of_plan_json_is_checked(comparison, tmp_path, change, fragments):

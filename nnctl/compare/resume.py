@@ -142,8 +142,27 @@ def plan_from_json(data, path: Path) -> Plan:
         if task["folder"] in folders:
             raise UsageError(f"{where}.folder: {task['folder']!r} is another run's folder too")
         folders.add(task["folder"])
+        if task["cfg"] is not None:
+            _check_resolved(task["cfg"], f"{where}.cfg")
         plan.tasks.append(RunTask(**task))
     return plan
+
+
+def _check_resolved(cfg: dict, where: str) -> None:
+    """A run's config in plan.json must be a resolved config, as the plan wrote it: resolving
+    it again checks every key and value, and changes nothing."""
+    from nnctl.config import resolve
+
+    try:
+        again = resolve(cfg, where)
+    except UsageError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+    changed = sorted(key for key in set(cfg) | set(again) if cfg.get(key) != again.get(key))
+    if changed:
+        raise UsageError(
+            f"{where}: not the resolved config nnctl wrote (section {changed[0]!r} differs "
+            "from its resolved form)"
+        )
 
 
 def finished_result(out_dir: Path, task: RunTask) -> dict | None:
