@@ -276,6 +276,9 @@ def test_convert_force_replaces_only_a_shard_folder_holding_nothing_else(tmp_pat
     convert = ("data", "convert", "d.csv", "--out", "shards", "--force")
     assert run_nnctl(*convert, cwd=tmp_path).returncode == 0
     assert run_nnctl(*convert, cwd=tmp_path).returncode == 0  # its own folder: replaced
+    (tmp_path / "shards" / ".nnctl").unlink()  # as an nnctl before stamps wrote it
+    assert run_nnctl(*convert, cwd=tmp_path).returncode == 0  # known by its layout
+    assert (tmp_path / "shards" / ".nnctl").is_file()
     (tmp_path / "shards" / "README.txt").write_text("what these shards are\n")
     before = tree_digest(tmp_path / "shards")
     proc = run_nnctl(*convert, cwd=tmp_path)

@@ -132,13 +132,13 @@ def check_out_path(path: str | os.PathLike, option: str = "--out", inputs=()) ->
     text = os.fspath(path)
     if not str(text).strip():
         raise UsageError(f"{option} '': expected a folder name, found an empty path")
-    resolved = Path(os.path.abspath(os.path.expanduser(text)))
-    real = Path(os.path.realpath(resolved))
+    real = Path(os.path.realpath(os.path.abspath(text)))
     here = Path(os.path.realpath(os.getcwd()))
     home = Path(os.path.realpath(os.path.expanduser("~")))
     if real == Path(real.anchor):
         raise UsageError(f"{option} {text}: the file system root; choose a new folder")
-    if real == home:
+    # '~' reaches nnctl unexpanded when quoted: it still means the home folder to the user
+    if real == home or Path(os.path.realpath(os.path.expanduser(text))) == home:
         raise UsageError(f"{option} {text}: the home folder; choose a new folder inside it")
     if real == here or real in here.parents:
         raise UsageError(
