@@ -78,8 +78,8 @@ def create(path: Path, force: bool = False, unique: bool = True) -> Path:
         raise UsageError(f"{path}: exists and is not a folder; choose another --out")
     if path.exists() and any(path.iterdir()):
         if force:
+            lock(path)  # first: another nnctl still writing it is "in use", not "foreign"
             ownership.check_replaceable(path, RUN_LAYOUT)
-            lock(path)
             for name in RUN_FILES:
                 target = path / name
                 if target.is_dir():
