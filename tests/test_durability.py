@@ -140,6 +140,7 @@ def test_a_run_folder_is_never_overwritten_silently(tmp_path):
     proc = run_nnctl("train", "c.yaml", "--out", out / "notes.txt", "-q", cwd=tmp_path)
     assert_clean_error(proc, 2, "notes.txt", "not a folder")
     assert (out / "notes.txt").read_text() == "mine"
-    # --force replaces the run files only
-    assert run_nnctl("train", "c.yaml", "--out", out, "--force", "-q", cwd=tmp_path).returncode == 0
-    assert (out / "notes.txt").read_text() == "mine" and (out / "summary.json").exists()
+    # --force replaces only a folder nnctl wrote: one holding the user's notes is refused
+    proc = run_nnctl("train", "c.yaml", "--out", out, "--force", "-q", cwd=tmp_path)
+    assert_clean_error(proc, 2, str(out), "notes.txt", "nnctl wrote")
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]

@@ -577,10 +577,14 @@ def test_bad_format_and_checkpoint_choices_are_refused(tmp_path):
     run = small_run(tmp_path)
     with pytest.raises(UsageError, match=r"--format: expected one of onnx, npz, json, found 'csv'"):
         export_run(run, "csv")
-    with pytest.raises(UsageError, match=r"--checkpoint: expected best, last or a checkpoint"):
+    with pytest.raises(
+        UsageError, match=r"--checkpoint: expected delivered, best, last or a checkpoint"
+    ):
         export_run(run, "json", checkpoint=tmp_path / "nope.npz")
     (run / "checkpoints" / "best.npz").unlink()
-    with pytest.raises(UsageError, match=r"no checkpoints/best\.npz in this run folder"):
+    with pytest.raises(
+        UsageError, match=r"--checkpoint best: expected checkpoints/best\.npz, found no such file"
+    ):
         export_run(run, "json", checkpoint="best")
 
 

@@ -32,9 +32,13 @@ class Comparison:
 
 
 def make_out_dir(out: Path | None, default: Path) -> Path:
-    """`--out` must be new or empty; the default gets -2, -3, ... rather than overwrite."""
+    """`--out` must be new or empty (and not the current, home or root folder); the default
+    gets -2, -3, ... rather than overwrite. The folder is locked for this process, as a run
+    folder is: a second nnctl cannot write into it (see lock_out_dir)."""
+    from nnctl.util.ownership import check_out_path
+
     if out is not None:
-        path = Path(out)
+        path = check_out_path(out)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise UsageError(f"{path}: exists and is not an empty folder; choose another --out")
     else:
@@ -42,8 +46,23 @@ def make_out_dir(out: Path | None, default: Path) -> Path:
         while path.exists():
             path = Path(default).with_name(f"{Path(default).name}-{n}")
             n += 1
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from nnctl.errors import write_failed
+
+        raise write_failed(path, exc) from None
+    lock_out_dir(path)
     return path
+
+
+def lock_out_dir(out_dir: Path) -> None:
+    """Hold the comparison (or sweep) folder's lock until this process ends (flock, as for a
+    run folder): a `--resume` started while another nnctl still runs the comparison is exit 2
+    instead of deleting that process's runs in progress."""
+    from nnctl.runs.run_folder import lock
+
+    lock(out_dir, "comparison folder")
 
 
 def progress_line(done: int, total: int, task: RunTask, result: dict) -> str:
@@ -111,6 +130,7 @@ def resume_comparison(out_dir: Path, kind: str, executor=None, quiet: bool = Fal
 
     out_dir = Path(out_dir)
     plan = read_plan(out_dir, kind)
+    lock_out_dir(out_dir)  # before anything is removed: a process still running it keeps it
     finished = {}
     for task in plan.tasks:
         if task.cfg is not None and (result := finished_result(out_dir, task)) is not None:
@@ -121,6 +141,17 @@ def resume_comparison(out_dir: Path, kind: str, executor=None, quiet: bool = Fal
 
 def _run(
     plan: Plan, out_dir: Path, executor, quiet: bool, finished: dict, extra: dict | None = None
+) -> Comparison:
+    from nnctl.runs.run_folder import unlock
+
+    try:
+        return _run_locked(plan, out_dir, executor, quiet, finished, extra)
+    finally:
+        unlock(out_dir)  # a long-lived process (the Python API) keeps no lock it is done with
+
+
+def _run_locked(
+    plan: Plan, out_dir: Path, executor, quiet: bool, finished: dict, extra: dict | None
 ) -> Comparison:
     from nnctl.compare.resume import COMMANDS
     from nnctl.report.runs_progress import RunsProgress

@@ -10,13 +10,27 @@ lists the task (nnctl/nn/kinds.py).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 
 def _yaml_text(value) -> str:
-    """A scalar or list as YAML flow text (JSON strings are valid YAML)."""
-    return json.dumps(value, ensure_ascii=False)
+    """A string or list of strings as one line of YAML flow text, written by the YAML library
+    with every string double-quoted: a column name holding a line break, `#`, `: ` or a
+    control character reads back as that name, never as YAML structure."""
+    import yaml
+
+    text = yaml.safe_dump(
+        value, default_flow_style=True, default_style='"', allow_unicode=True, width=1 << 30
+    )
+    return text.strip().removesuffix("...").strip()
+
+
+def _comment_safe(line: str) -> str:
+    """One line of the file with every character YAML could take for a line break (or would
+    refuse) escaped: a header shown in a comment stays inside the comment."""
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in line
+    )
 
 
 def starter_kind(task: str):
@@ -130,4 +144,4 @@ def starter_config(data_path: str, target: str | None, model: str | None = None,
             "optimizer: {name: lbfgs}   # full batch; no learning rate to tune",
             "train: {epochs: 100}       # L-BFGS iterations (stops early when converged)",
         ]
-    return "\n".join(out) + "\n"
+    return "\n".join(_comment_safe(line) for line in out) + "\n"

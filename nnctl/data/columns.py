@@ -115,8 +115,9 @@ def incomplete_rows(table: ColumnTable, names: list[str]) -> np.ndarray:
 
 def used_columns(table: ColumnTable, drop: list[str]) -> list[str]:
     """The table's columns minus `drop` (each dropped name must exist)."""
+    present, dropped = set(table.names), set(drop)
     for name in drop:
-        if name not in table.names:
+        if name not in present:
             shown = '""' if name == "" else repr(name)
             raise UsageError(
                 f"{table.source}: data.drop names column {shown}, which is not in "
@@ -125,11 +126,9 @@ def used_columns(table: ColumnTable, drop: list[str]) -> list[str]:
             )
     # An unnamed column without a single value is what a trailing delimiter on every line
     # makes (a spreadsheet export): nothing to use, nothing to ask about.
-    used = [
-        n for n in table.names if n not in set(drop) and not (n == "" and table.missing(n).all())
-    ]
+    used = [n for n in table.names if n not in dropped and not (n == "" and table.missing(n).all())]
     for j, name in enumerate(table.names):
-        if name == "" and name in used:
+        if name == "" and name in used:  # at most one: names are unique
             raise UsageError(
                 f"{table.source}: column {j + 1} has no name (R row names or a "
                 'pandas index?); leave it out with data.drop: [""]'
@@ -141,13 +140,14 @@ def used_columns(table: ColumnTable, drop: list[str]) -> list[str]:
 
 def _categorical_names(table: ColumnTable, used: list[str], categorical) -> list[str]:
     if isinstance(categorical, list):
+        present, listed = set(table.names), set(categorical)
         for name in categorical:
-            if name not in table.names:
+            if name not in present:
                 raise UsageError(
                     f"{table.source}: data.categorical names column {name!r}, which "
                     f"is not in the file{closest(name, table.names)}"
                 )
-        return [n for n in used if n in set(categorical)]
+        return [n for n in used if n in listed]
     text = [n for n in used if table.is_text(n)]
     for name in text:
         _refuse_stray_text(table, name)
@@ -283,10 +283,12 @@ class ColumnPipeline:
         return [n for s in self.specs for n in s.output_names()]
 
     def check_columns(self, table: ColumnTable, where: str) -> None:
-        absent = [n for n in self.input_names if n not in table.names]
+        present, used = set(table.names), self.input_names
+        absent = [n for n in used if n not in present]
         if absent:
             shown = ", ".join(repr(n) for n in absent[:10])
-            spare = [n for n in table.names if n not in self.input_names]  # could be a typo
+            wanted = set(used)
+            spare = [n for n in table.names if n not in wanted]  # could be a typo
             raise UsageError(
                 f"{table.source}: no column {shown}{closest(absent[0], spare)}; "
                 f"{where} uses the columns {', '.join(self.input_names[:30])} "
@@ -359,21 +361,47 @@ class ColumnPipeline:
 
     @classmethod
     def from_dict(cls, state, where: str = "columns") -> ColumnPipeline:
-        try:
-            if state["missing"] not in MISSING_MODES:
-                raise ValueError("missing")
-            specs = []
-            for c in state["columns"]:
-                spec = ColumnSpec(str(c["name"]), c["kind"], c.get("fill"), c.get("categories"))
-                if spec.kind not in ("numeric", "categorical") or (
-                    spec.kind == "categorical" and not isinstance(spec.categories, list)
+        """The pipeline `to_dict` wrote, every field checked: UsageError naming `where`, the
+        key and what was found (a checkpoint's meta or a dataset.json edited by hand)."""
+
+        def refuse(key: str, expected: str, value):
+            found = "null" if value is None else f"{type(value).__name__} {value!r:.60}"
+            raise UsageError(f"{where}{key}: expected {expected}, found {found}")
+
+        def is_number(value) -> bool:
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+        if not isinstance(state, dict):
+            refuse("", "a mapping with missing and columns", state)
+        if state.get("missing") not in MISSING_MODES:
+            refuse(".missing", f"one of {', '.join(MISSING_MODES)}", state.get("missing"))
+        if not isinstance(state.get("columns"), list):
+            refuse(".columns", "a list of columns", state.get("columns"))
+        specs = []
+        for i, c in enumerate(state["columns"]):
+            at = f".columns[{i}]"
+            if not isinstance(c, dict):
+                refuse(at, "a mapping (name, kind, fill, categories)", c)
+            name, kind, fill, categories = (
+                c.get(k) for k in ("name", "kind", "fill", "categories")
+            )
+            if not isinstance(name, str):
+                refuse(f"{at}.name", "a column name (a string)", name)
+            if kind == "numeric":
+                if fill is not None and not is_number(fill):
+                    refuse(f"{at}.fill", "a number or null", fill)
+                if categories is not None:
+                    refuse(f"{at}.categories", "null for a numeric column", categories)
+            elif kind == "categorical":
+                if not isinstance(categories, list) or not all(
+                    isinstance(v, str) for v in categories
                 ):
-                    raise ValueError(spec.name)
-                specs.append(spec)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UsageError(
-                f"{where}: not a column pipeline ({type(exc).__name__} {exc})"
-            ) from None
+                    refuse(f"{at}.categories", "a list of category names (strings)", categories)
+                if fill is not None and fill not in categories:
+                    refuse(f"{at}.fill", "one of the column's categories or null", fill)
+            else:
+                refuse(f"{at}.kind", "numeric or categorical", kind)
+            specs.append(ColumnSpec(name, kind, fill, categories))
         return cls(specs, state["missing"])
 
     @classmethod

@@ -76,19 +76,43 @@ def read_csv(
             line = reader.line_num if reader is not None else 1
             raise UsageError(f"{path}: line {line}: malformed CSV ({exc})") from None
     raise UsageError(
-        f"{path}: line {_first_undecodable_line(path, max_bytes)}: not UTF-8 text "
-        "(is this a CSV file? set data.format if not)"
+        not_utf8_message(path, max_bytes, "is this a CSV file? set data.format if not")
     )
 
 
-def _first_undecodable_line(path: Path, max_bytes: int) -> int:
+UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def not_utf8_message(path: Path, max_bytes: int, hint: str = "") -> str:
+    """'data.csv: line 3: not UTF-8 text (byte 0xe9 at offset 41); looks like Latin-1 ...:
+    re-save it as UTF-8'. The file is read in blocks up to its first undecodable byte."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, lines, first = 0, 1, b""
     with open_binary(path, max_bytes) as binary:
-        data = binary.read()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return data[: exc.start].count(b"\n") + 1
-    return 1
+        while block := binary.read(1 << 20):
+            first = first or block[:4]
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                at = offset + exc.start
+                lines += block[: exc.start].count(b"\n")
+                bad = block[exc.start : exc.start + 4]
+                break
+            offset += len(block)
+            lines += block.count(b"\n")
+        else:
+            at, bad = offset, b""  # a multi-byte character cut off by the end of the file
+    if first.startswith(UTF16_MARKS):
+        guess = "looks like UTF-16"
+    elif bad and any(0x80 <= byte <= 0x9F for byte in bad[:1]):
+        guess = "looks like Windows-1252"
+    else:
+        guess = "looks like Latin-1 (ISO-8859-1) or Windows-1252"
+    byte = f"byte 0x{bad[:1].hex()} at offset {at}" if bad else f"cut off at offset {at}"
+    extra = f" ({hint})" if hint else ""
+    return f"{path}: line {lines}: not UTF-8 text ({byte}); {guess}: re-save it as UTF-8{extra}"
 
 
 def _is_blank(row: list[str]) -> bool:

@@ -47,7 +47,32 @@ def read_description(folder: Path) -> dict | None:
         raise UsageError(f"{path}: not a readable dataset description ({exc})") from None
     if not isinstance(description, dict):
         raise UsageError(f"{path}: expected a JSON object describing the dataset")
+    for key, value in description.items():
+        check = DESCRIPTION_FIELDS.get(key)
+        if check is not None and not check[0](value):
+            found = "null" if value is None else f"{type(value).__name__} {value!r:.60}"
+            raise UsageError(f"{path}: {key}: expected {check[1]}, found {found}")
     return description
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_names(value) -> bool:
+    return isinstance(value, list) and all(isinstance(name, str) for name in value)
+
+
+DESCRIPTION_FIELDS = {  # key of dataset.json -> (check, what it must be); others are ignored
+    "source": (lambda v: isinstance(v, str), "a string (the CSV converted)"),
+    "rows": (_is_count, "a count of rows (an integer >= 0)"),
+    "shards": (_is_count, "a count of shards (an integer >= 0)"),
+    "dtype": (lambda v: v in ("float32", "float64"), "float32 or float64"),
+    "target": (lambda v: v is None or isinstance(v, str), "the target column's name or null"),
+    "target_kind": (lambda v: v in ("numeric", "labels"), "numeric or labels"),
+    "feature_names": (_is_names, "a list of feature names (strings)"),
+    "columns": (lambda v: v is None or isinstance(v, dict), "the column pipeline (a mapping)"),
+}
 
 
 def open_dataset(

@@ -39,13 +39,18 @@ class ColumnTable:
     lines: np.ndarray
     source: str
     raw_text: dict[str, np.ndarray] = field(default_factory=dict)
+    # name -> position: a column by name in constant time (a table may have 100,000 columns)
+    _position: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        self._position = {name: j for j, name in enumerate(self.names)}
 
     @property
     def n_rows(self) -> int:
         return int(len(self.lines))
 
     def column(self, name: str) -> np.ndarray:
-        return self.values[self.names.index(name)]
+        return self.values[self._position[name]]
 
     def is_text(self, name: str) -> bool:
         return self.column(name).dtype == object

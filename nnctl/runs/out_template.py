@@ -20,6 +20,13 @@ def _text(value) -> str:
     return str(value)
 
 
+def _path_part(text: str) -> str:
+    """A value as part of one folder name: no separator, and no value made only of dots (`..`
+    would move the run out of the folder the template names)."""
+    text = text.replace("/", "_").replace("\\", "_").replace("\0", "_")
+    return "_" * len(text) if set(text) == {"."} else text
+
+
 def fill(template: str, cfg: dict) -> str:
     """`template` with every {dotted.key} replaced by its value in `cfg`; a UsageError names a
     key the config does not have."""
@@ -34,6 +41,6 @@ def fill(template: str, cfg: dict) -> str:
                     "{model.kind}, {optimizer.name}, {optimizer.lr}, {seed})"
                 )
             node = node[part]
-        return _text(node).replace("/", "_")
+        return _path_part(_text(node))
 
     return FIELD.sub(value_of, template)

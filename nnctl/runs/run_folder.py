@@ -14,11 +14,48 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
-from nnctl.util.atomic import TEMP_SUFFIX, append_line, write_text
 from nnctl.errors import UsageError, write_failed
+from nnctl.util import ownership
+from nnctl.util.atomic import TEMP_SUFFIX, append_line, write_text
 from nnctl.util.input_files import stat_regular_file
 
 RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "checkpoints")
+CHECKPOINT_FILES = ("last.npz", "best.npz")
+
+
+def _written_by_nnctl(folder: Path) -> bool:
+    """A run folder has config.yaml beside metrics.jsonl or checkpoints/ (no stamp: the run
+    folder's files are a contract scripts glob, and runs of every nnctl version look alike)."""
+    return ownership.is_real_file(folder / "config.yaml") and (
+        ownership.is_real_file(folder / "metrics.jsonl")
+        or ownership.is_real_folder(folder / "checkpoints")
+    )
+
+
+def _not_run_files(folder: Path) -> list[str]:
+    """Names in a run folder (and its checkpoints/) that training does not write."""
+    foreign = []
+    for name in ownership.entries(folder):
+        path = folder / name
+        if name == "checkpoints" and ownership.is_real_folder(path):
+            foreign += [
+                f"checkpoints/{inner}"
+                for inner in ownership.entries(path)
+                if not ownership.is_real_file(path / inner)
+                or (inner not in CHECKPOINT_FILES and not ownership.TEMP_FILE.match(inner))
+            ]
+        elif name not in RUN_FILES or name == "checkpoints" or not ownership.is_real_file(path):
+            foreign.append(name)
+    return foreign
+
+
+RUN_LAYOUT = ownership.Layout("run", _written_by_nnctl, _not_run_files)
+
+
+def is_own_run_folder(folder: str | os.PathLike) -> bool:
+    """True when `folder` is empty or a run folder holding only what training writes: one
+    nnctl may delete (a comparison's unfinished run, `--force`)."""
+    return ownership.is_own(folder, RUN_LAYOUT)
 
 
 def default_dir(config_path: str | Path | None, cfg: dict) -> Path:
@@ -33,13 +70,16 @@ def default_dir(config_path: str | Path | None, cfg: dict) -> Path:
 def create(path: Path, force: bool = False, unique: bool = True) -> Path:
     """Make the run folder, locked for this process (see `lock`). An existing non-empty one is
     never overwritten silently: with `unique` a suffix -2, -3, ... is added; with `force` the
-    old run files are removed first (refused while another process writes them)."""
-    path = Path(path)
+    old run files are removed first, when the folder is a run folder holding nothing else
+    (refused while another process writes them). The current folder, the home folder, the
+    root and folders holding the current one are refused (ownership.check_out_path)."""
+    path = ownership.check_out_path(path)
     if path.exists() and not path.is_dir():
         raise UsageError(f"{path}: exists and is not a folder; choose another --out")
     if path.exists() and any(path.iterdir()):
         if force:
-            lock(path)
+            lock(path)  # first: another nnctl still writing it is "in use", not "foreign"
+            ownership.check_replaceable(path, RUN_LAYOUT)
             for name in RUN_FILES:
                 target = path / name
                 if target.is_dir():
@@ -66,7 +106,7 @@ def create(path: Path, force: bool = False, unique: bool = True) -> Path:
 _locked: dict[str, int] = {}  # real path of a run folder -> the descriptor holding its lock
 
 
-def lock(run_dir: str | os.PathLike) -> None:
+def lock(run_dir: str | os.PathLike, what: str = "run folder") -> None:
     """Hold an exclusive lock on the run folder until this process ends, or UsageError when
     another process holds it ("in use"): two trainings never write one folder.
 
@@ -81,14 +121,14 @@ def lock(run_dir: str | os.PathLike) -> None:
     try:
         fd = os.open(run_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError as exc:
-        raise UsageError(f"{run_dir}: cannot open the run folder ({exc.strerror})") from None
+        raise UsageError(f"{run_dir}: cannot open the {what} ({exc.strerror})") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
         os.close(fd)
         if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
             raise UsageError(
-                f"{run_dir}: run folder in use by another nnctl process; wait for "
+                f"{run_dir}: {what} in use by another nnctl process; wait for "
                 "it to finish (or stop it, then --resume) or choose another "
                 "--out"
             ) from None
