@@ -29,7 +29,6 @@ def export_run(
     that cannot be written (nothing is left half-written)."""
     from nnctl.errors import UsageError
     from nnctl.export.describe import describe
-    from nnctl.train.inference import load_model
 
     if fmt not in FORMATS:
         raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, found {fmt!r}")
