@@ -73,7 +73,7 @@ def read_plan(out_dir: Path, kind: str) -> Plan:
 
 
 def finished_result(out_dir: Path, task: RunTask) -> dict | None:
-    """The result of a run whose folder is finished (as runner.execute returned it), or None."""
+    """The result of a run whose folder is finished (as one_run.execute returned it), or None."""
     import yaml
 
     from nnctl.runs.run_folder import read_metrics
