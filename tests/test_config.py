@@ -324,3 +324,25 @@ def test_the_closed_form_names_the_kinds_and_methods_that_apply():
         "optimizer.name: exact (the closed form) applies only to model.kind linreg, found "
         "softmax; use bfgs, cg, gd, lbfgs, newton or a first-order optimizer"
     )
+
+
+def test_config_init_picks_and_refuses_kinds_by_what_they_declare():
+    """The starter's kind for a task is the one whose `starter_for` lists it; a --model that
+    does not take the task is refused naming those that do (the kinds' `tasks`)."""
+    from nnctl.config.starter import starter_config
+    from nnctl.data.builtin import bundled_path
+
+    iris, diabetes = str(bundled_path("iris.csv")), str(bundled_path("diabetes.csv"))
+    assert "model: {kind: softmax}\n" in starter_config(iris, None)
+    assert "model: {kind: linreg}\n" in starter_config(diabetes, None)
+    mlp = starter_config(iris, None, "mlp")
+    assert "model: {kind: mlp, hidden: [64], activation: relu}\n" in mlp
+    assert "optimizer: {name: adam, lr: 0.001}\n" in mlp
+    with pytest.raises(UsageError) as info:
+        starter_config(iris, None, "logreg")
+    assert str(info.value) == (
+        "--model logreg: the target 'target' looks like multiclass classification; "
+        "use softmax or mlp"
+    )
+    with pytest.raises(UsageError, match="is numeric \\(regression\\); use linreg or mlp$"):
+        starter_config(diabetes, None, "softmax")

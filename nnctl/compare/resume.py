@@ -166,7 +166,7 @@ def _check_resolved(cfg: dict, where: str) -> None:
 
 
 def finished_result(out_dir: Path, task: RunTask) -> dict | None:
-    """The result of a run whose folder is finished (as runner.execute returned it), or None."""
+    """The result of a run whose folder is finished (as one_run.execute returned it), or None."""
     import yaml
 
     from nnctl.runs.run_folder import read_metrics

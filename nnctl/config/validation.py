@@ -219,10 +219,10 @@ def _check_combinations(cfg: dict, regs) -> None:
         defaults = {h.name: h.default for h in model_hypers()}
         for key in ("hidden", "activation"):
             if plain(cfg["model"][key]) != plain(defaults[key]):
-                users = or_list([k.name for k in kinds() if k.takes_hidden])
+                users = [k.name for k in kinds() if k.takes_hidden]
                 raise UsageError(
-                    f"model.{key}: applies to model.kind {users} only, found "
-                    f"{kind.name}; remove it (or use model.kind: mlp)"
+                    f"model.{key}: applies to model.kind {or_list(users)} only, found "
+                    f"{kind.name}; remove it (or use model.kind: {users[0]})"
                 )
     if is_full_batch(opt) and cfg["model"]["dropout"] > 0 and kind.takes_dropout:
         raise UsageError(

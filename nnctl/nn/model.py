@@ -2,8 +2,9 @@
 
 The model kinds (linreg, logreg, softmax, mlp) are objects in the `MODELS` registry (kinds.py):
 each says its head, default loss, tasks, settings and layers. `build_model` trusts its
-arguments: the config layer (nnctl/config/__init__.py, and nnctl/train/prepare.py where the data meets the
-config) has checked them and words the errors; a library caller gets a plain ValueError.
+arguments: the config layer (nnctl/config/validation.py, and nnctl/train/prepare.py where the
+data meets the config) has checked them and words the errors; a library caller gets a plain
+ValueError.
 """
 
 from __future__ import annotations

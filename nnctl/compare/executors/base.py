@@ -2,7 +2,7 @@
 
     executor.run(tasks, out_dir, done)   # done(task, result) in this process, in finish order
 
-`result` is what nnctl.compare.runner.execute returns: {index, status, message, summary, rows},
+`result` is what nnctl.compare.one_run.execute returns: {index, status, message, summary, rows},
 and by the time `done` is called the run folder out_dir/task.folder is complete on this machine
 (or absent for a run the model refused). An executor adds no numbers of its own: a run's
 numbers depend on its resolved config only, so every executor gives the same comparison.json.
