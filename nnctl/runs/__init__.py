@@ -1,0 +1,1 @@
+"""Run folders (layout, naming, lock) and checkpoints."""
