@@ -6,18 +6,12 @@ from __future__ import annotations
 
 import json
 import math
-from enum import Enum
 
 import pytest
 import typer
 
 from conftest import run_nnctl
-from nnctl.cli.values import choice_of, real_number, whole_number
-
-
-class Colour(str, Enum):
-    red = "red"
-    blue = "blue"
+from nnctl.cli.values import choice_of, completion_of, real_number, whole_number
 
 
 @pytest.mark.parametrize(
@@ -56,13 +50,14 @@ def test_not_numbers_say_what_was_typed(typed):
     assert caught.value.message == f"expected a number, found {typed!r}"
 
 
-def test_choices_are_the_enum_values():
-    parse = choice_of(Colour)
-    assert parse("red") is Colour.red
-    assert parse(Colour.blue) is Colour.blue  # the option's default comes in as a member
+def test_choices_are_matched_exactly_and_completed():
+    parse = choice_of("val", "train", "all")
+    assert [parse("val"), parse("all")] == ["val", "all"]
     with pytest.raises(typer.BadParameter) as caught:
-        parse("RED")
-    assert caught.value.message == "'RED' is not one of 'red', 'blue'."
+        parse("VAL")
+    assert caught.value.message == "'VAL' is not one of 'val', 'train', 'all'."
+    assert completion_of("val", "train", "all")("t") == ["train"]
+    assert completion_of("val", "train", "all")("") == ["val", "train", "all"]
 
 
 @pytest.mark.parametrize(
@@ -99,3 +94,30 @@ def test_well_formed_values_reach_the_command(tmp_path):
     done = run_nnctl("gradcheck", "iris-softmax", "--samples", " 8 ", "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["samples"] == 8
+
+
+def test_config_init_takes_the_model_kinds_of_the_registry(tmp_path, monkeypatch):
+    """--model is checked against nn.kinds.MODELS: the message lists its kinds, and a kind
+    registered there is no longer refused by the command line."""
+    from typer.testing import CliRunner
+
+    from nnctl.cli.app import app
+    from nnctl.nn import kinds
+
+    table = tmp_path / "t.csv"
+    table.write_text("x,target\n1,2\n2,4\n3,6\n")
+    refused = run_nnctl("config", "init", "--data", table, "--model", "cnn", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        "error: --model: expected linreg, logreg, softmax or mlp, found 'cnn'"
+    )
+
+    class Origin(kinds.ModelKind):
+        name = "origin"
+        doc = "linear regression through the origin"
+
+    monkeypatch.setattr(kinds.MODELS, "_entries", dict(kinds.MODELS._entries))
+    kinds._register(Origin)
+    done = CliRunner().invoke(app, ["config", "init", "--data", str(table), "--model", "cnn"])
+    assert done.exit_code == 2
+    assert "expected linreg, logreg, softmax, mlp or origin, found 'cnn'" in done.output

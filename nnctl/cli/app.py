@@ -3,7 +3,8 @@
 Each command lives in the module of its group (model_commands, compare_commands,
 config_commands, data_commands, catalog_commands) as a plain function; this file names it,
 gives it its one-line summary and its place in `nnctl --help`. Every command is a
-`MetavarCommand` (help_layout.py), so its arguments show by their metavar.
+`MetavarCommand` and every group a `PlainGroup` (help_layout.py): plain help, arguments shown by
+their metavar.
 
 No `from __future__ import annotations`: Typer reads the parameters' annotations at every start.
 Imports of NumPy and the engine happen inside the commands, so `nnctl --help` stays fast.
@@ -22,10 +23,11 @@ from nnctl.cli import (
     data_commands,
     model_commands,
 )
-from nnctl.cli.help_layout import MetavarCommand
+from nnctl.cli.help_layout import MetavarCommand, PlainGroup
 
 app = typer.Typer(
     name="nnctl",
+    cls=PlainGroup,
     help="Train and compare the classic models of a first deep-learning course (linear, logistic "
     "and softmax regression, the MLP) from YAML configs, in NumPy.\n\n"
     "Start with: nnctl examples, then nnctl train iris-softmax",
@@ -36,17 +38,19 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 config_app = typer.Typer(
+    cls=PlainGroup,
     help="Show, validate or describe configs.\n\n"
     "Example: nnctl config show iris-softmax optimizer.lr=0.1",
     short_help="Show, validate or describe configs.",
     no_args_is_help=True,
 )
 examples_app = typer.Typer(
+    cls=PlainGroup,
     help="List the example configs shipped with nnctl (with no command), "
     "or copy them.\n\nExample: nnctl examples copy examples",
     short_help="The example configs: list, or copy to a folder.",
 )
-data_app = typer.Typer(help="Prepare data files.", no_args_is_help=True)
+data_app = typer.Typer(cls=PlainGroup, help="Prepare data files.", no_args_is_help=True)
 
 
 def _version(value: bool):

@@ -18,12 +18,12 @@ from nnctl.cli.options import (
     QuietOption,
     RunDirOption,
     SetOption,
-    Split,
+    SplitOption,
     config_path,
     settings,
 )
 from nnctl.cli.process import command, print_json, write_stdout
-from nnctl.cli.values import choice_of, whole_number
+from nnctl.cli.values import whole_number
 
 
 @command
@@ -88,15 +88,7 @@ def eval_(
             "CSV columns are matched by header name.",
         ),
     ] = None,
-    split: Annotated[
-        Split,
-        typer.Option(
-            "--split",
-            metavar="val|train|all",
-            parser=choice_of(Split),
-            help="With the run's own data: val, train or all.",
-        ),
-    ] = Split.val,
+    split: SplitOption = "val",
     json_: JsonOption = False,
     data_format: FormatOption = "auto",
 ):
@@ -107,7 +99,7 @@ def eval_(
     from nnctl.report.tables import print_eval
     from nnctl.train.inference import evaluate
 
-    result = evaluate(run, data, split.value, data_format)
+    result = evaluate(run, data, split, data_format)
     if json_:
         print_json(result)
     else:

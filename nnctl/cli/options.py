@@ -6,14 +6,13 @@ No `from __future__ import annotations`: Typer reads these annotations at every 
 string annotations would each be eval()-ed.
 """
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from nnctl.cli.completion import complete_setting
-from nnctl.cli.values import real_number, whole_number
+from nnctl.cli.values import choice_of, completion_of, real_number, whole_number
 
 SetOption = Annotated[
     list[str] | None,
@@ -147,14 +146,17 @@ ResumeComparisonOption = Annotated[
 ]
 
 
-class Split(str, Enum):
-    """Which rows of the run's own data `eval` scores."""
-
-    val = "val"
-    train = "train"
-    all = "all"
-
-
+SPLITS = ("val", "train", "all")  # which rows of the run's own data `eval` scores
+SplitOption = Annotated[
+    str,
+    typer.Option(
+        "--split",
+        metavar="val|train|all",
+        parser=choice_of(*SPLITS),
+        autocompletion=completion_of(*SPLITS),
+        help="With the run's own data: val, train or all.",
+    ),
+]
 FormatOption = Annotated[
     str,
     typer.Option(

@@ -2,13 +2,11 @@
 
 Given to options as Typer's documented `parser=`: a malformed value is a usage error (exit 2)
 naming the option, what it expects and what was typed ("Invalid value for '--jobs' / '-j':
-expected an integer, found 'two'"), whichever Typer version does the parsing. A parser also
-receives the option's default (a number or an Enum member), which it returns as it is.
+expected an integer, found 'two'"), whichever Typer version does the parsing. A parser may also
+receive the option's default, which it returns as it is.
 """
 
 from __future__ import annotations
-
-from enum import Enum
 
 import typer
 
@@ -33,17 +31,22 @@ def real_number(value) -> float:
         raise typer.BadParameter(f"expected a number, found {value!r}") from None
 
 
-def choice_of(kind: type[Enum]):
-    """A parser for a member of the string Enum `kind`, typed as its value (`--split val`)."""
+def choice_of(*choices: str):
+    """A parser for one of the words `choices` (`--split val`), matched exactly."""
 
-    def parse(value) -> Enum:
-        if isinstance(value, kind):
+    def parse(value) -> str:
+        if value in choices:
             return value
-        try:
-            return kind(str(value))
-        except ValueError:
-            expected = ", ".join(repr(member.value) for member in kind)
-            raise typer.BadParameter(f"{value!r} is not one of {expected}.") from None
+        expected = ", ".join(repr(choice) for choice in choices)
+        raise typer.BadParameter(f"{value!r} is not one of {expected}.")
 
-    parse.__name__ = kind.__name__.lower()
     return parse
+
+
+def completion_of(*choices: str):
+    """The shell completion of an option that takes one of `choices`."""
+
+    def complete(incomplete: str) -> list[str]:
+        return [choice for choice in choices if choice.startswith(incomplete)]
+
+    return complete
