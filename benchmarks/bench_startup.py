@@ -11,9 +11,10 @@ to look when a figure is over its target.
 With `--against DIR`, every case is timed a second time with the nnctl package of DIR (a source
 tree, e.g. the base commit: `git archive BASE | tar -x -C DIR`) first on PYTHONPATH, interleaved
 with this one's in every round, and the ratio is printed: on a shared machine the absolute
-figures drift with the load, the ratio much less.
+figures drift with the load, the ratio much less. `--against-python PY` runs DIR's cases with
+another interpreter (a venv with the dependency versions DIR was made for).
 
-    python benchmarks/bench_startup.py [--repeats 9] [--imports] [--against DIR]
+    python benchmarks/bench_startup.py [--repeats 9] [--imports] [--against DIR [--against-python PY]]
 """
 
 from __future__ import annotations
@@ -59,11 +60,15 @@ def env_with(source: Path | None) -> dict:
 
 
 def run(
-    args: list[str], cwd: Path, python_flags: tuple[str, ...] = (), env: dict | None = None
+    args: list[str],
+    cwd: Path,
+    python_flags: tuple[str, ...] = (),
+    env: dict | None = None,
+    python: str = sys.executable,
 ) -> tuple[float, str]:
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, *python_flags, *args],
+        [python, *python_flags, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -96,8 +101,13 @@ def main():
     parser.add_argument(
         "--against", type=Path, metavar="DIR", help="a source tree to time alongside (ratio)"
     )
+    parser.add_argument(
+        "--against-python", default=sys.executable, metavar="PY", help="the interpreter for DIR"
+    )
     args = parser.parse_args()
-    trees = {"this": None} if args.against is None else {"this": None, "base": args.against}
+    trees = {"this": (None, sys.executable)}
+    if args.against is not None:
+        trees["base"] = (args.against, args.against_python)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         iris = [
@@ -120,13 +130,14 @@ def main():
         times = {(name, tree): [] for name in cases for tree in trees}
         for round_index in range(args.repeats + 1):  # round 0 warms up (bytecode caches)
             for name, (argv, _) in cases.items():
-                for tree, source in trees.items():
-                    seconds = run(argv, work, env=env_with(source))[0]
+                for tree, (source, python) in trees.items():
+                    seconds = run(argv, work, env=env_with(source), python=python)[0]
                     if round_index:
                         times[name, tree].append(seconds)
         print(f"median of {args.repeats} runs, {sys.executable}")
         if args.against is not None:
             print(f"  {'':<42} {'this':>9} {'base':>9} {'ratio':>6}   (base: {args.against})")
+            print(f"  base interpreter: {args.against_python}")
         for name, (_, target) in cases.items():
             ms = 1000 * statistics.median(times[name, "this"])
             verdict = (
