@@ -8,7 +8,13 @@ installed nnctl does (PYTHONDONTWRITEBYTECODE is dropped for them). With `--impo
 `nnctl train --help` and the iris run are listed (from `python -X importtime`), which is where
 to look when a figure is over its target.
 
-    python benchmarks/bench_startup.py [--repeats 9] [--imports]
+With `--against DIR`, every case is timed a second time with the nnctl package of DIR (a source
+tree, e.g. the base commit: `git archive BASE | tar -x -C DIR`) first on PYTHONPATH, interleaved
+with this one's in every round, and the ratio is printed: on a shared machine the absolute
+figures drift with the load, the ratio much less. `--against-python PY` runs DIR's cases with
+another interpreter (a venv with the dependency versions DIR was made for).
+
+    python benchmarks/bench_startup.py [--repeats 9] [--imports] [--against DIR [--against-python PY]]
 """
 
 from __future__ import annotations
@@ -46,15 +52,28 @@ def command_paths() -> list[list[str]]:
 CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def run(args: list[str], cwd: Path, python_flags: tuple[str, ...] = ()) -> tuple[float, str]:
+def env_with(source: Path | None) -> dict:
+    """The children's environment; with `source`, its nnctl package imported first."""
+    if source is None:
+        return CHILD_ENV
+    return {**CHILD_ENV, "PYTHONPATH": str(source)}
+
+
+def run(
+    args: list[str],
+    cwd: Path,
+    python_flags: tuple[str, ...] = (),
+    env: dict | None = None,
+    python: str = sys.executable,
+) -> tuple[float, str]:
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, *python_flags, *args],
+        [python, *python_flags, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
-        env=CHILD_ENV,
+        env=CHILD_ENV if env is None else env,
     )
     seconds = time.perf_counter() - start
     if done.returncode != 0:
@@ -79,7 +98,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--imports", action="store_true", help="list the largest imports")
+    parser.add_argument(
+        "--against", type=Path, metavar="DIR", help="a source tree to time alongside (ratio)"
+    )
+    parser.add_argument(
+        "--against-python", default=sys.executable, metavar="PY", help="the interpreter for DIR"
+    )
     args = parser.parse_args()
+    trees = {"this": (None, sys.executable)}
+    if args.against is not None:
+        trees["base"] = (args.against, args.against_python)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         iris = [
@@ -99,21 +127,29 @@ def main():
                 HELP_TARGET_MS,
             )
         cases["nnctl train iris-softmax.yaml"] = (iris, IRIS_TARGET_MS)
-        times = {name: [] for name in cases}
+        times = {(name, tree): [] for name in cases for tree in trees}
         for round_index in range(args.repeats + 1):  # round 0 warms up (bytecode caches)
             for name, (argv, _) in cases.items():
-                seconds = run(argv, work)[0]
-                if round_index:
-                    times[name].append(seconds)
+                for tree, (source, python) in trees.items():
+                    seconds = run(argv, work, env=env_with(source), python=python)[0]
+                    if round_index:
+                        times[name, tree].append(seconds)
         print(f"median of {args.repeats} runs, {sys.executable}")
+        if args.against is not None:
+            print(f"  {'':<42} {'this':>9} {'base':>9} {'ratio':>6}   (base: {args.against})")
+            print(f"  base interpreter: {args.against_python}")
         for name, (_, target) in cases.items():
-            ms = 1000 * statistics.median(times[name])
+            ms = 1000 * statistics.median(times[name, "this"])
             verdict = (
                 ""
                 if target is None
                 else f"  target {target} ms: {'ok' if ms <= target else 'OVER'}"
             )
-            print(f"  {name:<42} {ms:6.0f} ms{verdict}")
+            if args.against is None:
+                print(f"  {name:<42} {ms:6.0f} ms{verdict}")
+            else:
+                base_ms = 1000 * statistics.median(times[name, "base"])
+                print(f"  {name:<42} {ms:6.0f} ms {base_ms:6.0f} ms {ms / base_ms:6.2f}{verdict}")
         if args.imports:
             for name in ("nnctl --help", "nnctl train --help", "nnctl train iris-softmax.yaml"):
                 print(

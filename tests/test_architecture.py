@@ -319,3 +319,107 @@ def test_a_new_model_kind_is_one_class_in_kinds_py(monkeypatch):
     np.testing.assert_array_equal(model.predict(X), [1.0, 4.0])  # X w, no intercept
     with pytest.raises(UsageError, match="model.kind: nobias needs a regression target"):
         model_from_config(cfg, 3, 3, "multiclass", make_streams(0), np.float64)
+
+
+# ------------------------------------------------------------------------------------------------
+# The command line stands on Typer's and click's public API only (issue 20).
+
+LIBRARIES = ("typer", "click")
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _root_name(node: ast.AST) -> str | None:
+    """`typer` for `typer.core.TyperArgument.x`; None when the chain starts elsewhere."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def private_library_uses(source: str) -> list[str]:
+    """Every use of a private part of Typer or click in `source`: an import of an underscore
+    module or name, an underscore attribute reached from them, an attribute of theirs assigned
+    (or set with setattr), and any object's private attribute assigned from outside it (as
+    `param._runtime_param = ...` would be). Each as 'line N: what'."""
+    tree = ast.parse(source)
+    library_names = set()  # names this file binds to Typer or click (modules, classes)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in LIBRARIES:
+                    library_names.add((alias.asname or alias.name).split(".")[0])
+                    if any(map(_is_private, alias.name.split("."))):
+                        found.append(f"line {node.lineno}: import {alias.name}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in LIBRARIES:
+            for alias in node.names:
+                library_names.add(alias.asname or alias.name)
+                if any(map(_is_private, [*node.module.split("."), alias.name])):
+                    found.append(f"line {node.lineno}: from {node.module} import {alias.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _is_private(node.attr):
+            if _root_name(node) in library_names:
+                found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Delete):
+            targets = node.targets
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("setattr", "delattr")
+            and node.args
+        ):
+            targets = [ast.Attribute(value=node.args[0], attr="?", lineno=node.lineno)]
+        for target in targets:
+            if not isinstance(target, ast.Attribute):
+                continue
+            root = _root_name(target)
+            outside = not (
+                isinstance(target.value, ast.Name) and target.value.id in ("self", "cls")
+            )
+            if root in library_names or (_is_private(target.attr) and outside):
+                found.append(f"line {target.lineno}: assigns {ast.unparse(target)}")
+    return sorted(set(found))
+
+
+def test_nnctl_uses_only_the_public_api_of_typer_and_click():
+    offenders = {
+        str(path.relative_to(PACKAGE.parent)): uses
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (uses := private_library_uses(path.read_text(encoding="utf-8")))
+    }
+    assert not offenders, offenders
+
+
+def test_the_public_api_check_sees_private_imports_and_patches():
+    """What the CLI used to do (issue 20), each caught, and public use left alone."""
+    caught = private_library_uses(
+        "import typer\n"
+        "from typer.core import TyperArgument, TyperCommand\n"
+        "def f(param, ctx):\n"
+        "    from typer._coercion import RuntimeParam\n"
+        "    from typer.core import _TyperParameter\n"
+        "    import click._compat as compat\n"
+        "    TyperArgument.display_type_rich = None\n"
+        "    setattr(TyperArgument, '_usage_display_name', None)\n"
+        "    param._runtime_param = RuntimeParam()\n"
+        "    return typer._click.Context, typer.main.get_command\n"
+        "class Fine(TyperCommand):\n"
+        "    def format_options(self, ctx, formatter):\n"
+        "        self._cache = ctx.command.get_params(ctx)\n"
+    )
+    assert caught == [
+        "line 10: typer._click",
+        "line 4: from typer._coercion import RuntimeParam",
+        "line 5: from typer.core import _TyperParameter",
+        "line 6: import click._compat",
+        "line 7: assigns TyperArgument.display_type_rich",
+        "line 8: assigns TyperArgument.?",
+        "line 9: assigns param._runtime_param",
+    ]

@@ -1,6 +1,7 @@
-"""`nnctl COMMAND --help` is printed by nnctl.cli.fast_help without Typer's parsing, which imports
-pydantic first. These tests show the text is Typer's own, word for word, for every command,
-that the fast path loads no pydantic, and that anything but `NAMES... --help` goes to Typer."""
+"""`nnctl COMMAND --help` is printed by nnctl.cli.fast_help without Typer's parsing (which, in
+Typer 0.29, imports pydantic first). These tests show the text is Typer's own, word for word, for
+every command, that the fast path loads no pydantic, and that anything but `NAMES... --help` goes
+to Typer."""
 
 from __future__ import annotations
 

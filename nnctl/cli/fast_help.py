@@ -1,11 +1,12 @@
 """`nnctl COMMAND --help` answered without parsing the command line.
 
-Typer 0.29 coerces every option value through a pydantic TypeAdapter, including the unset
-help and completion flags of the top-level group, so any sub-command's `--help` first imports
-pydantic: about 120 ms, most of that help's time. Help needs none of it: it is the text of the
-click command Typer builds. So when the words are command names followed by one help flag and
-nothing else, the help is printed here, from that same command object, exactly as Typer would
-print it (tests compare the two for every command). Anything else goes through Typer.
+Help is the text of the click command Typer builds; nothing on the command line needs converting
+for it. Typer 0.29 converts every option value through pydantic before it looks at --help (the
+unset ones too: about 120 ms of imports), and any Typer parses and checks the words first. So
+when the words are command names followed by one help flag and nothing else, the help is printed
+here, from that same command object, exactly as Typer would print it (tests compare the two for
+every command). Anything else goes through Typer. Only click's documented Command and Context
+API is used (context_class, context_settings, commands, help_option_names, get_help).
 """
 
 from __future__ import annotations
