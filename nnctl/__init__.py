@@ -26,10 +26,7 @@ __version__ = "0.1.0"
 # Bumped when the checkpoint layout changes incompatibly; loaders refuse newer ones.
 CHECKPOINT_FORMAT = 1
 
-import sys as _sys  # noqa: E402 (after the constants)
-import types as _types  # noqa: E402
-
-from nnctl.util.lazy import lazy_exports  # noqa: E402
+from nnctl.util.lazy import lazy_exports  # noqa: E402 (after the constants)
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -64,17 +61,3 @@ __getattr__, __dir__ = lazy_exports(
     },
 )
 del lazy_exports
-
-
-class _PublicFace(_types.ModuleType):
-    """`nnctl.train` is the API function, though a subpackage nnctl/train/ exists: importing a
-    submodule sets it as an attribute of its parent, which would hide the function. Code reaches
-    the subpackage with `from nnctl.train import ...` (or sys.modules), never as an attribute."""
-
-    def __setattr__(self, name: str, value) -> None:
-        if name == "train" and isinstance(value, _types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-_sys.modules[__name__].__class__ = _PublicFace

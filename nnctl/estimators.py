@@ -1,10 +1,10 @@
 """scikit-learn estimators over nnctl's own engine: `NNClassifier` and `NNRegressor`.
 
 `fit` writes X and y to a temporary .npz, resolves the config the parameters describe
-(`nnctl.config.resolve`) and trains it with `nnctl.train.train`, as `nnctl train` would, into a
+(`nnctl.config.resolve`) and trains it with `nnctl.training.train`, as `nnctl train` would, into a
 temporary run folder that is removed afterwards. The fitted estimator keeps the checkpoint
 `nnctl predict` would load (its arrays and meta) in memory, and predicts through
-`nnctl.train.inference`: the same scaling, the same model, the same numbers.
+`nnctl.training.inference`: the same scaling, the same model, the same numbers.
 
 scikit-learn is a dependency of this module only (`pip install scikit-learn`); `import nnctl`
 never loads it.
@@ -293,13 +293,13 @@ class _NNEstimator(BaseEstimator):
 
     # -- fit and predict -----------------------------------------------------------------------
     def _fit_engine(self, X: np.ndarray, y: np.ndarray, task: str) -> None:
-        """Train the config the parameters describe on (X, y), through nnctl.train.train, in a
+        """Train the config the parameters describe on (X, y), through nnctl.training.train, in a
         temporary folder; keep the delivered checkpoint in memory."""
         from nnctl.config import resolve
         from nnctl.report.progress import QuietReporter
         from nnctl.runs import run_folder
-        from nnctl.train import train
-        from nnctl.train.inference import load_model, model_from_checkpoint
+        from nnctl.training import train
+        from nnctl.training.inference import load_model, model_from_checkpoint
 
         self._check_parameters()
         with tempfile.TemporaryDirectory(prefix="nnctl-estimator-") as folder:
@@ -346,7 +346,7 @@ class _NNEstimator(BaseEstimator):
     def __setstate__(self, state):
         super().__setstate__(state)
         if "_state_dict" in state:
-            from nnctl.train.inference import model_from_checkpoint
+            from nnctl.training.inference import model_from_checkpoint
 
             self._loaded = model_from_checkpoint(self._state_dict, self._meta, IN_MEMORY)
 

@@ -7,7 +7,7 @@ checkpoint write (numpy.savez wrapped).
 
 interrupt-at-step N: right after optimizer step N (a full-batch iteration counts as one), the
 run's stop flag is raised exactly as a SIGINT arriving during that step would raise it, by a
-callback given through nnctl's public door (nnctl.train.callbacks.callbacks_for_every_run).
+callback given through nnctl's public door (nnctl.training.callbacks.callbacks_for_every_run).
 stall-checkpoint-writes N: the N-th and later checkpoint writes of the process write half the
 file, flush it and sleep STALL_S before the rest, so a test can kill -9 the process mid-write.
 In-process tests (CliRunner) use the context managers below instead.
@@ -45,7 +45,7 @@ class InterruptAtStep:
 def interrupting_at_step(step: int):
     """Every run trained inside the block (in this thread) stops, as on SIGINT, right after step
     `step`: nnctl's public door for callbacks of runs a command trains."""
-    from nnctl.train.callbacks import callbacks_for_every_run
+    from nnctl.training.callbacks import callbacks_for_every_run
 
     with callbacks_for_every_run([InterruptAtStep(step)]):
         yield

@@ -15,7 +15,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "nnctl"
 ENGINE = ("nn", "optim", "data")  # import only BELOW (and themselves)
 BELOW = ("errors", "util")  # imported by anyone; import nothing else of nnctl
-ABOVE = ("api", "cli", "config", "runs", "report", "train", "compare", "estimators", "export")
+ABOVE = ("api", "cli", "config", "runs", "report", "training", "compare", "estimators", "export")
 PUBLIC_FACE = ("__init__", "__main__")  # nnctl/__init__.py (the API, lazily) and __main__.py
 SHIPPED_FILES = ("examples",)  # the example configs shipped as package data, and their finder
 
@@ -203,7 +203,7 @@ def test_a_new_optimizer_is_one_registration(monkeypatch):
         register_rule,
         weight_decay_hyper,
     )
-    from nnctl.train.prepare import optimizer_from_config
+    from nnctl.training.prepare import optimizer_from_config
 
     class SignDescent(FirstOrderRule):  # steps of lr along the sign of the gradient
         def _update(self, theta, g, lr):
@@ -242,7 +242,7 @@ def test_a_new_loss_is_one_registration(monkeypatch):
     from nnctl.errors import UsageError
     from nnctl.nn import LOSSES
     from nnctl.nn.losses import MeanSquaredError
-    from nnctl.train.prepare import check_model_fits_data, model_from_config
+    from nnctl.training.prepare import check_model_fits_data, model_from_config
     from nnctl.util.rng import make_streams
 
     class HalfSquaredError(MeanSquaredError):  # 0.5 (z - y)^2: half of mse, value and gradient
@@ -292,7 +292,7 @@ def test_a_new_model_kind_is_one_class_in_kinds_py(monkeypatch):
     from nnctl import config
     from nnctl.errors import UsageError
     from nnctl.nn import kinds
-    from nnctl.train.prepare import model_from_config
+    from nnctl.training.prepare import model_from_config
     from nnctl.util.rng import make_streams
 
     class NoBias(kinds.ModelKind):  # a regression kind whose one Linear has no bias

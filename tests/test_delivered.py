@@ -135,7 +135,7 @@ def test_resume_of_a_finished_run_with_restored_weights_trains_nothing(runs, tmp
 
 def test_the_library_picks_delivered_best_or_last(runs):
     from nnctl.errors import UsageError
-    from nnctl.train.inference import evaluate, predict_rows
+    from nnctl.training.inference import evaluate, predict_rows
 
     run, summary, evaluated = runs["no early stopping"]
     best = evaluate(run, split="val", checkpoint="best")

@@ -178,7 +178,7 @@ def test_a_non_finite_gradient_with_a_finite_loss_stops_before_the_step(tmp_path
     from nnctl.errors import TrainingFailed
     from nnctl.report.progress import QuietReporter
     from nnctl.runs.run_folder import create
-    from nnctl.train import Trainer
+    from nnctl.training import Trainer
 
     cfg = resolve(
         {

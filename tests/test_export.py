@@ -2,7 +2,7 @@
 weights whose schema is enough to write the forward pass by hand.
 
 The reference is always `nnctl predict` (a real process on real files) or the function behind
-it (nnctl.train.inference.load_model, for the many small models of the kind x activation grid).
+it (nnctl.training.inference.load_model, for the many small models of the kind x activation grid).
 onnxruntime is the reference runtime; the ONNX tests skip when it or onnx is not installed (the
 dev extra has both).
 """
@@ -280,7 +280,7 @@ def train_in_process(cfg: dict, run: Path) -> Path:
     from nnctl.config import resolve
     from nnctl.report.progress import QuietReporter
     from nnctl.runs import run_folder
-    from nnctl.train.trainer import train as train_run
+    from nnctl.training.trainer import train as train_run
 
     run = run_folder.create(run, unique=False)
     try:
@@ -315,7 +315,7 @@ def test_each_kind_and_activation_exports_with_predicts_numbers(
     kind, activation, batch_norm, dataset, dtype, tmp_path
 ):
     from nnctl.export import export_run
-    from nnctl.train.inference import predict_rows
+    from nnctl.training.inference import predict_rows
 
     model = {"kind": kind}
     if kind == "mlp":
@@ -355,7 +355,7 @@ def test_each_kind_and_activation_exports_with_predicts_numbers(
 def test_large_inputs_stay_finite_through_every_activation(tmp_path):
     """softplus, elu and sigmoid written to avoid overflow, as nnctl computes them."""
     from nnctl.export import export_run
-    from nnctl.train.inference import load_model
+    from nnctl.training.inference import load_model
 
     for activation in ("softplus", "elu", "sigmoid", "leaky_relu"):
         cfg = {
@@ -458,7 +458,7 @@ def load_plain(path: Path) -> tuple[dict, dict]:
 @pytest.mark.parametrize("target", ["label", "score"])
 def test_plain_weights_and_schema_reproduce_predict(fmt, target, tmp_path):
     from nnctl.export import export_run
-    from nnctl.train.inference import predict_rows
+    from nnctl.training.inference import predict_rows
 
     run = train(messy_config(tmp_path, target), tmp_path / "run", cwd=tmp_path)
     path = export_run(run, fmt)
@@ -486,7 +486,7 @@ def test_plain_weights_and_schema_reproduce_predict(fmt, target, tmp_path):
 
 def test_plain_export_of_data_without_column_names_takes_one_matrix(tmp_path):
     from nnctl.export import export_run
-    from nnctl.train.inference import load_model
+    from nnctl.training.inference import load_model
 
     cfg = {
         "seed": 0,

@@ -81,10 +81,8 @@ def test_one_executor_runs_several_batches_in_the_same_workers_and_matches_jobs_
 
 
 def test_this_process_trains_a_share_of_the_runs_itself(tmp_path, monkeypatch):
-    import importlib
+    import nnctl.training as train_package
 
-    # The subpackage, not the API function nnctl.train (importlib reads sys.modules).
-    train_package = importlib.import_module("nnctl.train")
     plan = compare_plan(CONFIGS / "iris-softmax.yaml", ["sgd", "adam", "rmsprop", "adagrad"], [])
     tasks = [t for t in plan.tasks if t.cfg is not None]
     here, original = [], train_package.train

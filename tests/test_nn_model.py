@@ -145,7 +145,7 @@ def build_through_config(kind, task, k=3, d=4, **kw):
     """The model the commands build: a config resolved (config layer), checked against the data
     and built (prepare.model_from_config). `kw` uses build_model's argument names."""
     from nnctl.config import resolve
-    from nnctl.train.prepare import model_from_config
+    from nnctl.training.prepare import model_from_config
 
     activation = kw.pop("activation", "relu")
     init = {"scheme": kw.pop("init", "auto"), **kw.pop("init_params", {})}

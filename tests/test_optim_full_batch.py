@@ -555,7 +555,7 @@ def test_exact_needs_an_objective_with_a_linear_problem(logistic):
 
 # -- usage errors: the size rules, asked where the model size is first known ----------------
 def optimizer_for(n_params, **optimizer):
-    from nnctl.train.prepare import optimizer_from_config
+    from nnctl.training.prepare import optimizer_from_config
 
     return optimizer_from_config({"optimizer": optimizer}, n_params, np.float64)
 

@@ -61,7 +61,7 @@ def nnctl_split(cfg: dict):
     """The training and validation row indices nnctl uses for this config (same seed)."""
     from nnctl.config import resolve
     from nnctl.data import train_val_split
-    from nnctl.train.prepare import load_dataset
+    from nnctl.training.prepare import load_dataset
     from nnctl.util.rng import make_streams
 
     resolved = resolve(cfg)

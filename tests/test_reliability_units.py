@@ -98,10 +98,10 @@ def test_the_divergence_message_never_names_a_missing_last_npz(tmp_path):
     from nnctl.config import resolve
     from nnctl.errors import TrainingFailed
     from nnctl.report.progress import QuietReporter
-    from nnctl.train import Trainer
-    from nnctl.train.callbacks.checkpointing import Checkpointing
-    from nnctl.train.callbacks.divergence import DivergenceGuard
-    from nnctl.train.loop import NonFinite
+    from nnctl.training import Trainer
+    from nnctl.training.callbacks.checkpointing import Checkpointing
+    from nnctl.training.callbacks.divergence import DivergenceGuard
+    from nnctl.training.loop import NonFinite
 
     cfg = resolve(
         {
@@ -141,8 +141,8 @@ def _interruptible_trainer(tmp_path, extra_callback):
     on_exception runs before the checkpoints are written)."""
     from nnctl.config import resolve
     from nnctl.report.progress import QuietReporter
-    from nnctl.train import Trainer
-    from nnctl.train.callbacks import CallbackList
+    from nnctl.training import Trainer
+    from nnctl.training.callbacks import CallbackList
 
     cfg = resolve(
         {
@@ -164,8 +164,8 @@ def test_a_second_signal_during_the_interrupt_save_is_ignored_until_the_process_
     completes, the run stops with Interrupted(by_signal), and signals stay ignored after it
     (the process is on its way out)."""
     from nnctl.runs import checkpoint
-    from nnctl.train import Interrupted
-    from nnctl.train.callbacks import Callback
+    from nnctl.training import Interrupted
+    from nnctl.training.callbacks import Callback
 
     class SignalTwice(Callback):
         def on_batch_end(self, state):
@@ -194,8 +194,8 @@ def test_a_second_signal_during_the_interrupt_save_is_ignored_until_the_process_
 def test_a_stop_not_caused_by_a_signal_puts_the_handlers_back(tmp_path):
     """Code (a test's fault injection) raising the stop flag is no reason to leave signals
     ignored: the handlers are the ones from before training, and by_signal is False."""
-    from nnctl.train import Interrupted
-    from nnctl.train.callbacks import Callback
+    from nnctl.training import Interrupted
+    from nnctl.training.callbacks import Callback
 
     class StopAtStep3(Callback):
         def on_batch_end(self, state):

@@ -18,8 +18,8 @@ from conftest import run_nnctl
 from nnctl.config import resolve
 from nnctl.report.progress import QuietReporter
 from nnctl.runs import checkpoint, run_folder
-from nnctl.train import Trainer, train
-from nnctl.train.prepare import prepare_data
+from nnctl.training import Trainer, train
+from nnctl.training.prepare import prepare_data
 from nnctl.util.rng import make_streams
 
 C = 1.0  # scikit-learn's inverse regularisation strength: l2 = 1 / (C * n_train)

@@ -21,7 +21,7 @@ HEAVY = (
     "nnctl.data",
     "nnctl.optim",
     "nnctl.nn",
-    "nnctl.train",
+    "nnctl.training",
     "nnctl.compare",
     "nnctl.config",
 )

@@ -68,9 +68,9 @@ MLP_IRIS = {
 def with_tensorboard(monkeypatch):
     """Every run trained in the test gets a TensorBoardLog after its MetricsLog; callbacks put
     in the returned list are appended after the run's own."""
-    from nnctl.train import callbacks
-    from nnctl.train.callbacks.metrics_log import MetricsLog
-    from nnctl.train.callbacks.tensorboard import TensorBoardLog
+    from nnctl.training import callbacks
+    from nnctl.training.callbacks.metrics_log import MetricsLog
+    from nnctl.training.callbacks.tensorboard import TensorBoardLog
 
     real = callbacks.make_callbacks
     extra = []
@@ -90,7 +90,7 @@ def train_run(cfg: dict, run: Path):
     from nnctl.config import resolve
     from nnctl.report.progress import QuietReporter
     from nnctl.runs import run_folder
-    from nnctl.train.trainer import train
+    from nnctl.training.trainer import train
 
     run = run_folder.create(run, unique=False)
     try:
@@ -102,7 +102,7 @@ def train_run(cfg: dict, run: Path):
 def resume_run(run: Path):
     from nnctl.report.progress import QuietReporter
     from nnctl.runs import run_folder
-    from nnctl.train.trainer import resume
+    from nnctl.training.trainer import resume
 
     try:
         return resume(run, QuietReporter())
@@ -193,8 +193,8 @@ def test_an_interrupted_run_resumed_logs_each_epoch_once(with_tensorboard, tmp_p
     """The worst case: the process wrote (and flushed) epochs 3 and 4 after its last checkpoint
     at epoch 2 and died; the resumed run trains epochs 3 and 4 again. TensorBoard's reader must
     show one event per epoch, with the numbers of the resumed run's metrics.jsonl."""
-    from nnctl.train.callbacks import Callback, checkpointing
-    from nnctl.train.loop import Interrupted
+    from nnctl.training.callbacks import Callback, checkpointing
+    from nnctl.training.loop import Interrupted
 
     monkeypatch.setattr(checkpointing, "CHECKPOINT_INTERVAL_S", 0.0)  # a checkpoint every epoch
     run = tmp_path / "run"
@@ -226,8 +226,8 @@ def test_an_interrupted_run_resumed_logs_each_epoch_once(with_tensorboard, tmp_p
 def test_a_plain_interrupt_and_resume_continues_after_the_last_logged_epoch(
     with_tensorboard, tmp_path
 ):
-    from nnctl.train.callbacks import Callback
-    from nnctl.train.loop import Interrupted
+    from nnctl.training.callbacks import Callback
+    from nnctl.training.loop import Interrupted
 
     class StopAt3(Callback):
         def on_epoch_end(self, state, row):
@@ -250,7 +250,7 @@ def test_without_tensorboardx_the_run_is_refused_with_the_install_hint(
     with_tensorboard, tmp_path, monkeypatch
 ):
     from nnctl.errors import UsageError
-    from nnctl.train.callbacks.tensorboard import require_tensorboardx
+    from nnctl.training.callbacks.tensorboard import require_tensorboardx
 
     real_import = builtins.__import__
 
@@ -270,7 +270,7 @@ def test_without_tensorboardx_the_run_is_refused_with_the_install_hint(
 def test_the_callback_module_imports_no_tensorboard_until_a_run_starts():
     probe = (
         "import sys\n"
-        "import nnctl.train.callbacks.tensorboard as tb\n"
+        "import nnctl.training.callbacks.tensorboard as tb\n"
         "cb = tb.TensorBoardLog('unused')\n"
         "print(sorted(m for m in ('tensorboardX', 'tensorboard') if m in sys.modules))"
     )

@@ -32,7 +32,7 @@ def train_or_resume(
     """Train CONFIG into a new run folder, or continue the run folder `resume`. `callbacks`:
     the caller's objects with any of the training hooks (nnctl.train)."""
     from nnctl.config import load_config
-    from nnctl.train import resume as resume_run
+    from nnctl.training import resume as resume_run
 
     show_data_passes(reporter)
     if resume is not None:
@@ -71,7 +71,7 @@ def train_resolved(
 
     from nnctl.runs import run_folder
     from nnctl.runs.out_template import fill
-    from nnctl.train import train
+    from nnctl.training import train
 
     target = Path(fill(str(out), cfg)) if out is not None else run_folder.default_dir(named_as, cfg)
     existed = target.exists()

@@ -189,7 +189,7 @@ class _config_file:
         import tempfile
 
         from nnctl.config import dump_yaml
-        from nnctl.train.data_files import absolute_paths
+        from nnctl.training.data_files import absolute_paths
         from nnctl.util.atomic import write_text
 
         self.folder = Path(tempfile.mkdtemp(prefix="nnctl-config-"))

@@ -82,7 +82,7 @@ class Run:
         {column name: values} or a pandas DataFrame; named columns are bound by name as
         `nnctl predict` binds a CSV's header (extra ones ignored, categories encoded as in
         training)."""
-        from nnctl.train.inference import predict_arrays
+        from nnctl.training.inference import predict_arrays
 
         loaded = self._model()
         predictions, _ = predict_arrays(loaded, self._features(X), "X")
@@ -91,7 +91,7 @@ class Run:
     def predict_proba(self, X):
         """Class probabilities [n, k] for X (see predict), columns in the order of
         `self.classes`; a UsageError for a regression run."""
-        from nnctl.train.inference import predict_arrays
+        from nnctl.training.inference import predict_arrays
 
         loaded = self._model()
         if loaded.meta["task"] == "regression":
@@ -111,7 +111,7 @@ class Run:
         """Loss and metrics, the dict `nnctl eval --json` prints: on X and y (labels or
         values in the target's units) when given, else on the run's own data split ("val",
         the default, "train" or "all")."""
-        from nnctl.train.inference import evaluate, features_of, scores, targets_of
+        from nnctl.training.inference import evaluate, features_of, scores, targets_of
 
         if X is None:
             if y is not None:
@@ -132,13 +132,13 @@ class Run:
 
     def _model(self):
         if self._loaded is None:
-            from nnctl.train.inference import load_model
+            from nnctl.training.inference import load_model
 
             self._loaded = load_model(self.dir)
         return self._loaded
 
     def _features(self, X):
-        from nnctl.train.inference import features_of
+        from nnctl.training.inference import features_of
 
         return features_of(self._model(), _columns(X), "X")
 
@@ -165,7 +165,7 @@ def _number(value) -> float:
 def _columns(X):
     """X as predict's input: a dict or a pandas DataFrame becomes a table of named columns
     (pandas is never imported: a DataFrame is recognised by its module and columns)."""
-    from nnctl.train.inference import table_of_columns
+    from nnctl.training.inference import table_of_columns
 
     if isinstance(X, dict):
         return table_of_columns(X, "X")

@@ -59,7 +59,7 @@ def datasets(json_: JsonOption = False):
 
     Example: nnctl datasets | grep iris"""
     from nnctl.report.tables import print_datasets
-    from nnctl.train.diagnostics import dataset_listing
+    from nnctl.training.diagnostics import dataset_listing
 
     listing = dataset_listing()
     if json_:

@@ -31,7 +31,7 @@ def config_validate(
 
     Example: nnctl config validate my.yaml"""
     from nnctl.config import load_config
-    from nnctl.train.diagnostics import check_config
+    from nnctl.training.diagnostics import check_config
 
     config = config_path(config)
     facts = check_config(

@@ -97,7 +97,7 @@ def eval_(
 
     Example: nnctl eval runs/iris-softmax --split train --json"""
     from nnctl.report.tables import print_eval
-    from nnctl.train.inference import evaluate
+    from nnctl.training.inference import evaluate
 
     result = evaluate(run, data, split, data_format)
     if json_:
@@ -141,7 +141,7 @@ def predict(
     import csv
     import io
 
-    from nnctl.train.inference import predict_rows
+    from nnctl.training.inference import predict_rows
 
     header, rows = predict_rows(run, data, proba, data_format, keep or [])
     buffer = io.StringIO()
@@ -170,7 +170,7 @@ def gradcheck(
     Example: nnctl gradcheck moons-mlp"""
     from nnctl.config import load_config
     from nnctl.report.tables import print_gradcheck
-    from nnctl.train.diagnostics import run_gradcheck
+    from nnctl.training.diagnostics import run_gradcheck
 
     config = config_path(config)
     cfg = load_config(config, settings(set_, overrides))

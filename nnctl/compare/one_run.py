@@ -19,7 +19,7 @@ def execute(task: RunTask, out_dir: str) -> dict:
     """Train one task into out_dir/task.folder; returns {status, message, summary, rows}."""
     from nnctl.report.progress import QuietReporter
     from nnctl.runs import run_folder
-    from nnctl.train import train
+    from nnctl.training import train
 
     if task.cfg is None:
         return {

@@ -131,7 +131,7 @@ def _seeded(
     while folder in taken:  # two labels that make the same folder name
         folder, n = f"{base}-{n}", n + 1
     if cfg is not None:
-        from nnctl.train.prepare import absolute_paths
+        from nnctl.training.prepare import absolute_paths
 
         # As `nnctl train` records them: the data files found here, by absolute path, so a run
         # folder's config.yaml replays from any folder, whichever executor ran it.

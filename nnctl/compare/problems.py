@@ -67,7 +67,7 @@ def initial_train_loss(cfg: dict, base_dir: str | None) -> float:
     """The training loss of the model as the config initialises it (float64)."""
     import numpy as np
 
-    from nnctl.train.prepare import model_for_data, prepare_data
+    from nnctl.training.prepare import model_for_data, prepare_data
     from nnctl.util.rng import make_streams
 
     streams = make_streams(cfg["seed"])

@@ -55,9 +55,9 @@ def _writer(fmt: str):
 
 def _load(run_dir: Path, checkpoint: str | Path | None):
     """The model export writes: the weights eval and predict use (None), a run folder's named
-    checkpoint (see nnctl.train.inference.CHECKPOINT_CHOICES), or a checkpoint .npz file."""
+    checkpoint (see nnctl.training.inference.CHECKPOINT_CHOICES), or a checkpoint .npz file."""
     from nnctl.errors import UsageError
-    from nnctl.train.inference import CHECKPOINT_CHOICES, load_model
+    from nnctl.training.inference import CHECKPOINT_CHOICES, load_model
 
     if checkpoint is None or str(checkpoint) in CHECKPOINT_CHOICES:
         return load_model(run_dir, str(checkpoint or "delivered"))

@@ -25,7 +25,7 @@ SCHEMA_VERSION = 1
 
 
 def describe(loaded) -> tuple[dict, dict]:
-    """(schema, arrays) of a nnctl.train.inference.LoadedModel."""
+    """(schema, arrays) of a nnctl.training.inference.LoadedModel."""
     meta, model = loaded.meta, loaded.model
     arrays: dict = {}
     layers = [spec for layer in model.layers if (spec := _layer(layer, arrays)) is not None]

@@ -4,7 +4,7 @@ A kind knows the tasks it accepts and its default loss for each, its head (how m
 task needs), which settings it takes (hidden sizes and activation, dropout, batch norm), which
 structure-specific shortcuts apply (closed-form curvature, the least-squares closed form) and
 how to build its layers. Nothing outside this file branches on a kind's name: the model
-builder, the config checks (config/validation.py, train/prepare.py: they word the errors), the
+builder, the config checks (config/validation.py, training/prepare.py: they word the errors), the
 starter config (config/starter.py) and the curvature code ask the kind.
 
     linreg   Linear, MSE (multi-output allowed)

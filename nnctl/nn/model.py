@@ -2,7 +2,7 @@
 
 The model kinds (linreg, logreg, softmax, mlp) are objects in the `MODELS` registry (kinds.py):
 each says its head, default loss, tasks, settings and layers. `build_model` trusts its
-arguments: the config layer (nnctl/config/validation.py, and nnctl/train/prepare.py where the
+arguments: the config layer (nnctl/config/validation.py, and nnctl/training/prepare.py where the
 data meets the config) has checked them and words the errors; a library caller gets a plain
 ValueError.
 """

@@ -22,7 +22,7 @@ GRID = 150  # points per side of the boundary grid
 
 def _own_data(loaded):
     """The run's training rows (in the data's units) and labels, as training saw them."""
-    from nnctl.train.prepare import prepare_data
+    from nnctl.training.prepare import prepare_data
     from nnctl.util.rng import make_streams
 
     cfg, meta = loaded.cfg, loaded.meta
@@ -36,7 +36,7 @@ def boundary_data(runs: list[tuple[str, Path]], grid: int = GRID) -> dict:
     """{"x": [...], "y": [...], "classes", "feature_names", "points": {x, y, label},
     "panels": [{"label", "run", "predicted": [[class code per grid cell]] (rows: y)}]}.
     The grid covers every model's training points (plus a margin), shared by the panels."""
-    from nnctl.train.inference import load_model
+    from nnctl.training.inference import load_model
 
     models = []
     for label, run_dir in runs:
@@ -103,7 +103,7 @@ def image_side(loaded) -> int | None:
 
 def weights_data(run_dir: Path) -> dict:
     """{"side", "unit": "hidden unit" | "class", "images": [side x side per unit], "run"}."""
-    from nnctl.train.inference import load_model
+    from nnctl.training.inference import load_model
 
     loaded = load_model(run_dir)
     side = image_side(loaded)

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from nnctl import CHECKPOINT_FORMAT, __version__
-from nnctl.util.atomic import atomic_open
 from nnctl.errors import UsageError
+from nnctl.util.atomic import atomic_open
 from nnctl.util.input_files import stat_regular_file
 
 MAX_CHECKPOINT_BYTES = 4 << 30

@@ -35,7 +35,7 @@ def _warm_worker() -> None:
 
     route_warnings()
     import nnctl.compare.one_run  # noqa: F401
-    import nnctl.train.trainer  # noqa: F401
+    import nnctl.training.trainer  # noqa: F401
 
 
 class LocalExecutor:

@@ -52,7 +52,7 @@ def files_to_ship(task: RunTask, cache: dict | None = None) -> ShippedFiles | No
     """The files task.cfg names, read from where a local run would open them; None when the
     run reads no file. A file missing here is not shipped: the run then fails on the worker
     with the same "not found" a local run gives. `cache` (path -> bytes) reads each file once."""
-    from nnctl.train.prepare import locate_files
+    from nnctl.training.prepare import locate_files
 
     cfg = task.cfg
     base_dir = Path(task.base_dir) if task.base_dir else None

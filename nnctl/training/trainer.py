@@ -9,12 +9,12 @@ import numpy as np
 
 from nnctl.errors import TrainingFailed, UsageError
 from nnctl.runs import checkpoint, run_folder
-from nnctl.train import callbacks as registry
-from nnctl.train.build import build_state
-from nnctl.train.callbacks import CallbackList
-from nnctl.train.callbacks.base import USER_STATE_PREFIX
-from nnctl.train.loop import Interrupted, fit_full_batch, fit_mini_batch
-from nnctl.train.summary import write_summary
+from nnctl.training import callbacks as registry
+from nnctl.training.build import build_state
+from nnctl.training.callbacks import CallbackList
+from nnctl.training.callbacks.base import USER_STATE_PREFIX
+from nnctl.training.loop import Interrupted, fit_full_batch, fit_mini_batch
+from nnctl.training.summary import write_summary
 from nnctl.util.threads import blas_threads
 
 # What a damaged or hand-edited checkpoint meta raises while it is read back.
@@ -30,7 +30,7 @@ class Trainer:
         self.state = build_state(cfg, run_dir, base_dir)
         self.callbacks = CallbackList(registry.make_callbacks(self.state, reporter, callbacks))
         # A finished run's status when its last.npz holds the delivered (restored best) weights:
-        # a resume of it trains nothing more (see train/callbacks/checkpointing.py).
+        # a resume of it trains nothing more (see training/callbacks/checkpointing.py).
         self.finished: str | None = None
 
     @property
@@ -107,7 +107,7 @@ class Trainer:
 def train(cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None, callbacks=()) -> dict:
     """Train a resolved config into a fresh run folder; returns summary.json's content.
     `callbacks`: the caller's objects with any of the hooks, run after the built-in ones."""
-    from nnctl.train.prepare import absolute_paths
+    from nnctl.training.prepare import absolute_paths
 
     run_dir = Path(run_dir)
     cfg = absolute_paths(cfg, base_dir)  # config.yaml replays from any folder

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from nnctl.errors import UsageError
-from nnctl.train.state import BestSnapshot, TrainState
+from nnctl.training.state import BestSnapshot, TrainState
 from nnctl.util.rng import make_streams
 
 
 def build_state(cfg: dict, run_dir: Path, base_dir: Path | None = None) -> TrainState:
     from nnctl.optim import OPTIMIZERS, SCHEDULES, is_full_batch
-    from nnctl.train.prepare import (
+    from nnctl.training.prepare import (
         model_for_data,
         optimizer_from_config,
         prepare_data,

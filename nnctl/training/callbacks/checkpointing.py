@@ -18,8 +18,8 @@ import numpy as np
 
 from nnctl.errors import TrainingFailed
 from nnctl.runs import checkpoint
-from nnctl.train.callbacks.base import Callback
-from nnctl.train.loop import Interrupted
+from nnctl.training.callbacks.base import Callback
+from nnctl.training.loop import Interrupted
 
 CHECKPOINT_INTERVAL_S = 2.0  # at epoch ends, a save at most this often (and at the end)
 

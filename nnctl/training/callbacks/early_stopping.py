@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nnctl.train.callbacks.base import Callback
+from nnctl.training.callbacks.base import Callback
 
 
 class EarlyStopping(Callback):

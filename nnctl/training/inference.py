@@ -127,7 +127,7 @@ def model_from_checkpoint(arrays: dict, meta: dict, path: Path | str) -> LoadedM
     """The model a checkpoint's arrays and meta describe (read from a file, or held in memory
     by a fitted scikit-learn estimator); `path` names it in messages."""
     from nnctl.config import resolve
-    from nnctl.train.prepare import model_from_config
+    from nnctl.training.prepare import model_from_config
 
     try:
         cfg = resolve(meta["config"], str(path))
@@ -222,7 +222,7 @@ def _eval_data(
     """(X scaled, y in the target's own units, source, dataset) to evaluate or predict on:
     the run's own split (dataset None), or a file / built-in bound to the model's columns."""
     from nnctl.data import DATASETS, load_builtin
-    from nnctl.train.prepare import prepare_data
+    from nnctl.training.prepare import prepare_data
 
     cfg, meta = loaded.cfg, loaded.meta
     if data_spec is None:

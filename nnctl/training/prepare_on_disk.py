@@ -15,8 +15,8 @@ def prepare_on_disk(cfg: dict, streams, base_dir: Path | None = None):
     """PreparedData with RowView features, or None when the data is not memory-mapped."""
     from nnctl.data import Standardizer, train_val_split
     from nnctl.data.scaling import fit_target_scaler, scale_target
-    from nnctl.train.data_files import locate_files
-    from nnctl.train.prepared_data import PreparedData
+    from nnctl.training.data_files import locate_files
+    from nnctl.training.prepared_data import PreparedData
 
     data_cfg = cfg["data"]
     if data_cfg["name"] is not None or data_cfg["path"] in (None, "-"):

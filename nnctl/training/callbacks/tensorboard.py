@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 from nnctl.errors import UsageError, write_failed
-from nnctl.train.callbacks.base import Callback
-from nnctl.train.state import checked
+from nnctl.training.callbacks.base import Callback
+from nnctl.training.state import checked
 
 INSTALL_HINT = (
     'TensorBoard logging needs tensorboardX, the optional extra: pip install "nnctl[tensorboard]"'

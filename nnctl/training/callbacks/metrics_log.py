@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from nnctl.runs import run_folder
-from nnctl.train.callbacks.base import Callback
-from nnctl.train.state import checked
+from nnctl.training.callbacks.base import Callback
+from nnctl.training.state import checked
 
 
 class MetricsLog(Callback):

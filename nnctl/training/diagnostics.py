@@ -12,7 +12,7 @@ from nnctl.util.rng import make_streams
 
 def check_config(cfg: dict, base_dir: Path | None = None) -> str:
     """Load the data and build the model and optimizer, as `train` would; a short fact line."""
-    from nnctl.train.prepare import (
+    from nnctl.training.prepare import (
         model_for_data,
         optimizer_from_config,
         prepare_data,
@@ -35,7 +35,7 @@ def run_gradcheck(
 ) -> dict:
     """Max relative error per parameter block, in float64, on the first `samples` training rows."""
     from nnctl.nn import gradcheck
-    from nnctl.train.prepare import model_for_data, prepare_data
+    from nnctl.training.prepare import model_for_data, prepare_data
 
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise UsageError(

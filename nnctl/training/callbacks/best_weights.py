@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nnctl.nn.metrics import is_improvement
-from nnctl.train.callbacks.base import Callback
+from nnctl.training.callbacks.base import Callback
 
 
 class BestWeights(Callback):

@@ -10,7 +10,7 @@ summary.py    summary.json
 trainer.py    Trainer (one run), train() and resume()
 """
 
-from nnctl.train.loop import Interrupted
-from nnctl.train.trainer import Trainer, resume, train
+from nnctl.training.loop import Interrupted
+from nnctl.training.trainer import Trainer, resume, train
 
 __all__ = ["Interrupted", "Trainer", "resume", "train"]

@@ -11,13 +11,13 @@ targets, plots):
 from __future__ import annotations
 
 from nnctl.nn.metrics import task_metrics
-from nnctl.train.callbacks.base import Callback
-from nnctl.train.prepare import LOSS_UNITS_SCALED
+from nnctl.training.callbacks.base import Callback
+from nnctl.training.prepare import LOSS_UNITS_SCALED
 
 
 def training_scores(state, X_train=None) -> dict:
     """{"train_loss": ..., "objective": ...} of the model now, on the whole training split."""
-    from nnctl.train.blockwise import model_loss  # memory-mapped rows: in blocks
+    from nnctl.training.blockwise import model_loss  # memory-mapped rows: in blocks
 
     model, d = state.model, state.data
     if X_train is None:
@@ -28,7 +28,7 @@ def training_scores(state, X_train=None) -> dict:
 
 def validation_scores(state) -> dict:
     """{"loss": ..., <the task's metrics>...} of the model on the validation split."""
-    from nnctl.train.blockwise import model_loss, model_predict  # memory-mapped rows: in blocks
+    from nnctl.training.blockwise import model_loss, model_predict  # memory-mapped rows: in blocks
 
     model, y = state.model, state.data.y_val
     scores = {"loss": model_loss(model, state.X_val, y)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 
-from nnctl.train.callbacks.base import Callback
+from nnctl.training.callbacks.base import Callback
 
 
 class StopOnSignal(Callback):

@@ -14,14 +14,14 @@ HOOKS = (
 
 class Callback:
     """Override the hooks you need; each gets the TrainState. Hooks run in registration order
-    (nnctl/train/callbacks/__init__.py)."""
+    (nnctl/training/callbacks/__init__.py)."""
 
     def on_train_start(self, state) -> None:
         """Before the first step (of this session: a resumed run starts again here)."""
 
     def on_nonfinite(self, state, event) -> None:
         """A step whose loss, gradient or iterate is not finite was not applied (`event`: a
-        nnctl.train.loop.NonFinite). Raise TrainingFailed to stop; return to skip the batch.
+        nnctl.training.loop.NonFinite). Raise TrainingFailed to stop; return to skip the batch.
         The counters still show the steps before it."""
 
     def on_batch_end(self, state) -> None:

@@ -11,8 +11,8 @@ import numpy as np
 
 from nnctl.nn.metrics import PRIMARY
 from nnctl.runs import run_folder
-from nnctl.train.callbacks.evaluation import training_scores, validation_scores
-from nnctl.train.prepare import LOSS_UNITS_SCALED
+from nnctl.training.callbacks.evaluation import training_scores, validation_scores
+from nnctl.training.prepare import LOSS_UNITS_SCALED
 
 
 def write_summary(state, status: str, message: str | None = None) -> dict:

@@ -13,8 +13,8 @@ import numpy as np
 from nnctl.errors import UsageError
 
 # Also re-exported: callers import absolute_paths and LOSS_UNITS_SCALED from here.
-from nnctl.train.data_files import absolute_paths, locate_files  # noqa: F401
-from nnctl.train.prepared_data import LOSS_UNITS_SCALED, PreparedData  # noqa: F401
+from nnctl.training.data_files import absolute_paths, locate_files  # noqa: F401
+from nnctl.training.prepared_data import LOSS_UNITS_SCALED, PreparedData  # noqa: F401
 
 
 def load_dataset(
@@ -57,7 +57,7 @@ def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedDa
     from nnctl.data import Standardizer, train_val_split
     from nnctl.data.columns import fit_on_rows
     from nnctl.data.scaling import fit_target_scaler, scale_target
-    from nnctl.train.prepare_on_disk import prepare_on_disk
+    from nnctl.training.prepare_on_disk import prepare_on_disk
 
     on_disk = prepare_on_disk(cfg, streams, base_dir)  # .npy or shards: memory-mapped
     if on_disk is not None:

@@ -99,7 +99,7 @@ class TrainState:
     cfg: dict  # the resolved config
     run_dir: Path
     base_dir: Path | None  # where relative data paths of the config were found
-    data: object  # nnctl.train.prepare.PreparedData
+    data: object  # nnctl.training.prepare.PreparedData
     X_val: np.ndarray  # validation inputs in the model's dtype
     dtype: type
     model: object  # nnctl.nn.Model

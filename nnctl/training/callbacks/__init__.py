@@ -11,16 +11,16 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from nnctl.train.callbacks.base import Callback, CallbackList, user_callbacks
-from nnctl.train.callbacks.best_weights import BestWeights
-from nnctl.train.callbacks.checkpointing import Checkpointing
-from nnctl.train.callbacks.divergence import DivergenceGuard
-from nnctl.train.callbacks.early_stopping import EarlyStopping
-from nnctl.train.callbacks.evaluation import Evaluation, validation_scores
-from nnctl.train.callbacks.metrics_log import MetricsLog
-from nnctl.train.callbacks.progress import ProgressReport
-from nnctl.train.callbacks.schedule import ScheduleStep
-from nnctl.train.callbacks.signals import StopOnSignal
+from nnctl.training.callbacks.base import Callback, CallbackList, user_callbacks
+from nnctl.training.callbacks.best_weights import BestWeights
+from nnctl.training.callbacks.checkpointing import Checkpointing
+from nnctl.training.callbacks.divergence import DivergenceGuard
+from nnctl.training.callbacks.early_stopping import EarlyStopping
+from nnctl.training.callbacks.evaluation import Evaluation, validation_scores
+from nnctl.training.callbacks.metrics_log import MetricsLog
+from nnctl.training.callbacks.progress import ProgressReport
+from nnctl.training.callbacks.schedule import ScheduleStep
+from nnctl.training.callbacks.signals import StopOnSignal
 
 __all__ = [
     "Callback",

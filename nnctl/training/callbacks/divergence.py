@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 
 from nnctl.errors import TrainingFailed
-from nnctl.train.callbacks.base import Callback
+from nnctl.training.callbacks.base import Callback
 
 SKIP_LIMIT_EPOCHS = 10  # skip_batch gives up after this many epochs' worth of skipped batches
 
