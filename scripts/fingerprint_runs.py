@@ -90,7 +90,9 @@ def fingerprint_run(run_dir: Path) -> dict:
 def _nnctl(args: list[str], cwd: Path) -> None:
     cmd = [sys.executable, "-m", "nnctl", *args]
     done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    if done.returncode not in (0, 1):
+    # Exit 1 is a run that diverged (its numbers are fingerprinted too); a traceback exits 1 as
+    # well, and a crash must not pass for a divergence (a missing module once did).
+    if done.returncode not in (0, 1) or "Traceback (most recent call last)" in done.stderr:
         raise SystemExit(f"{' '.join(args)} exited {done.returncode}:\n{done.stderr}")
 
 
