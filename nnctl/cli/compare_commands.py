@@ -255,8 +255,14 @@ def plot(
         ),
     ],
     out: Annotated[
-        Path, typer.Option("--out", metavar="FILE", help="Image file: .png, .pdf or .svg.")
-    ],
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Image file: .png, .pdf or .svg (default: curves.png, boundary.png or "
+            "weights.png inside the one folder given, else in the current folder).",
+        ),
+    ] = None,
     metric: Annotated[
         str | None,
         typer.Option(

@@ -62,9 +62,20 @@ def config_init(
             help="linreg, logreg, softmax or mlp (default: the linear model of the task).",
         ),
     ] = None,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--keep",
+            metavar="COLUMN",
+            help="Use this column as a feature although it looks like an id (mostly distinct "
+            "values, or a name like id or *_id) and would be left out (repeatable).",
+        ),
+    ] = None,
 ):
     """Print a complete, commented starter config for a CSV on stdout: the columns used, those
-    left out and why, the inferred task, missing-value counts, and settings that train well."""
+    left out and why, the inferred task, missing-value counts, and settings that train well.
+
+    Example: nnctl config init --data biopsy.csv --target class > biopsy.yaml"""
     from nnctl.config.starter import starter_config
     from nnctl.errors import UsageError
     from nnctl.nn.kinds import MODELS
@@ -73,7 +84,7 @@ def config_init(
     if model is not None and model not in kinds:
         expected = f"{', '.join(kinds[:-1])} or {kinds[-1]}" if len(kinds) > 1 else kinds[0]
         raise UsageError(f"--model: expected {expected}, found {model!r}")
-    write_stdout(starter_config(data, target, model))
+    write_stdout(starter_config(data, target, model, keep=keep or []))
 
 
 @command

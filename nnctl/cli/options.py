@@ -157,6 +157,23 @@ SplitOption = Annotated[
         help="With the run's own data: val, train or all.",
     ),
 ]
+# Which weights of a run folder eval and predict use (training/inference.py CHECKPOINT_CHOICES;
+# repeated here so that help does not import the engine).
+CHECKPOINTS = ("delivered", "best", "last")
+CheckpointOption = Annotated[
+    str,
+    typer.Option(
+        "--checkpoint",
+        metavar="delivered|best|last",
+        parser=choice_of(*CHECKPOINTS),
+        autocompletion=completion_of(*CHECKPOINTS),
+        help="Which weights of a run folder: delivered (the weights training ended with, "
+        "checkpoints/last.npz; the best epoch's when the config has early_stopping."
+        "restore_best: true), best (checkpoints/best.npz: the epoch with the best validation "
+        "monitor, selected on that same split, so its val scores are optimistic) or last "
+        "(checkpoints/last.npz as saved).",
+    ),
+]
 FormatOption = Annotated[
     str,
     typer.Option(
