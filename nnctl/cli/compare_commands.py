@@ -18,6 +18,7 @@ from nnctl.cli.options import (
     NoPlotOption,
     QuietOption,
     ResultDirOption,
+    ResultForceOption,
     ResumeComparisonOption,
     SchedulerOption,
     SeedsOption,
@@ -67,6 +68,7 @@ def compare_optimizers(
     seeds: SeedsOption = None,
     jobs: JobsOption = 1,
     out: ResultDirOption = None,
+    force: ResultForceOption = False,
     target_loss: TargetLossOption = None,
     landscape: Annotated[
         str | None,
@@ -176,6 +178,7 @@ def compare_optimizers(
         budget=budget,
         search=search,
         select=select,
+        force=force,
     )
     render = (
         render_comparison
@@ -214,6 +217,7 @@ def sweep(
     seeds: SeedsOption = None,
     jobs: JobsOption = 1,
     out: ResultDirOption = None,
+    force: ResultForceOption = False,
     target_loss: TargetLossOption = None,
     no_plot: NoPlotOption = False,
     json_: JsonOption = False,
@@ -242,6 +246,7 @@ def sweep(
         executor,
         scheduler,
         resume,
+        force=force,
     )
     render_comparison(result, quiet, no_plot, print_json if json_ else None)
 

@@ -82,6 +82,15 @@ ResultDirOption = Annotated[
         "made unique).",
     ),
 ]
+ResultForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace the output folder (--out, or the default name instead of a new one "
+        "beside it) when it is a comparison or sweep folder nnctl wrote, or empty; any "
+        "other folder is refused.",
+    ),
+]
 SeedsOption = Annotated[
     int | None,
     typer.Option(
