@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from nnctl.cli.completion import complete_config_or_setting, complete_landscape, complete_optimizer
 from nnctl.cli.options import (
     ConfigOrResumeArgument,
     ExecutorOption,
@@ -29,7 +30,7 @@ from nnctl.cli.options import (
     settings,
 )
 from nnctl.cli.process import command, print_json
-from nnctl.cli.values import whole_number
+from nnctl.cli.values import completion_of, whole_number
 
 SPEC_HELP = (
     "An optimizer, with optional settings typed as YAML: adam, sgd:lr=0.1,momentum=0.9 "
@@ -55,14 +56,17 @@ def compare_optimizers(
         typer.Argument(
             metavar="CONFIG... [KEY=VALUE]...",
             show_default=False,
-            autocompletion=complete_setting,
+            autocompletion=complete_config_or_setting,
             help="YAML config or an example's name (not needed with --landscape); several: the "
             "protocol on each, and a ranking and performance profile across them. KEY=VALUE "
             "words are overrides, as with -s.",
         ),
     ] = None,
     optimizer: Annotated[
-        list[str] | None, typer.Option("--optimizer", "-o", metavar="SPEC", help=SPEC_HELP)
+        list[str] | None,
+        typer.Option(
+            "--optimizer", "-o", metavar="SPEC", autocompletion=complete_optimizer, help=SPEC_HELP
+        ),
     ] = None,
     set_: SetOption = None,
     seeds: SeedsOption = None,
@@ -75,6 +79,7 @@ def compare_optimizers(
         typer.Option(
             "--landscape",
             metavar="NAME",
+            autocompletion=complete_landscape,
             help="Instead of a config: run the optimizers on a 2-D test function "
             "(rosenbrock, beale, canyon, saddle) and draw their paths "
             "(landscape.png).",
@@ -127,6 +132,7 @@ def compare_optimizers(
         typer.Option(
             "--search",
             metavar="grid|random",
+            autocompletion=completion_of("grid", "random"),
             help="grid (one setting; the default then) or random (seeded by the "
             "config's seed; the default for several settings).",
         ),

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from nnctl.cli.completion import complete_model_kind
 from nnctl.cli.options import ConfigArgument, OverridesArgument, SetOption, config_path, settings
 from nnctl.cli.process import command, write_stdout
 
@@ -59,6 +60,7 @@ def config_init(
         typer.Option(
             "--model",
             metavar="KIND",
+            autocompletion=complete_model_kind,
             help="linreg, logreg, softmax or mlp (default: the linear model of the task).",
         ),
     ] = None,

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from nnctl.cli.completion import complete_dataset_or_file
 from nnctl.cli.options import (
     CheckpointOption,
     ConfigArgument,
@@ -88,6 +89,7 @@ def eval_(
         typer.Option(
             "--data",
             metavar="FILE|NAME",
+            autocompletion=complete_dataset_or_file,
             help="A data file (- for stdin) or built-in dataset name (default: the run's own data). "
             "CSV columns are matched by header name.",
         ),

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from nnctl.cli.completion import complete_setting
+from nnctl.cli.completion import complete_config, complete_setting
 from nnctl.cli.values import choice_of, completion_of, real_number, whole_number
 
 SetOption = Annotated[
@@ -37,7 +37,9 @@ OverridesArgument = Annotated[
 ConfigArgument = Annotated[
     Path,
     typer.Argument(
-        metavar="CONFIG", help="YAML config, or an example's name (see nnctl examples)."
+        metavar="CONFIG",
+        autocompletion=complete_config,
+        help="YAML config, or an example's name (see nnctl examples).",
     ),
 ]
 ConfigOrResumeArgument = Annotated[
@@ -45,6 +47,7 @@ ConfigOrResumeArgument = Annotated[
     typer.Argument(
         metavar="CONFIG",
         show_default=False,
+        autocompletion=complete_config,
         help="YAML config, or an example's name (not needed with --resume).",
     ),
 ]
@@ -132,6 +135,7 @@ ExecutorOption = Annotated[
     typer.Option(
         "--executor",
         metavar="local|dask",
+        autocompletion=completion_of("local", "dask"),
         help="Where the runs go: local (this machine, --jobs N at once) or dask (a "
         "dask.distributed cluster, --scheduler; needs nnctl[dask]). Same numbers.",
     ),
@@ -188,6 +192,7 @@ FormatOption = Annotated[
     typer.Option(
         "--format",
         metavar="FORMAT",
+        autocompletion=completion_of("auto", "csv", "npz", "npy", "idx"),
         help="Data format: auto (from the name, else the content), csv, npz, npy or idx.",
     ),
 ]
