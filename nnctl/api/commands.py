@@ -327,19 +327,33 @@ def _check_resume(**given) -> None:
         raise UsageError(f"--resume: finishes the folder's own plan; drop {', '.join(named)}")
 
 
-def named_by_settings(stem: str, kind: str, parts: list[str], limit: int = 80) -> str:
+FOLDER_NAME_LIMIT = 48  # characters of a default comparison folder's name
+HASH_LENGTH = 8  # hex digits naming the settings that did not fit
+
+
+def named_by_settings(
+    stem: str, kind: str, parts: list[str], limit: int = FOLDER_NAME_LIMIT
+) -> str:
     """The default folder of a comparison, named by what it varies: digits-mlp-compare-sgd-adam,
-    moons-mlp-sweep-activation-lr; a long list ends in -and-N-more."""
+    moons-mlp-sweep-activation-lr. A name over `limit` characters keeps the parts that fit and
+    ends in a short hash of the whole name, so it stays stable and tells different comparisons
+    apart (what each run is, is in plan.json): digits-mlp-compare-sgd-adam-rmsprop-1c9e4f2a."""
+    import hashlib
+
     from nnctl.config.optimizer_specs import safe_name
 
-    name = f"{stem}-{kind}"
-    for i, part in enumerate(parts):
-        more = f"-and-{len(parts) - i}-more"
-        candidate = f"{name}-{safe_name(part)}"
-        if len(candidate) + (len(more) if i < len(parts) - 1 else 0) > limit:
-            return name + more
-        name = candidate
-    return name
+    name = "-".join([f"{stem}-{kind}", *(safe_name(part) for part in parts)])
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:HASH_LENGTH]
+    room = limit - HASH_LENGTH - 1
+    kept = f"{stem}-{kind}"[:room]
+    for part in parts:
+        candidate = f"{kept}-{safe_name(part)}"
+        if len(candidate) > room:
+            break
+        kept = candidate
+    return f"{kept.rstrip('-.')}-{digest}"
 
 
 def labelled_runs(paths: list[Path]) -> tuple[list[tuple[str, Path]], str | None]:
