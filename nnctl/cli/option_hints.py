@@ -37,12 +37,13 @@ def unknown_long_options(args: list[str], params) -> list[tuple[str, str | None]
         word = args[i]
         if word == "--":
             break
-        if not word.startswith("--") or len(word) == 2:
+        if word in taking_value:  # -s KEY=VALUE, -o SPEC, --out DIR: the next word is a value
+            next(words, None)
+            continue
+        if not word.startswith("--"):
             continue
         name, has_value, value = word.partition("=")
         if name in known:
-            if name in taking_value and not has_value:
-                next(words, None)  # its value, whatever it looks like
             continue
         if has_value:
             found.append((name, value))
