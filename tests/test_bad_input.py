@@ -138,7 +138,7 @@ CASES = [
     (
         "override-bad-value",
         ["train", "good_iris.yaml", "-s", "optimizer.lr=abc"],
-        ["good_iris.yaml", "optimizer.lr", "'abc'"],
+        ["-s optimizer.lr=abc:", "> 0", "'abc'"],  # the override's fault, not the file's
     ),
     # -- ranges ------------------------------------------------------------------------------------
     ("lr-zero", ["train", "lr_zero.yaml"], ["lr_zero.yaml", "optimizer.lr", "> 0", "found 0"]),

@@ -105,11 +105,14 @@ def compare_optimizers(
     budget: int | None = None,
     search: str | None = None,
     select: str | None = None,
+    force: bool = False,
 ):
     """Every optimizer on CONFIG's model (a Comparison), on several configs with a ranking
     across them (a ProblemsComparison), or on a 2-D test function with `landscape` (a
     LandscapeComparison); the modes take different options. `tune` tunes settings with the
-    same budget first (nnctl.compare.tuning). `resume` finishes an interrupted comparison."""
+    same budget first (nnctl.compare.tuning). `resume` finishes an interrupted comparison.
+    `force` replaces the output folder (--out, else the default name) when it is a
+    comparison folder nnctl wrote (see nnctl.compare.folder_layout)."""
     configs = list(config) if isinstance(config, (list, tuple)) else [config] if config else []
     tune = tune or []
     tuning_only = [
@@ -131,6 +134,7 @@ def compare_optimizers(
                 "--landscape": landscape,
                 "--tune": tune,
                 "--select": select,
+                "--force": force,
             },
         )
         from nnctl.compare import resume_comparison
@@ -157,6 +161,8 @@ def compare_optimizers(
             )
         from nnctl.compare.landscapes import compare_on_landscape
 
+        if force:
+            out = _forced(out, Path("runs") / f"landscape-{landscape}")
         return compare_on_landscape(landscape, optimizers, start, steps, out)
     if start is not None or steps is not None:
         raise UsageError("--start and --steps belong to --landscape")
@@ -197,28 +203,27 @@ def compare_optimizers(
     runner = new_executor()
     try:
         return _compare_configs(
-            configs, make_plan, bool(tune), runner, new_executor, out, select, quiet
+            configs, make_plan, bool(tune), runner, new_executor, out, select, quiet, force
         )
     except BaseException:
         runner.close()  # a no-op when the runs already closed it
         raise
 
 
-def _compare_configs(configs, make_plan, tuned, runner, new_executor, out, select, quiet: bool):
+def _compare_configs(
+    configs, make_plan, tuned, runner, new_executor, out, select, quiet: bool, force: bool
+):
     """Plan every config (all checked before any run), then one comparison or a ranking."""
-    from nnctl.compare import make_out_dir
-
     plans = [make_plan(path) for path in configs]
     if len(configs) == 1:
         # a tuning plan is named by its optimizers
         labels = plans[0].probe.labels if tuned else plans[0].labels
-        out_dir = make_out_dir(
-            out, Path("runs") / named_by_settings(configs[0].stem, "compare", labels)
-        )
+        default = Path("runs") / named_by_settings(configs[0].stem, "compare", labels)
+        out_dir = _out_dir(out, default, force)
         return _run_protocol(plans[0], out_dir, runner, new_executor, quiet)[0]
     from nnctl.compare.problems import compare_problems
 
-    out_dir = make_out_dir(out, Path("runs") / f"{len(configs)}-problems-compare")
+    out_dir = _out_dir(out, Path("runs") / f"{len(configs)}-problems-compare", force)
     runners = [runner]
 
     def run_one(plan, problem_dir: Path):
@@ -254,17 +259,24 @@ def sweep(
     executor: str = "local",
     scheduler: str | None = None,
     resume: Path | None = None,
+    force: bool = False,
 ):
     """Every combination of the swept settings (a Comparison); `resume` finishes an
-    interrupted sweep folder."""
-    from nnctl.compare import make_out_dir, resume_comparison, run_plan, sweep_plan
+    interrupted sweep folder; `force` replaces the output folder as in compare_optimizers."""
+    from nnctl.compare import resume_comparison, run_plan, sweep_plan
 
     runner = _executor(executor, jobs, scheduler)  # first: local workers start meanwhile
     try:
         if resume is not None:
             _check_resume(
                 CONFIG=config,
-                **{"-s": options, "--seeds": seeds, "--target-loss": target_loss, "--out": out},
+                **{
+                    "-s": options,
+                    "--seeds": seeds,
+                    "--target-loss": target_loss,
+                    "--out": out,
+                    "--force": force,
+                },
             )
             return resume_comparison(resume, "sweep", runner, quiet)
         if config is None:
@@ -275,11 +287,32 @@ def sweep(
         swept = (
             [part.partition("=")[0] for part in plan.labels[0].split(" ")] if plan.labels else []
         )
-        out_dir = make_out_dir(out, Path("runs") / named_by_settings(config.stem, "sweep", swept))
+        default = Path("runs") / named_by_settings(config.stem, "sweep", swept)
+        out_dir = _out_dir(out, default, force)
         return run_plan(plan, out_dir, jobs, quiet, executor=runner)
     except BaseException:
         runner.close()  # a no-op when the run already closed it
         raise
+
+
+def _forced(out: Path | None, default: Path) -> Path:
+    """--force: the folder to write (`out`, else `default` itself rather than a new name
+    beside it), emptied when it is a comparison folder nnctl wrote (UsageError otherwise)."""
+    from nnctl.compare.folder_layout import clear_for_force
+
+    target = Path(out) if out is not None else default
+    clear_for_force(target)
+    return target
+
+
+def _out_dir(out: Path | None, default: Path, force: bool) -> Path:
+    """The comparison's folder, made and locked: --out (new or empty), else `default` made
+    unique; with `force`, either one replaced when nnctl wrote it."""
+    from nnctl.compare import make_out_dir
+
+    if force:
+        out = _forced(out, default)
+    return make_out_dir(out, default)
 
 
 def _executor(name: str, jobs: int, scheduler: str | None):
@@ -294,19 +327,33 @@ def _check_resume(**given) -> None:
         raise UsageError(f"--resume: finishes the folder's own plan; drop {', '.join(named)}")
 
 
-def named_by_settings(stem: str, kind: str, parts: list[str], limit: int = 80) -> str:
+FOLDER_NAME_LIMIT = 48  # characters of a default comparison folder's name
+HASH_LENGTH = 8  # hex digits naming the settings that did not fit
+
+
+def named_by_settings(
+    stem: str, kind: str, parts: list[str], limit: int = FOLDER_NAME_LIMIT
+) -> str:
     """The default folder of a comparison, named by what it varies: digits-mlp-compare-sgd-adam,
-    moons-mlp-sweep-activation-lr; a long list ends in -and-N-more."""
+    moons-mlp-sweep-activation-lr. A name over `limit` characters keeps the parts that fit and
+    ends in a short hash of the whole name, so it stays stable and tells different comparisons
+    apart (what each run is, is in plan.json): digits-mlp-compare-sgd-adam-rmsprop-1c9e4f2a."""
+    import hashlib
+
     from nnctl.config.optimizer_specs import safe_name
 
-    name = f"{stem}-{kind}"
-    for i, part in enumerate(parts):
-        more = f"-and-{len(parts) - i}-more"
-        candidate = f"{name}-{safe_name(part)}"
-        if len(candidate) + (len(more) if i < len(parts) - 1 else 0) > limit:
-            return name + more
-        name = candidate
-    return name
+    name = "-".join([f"{stem}-{kind}", *(safe_name(part) for part in parts)])
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:HASH_LENGTH]
+    room = limit - HASH_LENGTH - 1
+    kept = f"{stem}-{kind}"[:room]
+    for part in parts:
+        candidate = f"{kept}-{safe_name(part)}"
+        if len(candidate) > room:
+            break
+        kept = candidate
+    return f"{kept.rstrip('-.')}-{digest}"
 
 
 def labelled_runs(paths: list[Path]) -> tuple[list[tuple[str, Path]], str | None]:

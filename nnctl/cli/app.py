@@ -15,13 +15,13 @@ from typing import Annotated
 
 import typer
 
-from nnctl import __version__
 from nnctl.cli import (
     catalog_commands,
     compare_commands,
     config_commands,
     data_commands,
     model_commands,
+    version,
 )
 from nnctl.cli.help_layout import MetavarCommand, PlainGroup
 
@@ -55,16 +55,20 @@ data_app = typer.Typer(cls=PlainGroup, help="Prepare data files.", no_args_is_he
 
 def _version(value: bool):
     if value:
-        print(f"nnctl {__version__}")
+        print(version.version_line())
         raise typer.Exit()
 
 
 @app.callback()
 def main(
-    version: Annotated[
+    show_version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+            "--version",
+            "-V",
+            callback=_version,
+            is_eager=True,
+            help="Print the version and exit (nnctl version --json: with its dependencies).",
         ),
     ] = False,
 ):
@@ -89,6 +93,7 @@ _add(
 )
 _add(app, compare_commands.sweep, short_help="Train every combination of swept settings.")
 _add(app, compare_commands.plot, short_help="Plot loss curves of runs (needs nnctl[plot]).")
+_add(app, version.version, short_help="Print the version (--json: with its dependencies).")
 
 app.add_typer(config_app, name="config")
 _add(config_app, config_commands.config_show, "show")

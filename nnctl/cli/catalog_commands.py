@@ -20,17 +20,22 @@ def examples_list(ctx: typer.Context):
     Example: nnctl train iris-softmax"""
     if ctx.invoked_subcommand is not None:
         return
+    import textwrap
+
     from nnctl import examples
 
     names = examples.names()
     width = max(map(len, names))
-    # On a terminal each line fits it; in a pipe lines stay whole (grep sees every word).
+    # On a terminal a description wraps under itself (never cut: a cut sentence misleads);
+    # in a pipe each example stays one line (grep sees the name with every word).
     room = shutil.get_terminal_size().columns - width - 2 if sys.stdout.isatty() else None
     lines = []
     for name in names:
         text = examples.summary(name)
-        if room is not None and len(text) > room:
-            text = text[: max(room - 3, 0)].rstrip() + "..."
+        if room is not None and room >= 20:
+            text = "\n".join(textwrap.wrap(text, room, break_on_hyphens=False)).replace(
+                "\n", "\n" + " " * (width + 2)
+            )
         lines.append(f"{name.ljust(width)}  {text}\n")
     write_stdout("".join(lines))
 

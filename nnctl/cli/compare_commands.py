@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from nnctl.cli.completion import complete_config_or_setting, complete_landscape, complete_optimizer
 from nnctl.cli.options import (
     ConfigOrResumeArgument,
     ExecutorOption,
@@ -18,6 +19,7 @@ from nnctl.cli.options import (
     NoPlotOption,
     QuietOption,
     ResultDirOption,
+    ResultForceOption,
     ResumeComparisonOption,
     SchedulerOption,
     SeedsOption,
@@ -28,7 +30,7 @@ from nnctl.cli.options import (
     settings,
 )
 from nnctl.cli.process import command, print_json
-from nnctl.cli.values import whole_number
+from nnctl.cli.values import completion_of, whole_number
 
 SPEC_HELP = (
     "An optimizer, with optional settings typed as YAML: adam, sgd:lr=0.1,momentum=0.9 "
@@ -54,25 +56,30 @@ def compare_optimizers(
         typer.Argument(
             metavar="CONFIG... [KEY=VALUE]...",
             show_default=False,
-            autocompletion=complete_setting,
+            autocompletion=complete_config_or_setting,
             help="YAML config or an example's name (not needed with --landscape); several: the "
             "protocol on each, and a ranking and performance profile across them. KEY=VALUE "
             "words are overrides, as with -s.",
         ),
     ] = None,
     optimizer: Annotated[
-        list[str] | None, typer.Option("--optimizer", "-o", metavar="SPEC", help=SPEC_HELP)
+        list[str] | None,
+        typer.Option(
+            "--optimizer", "-o", metavar="SPEC", autocompletion=complete_optimizer, help=SPEC_HELP
+        ),
     ] = None,
     set_: SetOption = None,
     seeds: SeedsOption = None,
     jobs: JobsOption = 1,
     out: ResultDirOption = None,
+    force: ResultForceOption = False,
     target_loss: TargetLossOption = None,
     landscape: Annotated[
         str | None,
         typer.Option(
             "--landscape",
             metavar="NAME",
+            autocompletion=complete_landscape,
             help="Instead of a config: run the optimizers on a 2-D test function "
             "(rosenbrock, beale, canyon, saddle) and draw their paths "
             "(landscape.png).",
@@ -125,6 +132,7 @@ def compare_optimizers(
         typer.Option(
             "--search",
             metavar="grid|random",
+            autocompletion=completion_of("grid", "random"),
             help="grid (one setting; the default then) or random (seeded by the "
             "config's seed; the default for several settings).",
         ),
@@ -176,6 +184,7 @@ def compare_optimizers(
         budget=budget,
         search=search,
         select=select,
+        force=force,
     )
     render = (
         render_comparison
@@ -214,6 +223,7 @@ def sweep(
     seeds: SeedsOption = None,
     jobs: JobsOption = 1,
     out: ResultDirOption = None,
+    force: ResultForceOption = False,
     target_loss: TargetLossOption = None,
     no_plot: NoPlotOption = False,
     json_: JsonOption = False,
@@ -242,6 +252,7 @@ def sweep(
         executor,
         scheduler,
         resume,
+        force=force,
     )
     render_comparison(result, quiet, no_plot, print_json if json_ else None)
 
@@ -255,8 +266,14 @@ def plot(
         ),
     ],
     out: Annotated[
-        Path, typer.Option("--out", metavar="FILE", help="Image file: .png, .pdf or .svg.")
-    ],
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Image file: .png, .pdf or .svg (default: curves.png, boundary.png or "
+            "weights.png inside the one folder given, else in the current folder).",
+        ),
+    ] = None,
     metric: Annotated[
         str | None,
         typer.Option(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from nnctl.cli.completion import complete_model_kind
 from nnctl.cli.options import ConfigArgument, OverridesArgument, SetOption, config_path, settings
 from nnctl.cli.process import command, write_stdout
 
@@ -59,12 +60,24 @@ def config_init(
         typer.Option(
             "--model",
             metavar="KIND",
+            autocompletion=complete_model_kind,
             help="linreg, logreg, softmax or mlp (default: the linear model of the task).",
+        ),
+    ] = None,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--keep",
+            metavar="COLUMN",
+            help="Use this column as a feature although it looks like an id (mostly distinct "
+            "values, or a name like id or *_id) and would be left out (repeatable).",
         ),
     ] = None,
 ):
     """Print a complete, commented starter config for a CSV on stdout: the columns used, those
-    left out and why, the inferred task, missing-value counts, and settings that train well."""
+    left out and why, the inferred task, missing-value counts, and settings that train well.
+
+    Example: nnctl config init --data biopsy.csv --target class > biopsy.yaml"""
     from nnctl.config.starter import starter_config
     from nnctl.errors import UsageError
     from nnctl.nn.kinds import MODELS
@@ -73,7 +86,7 @@ def config_init(
     if model is not None and model not in kinds:
         expected = f"{', '.join(kinds[:-1])} or {kinds[-1]}" if len(kinds) > 1 else kinds[0]
         raise UsageError(f"--model: expected {expected}, found {model!r}")
-    write_stdout(starter_config(data, target, model))
+    write_stdout(starter_config(data, target, model, keep=keep or []))
 
 
 @command

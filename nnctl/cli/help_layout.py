@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typer.core import TyperCommand, TyperGroup
 
+from nnctl.cli.option_hints import config_key_hint, takes_settings
+
 
 def plain_help(command, ctx, formatter) -> None:
     """click's layout of a command's help, from its public parts."""
@@ -36,7 +38,16 @@ def usage_name(param) -> str:
 
 
 class MetavarCommand(TyperCommand):
-    """A Typer command whose help names each argument by its metavar alone."""
+    """A Typer command whose help names each argument by its metavar alone, and whose parsing
+    answers `--lr 0.1` with the config key to set (option_hints.py)."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        params = self.get_params(ctx)
+        if takes_settings(params):
+            hint = config_key_hint(args, params)
+            if hint is not None:
+                ctx.fail(hint)  # click's usage error: the usage line, the message, exit 2
+        return super().parse_args(ctx, args)
 
     def format_help(self, ctx, formatter) -> None:
         plain_help(self, ctx, formatter)

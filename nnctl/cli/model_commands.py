@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 
+from nnctl.cli.completion import complete_dataset_or_file
 from nnctl.cli.options import (
+    CheckpointOption,
     ConfigArgument,
     ConfigOrResumeArgument,
     FormatOption,
@@ -47,7 +49,8 @@ def train(
     quiet: QuietOption = False,
 ):
     """Train a model from a YAML config; writes a run folder (config.yaml, metrics.jsonl,
-    summary.json, checkpoints/last.npz and best.npz). --json prints summary.json.
+    summary.json, checkpoints/last.npz: the weights it delivers, and best.npz: the best epoch's by
+    the validation monitor). --json prints summary.json.
 
     Example: nnctl train iris-softmax optimizer.lr=0.1 --out 'runs/iris-lr{optimizer.lr}'"""
     from nnctl.api.commands import train_or_resume
@@ -76,7 +79,9 @@ def eval_(
     run: Annotated[
         Path,
         typer.Argument(
-            metavar="RUN", help="Run folder (uses checkpoints/best.npz) or a checkpoint .npz."
+            metavar="RUN",
+            help="Run folder (the weights training delivered; see --checkpoint) or a "
+            "checkpoint .npz.",
         ),
     ],
     data: Annotated[
@@ -84,11 +89,13 @@ def eval_(
         typer.Option(
             "--data",
             metavar="FILE|NAME",
+            autocompletion=complete_dataset_or_file,
             help="A data file (- for stdin) or built-in dataset name (default: the run's own data). "
             "CSV columns are matched by header name.",
         ),
     ] = None,
     split: SplitOption = "val",
+    checkpoint: CheckpointOption = "delivered",
     json_: JsonOption = False,
     data_format: FormatOption = "auto",
 ):
@@ -99,7 +106,7 @@ def eval_(
     from nnctl.report.tables import print_eval
     from nnctl.training.inference import evaluate
 
-    result = evaluate(run, data, split, data_format)
+    result = evaluate(run, data, split, data_format, checkpoint)
     if json_:
         print_json(result)
     else:
@@ -108,7 +115,14 @@ def eval_(
 
 @command
 def predict(
-    run: Annotated[Path, typer.Argument(metavar="RUN", help="Run folder or checkpoint .npz.")],
+    run: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RUN",
+            help="Run folder (the weights training delivered; see --checkpoint) or a "
+            "checkpoint .npz.",
+        ),
+    ],
     data: Annotated[
         str,
         typer.Argument(
@@ -133,6 +147,7 @@ def predict(
     no_header: Annotated[
         bool, typer.Option("--no-header", help="Write the prediction rows without the header line.")
     ] = False,
+    checkpoint: CheckpointOption = "delivered",
 ):
     """Predict for every row of DATA; CSV on stdout with the original class labels (regression:
     in the target's own units), one row per input row.
@@ -143,7 +158,7 @@ def predict(
 
     from nnctl.training.inference import predict_rows
 
-    header, rows = predict_rows(run, data, proba, data_format, keep or [])
+    header, rows = predict_rows(run, data, proba, data_format, keep or [], checkpoint=checkpoint)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if not no_header:

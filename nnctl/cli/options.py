@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from nnctl.cli.completion import complete_setting
+from nnctl.cli.completion import complete_config, complete_setting
 from nnctl.cli.values import choice_of, completion_of, real_number, whole_number
 
 SetOption = Annotated[
@@ -37,7 +37,9 @@ OverridesArgument = Annotated[
 ConfigArgument = Annotated[
     Path,
     typer.Argument(
-        metavar="CONFIG", help="YAML config, or an example's name (see nnctl examples)."
+        metavar="CONFIG",
+        autocompletion=complete_config,
+        help="YAML config, or an example's name (see nnctl examples).",
     ),
 ]
 ConfigOrResumeArgument = Annotated[
@@ -45,6 +47,7 @@ ConfigOrResumeArgument = Annotated[
     typer.Argument(
         metavar="CONFIG",
         show_default=False,
+        autocompletion=complete_config,
         help="YAML config, or an example's name (not needed with --resume).",
     ),
 ]
@@ -80,6 +83,15 @@ ResultDirOption = Annotated[
         help="Output folder, new or empty (default: runs/CONFIG-compare-... or "
         "CONFIG-sweep-..., named by their settings, or runs/landscape-NAME; "
         "made unique).",
+    ),
+]
+ResultForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace the output folder (--out, or the default name instead of a new one "
+        "beside it) when it is a comparison or sweep folder nnctl wrote, or empty; any "
+        "other folder is refused.",
     ),
 ]
 SeedsOption = Annotated[
@@ -123,6 +135,7 @@ ExecutorOption = Annotated[
     typer.Option(
         "--executor",
         metavar="local|dask",
+        autocompletion=completion_of("local", "dask"),
         help="Where the runs go: local (this machine, --jobs N at once) or dask (a "
         "dask.distributed cluster, --scheduler; needs nnctl[dask]). Same numbers.",
     ),
@@ -157,11 +170,29 @@ SplitOption = Annotated[
         help="With the run's own data: val, train or all.",
     ),
 ]
+# Which weights of a run folder eval and predict use (training/inference.py CHECKPOINT_CHOICES;
+# repeated here so that help does not import the engine).
+CHECKPOINTS = ("delivered", "best", "last")
+CheckpointOption = Annotated[
+    str,
+    typer.Option(
+        "--checkpoint",
+        metavar="delivered|best|last",
+        parser=choice_of(*CHECKPOINTS),
+        autocompletion=completion_of(*CHECKPOINTS),
+        help="Which weights of a run folder: delivered (the weights training ended with, "
+        "checkpoints/last.npz; the best epoch's when the config has early_stopping."
+        "restore_best: true), best (checkpoints/best.npz: the epoch with the best validation "
+        "monitor, selected on that same split, so its val scores are optimistic) or last "
+        "(checkpoints/last.npz as saved).",
+    ),
+]
 FormatOption = Annotated[
     str,
     typer.Option(
         "--format",
         metavar="FORMAT",
+        autocompletion=completion_of("auto", "csv", "npz", "npy", "idx"),
         help="Data format: auto (from the name, else the content), csv, npz, npy or idx.",
     ),
 ]

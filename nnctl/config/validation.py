@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from nnctl.config.overrides import apply_overrides, expand_shorthand
+from nnctl.config.overrides import NAME_KEY, apply_overrides, expand_shorthand
 from nnctl.config.sections import (
     COMPARE,
     DATA,
@@ -276,4 +276,21 @@ def load_config(path: str | os.PathLike, overrides: list[str] | None = None) -> 
     try:
         return resolve(raw, str(path))
     except UsageError as exc:
-        raise UsageError(f"{path}: {exc}") from None
+        blamed = _blamed_override(str(exc), overrides or [])
+        raise UsageError(blamed or f"{path}: {exc}") from None
+
+
+def _blamed_override(message: str, overrides: list[str]) -> str | None:
+    """The message said of the override that set the key it names ("-s optimizer.lr=fast:
+    expected a number > 0, found 'fast'"), or None when no override set that key: a value
+    typed on the command line is not the config file's fault."""
+    key, sep, rest = message.partition(": ")
+    if not sep or " " in key:
+        return None
+    for text in reversed(overrides):  # the last one that set a key is the one in effect
+        set_key = text.partition("=")[0].strip()
+        if set_key in NAME_KEY and key == f"{set_key}.{NAME_KEY[set_key]}":
+            set_key = key  # -s optimizer=adamx sets optimizer.name
+        if key == set_key or key.startswith(f"{set_key}."):
+            return f"-s {text}: {rest}"
+    return None

@@ -25,12 +25,36 @@ def path_of(name: str) -> Path:
     return FOLDER / f"{name}.yaml"
 
 
-def summary(name: str) -> str:
-    """The first comment line of an example: what it trains."""
+def description(name: str) -> str:
+    """The comment block an example opens with, as one paragraph."""
+    words = []
     for line in path_of(name).read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            return line.lstrip("# ").rstrip()
-    return ""
+        if not line.startswith("#"):
+            break
+        words += line.lstrip("#").split()
+    return " ".join(words)
+
+
+# Words ending in a period that do not end a sentence.
+ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.")
+
+
+def first_sentence(text: str) -> str:
+    """`text` up to the end of its first sentence: a word ending in `.`, `!` or `?` (after a
+    closing bracket or quote too) outside brackets, not an abbreviation. The whole text when
+    no sentence ends."""
+    words, depth = text.split(), 0
+    for i, word in enumerate(words):
+        depth += word.count("(") + word.count("[") - word.count(")") - word.count("]")
+        bare = word.rstrip(")]\"'")
+        if depth <= 0 and bare.endswith((".", "!", "?")) and bare.lower() not in ABBREVIATIONS:
+            return " ".join(words[: i + 1])
+    return " ".join(words)
+
+
+def summary(name: str) -> str:
+    """What an example trains: the first sentence of its opening comment, whole."""
+    return first_sentence(description(name))
 
 
 def find_config(given: Path) -> Path:

@@ -41,6 +41,7 @@ class QuietReporter:
     def batch(self, epoch: int, done: int, total: int, loss: float) -> None: ...
     def epoch(self, row: dict) -> None: ...
     def close(self) -> None: ...
+    def note(self, text: str) -> None: ...
 
 
 class PlainReporter(QuietReporter):
@@ -70,6 +71,9 @@ class PlainReporter(QuietReporter):
             self._last, self._pending = now, None
         else:
             self._pending = row
+
+    def note(self, text):
+        print(text, file=self.stream, flush=True)
 
     def close(self):
         if self._pending is not None:
@@ -140,6 +144,9 @@ class RichReporter(QuietReporter):
         ]
         self._info = "  ".join(shown)
         self.progress.update(self.task, completed=row["epoch"], info=self._info)
+
+    def note(self, text):
+        self.console.print(text, markup=False, highlight=False)
 
     def close(self):
         if self.task is not None:

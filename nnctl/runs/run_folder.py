@@ -21,6 +21,15 @@ from nnctl.util.input_files import stat_regular_file
 
 RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "checkpoints")
 CHECKPOINT_FILES = ("last.npz", "best.npz")
+# What other nnctl commands write into a run folder by default: `plot RUN` (curves.png,
+# boundary.png/.json, weights.png/.json), `export RUN` (model.onnx/.npz/.json) and the
+# TensorBoard log (tb/). Still nnctl's own: --force replaces them with the run they describe.
+PRODUCED_FILES = (
+    *(f"{name}.{ext}" for name in ("boundary", "weights") for ext in ("png", "json")),
+    "curves.png",
+    *(f"model.{ext}" for ext in ("onnx", "npz", "json")),
+)
+PRODUCED_FOLDERS = ("tb",)
 
 
 def _written_by_nnctl(folder: Path) -> bool:
@@ -44,7 +53,13 @@ def _not_run_files(folder: Path) -> list[str]:
                 if not ownership.is_real_file(path / inner)
                 or (inner not in CHECKPOINT_FILES and not ownership.TEMP_FILE.match(inner))
             ]
-        elif name not in RUN_FILES or name == "checkpoints" or not ownership.is_real_file(path):
+        elif name in PRODUCED_FOLDERS and ownership.is_real_folder(path):
+            continue  # written by nnctl's own writer (tensorboardX): its names are not ours to list
+        elif (
+            name not in (*RUN_FILES, *PRODUCED_FILES)
+            or name == "checkpoints"
+            or not ownership.is_real_file(path)
+        ):
             foreign.append(name)
     return foreign
 
@@ -80,7 +95,7 @@ def create(path: Path, force: bool = False, unique: bool = True) -> Path:
         if force:
             lock(path)  # first: another nnctl still writing it is "in use", not "foreign"
             ownership.check_replaceable(path, RUN_LAYOUT)
-            for name in RUN_FILES:
+            for name in (*RUN_FILES, *PRODUCED_FILES, *PRODUCED_FOLDERS):
                 target = path / name
                 if target.is_dir():
                     shutil.rmtree(target)

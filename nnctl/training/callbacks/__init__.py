@@ -21,6 +21,7 @@ from nnctl.training.callbacks.metrics_log import MetricsLog
 from nnctl.training.callbacks.progress import ProgressReport
 from nnctl.training.callbacks.schedule import ScheduleStep
 from nnctl.training.callbacks.signals import StopOnSignal
+from nnctl.training.callbacks.slow_run import SlowRunNote
 
 __all__ = [
     "Callback",
@@ -61,6 +62,7 @@ def make_callbacks(state, reporter, extra=()) -> list[Callback]:
         ScheduleStep(),
         MetricsLog(state.run_dir),
         ProgressReport(reporter),
+        SlowRunNote(train["threads"], getattr(reporter, "note", None)),  # the reporter's line
         BestWeights(stopping["min_delta"] if stopping else 0.0),
         # After BestWeights: saves its snapshot (and, with restore_best, ends on it).
         Checkpointing(state.run_dir, callbacks, bool(stopping and stopping["restore_best"])),
