@@ -361,3 +361,24 @@ def test_a_hostile_header_stays_a_column_name_in_config_init(tmp_path):
     assert train.returncode == 0, train.stderr
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert not Path("/somewhere").exists() and summary["run_dir"].endswith("run")
+
+
+def test_force_replaces_a_run_folder_holding_what_plot_and_export_wrote_there(tmp_path):
+    """`nnctl plot RUN` and `nnctl export RUN` write into the run folder by default (curves.png,
+    model.json ...), and a TensorBoard log lives in tb/: the folder stays nnctl's own, and
+    --force replaces all of it with the new run; a user's file beside them is still refused."""
+    run = tmp_path / "run"
+    first = run_nnctl("train", "iris-softmax", "-s", "train.epochs=1", "--out", run, "-q")
+    assert first.returncode == 0, first.stderr
+    (run / "curves.png").write_bytes(b"\x89PNG")
+    (run / "model.json").write_text("{}")
+    (run / "tb").mkdir()
+    (run / "tb" / "events.out.tfevents.1.host").write_bytes(b"x")
+    again = run_nnctl("train", "iris-softmax", "-s", "train.epochs=2", "--out", run, "--force")
+    assert again.returncode == 0, again.stderr
+    assert not (run / "curves.png").exists() and not (run / "tb").exists()
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 2
+    (run / "notes.txt").write_text("mine")
+    refused = run_nnctl("train", "iris-softmax", "--out", run, "--force", "-q")
+    assert_clean_error(refused, 2, "notes.txt")
+    assert (run / "notes.txt").read_text() == "mine"
