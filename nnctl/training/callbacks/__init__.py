@@ -21,6 +21,7 @@ from nnctl.training.callbacks.metrics_log import MetricsLog
 from nnctl.training.callbacks.progress import ProgressReport
 from nnctl.training.callbacks.schedule import ScheduleStep
 from nnctl.training.callbacks.signals import StopOnSignal
+from nnctl.training.callbacks.tensorboard import TensorBoardLog
 
 __all__ = [
     "Callback",
@@ -60,6 +61,7 @@ def make_callbacks(state, reporter, extra=()) -> list[Callback]:
         Evaluation(),  # completes the epoch's row: the callbacks below read it
         ScheduleStep(),
         MetricsLog(state.run_dir),
+        *([TensorBoardLog(state.run_dir)] if state.cfg["logging"]["tensorboard"] else []),
         ProgressReport(reporter),
         BestWeights(stopping["min_delta"] if stopping else 0.0),
         # After BestWeights: saves its snapshot (and, with restore_best, ends on it).
