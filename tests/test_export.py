@@ -654,3 +654,88 @@ def test_the_documented_pandas_example_feeds_a_raw_table(tmp_path):
     assert [str(v) for v in namespace["labels"]] == [row[0] for row in printed]
     expected = np.array([[float(v) for v in row[1:]] for row in printed])
     np.testing.assert_allclose(namespace["probabilities"], expected, atol=PROBA_TOLERANCE)
+
+
+# -- the command (nnctl export) and the API (Run.export) -----------------------------------------
+
+
+def without_module(tmp_path, module: str) -> dict:
+    """The environment of an `nnctl` process in which `module` cannot be imported (as if its
+    extra were not installed): a sitecustomize that blocks it."""
+    blocker = tmp_path / f"no-{module}"
+    blocker.mkdir(exist_ok=True)
+    (blocker / "sitecustomize.py").write_text(f"import sys\nsys.modules[{module!r}] = None\n")
+    path = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": str(blocker) + (os.pathsep + path if path else "")}
+
+
+@needs_onnx
+def test_the_export_command_writes_onnx_that_gives_predicts_answers(tmp_path):
+    run = train("iris-softmax", tmp_path / "run", cwd=tmp_path)
+    proc = run_nnctl("export", "run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"{Path('run') / 'model.onnx'}\n"
+    check_model(run / "model.onnx")
+    assert_matches_predict(run / "model.onnx", run, REPO / "datasets" / "iris.csv", cwd=tmp_path)
+
+
+def test_the_export_command_json_output_names_the_file_and_format(tmp_path):
+    from nnctl.export import export_run
+
+    run = train("iris-softmax", tmp_path / "run", cwd=tmp_path)
+    proc = run_nnctl(
+        "export", "run", "--format", "npz", "--out", "w.npz", "--checkpoint", "best", "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"path": "w.npz", "format": "npz"}
+    schema, arrays = load_plain(tmp_path / "w.npz")
+    expected_schema, expected = load_plain(
+        export_run(run, "npz", out=tmp_path / "lib.npz", checkpoint="best")
+    )
+    # The schema names the checkpoint as it was given: relative here, absolute there.
+    assert Path(schema.pop("checkpoint")) == Path("run") / "checkpoints" / "best.npz"
+    assert Path(expected_schema.pop("checkpoint")) == run / "checkpoints" / "best.npz"
+    assert schema == expected_schema
+    assert sorted(arrays) == sorted(expected)
+    assert all(np.array_equal(arrays[name], expected[name]) for name in arrays)
+
+
+def test_the_export_command_refuses_bad_input_with_exit_2_and_writes_nothing(tmp_path):
+    run = train("iris-softmax", tmp_path / "run", cwd=tmp_path)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "a-file").write_text("x")
+    cases = [
+        (["export", "empty", "--format", "json"], "empty: not a run folder with checkpoints/", {}),
+        (["export", "run", "--out", "a-file/m.json", "--format", "json"], "cannot write", {}),
+        (["export", "run", "--format", "csv"], "'csv' is not one of 'onnx', 'npz', 'json'", {}),
+        (["export", "run", "--checkpoint", "nope.npz"], "--checkpoint: expected delivered", {}),
+        (["export", "run"], 'pip install "nnctl[onnx]"', without_module(tmp_path, "onnx")),
+    ]
+    before = sorted(os.listdir(run))
+    for args, reason, env in cases:
+        proc = run_nnctl(*args, cwd=tmp_path, env=env)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert reason in proc.stderr, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert sorted(os.listdir(run)) == before
+    assert os.listdir(tmp_path / "empty") == []
+    assert (tmp_path / "a-file").read_text() == "x"
+
+
+def test_run_export_writes_what_the_command_writes(tmp_path):
+    import nnctl
+
+    run = train("iris-softmax", tmp_path / "run", cwd=tmp_path)
+    path = nnctl.load_run(run).export("json")
+    assert path == run / "model.json"
+    proc = run_nnctl("export", run, "--format", "json", "--out", "cli.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert path.read_bytes() == (tmp_path / "cli.json").read_bytes()
+    last = nnctl.load_run(run).export("npz", out=tmp_path / "last.npz", checkpoint="last")
+    with np.load(run / "checkpoints" / "last.npz", allow_pickle=False) as archive:
+        assert np.array_equal(load_plain(last)[1]["linear0.weight"], archive["linear0.weight"])
+    if HAS_ONNX:
+        model = nnctl.load_run(run).export()
+        assert model == run / "model.onnx"
+        check_model(model)

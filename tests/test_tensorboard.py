@@ -1,17 +1,18 @@
 """TensorBoard logging (issue 24): the event files read back with TensorBoard's own reader hold
 exactly the metrics.jsonl numbers at their epochs, the config and the hyper-parameters, also
-after an interrupted run is resumed (no epoch twice), and nothing is imported unless used.
+after an interrupted run is resumed (no epoch twice) and for every run of a comparison; the
+setting (`logging: {tensorboard: true}`, `--tensorboard`) is refused before any run when
+tensorboardX is missing; nothing is imported unless used.
 
-Until the config wiring exists (`logging: {tensorboard: true}`), the callback is put into a
-run's callbacks where it belongs (after MetricsLog) by wrapping make_callbacks, as
-tests/fault_launch.py does for its interrupts.
+Runs are trained and interrupted through the public door (nnctl.train / nnctl.resume with the
+caller's callbacks) or as `nnctl` processes.
 """
 
 from __future__ import annotations
 
-import builtins
 import importlib.util
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -20,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import run_nnctl
 
 pytestmark = pytest.mark.skipif(
     any(importlib.util.find_spec(m) is None for m in ("tensorboardX", "tensorboard")),
@@ -61,53 +64,30 @@ MLP_IRIS = {
     "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
     "schedule": {"name": "step", "step_size": 2, "gamma": 0.5},
     "train": {"epochs": 7, "batch_size": 16},
+    "logging": {"tensorboard": True},
 }
 
 
-@pytest.fixture
-def with_tensorboard(monkeypatch):
-    """Every run trained in the test gets a TensorBoardLog after its MetricsLog; callbacks put
-    in the returned list are appended after the run's own."""
-    from nnctl.training import callbacks
-    from nnctl.training.callbacks.metrics_log import MetricsLog
-    from nnctl.training.callbacks.tensorboard import TensorBoardLog
+def train_run(cfg: dict, run: Path, callbacks=()):
+    import nnctl
 
-    real = callbacks.make_callbacks
-    extra = []
-
-    def wired(state, reporter, *args, **kwargs):
-        run_callbacks = real(state, reporter, *args, **kwargs)
-        at = next(i for i, cb in enumerate(run_callbacks) if isinstance(cb, MetricsLog)) + 1
-        run_callbacks.insert(at, TensorBoardLog(state.run_dir))
-        run_callbacks.extend(extra)
-        return run_callbacks
-
-    monkeypatch.setattr(callbacks, "make_callbacks", wired)
-    return extra
-
-
-def train_run(cfg: dict, run: Path):
-    from nnctl.config import resolve
-    from nnctl.report.progress import QuietReporter
-    from nnctl.runs import run_folder
-    from nnctl.training.trainer import train
-
-    run = run_folder.create(run, unique=False)
-    try:
-        return train(resolve(cfg, "test"), run, QuietReporter())
-    finally:
-        run_folder.unlock(run)
+    return nnctl.train(cfg, out=run, callbacks=callbacks).summary
 
 
 def resume_run(run: Path):
-    from nnctl.report.progress import QuietReporter
-    from nnctl.runs import run_folder
-    from nnctl.training.trainer import resume
+    import nnctl
 
-    try:
-        return resume(run, QuietReporter())
-    finally:
-        run_folder.unlock(run)
+    return nnctl.resume(run).summary
+
+
+def without_tensorboardx(tmp_path) -> dict:
+    """The environment of an `nnctl` process in which tensorboardX cannot be imported (as if
+    the extra were not installed): a sitecustomize that blocks it."""
+    blocker = tmp_path / "no-tensorboardx"
+    blocker.mkdir(exist_ok=True)
+    (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['tensorboardX'] = None\n")
+    path = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": str(blocker) + (os.pathsep + path if path else "")}
 
 
 def events(run: Path):
@@ -120,6 +100,12 @@ def events(run: Path):
 
 def rows(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def saved_config(run: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load((run / "config.yaml").read_text())
 
 
 def assert_scalars_are_the_metrics(run: Path, tags: dict):
@@ -138,9 +124,7 @@ def assert_scalars_are_the_metrics(run: Path, tags: dict):
         assert np.array_equal(got, expected), (tag, got, expected)
 
 
-def test_a_run_logs_every_metrics_number_the_config_and_the_hyper_parameters(
-    with_tensorboard, tmp_path
-):
+def test_a_run_logs_every_metrics_number_the_config_and_the_hyper_parameters(tmp_path):
     from tensorboard.plugins.hparams import plugin_data_pb2
 
     run = tmp_path / "run"
@@ -175,13 +159,14 @@ def test_a_run_logs_every_metrics_number_the_config_and_the_hyper_parameters(
     assert hparams["seed"].number_value == 4
 
 
-def test_full_batch_iterations_log_their_own_columns(with_tensorboard, tmp_path):
+def test_full_batch_iterations_log_their_own_columns(tmp_path):
     cfg = {
         "seed": 0,
         "data": {"name": "diabetes", "val_fraction": 0.2},
         "model": {"kind": "linreg"},
         "optimizer": {"name": "lbfgs"},
         "train": {"epochs": 4},
+        "logging": {"tensorboard": True},
     }
     run = tmp_path / "run"
     train_run(cfg, run)
@@ -189,28 +174,26 @@ def test_full_batch_iterations_log_their_own_columns(with_tensorboard, tmp_path)
     assert_scalars_are_the_metrics(run, FULL_BATCH_TAGS)
 
 
-def test_an_interrupted_run_resumed_logs_each_epoch_once(with_tensorboard, tmp_path, monkeypatch):
+def test_an_interrupted_run_resumed_logs_each_epoch_once(tmp_path, monkeypatch):
     """The worst case: the process wrote (and flushed) epochs 3 and 4 after its last checkpoint
     at epoch 2 and died; the resumed run trains epochs 3 and 4 again. TensorBoard's reader must
     show one event per epoch, with the numbers of the resumed run's metrics.jsonl."""
-    from nnctl.training.callbacks import Callback, checkpointing
-    from nnctl.training.loop import Interrupted
+    from nnctl.errors import Interrupted
+    from nnctl.training.callbacks import checkpointing
 
     monkeypatch.setattr(checkpointing, "CHECKPOINT_INTERVAL_S", 0.0)  # a checkpoint every epoch
     run = tmp_path / "run"
     stale = tmp_path / "epoch2.npz"
 
-    class KeepEpoch2AndStopAt4(Callback):
+    class KeepEpoch2AndStopAt4:
         def on_epoch_end(self, state, row):
             if row["epoch"] == 2:
                 shutil.copy(run / "checkpoints" / "last.npz", stale)
             if row["epoch"] == 4:
                 state.stop_signal = signal.SIGINT
 
-    with_tensorboard.append(KeepEpoch2AndStopAt4())
     with pytest.raises(Interrupted):
-        train_run(MLP_IRIS, run)
-    with_tensorboard.clear()
+        train_run(MLP_IRIS, run, callbacks=[KeepEpoch2AndStopAt4()])
     assert len(rows(run)) >= 4
     assert [s.step for s in events(run).Scalars("loss/train")][:4] == [1, 2, 3, 4]
     shutil.copy(stale, run / "checkpoints" / "last.npz")  # the checkpoint a kill -9 left
@@ -223,22 +206,18 @@ def test_an_interrupted_run_resumed_logs_each_epoch_once(with_tensorboard, tmp_p
     assert len(events(run).Scalars("final/loss/val")) == 1
 
 
-def test_a_plain_interrupt_and_resume_continues_after_the_last_logged_epoch(
-    with_tensorboard, tmp_path
-):
-    from nnctl.training.callbacks import Callback
-    from nnctl.training.loop import Interrupted
+def test_a_plain_interrupt_and_resume_continues_after_the_last_logged_epoch(tmp_path):
+    from nnctl.errors import Interrupted
 
-    class StopAt3(Callback):
+    class StopAt3:
         def on_epoch_end(self, state, row):
             if row["epoch"] == 3:
                 state.stop_signal = signal.SIGINT
 
     run = tmp_path / "run"
-    with_tensorboard.append(StopAt3())
     with pytest.raises(Interrupted):
-        train_run(MLP_IRIS, run)
-    with_tensorboard.clear()
+        train_run(MLP_IRIS, run, callbacks=[StopAt3()])
+    assert [s.step for s in events(run).Scalars("loss/train")] == [1, 2, 3]
     resume_run(run)
     assert_scalars_are_the_metrics(run, EXPECTED_TAGS)
     resume_run(run)  # a finished run: nothing more to log, hyper-parameters not twice
@@ -246,25 +225,134 @@ def test_a_plain_interrupt_and_resume_continues_after_the_last_logged_epoch(
     assert len(events(run).Scalars("final/loss/val")) == 1
 
 
-def test_without_tensorboardx_the_run_is_refused_with_the_install_hint(
-    with_tensorboard, tmp_path, monkeypatch
-):
+def test_a_run_stopped_mid_epoch_resumes_and_logs_each_epoch_once(tmp_path):
+    """A caller's callback stops the run at its 20th step, in the middle of epoch 3 (8 steps an
+    epoch). nnctl.resume continues from that step; the event files hold each epoch once, with
+    the numbers of the run's metrics.jsonl."""
+    from nnctl.errors import Interrupted
+
+    class StopAtStep20:
+        def on_batch_end(self, state):
+            if state.counters.step == 20:
+                state.stop_signal = signal.SIGINT
+
+    run = tmp_path / "run"
+    with pytest.raises(Interrupted, match="after step 20"):
+        train_run(MLP_IRIS, run, callbacks=[StopAtStep20()])
+    assert [row["epoch"] for row in rows(run)] == [1, 2]
+    assert [s.step for s in events(run).Scalars("loss/train")] == [1, 2]
+    resume_run(run)
+    assert [row["epoch"] for row in rows(run)] == list(range(1, 8))
+    assert_scalars_are_the_metrics(run, EXPECTED_TAGS)
+    assert len(events(run).Scalars("final/loss/val")) == 1
+
+
+def test_a_comparison_writes_one_event_log_per_run_with_its_own_numbers(tmp_path):
+    config = tmp_path / "iris.yaml"
+    config.write_text(json.dumps({k: v for k, v in MLP_IRIS.items() if k != "logging"}))
+    out = tmp_path / "cmp"
+    proc = run_nnctl(
+        "compare-optimizers",
+        config,
+        "-o",
+        "sgd",
+        "-o",
+        "adam",
+        "--tensorboard",
+        "--out",
+        out,
+        "--no-plot",
+        "-q",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    runs = [out / run["run"] for run in json.loads(proc.stdout)["runs"]]
+    assert [run.name for run in runs] == ["sgd", "adam"]
+    curves = []
+    for run in runs:
+        assert len(list((run / "tb").glob("events.out.tfevents.*"))) == 1
+        assert_scalars_are_the_metrics(run, EXPECTED_TAGS)
+        curves.append([s.value for s in events(run).Scalars("loss/train")])
+    assert curves[0] != curves[1]  # each log holds its own run's numbers
+    assert not (out / "tb").exists()  # tensorboard --logdir cmp overlays the runs' logs
+
+
+def test_a_sweep_with_tensorboard_logs_every_run(tmp_path):
+    config = tmp_path / "iris.yaml"
+    config.write_text(json.dumps({k: v for k, v in MLP_IRIS.items() if k != "logging"}))
+    out = tmp_path / "sweep"
+    proc = run_nnctl(
+        "sweep",
+        config,
+        "optimizer.lr=0.05,0.2",
+        "train.epochs=2",
+        "--tensorboard",
+        "--out",
+        out,
+        "--no-plot",
+        "-q",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    runs = [out / run["run"] for run in json.loads(proc.stdout)["runs"]]
+    assert len(runs) == 2
+    for run in runs:
+        assert_scalars_are_the_metrics(run, EXPECTED_TAGS)
+
+
+def test_train_tensorboard_flag_is_the_config_key(tmp_path):
+    proc = run_nnctl("train", "iris-softmax", "--tensorboard", "--out", "on", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert saved_config(tmp_path / "on")["logging"] == {"tensorboard": True}
+    assert len(events(tmp_path / "on").Scalars("loss/train")) == len(rows(tmp_path / "on"))
+    proc = run_nnctl("train", "iris-softmax", "--out", "off", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert saved_config(tmp_path / "off")["logging"] == {"tensorboard": False}
+    assert not (tmp_path / "off" / "tb").exists()
+
+
+def test_without_tensorboardx_the_setting_is_refused_before_any_run(tmp_path, monkeypatch):
     from nnctl.errors import UsageError
-    from nnctl.training.callbacks.tensorboard import require_tensorboardx
 
-    real_import = builtins.__import__
+    hint = 'pip install "nnctl[tensorboard]"'
+    env = without_tensorboardx(tmp_path)
+    proc = run_nnctl(
+        "train", "iris-softmax", "--tensorboard", "--out", "run", cwd=tmp_path, env=env
+    )
+    assert proc.returncode == 2
+    assert hint in proc.stderr and "logging.tensorboard" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "run").exists()
+    proc = run_nnctl(
+        "compare-optimizers", "iris-softmax", "-o", "sgd", "-o", "adam", "--tensorboard",
+        "--out", "cmp", "--no-plot", cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 2 and hint in proc.stderr
+    assert not (tmp_path / "cmp").exists()
 
-    def without(name, *args, **kwargs):
-        if name == "tensorboardX" or name.startswith("tensorboardX."):
-            raise ImportError(f"No module named {name!r}")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", without)
+    monkeypatch.setitem(sys.modules, "tensorboardX", None)  # the same inside this process
     with pytest.raises(UsageError, match=r'pip install "nnctl\[tensorboard\]"'):
-        require_tensorboardx()
-    with pytest.raises(UsageError, match=r'pip install "nnctl\[tensorboard\]"'):
-        train_run(MLP_IRIS, tmp_path / "run")
-    assert not (tmp_path / "run" / "tb").exists()
+        train_run(MLP_IRIS, tmp_path / "api-run")
+    assert not (tmp_path / "api-run").exists()
+
+
+def test_a_run_logged_to_tensorboard_is_used_without_tensorboardx(tmp_path):
+    """eval, predict and export rebuild the model only: they need no extra; resuming would
+    train (and log), so it is refused with the hint before anything runs."""
+    proc = run_nnctl("train", "iris-softmax", "--tensorboard", "--out", "run", "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    env = without_tensorboardx(tmp_path)
+    data = tmp_path / "rows.csv"
+    data.write_text(
+        "sepal_length_cm,sepal_width_cm,petal_length_cm,petal_width_cm\n5.1,3.5,1.4,0.2\n"
+    )
+    for args in (["eval", "run"], ["predict", "run", data], ["export", "run", "--format", "json"]):
+        proc = run_nnctl(*args, cwd=tmp_path, env=env)
+        assert proc.returncode == 0, (args, proc.stderr)
+    proc = run_nnctl("train", "--resume", "run", cwd=tmp_path, env=env)
+    assert proc.returncode == 2 and 'pip install "nnctl[tensorboard]"' in proc.stderr
 
 
 def test_the_callback_module_imports_no_tensorboard_until_a_run_starts():

@@ -16,6 +16,7 @@ class Run:
         run = nnctl.train("iris-softmax")
         run.history["val_loss"]          # NumPy array, one value per epoch
         run.predict({"sepal_length_cm": [5.1], ...})   # original class labels
+        run.export("onnx")               # runs/iris-softmax/model.onnx
     """
 
     def __init__(self, run_dir: str | os.PathLike):
@@ -129,6 +130,21 @@ class Run:
         if len(targets) != len(features):
             raise UsageError(f"y: has {len(targets)} rows, X has {len(features)}")
         return scores(loaded, features, targets, "X")
+
+    def export(
+        self,
+        fmt: str = "onnx",
+        out: str | os.PathLike | None = None,
+        checkpoint: str | os.PathLike | None = None,
+    ) -> Path:
+        """Write the model for use outside nnctl, as `nnctl export` does; returns the path
+        written. fmt: "onnx" (the whole prediction path, raw columns in; needs the extra
+        nnctl[onnx]), "npz" or "json" (plain weights, preprocessing statistics, a schema).
+        out: the file (default: model.<fmt> in the run folder). checkpoint: None for the
+        weights `predict` uses, "best" or "last", or a checkpoint .npz path."""
+        from nnctl.export import export_run
+
+        return export_run(self.dir, fmt, out, checkpoint)
 
     def _model(self):
         if self._loaded is None:

@@ -1,8 +1,8 @@
 """The command line: the Typer apps, the table of commands, and `run()` (the `nnctl` script).
 
-Each command lives in the module of its group (model_commands, compare_commands,
-config_commands, data_commands, catalog_commands) as a plain function; this file names it,
-gives it its one-line summary and its place in `nnctl --help`. Every command is a
+Each command lives in the module of its group (model_commands, export_commands,
+compare_commands, config_commands, data_commands, catalog_commands) as a plain function; this
+file names it, gives it its one-line summary and its place in `nnctl --help`. Every command is a
 `MetavarCommand` and every group a `PlainGroup` (help_layout.py): plain help, arguments shown by
 their metavar.
 
@@ -20,6 +20,7 @@ from nnctl.cli import (
     compare_commands,
     config_commands,
     data_commands,
+    export_commands,
     model_commands,
     version,
 )
@@ -83,6 +84,7 @@ def _add(group: typer.Typer, function, name: str | None = None, short_help: str 
 _add(app, model_commands.train, short_help="Train a model from a config into a run folder.")
 _add(app, model_commands.eval_, "eval", "Loss and metrics of a trained model.")
 _add(app, model_commands.predict, short_help="Predictions for new rows, CSV on stdout.")
+_add(app, export_commands.export, short_help="Write a trained model as ONNX, npz or json.")
 _add(app, model_commands.gradcheck, short_help="Backprop against finite differences.")
 _add(app, catalog_commands.datasets, short_help="List the built-in datasets.")
 _add(

@@ -25,6 +25,7 @@ from nnctl.cli.options import (
     SeedsOption,
     SetOption,
     TargetLossOption,
+    TensorBoardOption,
     complete_setting,
     config_path,
     settings,
@@ -147,6 +148,7 @@ def compare_optimizers(
             "(final; the default without), or val_<metric> e.g. val_accuracy.",
         ),
     ] = None,
+    tensorboard: TensorBoardOption = False,
 ):
     """Train every optimizer on the same model, split, init, batch order and budget; writes one
     run folder per optimizer and seed, comparison.csv, comparison.json and curves.png
@@ -168,7 +170,7 @@ def compare_optimizers(
     result = commands.compare_optimizers(
         configs or None,
         optimizer or [],
-        settings(set_, overrides),
+        settings(set_, overrides, tensorboard),
         seeds,
         jobs,
         out,
@@ -231,6 +233,7 @@ def sweep(
     executor: ExecutorOption = "local",
     scheduler: SchedulerOption = None,
     resume: ResumeComparisonOption = None,
+    tensorboard: TensorBoardOption = False,
 ):
     """Train every combination of the swept settings (e.g. -s optimizer.lr=0.001,0.01,0.1
     -s model.activation=relu,elu: 6 runs) with the same seed, split and batch order; writes the
@@ -243,7 +246,7 @@ def sweep(
     _import_plotting_while_workers_train(no_plot, executor)
     result = commands.sweep(
         config_path(config),
-        settings(set_, overrides),
+        settings(set_, overrides, tensorboard),
         seeds,
         jobs,
         out,

@@ -21,6 +21,7 @@ from nnctl.cli.options import (
     RunDirOption,
     SetOption,
     SplitOption,
+    TensorBoardOption,
     config_path,
     settings,
 )
@@ -47,6 +48,7 @@ def train(
     ] = None,
     json_: JsonOption = False,
     quiet: QuietOption = False,
+    tensorboard: TensorBoardOption = False,
 ):
     """Train a model from a YAML config; writes a run folder (config.yaml, metrics.jsonl,
     summary.json, checkpoints/last.npz: the weights it delivers, and best.npz: the best epoch's by
@@ -60,7 +62,12 @@ def train(
 
     try:
         summary = train_or_resume(
-            config_path(config), settings(set_, overrides), out, force, resume, make_reporter(quiet)
+            config_path(config),
+            settings(set_, overrides, tensorboard),
+            out,
+            force,
+            resume,
+            make_reporter(quiet),
         )
     except TrainingFailed as exc:
         # A diverged run still has a summary (status: diverged): a script reading --json gets

@@ -157,6 +157,16 @@ ResumeComparisonOption = Annotated[
         "its plan.json (give no CONFIG, -o, -s, --seeds, --target-loss or --out).",
     ),
 ]
+TensorBoardOption = Annotated[
+    bool,
+    typer.Option(
+        "--tensorboard",
+        help="Write TensorBoard event files into each run folder's tb/ (= -s "
+        'logging.tensorboard=true; needs pip install "nnctl[tensorboard]"). '
+        "Watch with: tensorboard --logdir runs",
+    ),
+]
+TENSORBOARD_SETTING = "logging.tensorboard=true"
 
 
 SPLITS = ("val", "train", "all")  # which rows of the run's own data `eval` scores
@@ -206,8 +216,11 @@ SPEC_HELP = (
 )
 
 
-def settings(set_: list[str] | None, positional: list[str] | None) -> list[str]:
-    """-s settings, then the KEY=VALUE words after the config (later ones win, as with -s)."""
+def settings(
+    set_: list[str] | None, positional: list[str] | None, tensorboard: bool = False
+) -> list[str]:
+    """-s settings, then the KEY=VALUE words after the config (later ones win, as with -s),
+    then the setting --tensorboard stands for."""
     from nnctl.errors import UsageError
 
     for word in positional or []:
@@ -216,7 +229,7 @@ def settings(set_: list[str] | None, positional: list[str] | None) -> list[str]:
                 f"{word!r}: expected KEY=VALUE after the config (e.g. "
                 "optimizer.lr=0.01); one config per command"
             )
-    return [*(set_ or []), *(positional or [])]
+    return [*(set_ or []), *(positional or []), *([TENSORBOARD_SETTING] if tensorboard else [])]
 
 
 def config_path(path: Path | None) -> Path | None:

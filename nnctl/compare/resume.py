@@ -143,26 +143,31 @@ def plan_from_json(data, path: Path) -> Plan:
             raise UsageError(f"{where}.folder: {task['folder']!r} is another run's folder too")
         folders.add(task["folder"])
         if task["cfg"] is not None:
-            _check_resolved(task["cfg"], f"{where}.cfg")
+            task = {**task, "cfg": _check_resolved(task["cfg"], f"{where}.cfg")}
         plan.tasks.append(RunTask(**task))
     return plan
 
 
-def _check_resolved(cfg: dict, where: str) -> None:
+def _check_resolved(cfg: dict, where: str) -> dict:
     """A run's config in plan.json must be a resolved config, as the plan wrote it: resolving
-    it again checks every key and value, and changes nothing."""
+    it again checks every key and value, and changes nothing it holds. A section it lacks
+    (written by an nnctl before that section existed, e.g. `logging`) gets its defaults, which
+    change no number: the resolved config is what the run then uses."""
     from nnctl.config import resolve
 
     try:
         again = resolve(cfg, where)
     except UsageError as exc:
         raise UsageError(f"{where}: {exc}") from None
-    changed = sorted(key for key in set(cfg) | set(again) if cfg.get(key) != again.get(key))
+    changed = sorted(
+        key for key in set(cfg) | set(again) if key in cfg and cfg[key] != again.get(key)
+    )
     if changed:
         raise UsageError(
             f"{where}: not the resolved config nnctl wrote (section {changed[0]!r} differs "
             "from its resolved form)"
         )
+    return again
 
 
 def finished_result(out_dir: Path, task: RunTask) -> dict | None:
@@ -181,8 +186,8 @@ def finished_result(out_dir: Path, task: RunTask) -> dict | None:
         return None
     if not isinstance(summary, dict) or summary.get("status") not in FINISHED:
         return None
-    if config != task.cfg:  # a folder of another plan: not this run
-        return None
+    if not isinstance(config, dict) or not same_run(config, task.cfg):
+        return None  # a folder of another plan: not this run
     return {
         "index": task.index,
         "status": summary["status"],
@@ -190,6 +195,24 @@ def finished_result(out_dir: Path, task: RunTask) -> dict | None:
         "summary": summary,
         "rows": read_metrics(run_dir),
     }
+
+
+def same_run(written: dict, planned: dict) -> bool:
+    """Whether a run folder's config.yaml is the planned config. A section the folder's config
+    lacks (written by an nnctl before the section existed) must hold its defaults in the plan:
+    the plan's config was resolved from the same old text, so it does."""
+    from nnctl.config import resolve
+
+    if set(written) - set(planned):
+        return False
+    if all(written[key] == planned[key] for key in written):
+        if set(written) == set(planned):
+            return True
+        try:
+            return resolve(written, "config.yaml") == planned
+        except UsageError:
+            return False
+    return False
 
 
 def clear_unfinished(out_dir: Path, tasks: list[RunTask]) -> None:

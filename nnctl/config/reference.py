@@ -4,15 +4,10 @@ the section declarations and the registries."""
 from __future__ import annotations
 
 from nnctl.config.sections import (
-    COMPARE,
-    DATA,
-    EARLY_STOPPING,
     INIT,
     LOSS,
-    OUTPUT,
     SEED,
-    TRAIN,
-    model_hypers,
+    fixed_sections,
     registries,
 )
 
@@ -50,25 +45,13 @@ def reference_markdown() -> str:
         "",
     ]
     out += ["## Top level", "", *head, *_hyper_rows([SEED], ""), ""]
-    fixed = (("data", DATA), ("model", model_hypers()), ("train", TRAIN), ("output", OUTPUT))
-    for title, hypers in fixed:
-        out += [f"## {title}", "", *head, *_hyper_rows(hypers, f"{title}."), ""]
-    out += [
-        "### train.early_stopping",
-        "",
-        *head,
-        *_hyper_rows(EARLY_STOPPING, "train.early_stopping."),
-        "",
-    ]
-    out += [
-        "## compare",
-        "",
-        "Defaults of `compare-optimizers` and `sweep`; their options win.",
-        "",
-        *head,
-        *_hyper_rows(COMPARE, "compare."),
-        "",
-    ]
+    for section in fixed_sections():
+        note = [section.note, ""] if section.note else []
+        out += [f"## {section.name}", "", *note, *head]
+        out += [*_hyper_rows(section.hypers, f"{section.name}."), ""]
+        for key, hypers in section.nested:
+            path = f"{section.name}.{key}"
+            out += [f"### {path}", "", *head, *_hyper_rows(hypers, f"{path}."), ""]
     out += [
         "## loss",
         "",

@@ -6,15 +6,12 @@ from __future__ import annotations
 import json
 
 from nnctl.config.sections import (
-    COMPARE,
-    DATA,
-    EARLY_STOPPING,
     INIT,
     LOSS,
-    OUTPUT,
+    SECTIONS,
     SEED,
-    TRAIN,
-    model_hypers,
+    FixedSection,
+    fixed_sections,
     registries,
 )
 from nnctl.config.yaml_io import plain
@@ -62,15 +59,34 @@ def _named_schema(registry: Registry, key: str, extra_hypers=()) -> dict:
     return {"anyOf": [{"type": "string", "enum": names}, {"oneOf": variants}]}
 
 
-def _data_schema() -> dict:
-    """The data section, with the exact shapes of the table keys declared as "any"."""
+def _fixed_shapes() -> dict[str, dict]:
+    """Exact shapes of the fixed sections' keys declared as "any", by section."""
     names = {"type": "array", "items": {"type": "string"}}
-    schema = _object(DATA)
+    optimizer_specs = {"anyOf": [{"type": "string"}, {"type": "object", "required": ["name"]}]}
+    return {
+        "data": {
+            "drop": names,
+            "na_values": names,
+            "categorical": {"anyOf": [{"enum": ["auto", "none"]}, names]},
+            "standardize_target": {"anyOf": [{"enum": ["auto"]}, {"type": "boolean"}]},
+        },
+        "compare": {
+            "optimizers": {
+                "anyOf": [
+                    {"type": "null"},
+                    {"type": "array", "minItems": 1, "items": optimizer_specs},
+                ]
+            }
+        },
+    }
+
+
+def _fixed_schema(section: FixedSection, shapes: dict) -> dict:
+    """A fixed section's object: each key from its Hyper, refined by its exact shape."""
+    schema = _object(section.hypers)
     shapes = {
-        "drop": names,
-        "na_values": names,
-        "categorical": {"anyOf": [{"enum": ["auto", "none"]}, names]},
-        "standardize_target": {"anyOf": [{"enum": ["auto"]}, {"type": "boolean"}]},
+        **shapes,
+        **{key: {"anyOf": [{"type": "null"}, _object(h)]} for key, h in section.nested},
     }
     for key, shape in shapes.items():
         schema["properties"][key] = {**schema["properties"][key], **shape}
@@ -80,15 +96,14 @@ def _data_schema() -> dict:
 def json_schema() -> dict:
     regs = registries()
     loss_names = ["auto"] + regs["loss"].all_names()
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "nnctl training config",
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
+    shapes = _fixed_shapes()
+    properties = {
+        section.name: _fixed_schema(section, shapes.get(section.name, {}))
+        for section in fixed_sections()
+    }
+    properties.update(
+        {
             "seed": _hyper_schema(SEED),
-            "data": _data_schema(),
-            "model": _object(model_hypers()),
             "init": _named_schema(regs["init"], "scheme", INIT),
             "loss": {
                 "anyOf": [
@@ -98,32 +113,14 @@ def json_schema() -> dict:
             },
             "optimizer": _named_schema(regs["optimizer"], "name"),
             "schedule": _named_schema(regs["schedule"], "name"),
-            "train": _object(
-                TRAIN, {"early_stopping": {"anyOf": [{"type": "null"}, _object(EARLY_STOPPING)]}}
-            ),
-            "output": _object(OUTPUT),
-            "compare": _object(
-                COMPARE,
-                {
-                    "optimizers": {
-                        "anyOf": [
-                            {"type": "null"},
-                            {
-                                "type": "array",
-                                "minItems": 1,
-                                "items": {
-                                    "anyOf": [
-                                        {"type": "string"},
-                                        {"type": "object", "required": ["name"]},
-                                    ]
-                                },
-                            },
-                        ],
-                        "description": COMPARE[0].doc,
-                    }
-                },
-            ),
-        },
+        }
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "nnctl training config",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {name: properties[name] for name in SECTIONS},
     }
 
 

@@ -5,6 +5,7 @@ activation, init scheme, loss, optimizer, schedule) are declared by their regist
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from nnctl.util.registry import Hyper, Registry, non_negative, positive, unit_open
 from nnctl.util.tasks import TASKS
@@ -307,6 +308,56 @@ COMPARE = (
     ),
 )
 
+LOGGING = (
+    Hyper(
+        "tensorboard",
+        "bool",
+        False,
+        "write TensorBoard event files into the run folder's tb/ (every metrics.jsonl number, "
+        'the config, the hyper-parameters); needs pip install "nnctl[tensorboard]"',
+    ),
+)
+
+
+@dataclass(frozen=True)
+class FixedSection:
+    """A section whose keys are all declared as Hypers. `nested`: (key, hypers) of its keys
+    that hold null or a mapping of their own (true = that mapping's defaults); `note`: a line
+    for the reference; `optional`: absent from a config, absent from its resolved form. Rules
+    beyond the keys' own (data's table keys, compare.optimizers) live in validation.py and,
+    for the exact shapes of keys declared as "any", in schema.py."""
+
+    name: str
+    hypers: tuple[Hyper, ...]
+    nested: tuple[tuple[str, tuple[Hyper, ...]], ...] = ()
+    note: str = ""
+    optional: bool = False
+
+
+def fixed_sections() -> tuple[FixedSection, ...]:
+    """The fixed sections, in the reference's order: `resolve`, the JSON Schema and the
+    reference all read this one list (a function: the model section's kinds load late)."""
+    return (
+        FixedSection("data", DATA),
+        FixedSection("model", model_hypers()),
+        FixedSection("train", TRAIN, nested=(("early_stopping", EARLY_STOPPING),)),
+        FixedSection("output", OUTPUT),
+        FixedSection(
+            "logging",
+            LOGGING,
+            note="What a run writes besides its run files; `--tensorboard` on train, "
+            "compare-optimizers and sweep sets `tensorboard: true`.",
+        ),
+        FixedSection(
+            "compare",
+            COMPARE,
+            note="Defaults of `compare-optimizers` and `sweep`; their options win.",
+            optional=True,  # a `train` config does not grow a compare section
+        ),
+    )
+
+
+# Every top-level key, in the order of a resolved config (and of config.yaml).
 SECTIONS = (
     "seed",
     "data",
@@ -317,6 +368,7 @@ SECTIONS = (
     "schedule",
     "train",
     "output",
+    "logging",
     "compare",
 )
 SEED = Hyper(

@@ -8,15 +8,11 @@ from typing import Any
 
 from nnctl.config.overrides import NAME_KEY, apply_overrides, expand_shorthand
 from nnctl.config.sections import (
-    COMPARE,
-    DATA,
-    EARLY_STOPPING,
     INIT,
     LOSS,
-    OUTPUT,
     SECTIONS,
     SEED,
-    TRAIN,
+    fixed_sections,
     model_hypers,
     registries,
 )
@@ -53,10 +49,13 @@ def _resolve_named(given: dict, registry: Registry, where: str, key: str, defaul
     return {key: entry.name, **settings}
 
 
-def resolve(raw: dict, source: str = "config") -> dict:
+def resolve(raw: dict, source: str = "config", *, check_extras: bool = True) -> dict:
     """Validate a raw config (after overrides) and return it with every default filled in.
 
     Raises UsageError naming the key path. The result contains only plain YAML types.
+    `check_extras`: refuse settings whose optional extra is not installed (logging.tensorboard
+    without tensorboardX), so a run never fails half-way for it; False where a saved config is
+    read only to rebuild its model (eval, predict, export), which needs no extra.
     """
     if not isinstance(raw, dict):
         raise UsageError(f"{source}: expected a mapping of sections, found {type(raw).__name__}")
@@ -65,8 +64,35 @@ def resolve(raw: dict, source: str = "config") -> dict:
     regs = registries()
     cfg: dict[str, Any] = {}
     cfg["seed"] = SEED.convert(raw["seed"], "seed") if "seed" in raw else SEED.default
+    # Every fixed section's keys, from the one list; the rules across keys follow.
+    for section in fixed_sections():
+        if section.optional and raw.get(section.name) is None:
+            continue
+        resolved = _resolve_fixed(_section(raw, section.name), section.hypers, section.name)
+        for key, hypers in section.nested:
+            resolved[key] = _resolve_nested(resolved[key], hypers, f"{section.name}.{key}")
+        cfg[section.name] = resolved
+    _check_data(cfg["data"], regs)
+    _check_model(cfg["model"], regs)
+    cfg["init"], cfg["loss"] = _resolve_init(raw, regs), _resolve_loss(raw, regs)
+    cfg["optimizer"] = _resolve_named(
+        _section(raw, "optimizer"), regs["optimizer"], "optimizer", "name", "adam"
+    )
+    cfg["schedule"] = _resolve_named(
+        _section(raw, "schedule"), regs["schedule"], "schedule", "name", "constant"
+    )
+    _check_train(cfg["train"])
+    if "compare" in cfg:
+        _check_compare_optimizers(cfg["compare"]["optimizers"])
+    _check_combinations(cfg, regs)
+    _check_validation_data(cfg)
+    if check_extras:
+        _check_extras(cfg)
+    return plain({name: cfg[name] for name in SECTIONS if name in cfg})
 
-    data = _resolve_fixed(_section(raw, "data"), DATA, "data")
+
+def _check_data(data: dict, regs) -> None:
+    """One data source; a built-in dataset's params; the table keys."""
     if (data["name"] is None) == (data["path"] is None):
         raise UsageError(
             "data: expected exactly one of data.name (a built-in dataset) or data.path "
@@ -86,9 +112,10 @@ def resolve(raw: dict, source: str = "config") -> dict:
             "remove them or use data.name"
         )
     _check_data_columns(data)
-    cfg["data"] = data
 
-    model = _resolve_fixed(_section(raw, "model"), model_hypers(), "model")
+
+def _check_model(model: dict, regs) -> None:
+    """The activation, checked against its registry entry."""
     act = model["activation"]
     act = {"name": act} if isinstance(act, str) else act
     if not isinstance(act, dict):
@@ -99,53 +126,58 @@ def resolve(raw: dict, source: str = "config") -> dict:
     simple = all(act_resolved[k] == v for k, v in act_defaults.items())
     model["activation"] = act_resolved["name"] if simple else act_resolved
     model["hidden"] = list(model["hidden"])
-    cfg["model"] = model
 
+
+def _resolve_init(raw: dict, regs) -> dict:
     init_raw = _section(raw, "init")
     init_fixed = {k: v for k, v in init_raw.items() if k == "bias"}
     init_named = {k: v for k, v in init_raw.items() if k != "bias"}
-    cfg["init"] = {
+    return {
         **_resolve_named(init_named, regs["init"], "init", "scheme", "auto"),
         **_resolve_fixed(init_fixed, INIT, "init"),
     }
 
+
+def _resolve_loss(raw: dict, regs) -> dict:
     loss_raw = dict(_section(raw, "loss"))
     loss_name = loss_raw.pop("name", "auto")
-    cfg["loss"] = {
+    return {
         "name": loss_name if loss_name == "auto" else regs["loss"].get(loss_name, "loss.name").name,
         **_resolve_fixed(loss_raw, LOSS, "loss"),
     }
 
-    cfg["optimizer"] = _resolve_named(
-        _section(raw, "optimizer"), regs["optimizer"], "optimizer", "name", "adam"
-    )
-    cfg["schedule"] = _resolve_named(
-        _section(raw, "schedule"), regs["schedule"], "schedule", "name", "constant"
-    )
 
-    train = _resolve_fixed(_section(raw, "train"), TRAIN, "train")
-    es = train["early_stopping"]
-    if es is not None:
-        if es is True:
-            es = {}
-        if not isinstance(es, dict):
-            raise UsageError(
-                f"train.early_stopping: expected null or a mapping "
-                f"{{metric, patience, min_delta, restore_best}}, found {es!r}"
-            )
-        train["early_stopping"] = _resolve_fixed(es, EARLY_STOPPING, "train.early_stopping")
+def _resolve_nested(given, hypers, where: str) -> dict | None:
+    """A key that holds null (off) or a mapping of its own settings; true: their defaults."""
+    if given is None:
+        return None
+    if given is True:
+        given = {}
+    if not isinstance(given, dict):
+        names = ", ".join(h.name for h in hypers)
+        raise UsageError(f"{where}: expected null or a mapping {{{names}}}, found {given!r}")
+    return _resolve_fixed(given, hypers, where)
+
+
+def _check_train(train: dict) -> None:
+    """The thread count, recorded as a number."""
     from nnctl.util.threads import (
         resolve_threads,  # the count changes the last bits: part of the config
     )
 
     train["threads"] = resolve_threads(train["threads"], "train.threads")
-    cfg["train"] = train
-    cfg["output"] = _resolve_fixed(_section(raw, "output"), OUTPUT, "output")
-    if raw.get("compare") is not None:  # absent stays absent: `train` configs do not grow one
-        cfg["compare"] = _resolve_compare(_section(raw, "compare"))
-    _check_combinations(cfg, regs)
-    _check_validation_data(cfg)
-    return plain(cfg)
+
+
+def _check_extras(cfg: dict) -> None:
+    """Settings that need an optional extra: refused here, before any run starts."""
+    if cfg["logging"]["tensorboard"]:
+        try:
+            import tensorboardX  # noqa: F401  (the run imports it anyway)
+        except ImportError:
+            raise UsageError(
+                "logging.tensorboard: TensorBoard logging needs tensorboardX, the optional "
+                'extra: pip install "nnctl[tensorboard]"'
+            ) from None
 
 
 def _check_data_columns(data: dict) -> None:
@@ -162,13 +194,11 @@ def _check_data_columns(data: dict) -> None:
         )
 
 
-def _resolve_compare(given: dict) -> dict:
-    """The compare: section with its defaults; each optimizer entry is checked as a spec (and
-    kept as written: its label names the runs)."""
+def _check_compare_optimizers(optimizers) -> None:
+    """compare.optimizers: each entry is checked as a spec (and kept as written: its label
+    names the runs)."""
     from nnctl.config.optimizer_specs import spec_from_entry
 
-    section = _resolve_fixed(given, COMPARE, "compare")
-    optimizers = section["optimizers"]
     if optimizers is not None:
         if not isinstance(optimizers, list) or not optimizers:
             raise UsageError(
@@ -178,7 +208,6 @@ def _resolve_compare(given: dict) -> dict:
             )
         for i, item in enumerate(optimizers):
             spec_from_entry(item, f"compare.optimizers[{i}]")
-    return section
 
 
 def _check_validation_data(cfg: dict) -> None:

@@ -130,7 +130,8 @@ def model_from_checkpoint(arrays: dict, meta: dict, path: Path | str) -> LoadedM
     from nnctl.training.prepare import model_from_config
 
     try:
-        cfg = resolve(meta["config"], str(path))
+        # Rebuilding the model needs none of the extras the run was trained with (tensorboard).
+        cfg = resolve(meta["config"], str(path), check_extras=False)
     except UsageError as exc:
         raise UsageError(f"{path}: the saved config: {exc}") from None
     meta = {**meta, "config": cfg}

@@ -22,6 +22,7 @@ from nnctl.training.callbacks.progress import ProgressReport
 from nnctl.training.callbacks.schedule import ScheduleStep
 from nnctl.training.callbacks.signals import StopOnSignal
 from nnctl.training.callbacks.slow_run import SlowRunNote
+from nnctl.training.callbacks.tensorboard import TensorBoardLog
 
 __all__ = [
     "Callback",
@@ -61,6 +62,7 @@ def make_callbacks(state, reporter, extra=()) -> list[Callback]:
         Evaluation(),  # completes the epoch's row: the callbacks below read it
         ScheduleStep(),
         MetricsLog(state.run_dir),
+        *([TensorBoardLog(state.run_dir)] if state.cfg["logging"]["tensorboard"] else []),
         ProgressReport(reporter),
         SlowRunNote(train["threads"], getattr(reporter, "note", None)),  # the reporter's line
         BestWeights(stopping["min_delta"] if stopping else 0.0),
