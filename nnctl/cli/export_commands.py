@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from nnctl.cli.options import JsonOption
+from nnctl.cli.options import JsonOption, TrainedRunArgument
 from nnctl.cli.process import command, print_json, write_stdout
 from nnctl.cli.values import choice_of, completion_of
 from nnctl.export import FORMATS
@@ -17,7 +17,7 @@ from nnctl.export import FORMATS
 
 @command
 def export(
-    run: Annotated[Path, typer.Argument(metavar="RUN", help="Run folder or checkpoint .npz.")],
+    run: TrainedRunArgument,
     fmt: Annotated[
         str,
         typer.Option(

@@ -22,6 +22,7 @@ from nnctl.cli.options import (
     SetOption,
     SplitOption,
     TensorBoardOption,
+    TrainedRunArgument,
     config_path,
     settings,
 )
@@ -83,14 +84,7 @@ def train(
 
 @command
 def eval_(
-    run: Annotated[
-        Path,
-        typer.Argument(
-            metavar="RUN",
-            help="Run folder (the weights training delivered; see --checkpoint) or a "
-            "checkpoint .npz.",
-        ),
-    ],
+    run: TrainedRunArgument,
     data: Annotated[
         str | None,
         typer.Option(
@@ -122,14 +116,7 @@ def eval_(
 
 @command
 def predict(
-    run: Annotated[
-        Path,
-        typer.Argument(
-            metavar="RUN",
-            help="Run folder (the weights training delivered; see --checkpoint) or a "
-            "checkpoint .npz.",
-        ),
-    ],
+    run: TrainedRunArgument,
     data: Annotated[
         str,
         typer.Argument(

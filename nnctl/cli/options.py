@@ -34,6 +34,13 @@ OverridesArgument = Annotated[
         help="Overrides after the config, as with -s (Hydra style): optimizer.lr=0.01",
     ),
 ]
+TrainedRunArgument = Annotated[
+    Path,
+    typer.Argument(
+        metavar="RUN",
+        help="Run folder (the weights training delivered; see --checkpoint) or a checkpoint .npz.",
+    ),
+]
 ConfigArgument = Annotated[
     Path,
     typer.Argument(
