@@ -6,7 +6,7 @@ temporary run folder that is removed afterwards. The fitted estimator keeps the 
 `nnctl predict` would load (its arrays and meta) in memory, and predicts through
 `nnctl.training.inference`: the same scaling, the same model, the same numbers.
 
-scikit-learn is a dependency of this module only (`pip install scikit-learn`); `import nnctl`
+scikit-learn is a dependency of this module only (`pip install "nnctl[sklearn]"`); `import nnctl`
 never loads it.
 """
 
@@ -26,7 +26,7 @@ try:
     from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 except ImportError as exc:  # a test runs this in a process where scikit-learn cannot import
     raise ImportError(
-        f"nnctl.estimators needs scikit-learn >= 1.6: pip install scikit-learn ({exc})"
+        f'nnctl.estimators needs scikit-learn >= 1.6: pip install "nnctl[sklearn]" ({exc})'
     ) from None
 
 __all__ = ["NNClassifier", "NNRegressor", "InvalidParameter"]

@@ -326,7 +326,7 @@ def test_without_scikit_learn_the_import_says_how_to_get_it():
     code = "import sys; sys.modules['sklearn'] = None; import nnctl.estimators"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 1
-    assert "ImportError" in proc.stderr and "pip install scikit-learn" in proc.stderr
+    assert "ImportError" in proc.stderr and 'pip install "nnctl[sklearn]"' in proc.stderr
 
 
 def test_import_nnctl_does_not_load_scikit_learn():
