@@ -766,7 +766,7 @@ def test_threads_resolve_to_a_number_and_comparisons_use_one(tmp_path):
 def test_bad_threads_name_the_key(tmp_path, value):
     config = csv_config(tmp_path)
     proc = run_nnctl("config", "validate", config, "-s", f"train.threads={value}", cwd=tmp_path)
-    assert_clean_error(proc, 2, "train.threads: expected auto or an integer >= 1")
+    assert_clean_error(proc, 2, f"-s train.threads={value}: expected auto or an integer >= 1")
 
 
 def _blas_threads_now() -> int:

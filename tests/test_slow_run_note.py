@@ -97,6 +97,7 @@ def test_every_run_has_the_note_and_it_reaches_the_reporters_stream(tmp_path):
             "clip_grad_norm": None,
         },
         "optimizer": {"name": "sgd"},
+        "logging": {"tensorboard": False},
     }
     state = SimpleNamespace(cfg=cfg, run_dir=tmp_path)
     callbacks = make_callbacks(state, PlainReporter(stream))
