@@ -266,8 +266,9 @@ TRAIN = (
         "threads",
         "any",
         "auto",
-        "BLAS threads of the run: an integer >= 1, or auto (the BLAS "
-        "default here; 1 in compare-optimizers and sweep), recorded as a number",
+        "BLAS threads of the run: an integer >= 1, or auto (1 unless the run's largest "
+        "matrix product per step is past the measured crossover, then the cores; 1 in "
+        "compare-optimizers and sweep), recorded as a number",
     ),
 )
 

@@ -160,12 +160,11 @@ def _resolve_nested(given, hypers, where: str) -> dict | None:
 
 
 def _check_train(train: dict) -> None:
-    """The thread count, recorded as a number."""
-    from nnctl.util.threads import (
-        resolve_threads,  # the count changes the last bits: part of the config
-    )
+    """The thread count: auto or a number. The trainer resolves auto from the data's shape
+    (nnctl.util.threads) and records the number in the run's config.yaml."""
+    from nnctl.util.threads import check_threads
 
-    train["threads"] = resolve_threads(train["threads"], "train.threads")
+    check_threads(train["threads"], "train.threads")
 
 
 def _check_extras(cfg: dict) -> None:

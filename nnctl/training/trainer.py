@@ -27,7 +27,16 @@ class Trainer:
     def __init__(
         self, cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None, callbacks=()
     ):
-        self.state = build_state(cfg, run_dir, base_dir)
+        from nnctl.training.thread_count import resolve_run_threads
+
+        # The build (data, split, init) runs on one BLAS thread whatever the run's count, so
+        # that a replay of config.yaml (the resolved number) builds the same bits as the run.
+        with blas_threads(1):
+            self.state = build_state(cfg, run_dir, base_dir)
+        # train.threads: auto becomes a number here, where the data's shape is known; the
+        # checkpoints and config.yaml record the number.
+        threads = resolve_run_threads(self.state)
+        self.state.cfg = {**cfg, "train": {**cfg["train"], "threads": threads}}
         self.callbacks = CallbackList(registry.make_callbacks(self.state, reporter, callbacks))
         # A finished run's status when its last.npz holds the delivered (restored best) weights:
         # a resume of it trains nothing more (see training/callbacks/checkpointing.py).
@@ -111,9 +120,11 @@ def train(cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None, call
 
     run_dir = Path(run_dir)
     cfg = absolute_paths(cfg, base_dir)  # config.yaml replays from any folder
+    trainer = Trainer(cfg, run_dir, reporter, base_dir, callbacks)
+    cfg = trainer.state.cfg  # train.threads resolved
     run_folder.write_config(run_dir, cfg)
     with blas_threads(cfg["train"]["threads"]):  # part of the config: the count changes the bits
-        return Trainer(cfg, run_dir, reporter, base_dir, callbacks).run()
+        return trainer.run()
 
 
 def resume(run_dir: Path, reporter, base_dir: Path | None = None, callbacks=()) -> dict:
@@ -145,7 +156,7 @@ def resume(run_dir: Path, reporter, base_dir: Path | None = None, callbacks=()) 
         raise UsageError(f"{last}: the saved config: {exc}") from None
     if base_dir is None and isinstance(meta.get("base_dir"), str):
         base_dir = Path(meta["base_dir"])
-    with blas_threads(cfg["train"]["threads"]):
-        trainer = Trainer(cfg, run_dir, reporter, base_dir, callbacks)
+    trainer = Trainer(cfg, run_dir, reporter, base_dir, callbacks)
+    with blas_threads(trainer.state.cfg["train"]["threads"]):
         trainer.restore(arrays, meta, last)
         return trainer.run()

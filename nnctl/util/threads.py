@@ -9,9 +9,16 @@ replay, a worker process or a Dask worker applies the same count around the run.
     with blas_threads(cfg["train"]["threads"]):
         trainer.run()
 
-`auto` means the BLAS library's own default in the process that resolves the config: the number
-of cores, or OPENBLAS_NUM_THREADS / OMP_NUM_THREADS when set. Comparisons and sweeps resolve
-`auto` to 1 instead (nnctl.compare.plan): their parallelism is one run per core.
+`auto` is resolved from the run's shapes, never from the machine's load (so the same config and
+data give the same count, and the same bits, every time): the largest matrix product of one
+training step, rows x fan_in x fan_out multiply-adds (rows: the batch, or every training row
+for the full-batch methods), below CROSSOVER_PRODUCT -> 1 thread; from it on -> the BLAS
+library's own default (the number of cores, or OPENBLAS_NUM_THREADS / OMP_NUM_THREADS when
+set). Below the crossover a second thread gains nothing, and on a busy core it waits at every
+product (lesson-overfit: 10-14 s instead of 0.8 s with one core busy). The trainer resolves
+`auto` once the data is loaded (nnctl.training.trainer), before config.yaml is written;
+comparisons and sweeps resolve it to 1 instead (nnctl.compare.plan): their parallelism is one
+run per core.
 """
 
 from __future__ import annotations
@@ -24,6 +31,11 @@ from nnctl.errors import UsageError
 
 AUTO = "auto"
 
+# Multiply-adds of one matrix product (rows x fan_in x fan_out) from which `auto` uses the cores.
+# benchmarks/bench_threads.py (its docstring has the figures) found no product up to 2**28 where
+# 2 threads beat 1 on a shared 2-core machine (2.3-20x slower): the cores only beyond that.
+CROSSOVER_PRODUCT = 2**29
+
 
 def default_blas_threads() -> int:
     """The thread count the loaded BLAS would use now (the smallest if several are loaded)."""
@@ -34,13 +46,25 @@ def default_blas_threads() -> int:
     return max(1, min(counts)) if counts else max(1, os.cpu_count() or 1)
 
 
-def resolve_threads(value, where: str = "train.threads") -> int:
-    """`auto` -> default_blas_threads(); an integer >= 1 as is; UsageError otherwise."""
+def check_threads(value, where: str = "train.threads"):
+    """`auto` or an integer >= 1, returned as is; UsageError otherwise."""
     if value == AUTO:
-        return default_blas_threads()
+        return value
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise UsageError(f"{where}: expected auto or an integer >= 1, found {value!r}")
     return value
+
+
+def largest_product(rows: int, weight_shapes) -> int:
+    """Multiply-adds of the largest matrix product of one step: rows x fan_in x fan_out over
+    the model's weight matrices ([fan_in, fan_out] each)."""
+    return max((rows * fan_in * fan_out for fan_in, fan_out in weight_shapes), default=0)
+
+
+def threads_for_product(product: int) -> int:
+    """`auto` for a run whose largest product has `product` multiply-adds: 1 below the
+    crossover, the BLAS default (the cores) from it on."""
+    return default_blas_threads() if product >= CROSSOVER_PRODUCT else 1
 
 
 def blas_libraries() -> list[dict]:
