@@ -42,7 +42,13 @@ DATA = (
         "CSV target column (default: `target`, else the last column)",
         nullable=True,
     ),
-    Hyper("format", "str", "auto", "file format", choices=("auto", "csv", "npz", "npy", "idx")),
+    Hyper(
+        "format",
+        "str",
+        "auto",
+        "file format",
+        choices=("auto", "csv", "npz", "npy", "idx", "parquet"),
+    ),
     Hyper(
         "task",
         "str",

@@ -46,8 +46,8 @@ from nnctl.data.csv_reader import (
     CHUNK_ROWS,
     _check_header,
     _is_blank,
-    _target_column,
     not_utf8_message,
+    target_column,
 )
 from nnctl.data.delimiter import NAMES, SNIFF_LINES, parse_delimiter, sniff_delimiter
 from nnctl.data.files import check_file, open_binary
@@ -116,7 +116,7 @@ def _chunks(path: Path, target: str | None, settings: dict):
                     f"{path}: empty file; expected a header row of column names, then data rows"
                 )
             names = _check_header(path, [n.strip() for n in header], reader.line_num, delimiter)
-            target_index = _target_column(path, names, target, True)
+            target_index = target_column(path, names, target, True)
             features = [j for j in range(len(names)) if j != target_index]
             if not features:
                 raise UsageError(

@@ -32,13 +32,15 @@ def is_number(text: str) -> bool:
 @dataclass
 class ColumnTable:
     """Feature columns by name, in file order. lines[i]: the file line of row i (messages).
-    raw_text: the original cell text of columns asked for by name (predict --keep)."""
+    raw_text: the original cell text of columns asked for by name (predict --keep).
+    unit: what `lines` counts, "line" in a text file, "row" (1-based data rows) in Parquet."""
 
     names: list[str]
     values: list[np.ndarray]
     lines: np.ndarray
     source: str
     raw_text: dict[str, np.ndarray] = field(default_factory=dict)
+    unit: str = "line"
     # name -> position: a column by name in constant time (a table may have 100,000 columns)
     _position: dict[str, int] = field(init=False, repr=False, compare=False)
 
@@ -68,10 +70,11 @@ class ColumnTable:
             self.lines[rows],
             self.source,
             {k: v[rows] for k, v in self.raw_text.items()},
+            self.unit,
         )
 
     def locate(self, row: int) -> str:
-        return f"line {int(self.lines[row])}"
+        return f"{self.unit} {int(self.lines[row])}"
 
 
 def decimal_comma_numbers(cells: np.ndarray) -> np.ndarray | None:
