@@ -210,3 +210,15 @@ def test_na_values_apply_to_parquet_text_and_numbers(tmp_path):
     assert dataset.table.column("kind").tolist() == ["a", None, None, "b"]
     assert dataset.y.tolist() == [0, 1, 0, 1]
     assert dataset.table.locate(1) == "row 2"
+
+
+def test_config_init_profiles_a_parquet_table_and_its_config_trains(both_runs, tmp_path):
+    parquet_path = both_runs[2]
+    proc = run_nnctl("config", "init", "--data", parquet_path, "--target", "outcome", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{N_ROWS} rows, Parquet" in proc.stdout
+    assert "color: categorical, 3 categories" in proc.stdout
+    config = tmp_path / "init.yaml"
+    config.write_text(proc.stdout)
+    trained = run_nnctl("train", config, "--out", tmp_path / "run", "-q", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
