@@ -222,3 +222,27 @@ def test_config_init_profiles_a_parquet_table_and_its_config_trains(both_runs, t
     config.write_text(proc.stdout)
     trained = run_nnctl("train", config, "--out", tmp_path / "run", "-q", cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
+
+
+def test_data_convert_reads_parquet_into_the_same_shards_as_csv(both_runs, tmp_path):
+    _, csv_path, parquet_path, _, _ = both_runs
+    for source, out in ((csv_path, "from_csv"), (parquet_path, "from_parquet")):
+        proc = run_nnctl(
+            "data", "convert", source, "--target", "outcome", "--drop", "patient_id",
+            "--missing", "impute", "--out", tmp_path / out, cwd=tmp_path,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    ours = sorted(p.name for p in (tmp_path / "from_csv").glob("*.npy"))
+    assert ours and ours == sorted(p.name for p in (tmp_path / "from_parquet").glob("*.npy"))
+    for name in ours:
+        a, b = np.load(tmp_path / "from_csv" / name), np.load(tmp_path / "from_parquet" / name)
+        if a.dtype.kind == "U":  # labels: the same strings (the width follows the source)
+            assert a.tolist() == b.tolist(), name
+        else:
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), name
+    described = [
+        json.loads((tmp_path / out / "dataset.json").read_text())
+        for out in ("from_csv", "from_parquet")
+    ]
+    assert described[0]["columns"] == described[1]["columns"]
+    assert described[0]["rows"] == described[1]["rows"] == N_ROWS

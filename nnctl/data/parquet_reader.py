@@ -64,6 +64,47 @@ def read_parquet(
     keep_text=(),
 ) -> RawTable:
     """A RawTable with X None and `table` holding the feature columns (as read_csv gives)."""
+    na_text = frozenset(na_values)
+    chunks = parquet_chunks(
+        path,
+        target=target,
+        require_target=require_target,
+        max_bytes=max_bytes,
+        na_values=na_text,
+        keep_text=keep_text,
+    )
+    features, target_name = next(chunks)
+    tables, targets = [], []
+    for table, target_cells in chunks:
+        tables.append(table)
+        targets.append(target_cells)
+    n_rows = sum(t.n_rows for t in tables)
+    if n_rows == 0:
+        raise UsageError(f"{path}: no data rows")
+    table = ColumnTable(
+        features,
+        [_join([t.values[k] for t in tables]) for k in range(len(features))],
+        np.arange(1, n_rows + 1, dtype=np.int64),
+        str(path),
+        {name: np.concatenate([t.raw_text[name] for t in tables]) for name in tables[0].raw_text},
+        unit="row",
+    )
+    target_cells = None if target_name is None else np.concatenate(targets)
+    return with_target(path, table, target_cells, target_name, require_target, na_text)
+
+
+def parquet_chunks(
+    path: Path,
+    *,
+    target: str | None,
+    require_target: bool,
+    max_bytes: int,
+    na_values: frozenset,
+    keep_text=(),
+):
+    """First (feature names, target name or None), then per batch of rows (at most BATCH_ROWS,
+    within one row group): (ColumnTable of the feature columns, the target's text cells or
+    None). Row numbers run on across batches and files. The whole file is never held."""
     parquet = require_pyarrow(str(path))
     files = parquet_files(path) if path.is_dir() else [path]
     if not files:
@@ -84,39 +125,28 @@ def read_parquet(
         raise UsageError(
             f"{path}: no feature columns: the only column is the target {names[target_index]!r}"
         )
-    na_text = frozenset(na_values)
-    na_numbers = [float(v) for v in na_text if is_number(v) and not math.isnan(float(v))]
-    columns: dict[str, list[np.ndarray]] = {name: [] for name in names}
-    kept = {name: [] for name in keep_text if name in names}
+    na_numbers = [float(v) for v in na_values if is_number(v) and not math.isnan(float(v))]
+    kept = [name for name in keep_text if name in names]
     target_name = None if target_index is None else names[target_index]
+    yield features, target_name
+    done = 0
     for file, handle in opened:
         try:
             for batch in handle.iter_batches(batch_size=BATCH_ROWS):
-                for name in names:
+                values = []
+                for name in features:
                     data = batch.column(name)
-                    if name == target_name:
-                        columns[name].append(_text_cells(data))
-                    elif kinds[name] == "number":
-                        columns[name].append(_numbers(data, na_numbers))
+                    if kinds[name] == "number":
+                        values.append(_numbers(data, na_numbers))
                     else:
-                        columns[name].append(_categories(data, na_text))
-                    if name in kept:
-                        kept[name].append(_text_cells(data))
+                        values.append(_categories(data, na_values))
+                raw_text = {name: _text_cells(batch.column(name)) for name in kept}
+                cells = None if target_name is None else _text_cells(batch.column(target_name))
+                rows = np.arange(done, done + batch.num_rows, dtype=np.int64)
+                done += batch.num_rows
+                yield ColumnTable(features, values, rows + 1, str(path), raw_text, "row"), cells
         except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
             raise UsageError(f"{file}: corrupt Parquet data ({exc})") from None
-    n_rows = sum(len(chunk) for chunk in columns[names[0]])
-    if n_rows == 0:
-        raise UsageError(f"{path}: no data rows")
-    table = ColumnTable(
-        features,
-        [_join(columns[name]) for name in features],
-        np.arange(1, n_rows + 1, dtype=np.int64),
-        str(path),
-        {name: np.concatenate(chunks) for name, chunks in kept.items()},
-        unit="row",
-    )
-    target_cells = None if target_name is None else np.concatenate(columns[target_name])
-    return with_target(path, table, target_cells, target_name, require_target, na_text)
 
 
 def _open(parquet, file: Path):
