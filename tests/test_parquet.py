@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 
 import numpy as np
 import pytest
@@ -246,3 +247,22 @@ def test_data_convert_reads_parquet_into_the_same_shards_as_csv(both_runs, tmp_p
     ]
     assert described[0]["columns"] == described[1]["columns"]
     assert described[0]["rows"] == described[1]["rows"] == N_ROWS
+
+
+def test_without_pyarrow_a_parquet_path_is_refused_at_validation_with_the_hint(both_runs, tmp_path):
+    blocker = tmp_path / "no-pyarrow"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['pyarrow'] = None\n")
+    path = os.environ.get("PYTHONPATH")
+    env = {"PYTHONPATH": str(blocker) + (os.pathsep + path if path else "")}
+    parquet_path = both_runs[2]
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(config(parquet_path)))
+    for command in (["config", "validate", cfg], ["train", cfg, "--out", tmp_path / "r"]):
+        proc = run_nnctl(*command, cwd=tmp_path, env=env)
+        assert_clean_error(proc, 2, "data.path", 'pip install "nnctl[parquet]"')
+    assert not (tmp_path / "r").exists()
+    # CSV needs no pyarrow: the same process environment trains from the CSV file.
+    cfg.write_text(yaml.safe_dump(config(both_runs[1])))
+    proc = run_nnctl("config", "validate", cfg, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
