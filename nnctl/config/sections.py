@@ -46,7 +46,8 @@ DATA = (
         "format",
         "str",
         "auto",
-        "file format",
+        "file format (auto: from the name, else the content); parquet (a .parquet file or a "
+        'folder of them) needs pip install "nnctl[parquet]"',
         choices=("auto", "csv", "npz", "npy", "idx", "parquet"),
     ),
     Hyper(
