@@ -209,8 +209,8 @@ FormatOption = Annotated[
     typer.Option(
         "--format",
         metavar="FORMAT",
-        autocompletion=completion_of("auto", "csv", "npz", "npy", "idx"),
-        help="Data format: auto (from the name, else the content), csv, npz, npy or idx.",
+        autocompletion=completion_of("auto", "csv", "npz", "npy", "idx", "parquet"),
+        help="Data format: auto (from the name, else the content), csv, npz, npy, idx or parquet.",
     ),
 ]
 

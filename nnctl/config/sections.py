@@ -42,7 +42,14 @@ DATA = (
         "CSV target column (default: `target`, else the last column)",
         nullable=True,
     ),
-    Hyper("format", "str", "auto", "file format", choices=("auto", "csv", "npz", "npy", "idx")),
+    Hyper(
+        "format",
+        "str",
+        "auto",
+        "file format (auto: from the name, else the content); parquet (a .parquet file or a "
+        'folder of them) needs pip install "nnctl[parquet]"',
+        choices=("auto", "csv", "npz", "npy", "idx", "parquet"),
+    ),
     Hyper(
         "task",
         "str",

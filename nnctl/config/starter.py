@@ -77,7 +77,7 @@ def starter_config(data_path: str, target: str | None, model: str | None = None,
     classes = f", {facts.n_classes} classes" if facts.n_classes else ""
 
     out = [
-        f"# Starter config for {facts.path} ({facts.n_rows} rows, {facts.delimiter}-separated),",
+        f"# Starter config for {facts.path} ({facts.n_rows} rows, {_layout(facts.delimiter)}),",
         "# written by `nnctl config init`. Train it with: nnctl train THIS_FILE.yaml",
         f"# Task: {facts.task}{classes}, target column {facts.target!r}"
         + ("" if target else " (no --target given: the last column)")
@@ -145,3 +145,8 @@ def starter_config(data_path: str, target: str | None, model: str | None = None,
             "train: {epochs: 100}       # L-BFGS iterations (stops early when converged)",
         ]
     return "\n".join(_comment_safe(line) for line in out) + "\n"
+
+
+def _layout(delimiter: str) -> str:
+    """'comma-separated', or 'Parquet' for a Parquet table (profile's delimiter field)."""
+    return delimiter if delimiter == "Parquet" else f"{delimiter}-separated"

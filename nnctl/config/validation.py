@@ -177,6 +177,29 @@ def _check_extras(cfg: dict) -> None:
                 "logging.tensorboard: TensorBoard logging needs tensorboardX, the optional "
                 'extra: pip install "nnctl[tensorboard]"'
             ) from None
+    data = cfg["data"]
+    for key in ("path", "val_path"):
+        if _names_parquet(data[key], data["format"]):
+            from nnctl.data.parquet_reader import require_pyarrow
+
+            require_pyarrow(f"data.{key}")
+
+
+def _names_parquet(path, data_format: str) -> bool:
+    """Whether a data path will be read as Parquet (by data.format, its name or, for a folder,
+    the files in it)."""
+    if path is None or str(path) == "-":
+        return False
+    if data_format == "parquet":
+        return True
+    from pathlib import Path
+
+    from nnctl.data.parquet_reader import is_parquet_name, parquet_files
+
+    path = Path(path)
+    return data_format == "auto" and (
+        is_parquet_name(path) or (path.is_dir() and bool(parquet_files(path)))
+    )
 
 
 def _check_data_columns(data: dict) -> None:

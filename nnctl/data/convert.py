@@ -46,8 +46,8 @@ from nnctl.data.csv_reader import (
     CHUNK_ROWS,
     _check_header,
     _is_blank,
-    _target_column,
     not_utf8_message,
+    target_column,
 )
 from nnctl.data.delimiter import NAMES, SNIFF_LINES, parse_delimiter, sniff_delimiter
 from nnctl.data.files import check_file, open_binary
@@ -98,8 +98,39 @@ SHARD_LAYOUT = ownership.Layout("shards", _is_shard_folder, _not_shard_files)
 
 
 def _chunks(path: Path, target: str | None, settings: dict):
-    """(header names, target name) then, per chunk: (ColumnTable of the feature columns,
-    stripped target cells). Rows are checked for their field count, as read_csv does."""
+    """(feature names, target name) then, per chunk: (ColumnTable of the feature columns,
+    stripped target cells, which of them are missing), from a CSV or a Parquet source."""
+    if _is_parquet(path):
+        return _parquet_chunks(path, target, settings)
+    return _csv_chunks(path, target, settings)
+
+
+def _is_parquet(path: Path) -> bool:
+    from nnctl.data.formats import detect_format
+
+    if not path.exists():
+        return False  # refused as a missing CSV file, by check_file
+    try:
+        return detect_format(path) == "parquet"
+    except UsageError:
+        return False  # not a format we know by its bytes: the CSV reader explains
+
+
+def _parquet_chunks(path: Path, target: str | None, settings: dict):
+    from nnctl.data.parquet_reader import parquet_chunks
+
+    na_values = frozenset(settings["na_values"])
+    chunks = parquet_chunks(
+        path, target=target, require_target=True, max_bytes=UNBOUNDED, na_values=na_values
+    )
+    yield next(chunks)
+    for table, cells in chunks:
+        cells = np.char.strip(cells)
+        yield table, cells, np.isin(cells, list(na_values)) | (np.char.str_len(cells) == 0)
+
+
+def _csv_chunks(path: Path, target: str | None, settings: dict):
+    """As _chunks, for a CSV file. Rows are checked for their field count, as read_csv does."""
     na_values = frozenset(settings["na_values"])
     with open_binary(path, UNBOUNDED) as binary:
         text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
@@ -116,7 +147,7 @@ def _chunks(path: Path, target: str | None, settings: dict):
                     f"{path}: empty file; expected a header row of column names, then data rows"
                 )
             names = _check_header(path, [n.strip() for n in header], reader.line_num, delimiter)
-            target_index = _target_column(path, names, target, True)
+            target_index = target_column(path, names, target, True)
             features = [j for j in range(len(names)) if j != target_index]
             if not features:
                 raise UsageError(
@@ -397,11 +428,13 @@ def convert_csv(
     dtype=np.float64,
     force: bool = False,
 ) -> dict:
-    """Convert CSV `path` to shards in folder `out`; returns the dataset.json content."""
+    """Convert CSV `path` (or a Parquet file or folder) to shards in folder `out`; returns the
+    dataset.json content."""
     path = Path(path)
     settings = {**SETTINGS_DEFAULTS, **(settings or {})}
     check_settings(settings)
-    check_file(path, UNBOUNDED, "CSV file")
+    if not _is_parquet(path):
+        check_file(path, UNBOUNDED, "CSV file")  # Parquet files are checked as they open
     out = ownership.check_out_path(out, inputs=[path])
     occupied = out.exists() and (not out.is_dir() or any(out.iterdir()))
     if occupied and not force:

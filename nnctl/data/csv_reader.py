@@ -128,7 +128,7 @@ def _read_rows(
             f"{path}: empty file; expected a header row of column names, then data rows"
         )
     names = _check_header(path, [name.strip() for name in header], reader.line_num, delimiter)
-    target_index = _target_column(path, names, target, require_target)
+    target_index = target_column(path, names, target, require_target)
     feature_index = [j for j in range(len(names)) if j != target_index]
     if not feature_index:
         raise UsageError(
@@ -195,9 +195,28 @@ def _read_rows(
         {name: np.concatenate(c) for name, c in kept_chunks.items()},
     )
     target_name = None if target_index is None else names[target_index]
+    target_cells = None if target_index is None else np.concatenate(target_chunks)
+    return with_target(
+        path, table, target_cells, target_name, require_target, na_values, delimiter != ","
+    )
+
+
+def with_target(
+    path: Path,
+    table: ColumnTable,
+    target_cells: np.ndarray | None,
+    target_name: str | None,
+    require_target: bool,
+    na_values,
+    decimal_comma: bool = False,
+) -> RawTable:
+    """The RawTable of a table's feature columns and its target column's text cells (None: no
+    target). Rows whose target is missing (empty or a na_values spelling) are left out with a
+    warning when a target is required; every reader of named columns (CSV, Parquet) ends here,
+    so their targets are parsed the same way."""
     y = None
-    if target_index is not None:
-        cells = np.char.strip(np.concatenate(target_chunks))
+    if target_cells is not None:
+        cells = np.char.strip(target_cells)
         absent = np.isin(cells, list(na_values)) | (np.char.str_len(cells) == 0)
         if np.any(absent):
             if require_target:
@@ -205,7 +224,7 @@ def _read_rows(
                 warnings.warn(
                     f"{path}: {int(absent.sum())} of {len(cells)} rows have no value in "
                     f"the target column {target_name!r}; left out",
-                    stacklevel=2,
+                    stacklevel=3,
                 )
                 keep = np.flatnonzero(~absent)
                 if len(keep) == 0:
@@ -215,19 +234,18 @@ def _read_rows(
                 table, cells = table.take(keep), cells[keep]
             else:
                 cells = None  # predict input: the target is not needed
-        if cells is not None and delimiter != ",":
+        if cells is not None and decimal_comma:
             numbers = decimal_comma_numbers(cells)
             cells = cells if numbers is None else numbers
         y = None if cells is None else parse_target(cells)
-    rows = table.lines
     return RawTable(
         None,
         y,
-        feature_names,
+        table.names,
         target_name,
-        lambda i: f"line {rows[i]}",
+        table.locate,
         f"{path}: column {target_name!r}",
-        lambda i: f"{path}: line {rows[i]}, column {target_name!r}",
+        lambda i: f"{path}: {table.locate(i)}, column {target_name!r}",
         table,
     )
 
@@ -256,7 +274,7 @@ def _check_header(path: Path, names: list[str], line: int, delimiter: str) -> li
     return names
 
 
-def _target_column(
+def target_column(
     path: Path, names: list[str], target: str | None, require_target: bool
 ) -> int | None:
     if target is not None:

@@ -5,6 +5,8 @@ Formats (`format="auto"` picks one from the name, then from the content):
   npz  `.npz` with arrays `X` and `y` (`target` names another array for y).
   npy  `.npy`: `path` holds X, `labels_path` holds y.
   idx  a name containing "idx" or "-ubyte", or IDX magic bytes (MNIST); `labels_path` = labels.
+  parquet  `.parquet` (`.parq`, `.pq`) or the PAR1 magic bytes, or a folder of Parquet files;
+       the same columns rules as csv (see parquet_reader); needs the `nnctl[parquet]` extra.
 """
 
 from __future__ import annotations
@@ -30,16 +32,22 @@ from nnctl.data.files import (
 )
 from nnctl.data.idx_reader import looks_like_idx, read_idx
 from nnctl.data.npz_reader import read_npy_pair, read_npz
+from nnctl.data.parquet_reader import MAGIC as PARQUET_MAGIC
+from nnctl.data.parquet_reader import is_parquet_name, parquet_files, read_parquet
 from nnctl.data.table import DEFAULT_NA_VALUES
 from nnctl.errors import UsageError
 
-FORMATS = ("auto", "csv", "npz", "npy", "idx")
+FORMATS = ("auto", "csv", "npz", "npy", "idx", "parquet")
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
 
 
 def detect_format(path: Path) -> str:
     """The format of `path` from its name, else from its first bytes."""
     name = path.name.lower()
+    if path.is_dir():
+        return "parquet" if parquet_files(path) else "npy"
+    if is_parquet_name(path):
+        return "parquet"
     if name.endswith(CSV_SUFFIXES):
         return "csv"
     if name.endswith(".npz"):
@@ -49,6 +57,8 @@ def detect_format(path: Path) -> str:
     if "idx" in name or "-ubyte" in name:
         return "idx"
     head = head_bytes(path)
+    if head.startswith(PARQUET_MAGIC):
+        return "parquet"
     if head.startswith(b"PK\x03\x04"):
         return "npz"
     if head.startswith(b"\x93NUMPY"):
@@ -59,7 +69,7 @@ def detect_format(path: Path) -> str:
         return "csv"
     raise UsageError(
         f"{path}: cannot tell the file format from its name or content; set data.format "
-        "to one of csv, npz, npy, idx"
+        "to one of csv, npz, npy, idx, parquet"
     )
 
 
@@ -125,13 +135,18 @@ def load_file(
         return dataset
     # Both validated with the config (or read from a checked checkpoint).
     assert format in FORMATS and task in ("auto",) + TASKS, (format, task)
-    if path.is_dir() and format in ("auto", "npy"):
-        return _load_shards(path, labels_path, task, classes, require_target)
-    check_file(path, max_bytes)
+    if path.is_dir():
+        kind = detect_format(path) if format == "auto" else format
+        if kind == "npy":
+            return _load_shards(path, labels_path, task, classes, require_target)
+        if kind != "parquet":
+            check_file(path, max_bytes)  # refuses the folder: this format is one file
+    else:
+        check_file(path, max_bytes)
+        kind = detect_format(path) if format == "auto" else format
     labels = Path(labels_path) if labels_path is not None else None
     if labels is not None:
         check_file(labels, max_bytes, "labels file")
-    kind = detect_format(path) if format == "auto" else format
     if labels is not None and kind not in ("npy", "idx"):
         raise UsageError(
             f"{labels}: data.labels_path applies to npy and idx data; {path} is {kind} "
@@ -143,8 +158,9 @@ def load_file(
             "give the targets file as data.labels_path"
         )
 
-    if kind == "csv":
-        return _load_csv(
+    if kind in ("csv", "parquet"):
+        return _load_table(
+            _read_csv if kind == "csv" else _read_parquet,
             path,
             target,
             task,
@@ -205,7 +221,31 @@ COLUMN_DEFAULTS = {
 }
 
 
-def _load_csv(
+def _read_csv(path, target, require_target, max_bytes, settings, keep):
+    return read_csv(
+        path,
+        target=target,
+        require_target=require_target,
+        max_bytes=max_bytes,
+        na_values=settings["na_values"],
+        keep_text=keep,
+        delimiter=parse_delimiter(settings["delimiter"]),
+    )
+
+
+def _read_parquet(path, target, require_target, max_bytes, settings, keep):
+    return read_parquet(
+        path,
+        target=target,
+        require_target=require_target,
+        max_bytes=max_bytes,
+        na_values=settings["na_values"],
+        keep_text=keep,
+    )
+
+
+def _load_table(
+    read,
     path,
     target,
     task,
@@ -218,15 +258,9 @@ def _load_csv(
     keep,
     shown,
 ) -> Dataset:
-    table = read_csv(
-        path,
-        target=target,
-        require_target=require_target,
-        max_bytes=max_bytes,
-        na_values=settings["na_values"],
-        keep_text=keep,
-        delimiter=parse_delimiter(settings["delimiter"]),
-    )
+    """A Dataset from a reader of named columns (CSV, Parquet): the column rules, the
+    incomplete rows and the column pipeline apply the same way whatever the file format."""
+    table = read(path, target, require_target, max_bytes, settings, keep)
     columns = table.table
     columns.source = shown
     if pipeline is None and settings["missing"] == "drop_rows":

@@ -150,11 +150,15 @@ def profile_table(path: str | Path, target: str | None) -> TableFacts:
 
     from nnctl.data.delimiter import NAMES, sniff_delimiter
     from nnctl.data.files import open_binary
+    from nnctl.data.formats import detect_format
+    from nnctl.data.parquet_reader import read_parquet
 
     path = Path(path)
+    parquet = detect_format(path) == "parquet" if path.exists() else False
+    read = read_parquet if parquet else read_csv
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        raw = read_csv(path, target=target, require_target=True, max_bytes=MAX_FILE_BYTES)
+        raw = read(path, target=target, require_target=True, max_bytes=MAX_FILE_BYTES)
     table = raw.table
     target_missing = 0
     for w in caught:
@@ -164,6 +168,11 @@ def profile_table(path: str | Path, target: str | None) -> TableFacts:
     task = infer_task(raw.y, raw.target_where)
     n_classes = None if task == "regression" else len(np.unique(raw.y))
     columns = [_facts(n, table.column(n), table.missing(n)) for n in table.names]
+    if parquet:
+        return TableFacts(
+            str(path), "Parquet", table.n_rows + target_missing, raw.target_name, task,
+            n_classes, target_missing, columns,
+        )  # fmt: skip
     with open_binary(path, MAX_FILE_BYTES) as handle:
         head = handle.read(1 << 16)
 

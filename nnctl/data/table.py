@@ -32,17 +32,24 @@ def is_number(text: str) -> bool:
 @dataclass
 class ColumnTable:
     """Feature columns by name, in file order. lines[i]: the file line of row i (messages).
-    raw_text: the original cell text of columns asked for by name (predict --keep)."""
+    raw_text: the original cell text of columns asked for by name (predict --keep).
+    unit: what `lines` counts, "line" in a text file, "row" (1-based data rows) in Parquet.
+    rows: each row's 0-based position among the file's data rows (default: in order), kept
+    through `take`, so a run can record its split as rows of the source table."""
 
     names: list[str]
     values: list[np.ndarray]
     lines: np.ndarray
     source: str
     raw_text: dict[str, np.ndarray] = field(default_factory=dict)
+    unit: str = "line"
+    rows: np.ndarray | None = None
     # name -> position: a column by name in constant time (a table may have 100,000 columns)
     _position: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
+        if self.rows is None:
+            self.rows = np.arange(len(self.lines), dtype=np.int64)
         self._position = {name: j for j, name in enumerate(self.names)}
 
     @property
@@ -68,10 +75,12 @@ class ColumnTable:
             self.lines[rows],
             self.source,
             {k: v[rows] for k, v in self.raw_text.items()},
+            self.unit,
+            self.rows[rows],
         )
 
     def locate(self, row: int) -> str:
-        return f"line {int(self.lines[row])}"
+        return f"{self.unit} {int(self.lines[row])}"
 
 
 def decimal_comma_numbers(cells: np.ndarray) -> np.ndarray | None:

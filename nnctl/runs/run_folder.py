@@ -1,4 +1,5 @@
-"""The run folder contract: config.yaml, metrics.jsonl, summary.json, checkpoints/{last,best}.npz."""
+"""The run folder contract: config.yaml, metrics.jsonl, summary.json, split.npz,
+checkpoints/{last,best}.npz."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ except ImportError:  # Windows
 
 from nnctl.errors import UsageError, write_failed
 from nnctl.util import ownership
-from nnctl.util.atomic import TEMP_SUFFIX, append_line, write_text
+from nnctl.util.atomic import TEMP_SUFFIX, append_line, atomic_open, write_text
 from nnctl.util.input_files import stat_regular_file
 
-RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "checkpoints")
+SPLIT_FILE = "split.npz"
+RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", SPLIT_FILE, "checkpoints")
 CHECKPOINT_FILES = ("last.npz", "best.npz")
 # What other nnctl commands write into a run folder by default: `plot RUN` (curves.png,
 # boundary.png/.json, weights.png/.json), `export RUN` (model.onnx/.npz/.json) and the
@@ -224,3 +226,39 @@ def write_config(run_dir: Path, cfg: dict) -> None:
     from nnctl.config import dump_yaml
 
     write_text(Path(run_dir) / "config.yaml", dump_yaml(cfg))
+
+
+def write_split(run_dir: Path, data) -> None:
+    """split.npz: the run's train and validation rows as 0-based row numbers of the source
+    table (int64 arrays `train` and `val`; `val_from_file` 1 when the validation rows are those
+    of data.val_path), so another tool can rebuild the same split."""
+    import numpy as np
+
+    if data.train_rows is None:
+        return
+    with atomic_open(Path(run_dir) / SPLIT_FILE) as handle:
+        np.savez(
+            handle,
+            train=np.asarray(data.train_rows, dtype=np.int64),
+            val=np.asarray(data.val_rows, dtype=np.int64),
+            val_from_file=np.int64(data.val_from_file),
+        )
+
+
+def read_split(run_dir: Path):
+    """(train_rows, val_rows) recorded in a run folder, or None when it has no split.npz (a run
+    folder of an older nnctl) or its validation rows come from data.val_path."""
+    import numpy as np
+
+    path = Path(run_dir) / SPLIT_FILE
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            train, val = archive["train"], archive["val"]
+            from_file = bool(archive["val_from_file"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise UsageError(f"{path}: not a readable split record ({exc})") from None
+    if train.dtype != np.int64 or val.dtype != np.int64 or train.ndim != 1 or val.ndim != 1:
+        raise UsageError(f"{path}: expected int64 row arrays 'train' and 'val'")
+    return None if from_file else (train, val)

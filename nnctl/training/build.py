@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from nnctl.errors import UsageError
+from nnctl.runs import run_folder
 from nnctl.training.state import BestSnapshot, TrainState
 from nnctl.util.rng import make_streams
 
@@ -22,6 +23,7 @@ def build_state(cfg: dict, run_dir: Path, base_dir: Path | None = None) -> Train
 
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)
+    run_folder.write_split(run_dir, data)  # which rows trained, for other tools and eval
     dtype = resolve_dtype(cfg)
     _check_data_fits(data, dtype)
     with np.errstate(over="ignore", invalid="ignore"):  # reported just below, by name

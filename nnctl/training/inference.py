@@ -229,7 +229,8 @@ def _eval_data(
     if data_spec is None:
         # Relative data paths of the run are found where training found them (next to its config).
         base_dir = Path(meta["base_dir"]) if isinstance(meta.get("base_dir"), str) else None
-        data = prepare_data(cfg, make_streams(cfg["seed"]), base_dir)
+        recorded = _recorded_split(loaded.path)
+        data = prepare_data(cfg, make_streams(cfg["seed"]), base_dir, recorded)
         parts = {
             "train": (data.X_train, data.y_train),
             "val": (data.X_val, data.y_val),
@@ -254,6 +255,16 @@ def _eval_data(
         dataset = _load_bound_file(loaded, data_spec, require_target, data_format, keep)
     loaded.check_features(dataset.X, dataset.source)
     return loaded.scale(dataset.X), dataset.y, dataset.source, dataset
+
+
+def _recorded_split(checkpoint: Path):
+    """The split.npz rows of the run folder a checkpoint belongs to (the rows training used,
+    read rather than drawn again), or None: a lone .npz or a folder from before split.npz."""
+    from nnctl.runs.run_folder import read_split
+
+    if checkpoint.parent.name != "checkpoints":
+        return None
+    return read_split(checkpoint.parent.parent)
 
 
 def _bound_builtin(loaded: LoadedModel, dataset):

@@ -53,13 +53,18 @@ def load_dataset(
     )
 
 
-def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedData:
-    from nnctl.data import Standardizer, train_val_split
+def prepare_data(
+    cfg: dict, streams, base_dir: Path | None = None, recorded_split=None
+) -> PreparedData:
+    """The config's data, split, scaled. recorded_split: (train_rows, val_rows) of a run's
+    split.npz, used instead of drawing the split from the seed (nnctl.training.prepare_split)."""
+    from nnctl.data import Standardizer
     from nnctl.data.columns import fit_on_rows
     from nnctl.data.scaling import fit_target_scaler, scale_target
     from nnctl.training.prepare_on_disk import prepare_on_disk
+    from nnctl.training.prepare_split import split_positions
 
-    on_disk = prepare_on_disk(cfg, streams, base_dir)  # .npy or shards: memory-mapped
+    on_disk = prepare_on_disk(cfg, streams, base_dir, recorded_split)  # .npy, shards: mmapped
     if on_disk is not None:
         return on_disk
     data_cfg = cfg["data"]
@@ -85,13 +90,10 @@ def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedDa
                 f"the training data has {full.X.shape[1]}"
             )
         X_train, y_train, X_val, y_val = full.X, full.y, val.X, val.y
+        train_rows, val_rows = np.arange(len(y_train)), np.arange(len(y_val))
     else:
-        train_idx, val_idx = train_val_split(
-            full.y,
-            data_cfg["val_fraction"],
-            streams["split"],
-            stratify=data_cfg["stratify"],
-            task=full.task,
+        train_idx, val_idx, train_rows, val_rows = split_positions(
+            full, data_cfg, streams, recorded_split
         )
         if full.X is None:  # a CSV: the column pipeline learns from the training rows only
             columns, X_train, X_val = fit_on_rows(full.table, data_cfg, train_idx, val_idx)
@@ -119,6 +121,9 @@ def prepare_data(cfg: dict, streams, base_dir: Path | None = None) -> PreparedDa
         full.source,
         columns,
         target_scaler,
+        np.asarray(train_rows, dtype=np.int64),
+        np.asarray(val_rows, dtype=np.int64),
+        data_cfg["val_path"] is not None,
     )
 
 

@@ -11,11 +11,15 @@ from nnctl.data.ondisk_prepare import is_on_disk_source, open_dataset
 from nnctl.errors import UsageError
 
 
-def prepare_on_disk(cfg: dict, streams, base_dir: Path | None = None):
-    """PreparedData with RowView features, or None when the data is not memory-mapped."""
-    from nnctl.data import Standardizer, train_val_split
+def prepare_on_disk(cfg: dict, streams, base_dir: Path | None = None, recorded_split=None):
+    """PreparedData with RowView features, or None when the data is not memory-mapped.
+    recorded_split: as for prepare_data."""
+    import numpy as np
+
+    from nnctl.data import Standardizer
     from nnctl.data.scaling import fit_target_scaler, scale_target
     from nnctl.training.data_files import locate_files
+    from nnctl.training.prepare_split import split_positions
     from nnctl.training.prepared_data import PreparedData
 
     data_cfg = cfg["data"]
@@ -44,13 +48,10 @@ def prepare_on_disk(cfg: dict, streams, base_dir: Path | None = None):
                 f"training data has {full.X.shape[1]}"
             )
         X_train, y_train, X_val, y_val = full.X, full.y, val.X, val.y
+        train_rows, val_rows = np.arange(len(y_train)), np.arange(len(y_val))
     else:
-        train_idx, val_idx = train_val_split(
-            full.y,
-            data_cfg["val_fraction"],
-            streams["split"],
-            stratify=data_cfg["stratify"],
-            task=full.task,
+        train_idx, val_idx, train_rows, val_rows = split_positions(
+            full, data_cfg, streams, recorded_split
         )
         X_train, X_val = full.X.subset(train_idx), full.X.subset(val_idx)
         y_train, y_val = full.y[train_idx], full.y[val_idx]
@@ -79,4 +80,7 @@ def prepare_on_disk(cfg: dict, streams, base_dir: Path | None = None):
         full.source,
         full.columns,
         target_scaler,
+        np.asarray(train_rows, dtype=np.int64),
+        np.asarray(val_rows, dtype=np.int64),
+        data_cfg["val_path"] is not None,
     )

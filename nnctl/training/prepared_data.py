@@ -24,6 +24,11 @@ class PreparedData:
     source: str
     columns: object | None = None  # nnctl.data.columns.ColumnPipeline of a CSV (names, steps)
     target_scaler: object | None = None  # Standardizer of a regression target; y_* are scaled
+    # The split as 0-based row numbers of the source table (int64, sorted): the rows of
+    # data.path in X_train / X_val, or with data.val_path every row of each file. split.npz.
+    train_rows: np.ndarray | None = None
+    val_rows: np.ndarray | None = None
+    val_from_file: bool = False  # val_rows number the rows of data.val_path
 
     def in_target_units(self, y: np.ndarray, prediction: np.ndarray):
         """(y, prediction) in the target's own units, for metrics (R2, RMSE, MAE)."""

@@ -131,7 +131,7 @@ def _read_folder(run_dir: Path) -> dict:
         rel = path.relative_to(run_dir).as_posix()
         if rel in ("config.yaml", "summary.json"):
             continue
-        if path.suffix == ".npz":
+        if path.suffix == ".npz" and rel.startswith("checkpoints/"):  # split.npz: bytes
             content[rel] = ("npz", checkpoint.load(path))
         else:
             content[rel] = ("bytes", path.read_bytes())
