@@ -23,7 +23,12 @@ from pathlib import Path
 from nnctl.compare.executors import shipping
 from nnctl.compare.executors.base import Done
 from nnctl.compare.executors.dask_address import check_address, check_transport
-from nnctl.compare.executors.dask_guard import check_workers, first_line, within
+from nnctl.compare.executors.dask_guard import (
+    check_workers,
+    first_line,
+    one_line_dask_logs,
+    within,
+)
 from nnctl.compare.executors.dask_probe import probe_scheduler
 from nnctl.compare.plan import RunTask
 from nnctl.errors import TrainingFailed, UsageError
@@ -78,6 +83,7 @@ class DaskExecutor:
         self.connect_timeout, self.worker_timeout = connect_timeout, worker_timeout
         self.run_timeout = run_timeout
         self._distributed = import_distributed()
+        one_line_dask_logs()
         # A wrong address fails before any folder is made, and never hangs: the socket probe
         # first (Dask's client waits for ever on a silent port), then Dask under a deadline.
         probe_scheduler(checked, connect_timeout)

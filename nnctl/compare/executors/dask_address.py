@@ -116,7 +116,7 @@ def check_transport(address: DaskAddress, insecure: bool, source: str = "--sched
             "you trust (or set NNCTL_DASK_INSECURE=1)"
         )
     return (
-        f"warning: --insecure: {address} is unencrypted and unauthenticated; anyone on the "
+        f"--insecure: {address} is unencrypted and unauthenticated; anyone on the "
         "network who reaches it can send its workers code and read the runs"
     )
 

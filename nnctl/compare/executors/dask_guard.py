@@ -84,3 +84,25 @@ def check_workers(client, address: str, timeout_s: float) -> None:
             f"the Dask workers of {address} must run the same nnctl as this client: "
             + "; ".join(problems)
         )
+
+
+class _OneLineRecords:
+    """A logging filter: a record of Dask's with a traceback keeps one line instead (the
+    exception's own), so a lost scheduler reads as nnctl's message, not a Python traceback."""
+
+    def filter(self, record) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            text = record.getMessage().strip()
+            reason = first_line(record.exc_info[1])
+            record.msg, record.args = (f"{text}: {reason}" if text else reason), None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def one_line_dask_logs() -> None:
+    """Install _OneLineRecords on the handlers of Dask's `distributed` logger (once)."""
+    import logging
+
+    for handler in logging.getLogger("distributed").handlers:
+        if not any(isinstance(f, _OneLineRecords) for f in handler.filters):
+            handler.addFilter(_OneLineRecords())
