@@ -26,8 +26,8 @@ BOUND_S = 120  # no case may take this long: a hang fails the test instead of bl
 FAST = {"NNCTL_DASK_CONNECT_TIMEOUT": "2", "NNCTL_DASK_WORKER_TIMEOUT": "3"}
 
 
-def compare_on(address, tmp_path, env=None, epochs=3, optimizers=("sgd", "adam")):
-    args = ["compare-optimizers", CONFIGS / "iris-softmax.yaml"]
+def compare_on(address, tmp_path, env=None, epochs=3, optimizers=("sgd", "adam"), extra=()):
+    args = ["compare-optimizers", CONFIGS / "iris-softmax.yaml", *extra]
     for name in optimizers:
         args += ["-o", name]
     args += ["-s", f"train.epochs={epochs}", "--out", tmp_path / "cmp", "--no-plot"]
@@ -65,17 +65,40 @@ def test_a_bad_address_is_named_before_anything_connects(tmp_path, address, frag
 @pytest.mark.parametrize("value", ["", "http://x:1", "tcp://127.0.0.1"])
 def test_a_malformed_environment_address_is_named_as_the_variable(tmp_path, value):
     proc = compare_on(None, tmp_path, env={"DASK_SCHEDULER_ADDRESS": value})
-    assert_refused(proc, "$DASK_SCHEDULER_ADDRESS")
+    assert_refused(proc, "DASK_SCHEDULER_ADDRESS")  # blank: as if unset, which is named too
 
 
 def test_plain_tcp_to_another_machine_needs_insecure(tmp_path):
     # 192.0.2.0/24 is reserved for documentation: nothing answers there.
     proc = compare_on("tcp://192.0.2.1:8786", tmp_path)
     assert_refused(proc, "plain tcp:// to another machine", "--insecure")
-    allowed = compare_on("tcp://192.0.2.1:8786", tmp_path, env={"NNCTL_DASK_INSECURE": "1"})
-    assert_refused(allowed, "cannot reach a Dask scheduler at tcp://192.0.2.1:8786")
-    warnings = [line for line in allowed.stderr.splitlines() if "--insecure:" in line]
-    assert len(warnings) == 1 and "unencrypted" in warnings[0]
+    for allowed in (
+        compare_on("tcp://192.0.2.1:8786", tmp_path, env={"NNCTL_DASK_INSECURE": "1"}),
+        compare_on("tcp://192.0.2.1:8786", tmp_path, extra=["--insecure"]),
+    ):
+        # past the refusal: nothing answers there (refused, or silent behind a proxy)
+        assert_refused(allowed, "tcp://192.0.2.1:8786")
+        assert "plain tcp:// to another machine" not in allowed.stderr
+        warnings = [line for line in allowed.stderr.splitlines() if "--insecure:" in line]
+        assert len(warnings) == 1 and "unencrypted" in warnings[0]
+
+
+def test_the_deadline_options_are_checked_and_belong_to_dask(tmp_path):
+    local = run_nnctl(
+        "compare-optimizers",
+        CONFIGS / "iris-softmax.yaml",
+        "-o",
+        "sgd",
+        "--worker-timeout",
+        "5",
+        "--out",
+        tmp_path / "cmp",
+        cwd=tmp_path,
+        timeout=BOUND_S,
+    )
+    assert_refused(local, "--worker-timeout: applies to --executor dask")
+    zero = compare_on("tcp://127.0.0.1:8786", tmp_path, extra=["--connect-timeout", "0"])
+    assert_refused(zero, "--connect-timeout: expected a number of seconds > 0")
 
 
 class Peer:
@@ -121,6 +144,9 @@ def test_a_peer_that_is_not_a_scheduler_is_named_and_the_process_exits(
     peer = Peer(greeting)
     try:
         proc = compare_on(peer.address, tmp_path)
+        if greeting is None:  # the option wins over the variable
+            faster = compare_on(peer.address, tmp_path, extra=["--connect-timeout", "1"])
+            assert_refused(faster, "sent no Dask greeting within 1 s (--connect-timeout)")
     finally:
         peer.close()
     assert_refused(proc, peer.address, fragment)
@@ -131,7 +157,7 @@ def test_a_closed_port_is_named(tmp_path):
     with socket.create_server(("127.0.0.1", 0)) as server:
         address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
     proc = compare_on(address, tmp_path)
-    assert_refused(proc, f"cannot reach a Dask scheduler at {address}")
+    assert_refused(proc, f"--scheduler {address}: cannot reach a Dask scheduler there")
 
 
 @pytest.fixture

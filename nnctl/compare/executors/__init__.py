@@ -47,7 +47,11 @@ def make_executor(
     env = os.environ if env is None else env
     if name not in EXECUTORS:
         raise UsageError(f"--executor: expected one of {', '.join(EXECUTORS)}, found {name!r}")
+    given = {key: value for key, value in dask_options.items() if value is not None}
     if name == "local":
+        if given:
+            flag = "--" + next(iter(given)).replace("_", "-")
+            raise UsageError(f"{flag}: applies to --executor dask (this is --executor local)")
         if scheduler is not None:
             raise UsageError("--scheduler: applies to --executor dask (this is --executor local)")
         from nnctl.compare.executors.local import LocalExecutor
@@ -60,13 +64,13 @@ def make_executor(
         )
     if scheduler is not None:
         address, source = scheduler, "--scheduler"
-    elif env.get(SCHEDULER_ENV) is not None:
+    elif env.get(SCHEDULER_ENV, "").strip():  # set but blank (`VAR= nnctl ...`) = not set
         address, source = env[SCHEDULER_ENV], f"${SCHEDULER_ENV}"
     else:
         raise UsageError(
             f"--executor dask: give --scheduler tcp://HOST:8786 or set {SCHEDULER_ENV}"
         )
-    dask_options = {key: value for key, value in dask_options.items() if value is not None}
+    dask_options = given
     if env.get(INSECURE_ENV, "").strip() == "1":
         dask_options.setdefault("insecure", True)
     for key, variable in DEADLINE_ENV.items():

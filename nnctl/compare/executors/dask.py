@@ -70,9 +70,9 @@ class DaskExecutor:
         takes longer than `run_timeout` s (None: no limit) fails the comparison."""
         checked = check_address(address, source)
         for name, value in (
-            ("$NNCTL_DASK_CONNECT_TIMEOUT", connect_timeout),
-            ("$NNCTL_DASK_WORKER_TIMEOUT", worker_timeout),
-            ("$NNCTL_DASK_RUN_TIMEOUT", run_timeout),
+            ("--connect-timeout", connect_timeout),
+            ("--worker-timeout", worker_timeout),
+            ("--run-timeout", run_timeout),
         ):
             if value is not None and (isinstance(value, bool) or not value > 0):
                 raise UsageError(f"{name}: expected a number of seconds > 0, found {value!r}")
@@ -86,7 +86,7 @@ class DaskExecutor:
         one_line_dask_logs()
         # A wrong address fails before any folder is made, and never hangs: the socket probe
         # first (Dask's client waits for ever on a silent port), then Dask under a deadline.
-        probe_scheduler(checked, connect_timeout)
+        probe_scheduler(checked, connect_timeout, source)
         self._client = None
         self._client = self._connect(self._distributed)
         try:
@@ -123,7 +123,7 @@ class DaskExecutor:
         except TimeoutError:
             raise UsageError(
                 f"no worker joined {self.address} within {self.worker_timeout:g} s "
-                "($NNCTL_DASK_WORKER_TIMEOUT): start one with `dask worker "
+                "(--worker-timeout): start one with `dask worker "
                 f"{self.address} --nthreads 1`"
             ) from None
 
@@ -194,7 +194,7 @@ class DaskExecutor:
             if self.run_timeout is not None and now - last_progress > self.run_timeout:
                 raise TrainingFailed(
                     f"no run finished on {self.address} within {self.run_timeout:g} s "
-                    f"($NNCTL_DASK_RUN_TIMEOUT); {pending.count()} unfinished, kept for --resume"
+                    f"(--run-timeout); {pending.count()} unfinished, kept for --resume"
                 )
             try:
                 workers = within(self.connect_timeout, self._client.nthreads, "asking for workers")
@@ -207,7 +207,7 @@ class DaskExecutor:
             elif now - no_worker_since > self.worker_timeout:
                 raise UsageError(
                     f"no worker left on {self.address}, and none joined within "
-                    f"{self.worker_timeout:g} s ($NNCTL_DASK_WORKER_TIMEOUT); {pending.count()} runs "
+                    f"{self.worker_timeout:g} s (--worker-timeout); {pending.count()} runs "
                     "unfinished: start workers and continue with --resume"
                 )
 

@@ -24,7 +24,7 @@ from nnctl.errors import UsageError
 MAX_HANDSHAKE_BYTES = 1 << 20
 
 
-def probe_scheduler(address: DaskAddress, timeout_s: float) -> None:
+def probe_scheduler(address: DaskAddress, timeout_s: float, source: str = "--scheduler") -> None:
     """UsageError naming the address unless it accepts a connection within `timeout_s` and
     (tcp://) starts with what a Dask scheduler's handshake looks like."""
     deadline = time.monotonic() + timeout_s
@@ -32,12 +32,14 @@ def probe_scheduler(address: DaskAddress, timeout_s: float) -> None:
         sock = socket.create_connection((address.host, address.port), timeout=timeout_s)
     except TimeoutError:
         raise UsageError(
-            f"cannot reach a Dask scheduler at {address}: no connection within "
-            f"{timeout_s:g} s ($NNCTL_DASK_CONNECT_TIMEOUT)"
+            f"{source} {address}: cannot reach a Dask scheduler there (no connection within "
+            f"{timeout_s:g} s, --connect-timeout)"
         ) from None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise UsageError(f"cannot reach a Dask scheduler at {address}: {reason}") from None
+        raise UsageError(
+            f"{source} {address}: cannot reach a Dask scheduler there ({reason})"
+        ) from None
     with sock:
         if address.scheme != "tcp":
             return
@@ -64,7 +66,7 @@ def _read_exactly(sock, n: int, deadline: float, address, timeout_s: float) -> b
         except TimeoutError:
             raise UsageError(
                 f"{address} accepted the connection but sent no Dask greeting within "
-                f"{timeout_s:g} s ($NNCTL_DASK_CONNECT_TIMEOUT): not a Dask scheduler, or one that "
+                f"{timeout_s:g} s (--connect-timeout): not a Dask scheduler, or one that "
                 "does not answer"
             ) from None
         except OSError as exc:
