@@ -7,8 +7,10 @@
 Only distributed's own API is used: a Client, `scatter` for the data files (once, broadcast to
 the workers), `submit` per run and `as_completed`. Dask places the runs, and re-runs elsewhere
 a run whose worker died (its allowed-failures setting); a run's numbers depend on its config
-only, so a re-run gives the same bits. Workers need nnctl (same version) and nothing else: no
-shared file system (see shipping.py). This module is imported only for `--executor dask`.
+only, so a re-run gives the same bits. Workers need nnctl (the same version and
+source, checked first: dask_guard.py) and nothing else: no shared file system (see
+shipping.py). Addresses, deadlines and a lost scheduler: dask_address.py, dask_probe.py, and
+docs/scaling.md. This module is imported only for `--executor dask`.
 """
 
 from __future__ import annotations
@@ -66,8 +68,8 @@ class DaskExecutor:
         source: str = "--scheduler",
     ):
         """Connect to the scheduler at `address` (checked first: dask_address.py), wait up to
-        `worker_timeout` s for a worker, and check every worker runs this nnctl. A run that
-        takes longer than `run_timeout` s (None: no limit) fails the comparison."""
+        `worker_timeout` s for a worker, and check every worker runs this nnctl. When no run
+        finishes for `run_timeout` s (None: no limit), the comparison fails."""
         checked = check_address(address, source)
         for name, value in (
             ("--connect-timeout", connect_timeout),
