@@ -106,6 +106,7 @@ def compare_optimizers(
     search: str | None = None,
     select: str | None = None,
     force: bool = False,
+    dask_options: dict | None = None,
 ):
     """Every optimizer on CONFIG's model (a Comparison), on several configs with a ranking
     across them (a ProblemsComparison), or on a 2-D test function with `landscape` (a
@@ -139,7 +140,9 @@ def compare_optimizers(
         )
         from nnctl.compare import resume_comparison
 
-        return resume_comparison(resume, "compare", _executor(executor, jobs, scheduler), quiet)
+        return resume_comparison(
+            resume, "compare", _executor(executor, jobs, scheduler, dask_options), quiet
+        )
     if landscape is not None:
         given = [
             name
@@ -173,7 +176,7 @@ def compare_optimizers(
     from nnctl.compare import compare_plan
 
     def new_executor():
-        return _executor(executor, jobs, scheduler)
+        return _executor(executor, jobs, scheduler, dask_options)
 
     def make_plan(path: Path):
         if tune:
@@ -260,12 +263,15 @@ def sweep(
     scheduler: str | None = None,
     resume: Path | None = None,
     force: bool = False,
+    dask_options: dict | None = None,
 ):
     """Every combination of the swept settings (a Comparison); `resume` finishes an
     interrupted sweep folder; `force` replaces the output folder as in compare_optimizers."""
     from nnctl.compare import resume_comparison, run_plan, sweep_plan
 
-    runner = _executor(executor, jobs, scheduler)  # first: local workers start meanwhile
+    runner = _executor(
+        executor, jobs, scheduler, dask_options
+    )  # first: local workers start meanwhile
     try:
         if resume is not None:
             _check_resume(
@@ -315,10 +321,10 @@ def _out_dir(out: Path | None, default: Path, force: bool) -> Path:
     return make_out_dir(out, default)
 
 
-def _executor(name: str, jobs: int, scheduler: str | None):
+def _executor(name: str, jobs: int, scheduler: str | None, dask_options: dict | None = None):
     from nnctl.compare.executors import make_executor
 
-    return make_executor(name, jobs, scheduler)
+    return make_executor(name, jobs, scheduler, **(dask_options or {}))
 
 
 def _check_resume(**given) -> None:

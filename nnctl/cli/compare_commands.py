@@ -13,7 +13,9 @@ import typer
 from nnctl.cli.completion import complete_config_or_setting, complete_landscape, complete_optimizer
 from nnctl.cli.options import (
     ConfigOrResumeArgument,
+    ConnectTimeoutOption,
     ExecutorOption,
+    InsecureOption,
     JobsOption,
     JsonOption,
     NoPlotOption,
@@ -21,11 +23,13 @@ from nnctl.cli.options import (
     ResultDirOption,
     ResultForceOption,
     ResumeComparisonOption,
+    RunTimeoutOption,
     SchedulerOption,
     SeedsOption,
     SetOption,
     TargetLossOption,
     TensorBoardOption,
+    WorkerTimeoutOption,
     complete_setting,
     config_path,
     settings,
@@ -108,6 +112,10 @@ def compare_optimizers(
     quiet: QuietOption = False,
     executor: ExecutorOption = "local",
     scheduler: SchedulerOption = None,
+    connect_timeout: ConnectTimeoutOption = None,
+    worker_timeout: WorkerTimeoutOption = None,
+    run_timeout: RunTimeoutOption = None,
+    insecure: InsecureOption = False,
     resume: ResumeComparisonOption = None,
     tune: Annotated[
         list[str] | None,
@@ -187,6 +195,7 @@ def compare_optimizers(
         search=search,
         select=select,
         force=force,
+        dask_options=_dask_options(connect_timeout, worker_timeout, run_timeout, insecure),
     )
     render = (
         render_comparison
@@ -232,6 +241,10 @@ def sweep(
     quiet: QuietOption = False,
     executor: ExecutorOption = "local",
     scheduler: SchedulerOption = None,
+    connect_timeout: ConnectTimeoutOption = None,
+    worker_timeout: WorkerTimeoutOption = None,
+    run_timeout: RunTimeoutOption = None,
+    insecure: InsecureOption = False,
     resume: ResumeComparisonOption = None,
     tensorboard: TensorBoardOption = False,
 ):
@@ -256,8 +269,20 @@ def sweep(
         scheduler,
         resume,
         force=force,
+        dask_options=_dask_options(connect_timeout, worker_timeout, run_timeout, insecure),
     )
     render_comparison(result, quiet, no_plot, print_json if json_ else None)
+
+
+def _dask_options(connect_timeout, worker_timeout, run_timeout, insecure) -> dict:
+    """The Dask options given on the command line (the rest take their defaults)."""
+    given = {
+        "connect_timeout": connect_timeout,
+        "worker_timeout": worker_timeout,
+        "run_timeout": run_timeout,
+        "insecure": insecure or None,
+    }
+    return {key: value for key, value in given.items() if value is not None}
 
 
 @command

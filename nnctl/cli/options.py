@@ -155,6 +155,36 @@ SchedulerOption = Annotated[
         help="Dask scheduler address, e.g. tcp://HOST:8786 (default: $DASK_SCHEDULER_ADDRESS).",
     ),
 ]
+
+
+def _dask_seconds(flag: str, what: str, default: str):
+    return typer.Option(
+        flag,
+        metavar="SECONDS",
+        parser=real_number,
+        help=f"Dask: {what} (default {default}; also $NNCTL_DASK_{flag[2:].upper().replace('-', '_')}).",
+    )
+
+
+ConnectTimeoutOption = Annotated[
+    float | None, _dask_seconds("--connect-timeout", "how long to wait for the scheduler", "10")
+]
+WorkerTimeoutOption = Annotated[
+    float | None,
+    _dask_seconds("--worker-timeout", "how long to wait for a first (or any) worker", "30"),
+]
+RunTimeoutOption = Annotated[
+    float | None,
+    _dask_seconds("--run-timeout", "longest wait for the next run to finish", "no limit"),
+]
+InsecureOption = Annotated[
+    bool,
+    typer.Option(
+        "--insecure",
+        help="Dask: allow plain tcp:// to another machine (unencrypted, unauthenticated: "
+        "anyone who reaches the scheduler can run code on its workers). Prefer tls://.",
+    ),
+]
 ResumeComparisonOption = Annotated[
     Path | None,
     typer.Option(

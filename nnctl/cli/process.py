@@ -1,5 +1,5 @@
 """How a command runs as a process: the error contract (message on stderr, exit code of the
-error's kind, no traceback unless NNCTL_DEBUG=1), signals (SIGTERM stops as Ctrl-C does), closed
+error's kind, no traceback unless NNCTL_DEBUG=1), signals (SIGTERM and SIGHUP stop as Ctrl-C does), closed
 standard streams, and the one way a result reaches stdout (write_stdout, print_json).
 
 Exit codes: 0 done; 1 training failed; 2 bad usage, config, data or checkpoint; 130 interrupted.
@@ -63,27 +63,38 @@ def command(fn):
     return wrapper
 
 
+def _stop_signals():
+    """SIGINT, SIGTERM and (where it exists) SIGHUP: the signals that stop a command."""
+    import signal
+
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    return [getattr(signal, name) for name in names if hasattr(signal, name)]
+
+
 def _sigterm_interrupts() -> dict:
-    """SIGTERM stops a command as Ctrl-C does (KeyboardInterrupt: exit 130, not 143), also
-    outside the training loop (e.g. while the data loads), where the loop's own handlers are
-    not installed yet. Returns the handlers to restore."""
+    """SIGTERM and SIGHUP (a closed terminal or SSH session) stop a command as Ctrl-C does
+    (KeyboardInterrupt: exit 130, not 143 or 129; training saves its state), also outside the
+    training loop (e.g. while the data loads), where the loop's own handlers are not installed
+    yet. A SIGHUP the caller ignores (nohup) stays ignored. Returns the handlers to restore."""
     import signal
 
     try:
         previous = {signal.SIGINT: signal.getsignal(signal.SIGINT)}
-        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        for sig in _stop_signals()[1:]:
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                previous[sig] = signal.signal(sig, signal.default_int_handler)
     except (ValueError, OSError):  # not the main thread (an in-process caller): leave as is
         return {}
     return {sig: handler for sig, handler in previous.items() if handler is not None}
 
 
 def _ignore_stop_signals() -> dict:
-    """Stopping on a signal: a second SIGINT/SIGTERM (two SIGTERMs 20 ms apart) must not turn
+    """Stopping on a signal: a second SIGINT/SIGTERM/SIGHUP (two SIGTERMs 20 ms apart) must not turn
     the exit path into a traceback or a 143, so they stay ignored until the process exits (the
     interpreter's shutdown takes long enough for one to land). Returns {}: nothing to restore."""
     import signal
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in _stop_signals():
         try:
             signal.signal(sig, signal.SIG_IGN)
         except (ValueError, OSError):

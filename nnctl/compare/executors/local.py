@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
 from collections import deque
 from pathlib import Path
@@ -29,9 +30,17 @@ from nnctl.compare.plan import RunTask
 from nnctl.errors import UsageError
 
 
-def _warm_worker() -> None:
-    """Worker start: warnings read like the parent's; the engine imported before any run."""
+def _warm_worker(parent_pid: int) -> None:
+    """Worker start: ends with its parent (parent_watch.py); warnings read like the parent's;
+    the engine imported before any run."""
+    from nnctl.compare.executors.parent_watch import watch_parent
     from nnctl.report.console import route_warnings
+
+    watch_parent(parent_pid)
+    # A hang-up of the terminal reaches the whole process group: the parent saves and stops
+    # (as on SIGTERM) and its workers end with it, rather than dying first under it.
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     route_warnings()
     import nnctl.compare.one_run  # noqa: F401
@@ -56,6 +65,7 @@ class LocalExecutor:
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_warm_worker,
+            initargs=(os.getpid(),),
         )
         # No-ops, to start workers now: with spawn, a submit that finds no idle worker starts
         # one more. Only as many as there are other cores: the pool starts the rest when runs

@@ -1,4 +1,4 @@
-"""Stop on SIGINT/SIGTERM: the loop finishes the current step, the state is saved, exit 130."""
+"""Stop on SIGINT/SIGTERM/SIGHUP: the loop finishes the current step, the state is saved, exit 130."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ class StopOnSignal(Callback):
     it cannot cut the save short. Outside the main thread no handler can be set: plain
     behaviour."""
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    # SIGHUP (the terminal or SSH session closed) saves like SIGTERM; not on Windows.
+    SIGNALS = tuple(
+        getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+    )
 
     def __init__(self):
         self._previous = {}
@@ -27,6 +30,8 @@ class StopOnSignal(Callback):
             state.stop_signal, state.stop_by_signal = signum, True
 
         for sig in self.SIGNALS:
+            if signal.getsignal(sig) is signal.SIG_IGN:
+                continue  # ignored by the caller (nohup): stays ignored
             try:
                 self._previous[sig] = signal.signal(sig, handler)
             except ValueError:  # not the main thread
