@@ -28,6 +28,22 @@ def run_nnctl(*args, cwd=None, env=None, timeout=300, input=None):
     )
 
 
+def popen_nnctl(*args, cwd=None, preexec_fn=None) -> subprocess.Popen:
+    """`python -m nnctl ARGS` started in the background (stdout and stderr piped, text mode),
+    for tests that signal, kill or race a running command."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("NNCTL_DEBUG", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "nnctl", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=preexec_fn,
+    )
+
+
 def fault_command(fault: str, n: int, *args) -> list[str]:
     """The command that runs `nnctl ARGS` with a fault injected (tests/fault_launch.py)."""
     return [

@@ -24,6 +24,7 @@ from conftest import (
     CONFIGS,
     REPO,
     assert_clean_error,
+    popen_nnctl,
     run_nnctl,
     run_nnctl_with_fault,
     without_wall_time,
@@ -159,19 +160,6 @@ def wait_for(condition, timeout: float, what: str):
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def popen_nnctl(*args, cwd):
-    env = {**os.environ, "NO_COLOR": "1"}
-    env.pop("NNCTL_DEBUG", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "nnctl", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def csv_config(folder: Path) -> Path:

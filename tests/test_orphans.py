@@ -9,16 +9,14 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFIGS, run_nnctl
+from tests.conftest import CONFIGS, popen_nnctl, run_nnctl
 
 WAIT_S = 120
 
@@ -48,17 +46,7 @@ def alive(pid: int) -> bool:
 
 
 def start(args, cwd, preexec_fn=None) -> subprocess.Popen:
-    env = {**os.environ, "NO_COLOR": "1"}
-    env.pop("NNCTL_DEBUG", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "nnctl", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=preexec_fn,
-    )
+    return popen_nnctl(*args, cwd=cwd, preexec_fn=preexec_fn)
 
 
 def long_comparison(tmp_path) -> subprocess.Popen:

@@ -13,14 +13,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import assert_clean_error, run_nnctl
+from conftest import assert_clean_error, popen_nnctl, run_nnctl
 
 TINY = """
 seed: 0
@@ -154,16 +153,9 @@ def test_resume_keeps_a_run_folder_holding_a_users_file(comparison, tmp_path):
 
 
 def _start(*args, cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "NO_COLOR": "1"}
-    env.pop("NNCTL_DEBUG", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "nnctl", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    """The command in the background, with Ctrl-C's default action (the test interrupts it)."""
+    return popen_nnctl(
+        *args, cwd=cwd, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
     )
 
 
