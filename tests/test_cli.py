@@ -53,6 +53,7 @@ def test_run_folder_contract(iris_run):
         "checkpoints",
         "config.yaml",
         "metrics.jsonl",
+        "split.npz",
         "summary.json",
     ]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.npz", "last.npz"]

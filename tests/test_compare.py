@@ -17,7 +17,7 @@ from nnctl.compare.specs import parse_spec, split_top_level, unique_labels
 from nnctl.errors import UsageError
 
 DIGITS_8 = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "lbfgs"]
-RUN_FILES = ["checkpoints", "config.yaml", "metrics.jsonl", "summary.json"]
+RUN_FILES = ["checkpoints", "config.yaml", "metrics.jsonl", "split.npz", "summary.json"]
 
 IRIS_MLP = """
 seed: {seed}

@@ -11,8 +11,9 @@ scaling), onnx_network.py (layers and head), onnx_graph.py (the node builder).
     import onnxruntime as ort, pandas as pd
     session = ort.InferenceSession("runs/my-run/model.onnx")
     table = pd.read_csv("new.csv")  # text cells are matched as nnctl reads them; NaN = missing
-    as_type = {"tensor(string)": str, "tensor(double)": float}
-    feed = {i.name: table[[i.name]].to_numpy(as_type[i.type]) for i in session.get_inputs()}
+    text = lambda name: table[[name]].fillna("").astype(str).to_numpy(object)  # "" = missing
+    feed = {i.name: text(i.name) if i.type == "tensor(string)" else
+            table[[i.name]].to_numpy(float) for i in session.get_inputs()}
     labels, probabilities = session.run(None, feed)
 """
 
