@@ -105,7 +105,7 @@ def test_run_files_follow_the_umask(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     files = [p for p in (tmp_path / "r").rglob("*") if p.is_file()]
-    assert len(files) == 5
+    assert len(files) == 6  # config.yaml, metrics.jsonl, summary.json, split.npz, 2 checkpoints
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o640, path
 
