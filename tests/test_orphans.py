@@ -152,3 +152,27 @@ def test_under_nohup_a_hangup_does_not_stop_training(tmp_path):
     stdout, stderr = proc.communicate(timeout=WAIT_S)
     assert proc.returncode == 0, stderr
     assert "SIGHUP" not in stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_an_inherited_ignore_does_not_make_training_unstoppable(tmp_path, sig):
+    """Only an ignored SIGHUP (nohup) stays ignored: a parent that ignores SIGTERM or SIGINT (a
+    test runner on its way out, a shell's background job) passes that on, and `kill` must still
+    stop the run with its state saved."""
+    (tmp_path / "long.yaml").write_text(LONG.replace("800", "40000"))
+    run = tmp_path / "run"
+
+    def ignore_it():
+        signal.signal(sig, signal.SIG_IGN)
+
+    proc = start(["train", "long.yaml", "--out", run, "-q"], cwd=tmp_path, preexec_fn=ignore_it)
+    metrics = run / "metrics.jsonl"
+    deadline = time.monotonic() + WAIT_S
+    while not (metrics.exists() and metrics.stat().st_size > 0):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=WAIT_S)
+    assert proc.returncode == 130, stderr
+    assert f"{sig.name} received" in stderr and (run / "checkpoints" / "last.npz").is_file()

@@ -81,7 +81,9 @@ def _sigterm_interrupts() -> dict:
     try:
         previous = {signal.SIGINT: signal.getsignal(signal.SIGINT)}
         for sig in _stop_signals()[1:]:
-            if signal.getsignal(sig) is not signal.SIG_IGN:
+            # Only an ignored SIGHUP (nohup) stays ignored; an ignored SIGTERM inherited from a
+            # parent would make the command unstoppable by `kill`.
+            if sig == signal.SIGTERM or signal.getsignal(sig) is not signal.SIG_IGN:
                 previous[sig] = signal.signal(sig, signal.default_int_handler)
     except (ValueError, OSError):  # not the main thread (an in-process caller): leave as is
         return {}

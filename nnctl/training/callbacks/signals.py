@@ -30,8 +30,10 @@ class StopOnSignal(Callback):
             state.stop_signal, state.stop_by_signal = signum, True
 
         for sig in self.SIGNALS:
-            if signal.getsignal(sig) is signal.SIG_IGN:
-                continue  # ignored by the caller (nohup): stays ignored
+            if sig == getattr(signal, "SIGHUP", None) and signal.getsignal(sig) is signal.SIG_IGN:
+                continue  # a hang-up the caller ignores (nohup) stays ignored
+            # SIGINT and SIGTERM always stop: an ignore inherited from a parent (a test runner
+            # that is itself stopping, a background job's SIGINT) must not make nnctl unstoppable
             try:
                 self._previous[sig] = signal.signal(sig, handler)
             except ValueError:  # not the main thread
