@@ -75,6 +75,16 @@ def wait_for_a_worker_training(proc: subprocess.Popen, out: Path) -> set[int]:
         time.sleep(0.05)
 
 
+def wait_for_first_epoch(proc: subprocess.Popen, run: Path) -> None:
+    """Until the run has written its first metrics line (so it is training, state and all)."""
+    metrics = run / "metrics.jsonl"
+    deadline = time.monotonic() + WAIT_S
+    while not (metrics.exists() and metrics.stat().st_size > 0):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"{run} wrote no metrics within {WAIT_S} s"
+        time.sleep(0.005)
+
+
 def assert_all_gone(pids: set[int]) -> None:
     deadline = time.monotonic() + 30
     while any(alive(pid) for pid in pids):
@@ -117,12 +127,7 @@ def test_sighup_during_training_saves_exits_130_and_resumes(tmp_path):
     (tmp_path / "long.yaml").write_text(LONG)
     run = tmp_path / "run"
     proc = start(["train", "long.yaml", "--out", run, "-q"], cwd=tmp_path)
-    metrics = run / "metrics.jsonl"
-    deadline = time.monotonic() + WAIT_S
-    while not (metrics.exists() and metrics.stat().st_size > 0):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
+    wait_for_first_epoch(proc, run)
     proc.send_signal(signal.SIGHUP)
     stdout, stderr = proc.communicate(timeout=WAIT_S)
     assert proc.returncode == 130, stderr  # was 129, with nothing saved
@@ -142,12 +147,7 @@ def test_under_nohup_a_hangup_does_not_stop_training(tmp_path):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     proc = start(["train", "long.yaml", "--out", run, "-q"], cwd=tmp_path, preexec_fn=ignore_hangup)
-    metrics = run / "metrics.jsonl"
-    deadline = time.monotonic() + WAIT_S
-    while not (metrics.exists() and metrics.stat().st_size > 0):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
+    wait_for_first_epoch(proc, run)
     proc.send_signal(signal.SIGHUP)
     stdout, stderr = proc.communicate(timeout=WAIT_S)
     assert proc.returncode == 0, stderr
@@ -166,12 +166,7 @@ def test_an_inherited_ignore_does_not_make_training_unstoppable(tmp_path, sig):
         signal.signal(sig, signal.SIG_IGN)
 
     proc = start(["train", "long.yaml", "--out", run, "-q"], cwd=tmp_path, preexec_fn=ignore_it)
-    metrics = run / "metrics.jsonl"
-    deadline = time.monotonic() + WAIT_S
-    while not (metrics.exists() and metrics.stat().st_size > 0):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
+    wait_for_first_epoch(proc, run)
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=WAIT_S)
     assert proc.returncode == 130, stderr

@@ -247,17 +247,16 @@ def test_a_run_stopped_mid_epoch_resumes_and_logs_each_epoch_once(tmp_path):
     assert len(events(run).Scalars("final/loss/val")) == 1
 
 
-def test_a_comparison_writes_one_event_log_per_run_with_its_own_numbers(tmp_path):
+def multi_run_with_tensorboard(tmp_path, command, *args) -> list[Path]:
+    """Runs `command` (compare-optimizers or sweep) on the MLP with --tensorboard into
+    tmp_path/cmp; returns the run folders in the order the command lists them."""
     config = tmp_path / "iris.yaml"
     config.write_text(json.dumps({k: v for k, v in MLP_IRIS.items() if k != "logging"}))
     out = tmp_path / "cmp"
     proc = run_nnctl(
-        "compare-optimizers",
+        command,
         config,
-        "-o",
-        "sgd",
-        "-o",
-        "adam",
+        *args,
         "--tensorboard",
         "--out",
         out,
@@ -267,7 +266,12 @@ def test_a_comparison_writes_one_event_log_per_run_with_its_own_numbers(tmp_path
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
-    runs = [out / run["run"] for run in json.loads(proc.stdout)["runs"]]
+    return [out / run["run"] for run in json.loads(proc.stdout)["runs"]]
+
+
+def test_a_comparison_writes_one_event_log_per_run_with_its_own_numbers(tmp_path):
+    out = tmp_path / "cmp"
+    runs = multi_run_with_tensorboard(tmp_path, "compare-optimizers", "-o", "sgd", "-o", "adam")
     assert [run.name for run in runs] == ["sgd", "adam"]
     curves = []
     for run in runs:
@@ -279,24 +283,7 @@ def test_a_comparison_writes_one_event_log_per_run_with_its_own_numbers(tmp_path
 
 
 def test_a_sweep_with_tensorboard_logs_every_run(tmp_path):
-    config = tmp_path / "iris.yaml"
-    config.write_text(json.dumps({k: v for k, v in MLP_IRIS.items() if k != "logging"}))
-    out = tmp_path / "sweep"
-    proc = run_nnctl(
-        "sweep",
-        config,
-        "optimizer.lr=0.05,0.2",
-        "train.epochs=2",
-        "--tensorboard",
-        "--out",
-        out,
-        "--no-plot",
-        "-q",
-        "--json",
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 0, proc.stderr
-    runs = [out / run["run"] for run in json.loads(proc.stdout)["runs"]]
+    runs = multi_run_with_tensorboard(tmp_path, "sweep", "optimizer.lr=0.05,0.2", "train.epochs=2")
     assert len(runs) == 2
     for run in runs:
         assert_scalars_are_the_metrics(run, EXPECTED_TAGS)
