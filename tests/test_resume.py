@@ -195,10 +195,23 @@ def test_lbfgs_interrupted_resumes_bit_for_bit(tmp_path):
     assert_same_run(tmp_path / "full", tmp_path / "part")
 
 
-def test_resume_of_a_finished_run_changes_nothing(tmp_path):
-    cfg = tmp_path / "sgd.yaml"
-    cfg.write_text(SGD_MOMENTUM.replace("epochs: 5", "epochs: 2"))
+FINISHED_RUNS = {
+    "completed": SGD_MOMENTUM.replace("epochs: 5", "epochs: 2"),
+    # without restore_best (that case delivered its best weights and was marked already)
+    "early_stopped": SGD_MOMENTUM.replace("epochs: 5", "epochs: 300").replace(
+        "{patience: 20}", "{patience: 2, min_delta: 0.5, restore_best: false}"
+    ),
+    "converged": LBFGS.replace("epochs: 14", "epochs: 2000"),
+}
+
+
+@pytest.mark.parametrize("status", FINISHED_RUNS)
+def test_resume_of_a_finished_run_changes_nothing(tmp_path, status):
+    """Also for a run that ended before its epoch budget (it trained one more epoch before)."""
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(FINISHED_RUNS[status])
     train_full(cfg, tmp_path / "run", tmp_path)
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == status
     before, _ = _arrays(tmp_path / "run" / "checkpoints" / "last.npz")
     rows = _rows(tmp_path / "run")
     resume(tmp_path / "run", tmp_path)

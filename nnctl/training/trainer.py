@@ -38,8 +38,8 @@ class Trainer:
         threads = resolve_run_threads(self.state)
         self.state.cfg = {**cfg, "train": {**cfg["train"], "threads": threads}}
         self.callbacks = CallbackList(registry.make_callbacks(self.state, reporter, callbacks))
-        # A finished run's status when its last.npz holds the delivered (restored best) weights:
-        # a resume of it trains nothing more (see training/callbacks/checkpointing.py).
+        # A finished run's status when its last.npz says it ended before its epoch budget (early
+        # stopping, convergence, restored best weights): a resume of it trains nothing more (see training/callbacks/checkpointing.py).
         self.finished: str | None = None
 
     @property

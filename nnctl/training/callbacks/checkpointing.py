@@ -5,7 +5,8 @@ value). Writes are atomic (nnctl.runs.checkpoint.save).
 With early_stopping.restore_best the run ends on the best weights: the final save loads them into
 the model and writes them as last.npz's parameters, its meta saying so under `delivered` (the
 epoch they come from and how the run ended). Nothing else of the state changes (optimizer,
-counters, RNG stay those of the last epoch), and a `--resume` of such a finished run trains
+counters, RNG stay those of the last epoch). A run that stopped early or converged without
+restore_best records `delivered` too (its own last epoch). A `--resume` of a finished run trains
 nothing more: it only writes the same summary again.
 """
 
@@ -56,6 +57,10 @@ class Checkpointing(Callback):
         if self.restore_best:
             state.model.load_state_dict(state.best.weights, "the best weights")
             self.save(state, delivered={"epoch": state.best.epoch, "restored_best": True})
+        elif state.status in ("early_stopped", "converged"):
+            # Ended before its epoch budget: the meta says so, or a --resume would find epochs
+            # left and train on (a run that used all its epochs needs no such mark).
+            self.save(state, delivered={"epoch": state.counters.epoch, "restored_best": False})
         elif (
             self._saved_at_epoch != state.counters.epoch or not (self.folder / "best.npz").exists()
         ):
