@@ -31,6 +31,8 @@ MEMORY_VARIABLE = "NNCTL_MEMORY_AVAILABLE"  # overrides the measured figure (tes
 PROBE_SIZES = (1, 2, 3)  # optimizer sizes built to learn how its arrays grow (a quadratic)
 ACTIVATION_COPIES = 2  # per layer and row: its forward output and its backward gradient
 NPZ_OVERHEAD_BYTES = 64 << 10  # zip headers and the meta JSON of a checkpoint, generously
+# Far beyond any dataset this trainer takes (MNIST has 784, a 256 x 256 RGB image 196608).
+MAX_FEATURE_COLUMNS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,11 @@ def check_sizes(cfg: dict, data, dtype, available: int | None = None) -> SizeEst
     fit in `available` bytes (default: `available_memory()`; None there skips that check)."""
     from nnctl.runs.checkpoint import MAX_CHECKPOINT_BYTES
 
+    n_features = int(data.X_train.shape[1])
+    if n_features > MAX_FEATURE_COLUMNS:
+        raise UsageError(
+            f"{data.source}: at most {MAX_FEATURE_COLUMNS} feature columns, found {n_features}"
+        )
     estimate = estimate_sizes(cfg, data, dtype)
     if available is None:
         available, source = available_memory()
