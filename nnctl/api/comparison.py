@@ -108,9 +108,10 @@ def compare_optimizers(
     optimizers: specs such as "sgd", "adam:lr=0.01" (default: the config's compare section,
       else the standard set). overrides: as for nnctl.train. seeds: runs per optimizer.
     jobs: runs at a time (local executor); executor "local" or "dask" (scheduler: its address,
-      default $DASK_SCHEDULER_ADDRESS). Dask only, as the CLI's --connect-timeout,
-      --worker-timeout, --run-timeout (seconds > 0; default 10, 30 and no limit, or their
-      $NNCTL_DASK_* variables) and --insecure (allow plain tcp:// to another machine).
+      default $DASK_SCHEDULER_ADDRESS). Dask only, as the CLI's options of the same names:
+      connect_timeout (wait for the scheduler), worker_timeout (for a first or any worker),
+      run_timeout (for the next run to finish), in seconds > 0, default 10, 30 and no limit
+      (or $NNCTL_DASK_CONNECT_TIMEOUT, ...); insecure: allow plain tcp:// to another machine.
     tune: settings to tune first with the same budget for each optimizer (e.g. ["lr"]);
       budget: trials per optimizer. out: the folder (default runs/NAME-compare-...).
     force: replace `out` (else the default folder itself) when it is a comparison folder
