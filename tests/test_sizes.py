@@ -258,3 +258,20 @@ def test_model_width_depth_and_feature_columns_have_upper_bounds(tmp_path):
     columns = run_nnctl("train", "c.yaml", "--out", "r", cwd=tmp_path)
     assert_clean_error(columns, 2, "at most 1000000 feature columns, found 1000001")
     _leaves_nothing(tmp_path, "r")
+
+
+def test_the_system_figure_is_memavailable_or_the_room_under_a_cgroup_limit(tmp_path):
+    from nnctl.training.size_estimate import _cgroup_room, _meminfo_available
+
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       16000000 kB\nMemAvailable:    5000000 kB\n")
+    assert _meminfo_available(meminfo) == 5_000_000 * 1024
+    assert _meminfo_available(tmp_path / "absent") is None
+    cgroup = tmp_path / "cgroup"
+    cgroup.mkdir()
+    (cgroup / "memory.max").write_text("max\n")
+    (cgroup / "memory.current").write_text("1000\n")
+    assert _cgroup_room(cgroup) is None  # no limit set
+    (cgroup / "memory.max").write_text("3000000000\n")
+    assert _cgroup_room(cgroup) == 3_000_000_000 - 1000
+    assert _cgroup_room(tmp_path / "no-cgroup") is None
