@@ -90,7 +90,9 @@ def estimate_sizes(cfg: dict, data, dtype) -> SizeEstimate:
 
     item = np.dtype(dtype).itemsize
     layers = _layers(cfg, data)
-    n_params = sum(spec.size for layer in layers for spec in layer.param_specs())
+    specs = [spec for layer in layers for spec in layer.param_specs()]
+    n_params = sum(spec.size for spec in specs)
+    n_penalised = sum(spec.size for spec in specs if spec.penalised)  # the L2 scratch's size
     n_buffers = sum(2 * layer.features for layer in layers if hasattr(layer, "running_mean"))
     model_bytes = (n_params + n_buffers) * item  # one state_dict()
     opt_memory, opt_saved = _optimizer_bytes(cfg, n_params, dtype)
@@ -104,8 +106,8 @@ def estimate_sizes(cfg: dict, data, dtype) -> SizeEstimate:
     shuffled = not full_batch and cfg["train"]["shuffle"]
     return SizeEstimate(
         n_params=n_params,
-        # theta + grad + the penalty scratch (at most n_params), then best and save copies
-        parameters=3 * n_params * item + 2 * model_bytes,
+        # theta, grad and the L2 penalty's scratch (nn/model.py), then best and save copies
+        parameters=(2 * n_params + n_penalised) * item + 2 * model_bytes,
         optimizer=opt_memory + opt_saved,
         activations=max(train_rows, eval_rows) * per_row * item,
         data_copies=_data_copies(data, dtype, full_batch, on_disk, shuffled, train_rows),
