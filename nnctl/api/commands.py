@@ -121,6 +121,10 @@ def compare_optimizers(
     ]
     if tuning_only and not tune:
         raise UsageError(f"{', '.join(tuning_only)}: belong to --tune (e.g. --tune lr)")
+    if budget is not None:
+        from nnctl.compare.plan import MAX_TUNING_BUDGET, check_at_most
+
+        check_at_most("--budget", budget, MAX_TUNING_BUDGET, "trials per tuned optimizer")
     if select and not tune and len(configs) < 2:
         raise UsageError("--select: chooses among --tune trials, or ranks several configs")
     if resume is not None:
@@ -164,6 +168,10 @@ def compare_optimizers(
             )
         from nnctl.compare.landscapes import compare_on_landscape
 
+        if steps is not None:
+            from nnctl.compare.plan import MAX_LANDSCAPE_STEPS, check_at_most
+
+            check_at_most("--steps", steps, MAX_LANDSCAPE_STEPS, "steps per optimizer")
         if force:
             out = _forced(out, Path("runs") / f"landscape-{landscape}")
         return compare_on_landscape(landscape, optimizers, start, steps, out)

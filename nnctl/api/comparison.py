@@ -94,6 +94,11 @@ def compare_optimizers(
     out: str | os.PathLike | None = None,
     executor: str = "local",
     scheduler: str | None = None,
+    connect_timeout: float | None = None,
+    worker_timeout: float | None = None,
+    run_timeout: float | None = None,
+    insecure: bool = False,
+    force: bool = False,
     progress: bool = False,
 ) -> Comparison:
     """Train each optimizer on the config's model with the same split, init, batch order and
@@ -102,9 +107,15 @@ def compare_optimizers(
     config: a YAML file, an example name or a dict (as for nnctl.train).
     optimizers: specs such as "sgd", "adam:lr=0.01" (default: the config's compare section,
       else the standard set). overrides: as for nnctl.train. seeds: runs per optimizer.
-    jobs: runs at a time (local executor); executor "local" or "dask" (scheduler: its address).
+    jobs: runs at a time (local executor); executor "local" or "dask" (scheduler: its address,
+      default $DASK_SCHEDULER_ADDRESS). Dask only, as the CLI's options of the same names:
+      connect_timeout (wait for the scheduler), worker_timeout (for a first or any worker),
+      run_timeout (for the next run to finish), in seconds > 0, default 10, 30 and no limit
+      (or $NNCTL_DASK_CONNECT_TIMEOUT, ...); insecure: allow plain tcp:// to another machine.
     tune: settings to tune first with the same budget for each optimizer (e.g. ["lr"]);
       budget: trials per optimizer. out: the folder (default runs/NAME-compare-...).
+    force: replace `out` (else the default folder itself) when it is a comparison folder
+      nnctl wrote, as --force; any other folder is refused.
     progress: a line per finished run on stderr; default silent.
     """
     from nnctl.api import commands
@@ -125,6 +136,10 @@ def compare_optimizers(
             scheduler=scheduler,
             tune=list(tune) if tune else None,
             budget=budget,
+            force=_flag(force, "force"),
+            dask_options=_dask_options(
+                executor, connect_timeout, worker_timeout, run_timeout, insecure
+            ),
         )
     return Comparison(result.out_dir)
 
@@ -139,12 +154,17 @@ def sweep(
     out: str | os.PathLike | None = None,
     executor: str = "local",
     scheduler: str | None = None,
+    connect_timeout: float | None = None,
+    worker_timeout: float | None = None,
+    run_timeout: float | None = None,
+    insecure: bool = False,
+    force: bool = False,
     progress: bool = False,
 ) -> Comparison:
     """Train every combination of the swept settings (`nnctl sweep`) with the same seed, split
     and batch order. axes: {"optimizer.lr": [0.01, 0.1], "model.activation": ["relu", "elu"]}
     (4 runs) or ["optimizer.lr=0.01,0.1", ...]; overrides: plain settings for every run.
-    The other arguments as for compare_optimizers."""
+    The other arguments (force and the Dask options included) as for compare_optimizers."""
     from nnctl.api import commands
     from nnctl.api.inputs import axis_texts, override_texts
 
@@ -160,8 +180,47 @@ def sweep(
             not progress,
             executor=executor,
             scheduler=scheduler,
+            force=_flag(force, "force"),
+            dask_options=_dask_options(
+                executor, connect_timeout, worker_timeout, run_timeout, insecure
+            ),
         )
     return Comparison(result.out_dir)
+
+
+def _flag(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise UsageError(f"{name}: expected True or False, found {value!r}")
+    return value
+
+
+def _dask_options(executor, connect_timeout, worker_timeout, run_timeout, insecure) -> dict:
+    """The Dask options given, checked here so that messages name these arguments (the
+    executor's own name the CLI's flags)."""
+    import math
+
+    given = {}
+    for name, value in (
+        ("connect_timeout", connect_timeout),
+        ("worker_timeout", worker_timeout),
+        ("run_timeout", run_timeout),
+    ):
+        if value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not 0 < value < math.inf
+        ):
+            raise UsageError(f"{name}: expected a number of seconds > 0 (or None), found {value!r}")
+        given[name] = float(value)
+    if _flag(insecure, "insecure"):
+        given["insecure"] = True
+    if given and executor != "dask":
+        raise UsageError(
+            f"{next(iter(given))}: applies to executor='dask' (this is executor={executor!r})"
+        )
+    return given
 
 
 def _seeds(seeds) -> int | None:

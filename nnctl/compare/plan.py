@@ -146,12 +146,28 @@ def _seeded(
         )
 
 
+# Upper bounds of a comparison's counts (the seeds': nnctl.config.validation.MAX_SEEDS): far
+# above any comparison worth running, low enough that a slip (an extra zero or three) is refused
+# at once instead of after minutes of planning or hours of running.
+MAX_LANDSCAPE_STEPS = 100_000  # steps per optimizer on a 2-D landscape (--steps)
+MAX_TUNING_BUDGET = 1000  # trials per tuned optimizer (--budget)
+
+
+def check_at_most(where: str, value: int, limit: int, what: str) -> None:
+    """UsageError naming the option or key, the limit and the value when value > limit."""
+    if value > limit:
+        raise UsageError(f"{where}: at most {limit} {what}, found {value}")
+
+
 def _seeds_and_target(
     base: dict, section: CompareSection, seeds: int | None, target_loss: float | None
 ) -> tuple[list[int], float | None]:
-    n = section.seeds if seeds is None else seeds
+    n, where = (section.seeds, "compare.seeds") if seeds is None else (seeds, "--seeds")
     if n < 1:
-        raise UsageError(f"--seeds: expected an integer >= 1, found {n}")
+        raise UsageError(f"{where}: expected an integer >= 1, found {n}")
+    from nnctl.config.validation import MAX_SEEDS
+
+    check_at_most(where, n, MAX_SEEDS, "seeds (runs per optimizer)")
     if target_loss is not None and not target_loss > 0:
         raise UsageError(f"--target-loss: expected a number > 0, found {target_loss:g}")
     return list(range(base["seed"], base["seed"] + n)), (

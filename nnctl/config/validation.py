@@ -84,6 +84,7 @@ def resolve(raw: dict, source: str = "config", *, check_extras: bool = True) -> 
     _check_train(cfg["train"])
     if "compare" in cfg:
         _check_compare_optimizers(cfg["compare"]["optimizers"])
+        _check_seed_count(cfg["compare"]["seeds"], "compare.seeds")
     _check_combinations(cfg, regs)
     _check_validation_data(cfg)
     if check_extras:
@@ -114,6 +115,13 @@ def _check_data(data: dict, regs) -> None:
     _check_data_columns(data)
 
 
+# Bounds of the model's shape, checked before the size estimate (training/size_estimate.py)
+# weighs the model against memory: far beyond a model this trainer can train, so the estimate
+# and its message deal in sane numbers.
+MAX_HIDDEN_UNITS = 1_000_000
+MAX_HIDDEN_LAYERS = 1000
+
+
 def _check_model(model: dict, regs) -> None:
     """The activation, checked against its registry entry."""
     act = model["activation"]
@@ -126,6 +134,15 @@ def _check_model(model: dict, regs) -> None:
     simple = all(act_resolved[k] == v for k, v in act_defaults.items())
     model["activation"] = act_resolved["name"] if simple else act_resolved
     model["hidden"] = list(model["hidden"])
+    for i, width in enumerate(model["hidden"]):
+        if width > MAX_HIDDEN_UNITS:
+            raise UsageError(
+                f"model.hidden[{i}]: at most {MAX_HIDDEN_UNITS} units per layer, found {width}"
+            )
+    if len(model["hidden"]) > MAX_HIDDEN_LAYERS:
+        raise UsageError(
+            f"model.hidden: at most {MAX_HIDDEN_LAYERS} hidden layers, found {len(model['hidden'])}"
+        )
 
 
 def _resolve_init(raw: dict, regs) -> dict:
@@ -214,6 +231,17 @@ def _check_data_columns(data: dict) -> None:
             f"data.standardize_target: expected auto, true or false, found "
             f"{data['standardize_target']!r}"
         )
+
+
+# Runs per optimizer of a comparison or sweep (compare.seeds, --seeds): far above what a
+# comparison on one machine or a course's cluster runs, low enough that a slip (an extra zero
+# or three) is refused at once rather than after minutes of writing plan.json.
+MAX_SEEDS = 1000
+
+
+def _check_seed_count(n: int, where: str) -> None:
+    if n > MAX_SEEDS:
+        raise UsageError(f"{where}: at most {MAX_SEEDS} seeds (runs per optimizer), found {n}")
 
 
 def _check_compare_optimizers(optimizers) -> None:

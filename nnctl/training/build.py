@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,27 +13,51 @@ from nnctl.training.state import BestSnapshot, TrainState
 from nnctl.util.rng import make_streams
 
 
-def build_state(cfg: dict, run_dir: Path, base_dir: Path | None = None) -> TrainState:
-    from nnctl.optim import OPTIMIZERS, SCHEDULES, is_full_batch
+@dataclass
+class PreparedRun:
+    """What `train` and `config validate` build alike from a resolved config."""
+
+    streams: dict
+    data: object  # nnctl.training.prepare.PreparedData
+    dtype: type
+    model: object
+    optimizer: object
+
+
+def prepare_run(cfg: dict, base_dir: Path | None = None, available_memory=None) -> PreparedRun:
+    """The data, then the sizes checked (nnctl.training.size_estimate: before anything big is
+    allocated), then the model and the optimizer: exit 2 for anything that does not fit.
+    available_memory: bytes, instead of the figure the system (or NNCTL_MEMORY_AVAILABLE) gives."""
     from nnctl.training.prepare import (
         model_for_data,
         optimizer_from_config,
         prepare_data,
         resolve_dtype,
     )
+    from nnctl.training.size_estimate import check_sizes
 
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)
-    run_folder.write_split(run_dir, data)  # which rows trained, for other tools and eval
     dtype = resolve_dtype(cfg)
     _check_data_fits(data, dtype)
+    check_sizes(cfg, data, dtype, available_memory)
     with np.errstate(over="ignore", invalid="ignore"):  # reported just below, by name
         model = model_for_data(cfg, data, streams, dtype)
     _check_initial_parameters(model, cfg, dtype)
+    optimizer = optimizer_from_config(cfg, model.n_params, dtype)
+    return PreparedRun(streams, data, dtype, model, optimizer)
+
+
+def build_state(cfg: dict, run_dir: Path, base_dir: Path | None = None) -> TrainState:
+    from nnctl.optim import OPTIMIZERS, SCHEDULES, is_full_batch
+
+    prepared = prepare_run(cfg, base_dir)
+    streams, data, dtype, model = prepared.streams, prepared.data, prepared.dtype, prepared.model
+    run_folder.write_split(run_dir, data)  # which rows trained, for other tools and eval
     opt_cfg = dict(cfg["optimizer"])
     entry = OPTIMIZERS.get(opt_cfg.pop("name"))
     full_batch = is_full_batch(entry)
-    optimizer = optimizer_from_config(cfg, model.n_params, dtype)
+    optimizer = prepared.optimizer
     sched_cfg = dict(cfg["schedule"])
     schedule = SCHEDULES.get(sched_cfg.pop("name")).build(
         opt_cfg.get("lr", 1.0), cfg["train"]["epochs"], **sched_cfg

@@ -11,19 +11,12 @@ from nnctl.util.rng import make_streams
 
 
 def check_config(cfg: dict, base_dir: Path | None = None) -> str:
-    """Load the data and build the model and optimizer, as `train` would; a short fact line."""
-    from nnctl.training.prepare import (
-        model_for_data,
-        optimizer_from_config,
-        prepare_data,
-        resolve_dtype,
-    )
+    """Load the data and build the model and optimizer, as `train` would (the same checks, sizes
+    included); a short fact line."""
+    from nnctl.training.build import prepare_run
 
-    streams = make_streams(cfg["seed"])
-    data = prepare_data(cfg, streams, base_dir)
-    dtype = resolve_dtype(cfg)
-    model = model_for_data(cfg, data, streams, dtype)  # the same words as `train`
-    optimizer_from_config(cfg, model.n_params, dtype)
+    prepared = prepare_run(cfg, base_dir)
+    data, model = prepared.data, prepared.model
     return (
         f"{data.task}, {len(data.X_train)} train / {len(data.X_val)} val rows, "
         f"{data.X_train.shape[1]} features, {model.n_params} parameters"
