@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from nnctl.data.format_registry import FormatChoices, format_help
 from nnctl.util.registry import Hyper, Registry, non_negative, positive, unit_open
 from nnctl.util.tasks import TASKS
 
@@ -46,9 +47,8 @@ DATA = (
         "format",
         "str",
         "auto",
-        "file format (auto: from the name, else the content); parquet (a .parquet file or a "
-        'folder of them) needs pip install "nnctl[parquet]"',
-        choices=("auto", "csv", "npz", "npy", "idx", "parquet"),
+        format_help(),
+        choices=FormatChoices(),
     ),
     Hyper(
         "task",
