@@ -42,10 +42,10 @@ def format_choices() -> tuple[str, ...]:
     return (AUTO, *FORMATS.names())
 
 
-def format_listing(formats: Sequence[FileFormat] | None = None) -> str:
+def format_listing(formats: Sequence[FileFormat] | None = None, conjunction: str = "or") -> str:
     """'csv, npz, npy, idx or parquet' (for help texts and messages)."""
     names = [f.name for f in (all_formats() if formats is None else formats)]
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
 
 
 class FormatChoices(Sequence):

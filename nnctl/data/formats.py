@@ -145,7 +145,7 @@ def load_file(
     with_labels = [f for f in all_formats() if f.labels_file]
     if labels is not None and not fmt.labels_file:
         raise UsageError(
-            f"{labels}: data.labels_path applies to {format_listing(with_labels)} data; "
+            f"{labels}: data.labels_path applies to {format_listing(with_labels, 'and')} data; "
             f"{path} is {kind} (its targets are inside it)"
         )
     if target is not None and fmt.labels_file and require_target:

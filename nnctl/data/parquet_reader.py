@@ -1,8 +1,10 @@
 """Parquet data files (or a folder of them): the same named-column table a CSV file gives.
 
-Column types come from the Parquet schema, not from the cell text: integer, floating and
-boolean columns are numeric (float64, NaN where null), string and dictionary columns are text
-(categorical; None where null). Within that, the CSV rules hold, so a table reads the same from
+Column types come from the Parquet schema, not from the cell text: integer and floating
+columns are numeric (float64, NaN where null), string, dictionary and boolean columns are text
+(categorical; None where null). A boolean is the text "True" / "False", as pandas writes it to
+a CSV file, where such a column is categorical: the same table trains to the same model from
+either file (categories False, True; a boolean target gives the classes "False", "True"). Within that, the CSV rules hold, so a table reads the same from
 either file: a text cell or a number listed in `na_values` is missing, text cells are stripped
 and numbers written as text take their one canonical spelling (nnctl.data.table.number_text),
 and the target column is chosen and parsed by the CSV reader's own functions. Rows are named
@@ -165,7 +167,7 @@ def _kind(file: Path, name: str, arrow_type) -> str:
     if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
         return "number"
     if pa.types.is_boolean(arrow_type):
-        return "number"
+        return "text"  # "True" / "False": categorical, as in a CSV file
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         return "text"
     raise UsageError(
@@ -242,13 +244,14 @@ def _categories(data, na_text: frozenset) -> np.ndarray:
 
 def _text_cells(data) -> np.ndarray:
     """A column chunk as the text a CSV file would hold (for the target and kept columns):
-    integers as digits, floats in their shortest exact form, null and NaN as empty."""
+    integers as digits, floats in their shortest exact form, booleans as True / False, null
+    and NaN as empty."""
     cells = []
     for value in _decoded(data).to_pylist():
         if value is None or (isinstance(value, float) and math.isnan(value)):
             cells.append("")
         elif isinstance(value, bool):
-            cells.append(str(int(value)))
+            cells.append(str(value))  # "True" / "False", as pandas writes it to CSV
         elif isinstance(value, float):
             cells.append(repr(value))
         else:
