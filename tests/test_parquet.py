@@ -278,7 +278,8 @@ def test_a_boolean_column_is_categorical_in_parquet_as_in_csv(tmp_path):
     target = (x + flag + rng.normal(scale=0.3, size=160)) > 0.5
     flags = [None if i % 13 == 0 else bool(v) for i, v in enumerate(flag)]
     lines = ["x,flag,target"] + [
-        f"{float(v)!r},{'' if f is None else f},{t}" for v, f, t in zip(x, flags, target, strict=True)
+        f"{float(v)!r},{'' if f is None else f},{t}"
+        for v, f, t in zip(x, flags, target, strict=True)
     ]
     (tmp_path / "flags.csv").write_text("\n".join(lines) + "\n")
     arrays = {

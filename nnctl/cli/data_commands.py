@@ -15,7 +15,12 @@ from nnctl.cli.process import command, print_json, write_stdout
 @command
 def data_convert(
     source: Annotated[
-        Path, typer.Argument(metavar="CSV", help="A CSV file (.csv, .tsv, .txt, or gzipped).")
+        Path,
+        typer.Argument(
+            metavar="CSV",
+            help="A CSV file (.csv, .tsv, .txt, or gzipped), a Parquet file or folder: a format "
+            "that streams (nnctl data formats).",
+        ),
     ],
     out: Annotated[
         Path, typer.Option("--out", metavar="DIR", help="Folder for the shards (new or empty).")

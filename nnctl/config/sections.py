@@ -32,7 +32,8 @@ DATA = (
         "path",
         "str",
         None,
-        "data file: CSV, NPZ (X, y), NPY (X; y in labels_path) or IDX images",
+        "data file (or folder) of one of data.format's formats: CSV, Parquet, NPZ (X, y), "
+        "NPY (X; y in labels_path), IDX images, ... (nnctl data formats lists them)",
         nullable=True,
     ),
     Hyper("labels_path", "str", None, "the targets file for NPY or IDX data", nullable=True),
