@@ -1,7 +1,8 @@
 """nnctl's own data file formats, registered in FORMATS (nnctl.data.format_types).
 
-Each declaration says how the format is recognised and names its reader; the small adapters
-below turn a ReadRequest into the reader's own arguments. Readers are imported when a file is
+Each declaration says how the format is recognised and names its reader (a function, or
+"module:function" for one that lives beside its reader, as Parquet's does); the small adapters
+below turn a ReadRequest into the other readers' own arguments. Readers are imported when a file is
 read, so listing the formats (CLI help, config schema) loads no NumPy.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from nnctl.data.format_types import FileFormat, register_format
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
-PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")  # parquet_reader.SUFFIXES, without NumPy
+PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
 
 
 def read_csv_file(path, request):
@@ -25,19 +26,6 @@ def read_csv_file(path, request):
         na_values=request.settings["na_values"],
         keep_text=request.keep,
         delimiter=parse_delimiter(request.settings["delimiter"]),
-    )
-
-
-def read_parquet_file(path, request):
-    from nnctl.data.parquet_reader import read_parquet
-
-    return read_parquet(
-        path,
-        target=request.target,
-        require_target=request.require_target,
-        max_bytes=request.max_bytes,
-        na_values=request.settings["na_values"],
-        keep_text=request.keep,
     )
 
 
@@ -122,7 +110,7 @@ register_format(
     FileFormat(
         "parquet",
         "a Parquet file or a folder of them, the same column rules as csv",
-        read_parquet_file,
+        "nnctl.data.parquet_reader:read_parquet_file",
         suffixes=PARQUET_SUFFIXES,
         magic=(b"PAR1",),
         columns=True,

@@ -27,11 +27,12 @@ import numpy as np
 
 from nnctl.data.csv_reader import target_column, with_target
 from nnctl.data.files import RawTable, check_file
+from nnctl.data.format_builtin import PARQUET_SUFFIXES
+from nnctl.data.format_types import ReadRequest
 from nnctl.data.table import DEFAULT_NA_VALUES, ColumnTable, is_number, number_text
 from nnctl.errors import UsageError
 
-SUFFIXES = (".parquet", ".parq", ".pq")
-MAGIC = b"PAR1"
+SUFFIXES = PARQUET_SUFFIXES  # declared with the format (format_builtin), listed once
 BATCH_ROWS = 65536  # rows converted at a time: bounds the temporary Python objects
 INSTALL_HINT = 'pip install "nnctl[parquet]"'
 
@@ -93,6 +94,18 @@ def read_parquet(
     )
     target_cells = None if target_name is None else np.concatenate(targets)
     return with_target(path, table, target_cells, target_name, require_target, na_text)
+
+
+def read_parquet_file(path: Path, request: ReadRequest) -> RawTable:
+    """The registered reader of the parquet format (nnctl.data.format_builtin)."""
+    return read_parquet(
+        path,
+        target=request.target,
+        require_target=request.require_target,
+        max_bytes=request.max_bytes,
+        na_values=request.settings["na_values"],
+        keep_text=request.keep,
+    )
 
 
 def parquet_chunks(
