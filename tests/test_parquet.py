@@ -266,3 +266,45 @@ def test_without_pyarrow_a_parquet_path_is_refused_at_validation_with_the_hint(b
     cfg.write_text(yaml.safe_dump(config(both_runs[1])))
     proc = run_nnctl("config", "validate", cfg, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_boolean_column_is_categorical_in_parquet_as_in_csv(tmp_path):
+    """A table with a boolean feature (nulls in it) and a boolean target: its CSV (True and
+    False, as pandas writes them) and its Parquet file train to the same checkpoint, bit for
+    bit; the booleans are categories and class names in both."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=160)
+    flag = rng.integers(0, 2, size=160).astype(bool)
+    target = (x + flag + rng.normal(scale=0.3, size=160)) > 0.5
+    flags = [None if i % 13 == 0 else bool(v) for i, v in enumerate(flag)]
+    lines = ["x,flag,target"] + [
+        f"{float(v)!r},{'' if f is None else f},{t}"
+        for v, f, t in zip(x, flags, target, strict=True)
+    ]
+    (tmp_path / "flags.csv").write_text("\n".join(lines) + "\n")
+    arrays = {
+        "x": pa.array(x.tolist(), pa.float64()),
+        "flag": pa.array(flags, pa.bool_()),
+        "target": pa.array(target.tolist(), pa.bool_()),
+    }
+    pq.write_table(pa.table(arrays), tmp_path / "flags.parquet")
+    runs = []
+    for name in ("flags.csv", "flags.parquet"):
+        cfg = {
+            "seed": 2,
+            "data": {"path": name, "missing": "impute"},
+            "model": {"kind": "logreg"},
+            "optimizer": {"name": "adam", "lr": 0.05},
+            "train": {"epochs": 20, "batch_size": 16},
+        }
+        runs.append(train(tmp_path, cfg, name.replace(".", "_")))
+    ours, theirs = checkpoint_arrays(runs[0]), checkpoint_arrays(runs[1])
+    assert sorted(ours) == sorted(theirs) and ours
+    for key in ours:
+        assert ours[key].tobytes() == theirs[key].tobytes(), key
+    assert checkpoint_columns(runs[0]) == checkpoint_columns(runs[1])
+    specs = {c["name"]: c for c in checkpoint_columns(runs[1])["columns"]}
+    assert specs["flag"]["categories"] == ["False", "True"]
+    for run in runs:
+        with np.load(run / "checkpoints" / "best.npz") as archive:
+            assert json.loads(str(archive["meta"]))["classes"] == ["False", "True"]

@@ -110,6 +110,7 @@ _add(examples_app, catalog_commands.examples_copy, "copy")
 
 app.add_typer(data_app, name="data")
 _add(data_app, data_commands.data_convert, "convert", "Stream a CSV into .npy shards for big data.")
+_add(data_app, data_commands.data_formats, "formats", "List the data file formats.")
 
 
 def run() -> None:

@@ -15,7 +15,12 @@ from nnctl.cli.process import command, print_json, write_stdout
 @command
 def data_convert(
     source: Annotated[
-        Path, typer.Argument(metavar="CSV", help="A CSV file (.csv, .tsv, .txt, or gzipped).")
+        Path,
+        typer.Argument(
+            metavar="CSV",
+            help="A CSV file (.csv, .tsv, .txt, or gzipped), a Parquet file or folder: a format "
+            "that streams (nnctl data formats).",
+        ),
     ],
     out: Annotated[
         Path, typer.Option("--out", metavar="DIR", help="Folder for the shards (new or empty).")
@@ -79,3 +84,23 @@ def data_convert(
             f"{result['rows']} rows, {len(result['feature_names'])} features in "
             f"{result['shards']} shards: {out}\n"
         )
+
+
+@command
+def data_formats(json_: JsonOption = False):
+    """List the data file formats data.format and --format accept: how each is recognised,
+    what it holds, whether data convert streams it and the extra it needs.
+
+    Example: nnctl data formats --json"""
+    from nnctl.data.format_registry import format_rows
+
+    rows = format_rows()
+    if json_:
+        print_json(rows)
+        return
+    for row in rows:
+        found_by = ", ".join(row["suffixes"] + row["found_by"]) or "data.format only"
+        facts = ["named columns" if row["columns"] else "arrays X, y"]
+        facts += ["streamed by data convert"] if row["streams"] else []
+        facts += [f"needs {row['install_hint']}"] if row["extra"] else []
+        write_stdout(f"{row['name']:<10} {row['doc']}\n{'':<10} {found_by}; {'; '.join(facts)}\n")

@@ -234,13 +234,23 @@ CheckpointOption = Annotated[
         "(checkpoints/last.npz as saved).",
     ),
 ]
+
+
+def complete_format(incomplete: str) -> list[str]:
+    """--format's completion: the formats registered when the shell asks."""
+    from nnctl.data.format_registry import format_choices
+
+    return [name for name in format_choices() if name.startswith(incomplete)]
+
+
 FormatOption = Annotated[
     str,
     typer.Option(
         "--format",
         metavar="FORMAT",
-        autocompletion=completion_of("auto", "csv", "npz", "npy", "idx", "parquet"),
-        help="Data format: auto (from the name, else the content), csv, npz, npy, idx or parquet.",
+        autocompletion=complete_format,
+        help="Data format: auto (from the name, else the content) or a format's name: csv, "
+        "parquet, ... (nnctl data formats lists them).",
     ),
 ]
 

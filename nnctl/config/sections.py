@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from nnctl.data.format_registry import FormatChoices, format_help
 from nnctl.util.registry import Hyper, Registry, non_negative, positive, unit_open
 from nnctl.util.tasks import TASKS
 
@@ -31,7 +32,8 @@ DATA = (
         "path",
         "str",
         None,
-        "data file: CSV, NPZ (X, y), NPY (X; y in labels_path) or IDX images",
+        "data file (or folder) of one of data.format's formats: CSV, Parquet, NPZ (X, y), "
+        "NPY (X; y in labels_path), IDX images, ... (nnctl data formats lists them)",
         nullable=True,
     ),
     Hyper("labels_path", "str", None, "the targets file for NPY or IDX data", nullable=True),
@@ -46,9 +48,8 @@ DATA = (
         "format",
         "str",
         "auto",
-        "file format (auto: from the name, else the content); parquet (a .parquet file or a "
-        'folder of them) needs pip install "nnctl[parquet]"',
-        choices=("auto", "csv", "npz", "npy", "idx", "parquet"),
+        format_help(),
+        choices=FormatChoices(),
     ),
     Hyper(
         "task",

@@ -77,7 +77,7 @@ def starter_config(data_path: str, target: str | None, model: str | None = None,
     classes = f", {facts.n_classes} classes" if facts.n_classes else ""
 
     out = [
-        f"# Starter config for {facts.path} ({facts.n_rows} rows, {_layout(facts.delimiter)}),",
+        f"# Starter config for {facts.path} ({facts.n_rows} rows, {_layout(facts)}),",
         "# written by `nnctl config init`. Train it with: nnctl train THIS_FILE.yaml",
         f"# Task: {facts.task}{classes}, target column {facts.target!r}"
         + ("" if target else " (no --target given: the last column)")
@@ -147,6 +147,6 @@ def starter_config(data_path: str, target: str | None, model: str | None = None,
     return "\n".join(_comment_safe(line) for line in out) + "\n"
 
 
-def _layout(delimiter: str) -> str:
-    """'comma-separated', or 'Parquet' for a Parquet table (profile's delimiter field)."""
-    return delimiter if delimiter == "Parquet" else f"{delimiter}-separated"
+def _layout(facts) -> str:
+    """'comma-separated' for a CSV file, else the table's format ('Parquet')."""
+    return facts.layout or f"{facts.delimiter}-separated"

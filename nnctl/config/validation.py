@@ -194,29 +194,15 @@ def _check_extras(cfg: dict) -> None:
                 "logging.tensorboard: TensorBoard logging needs tensorboardX, the optional "
                 'extra: pip install "nnctl[tensorboard]"'
             ) from None
+    from nnctl.data.format_registry import format_for
+
     data = cfg["data"]
     for key in ("path", "val_path"):
-        if _names_parquet(data[key], data["format"]):
-            from nnctl.data.parquet_reader import require_pyarrow
-
-            require_pyarrow(f"data.{key}")
-
-
-def _names_parquet(path, data_format: str) -> bool:
-    """Whether a data path will be read as Parquet (by data.format, its name or, for a folder,
-    the files in it)."""
-    if path is None or str(path) == "-":
-        return False
-    if data_format == "parquet":
-        return True
-    from pathlib import Path
-
-    from nnctl.data.parquet_reader import is_parquet_name, parquet_files
-
-    path = Path(path)
-    return data_format == "auto" and (
-        is_parquet_name(path) or (path.is_dir() and bool(parquet_files(path)))
-    )
+        if data[key] is None or str(data[key]) == "-":
+            continue  # standard input: only its content tells its format
+        fmt = format_for(data[key], data["format"])  # by data.format, the name or the folder
+        if fmt is not None:
+            fmt.check_available(f"data.{key}")
 
 
 def _check_data_columns(data: dict) -> None:

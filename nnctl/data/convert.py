@@ -99,21 +99,30 @@ SHARD_LAYOUT = ownership.Layout("shards", _is_shard_folder, _not_shard_files)
 
 def _chunks(path: Path, target: str | None, settings: dict):
     """(feature names, target name) then, per chunk: (ColumnTable of the feature columns,
-    stripped target cells, which of them are missing), from a CSV or a Parquet source."""
-    if _is_parquet(path):
-        return _parquet_chunks(path, target, settings)
-    return _csv_chunks(path, target, settings)
+    stripped target cells, which of them are missing), from any format that streams (CSV,
+    Parquet: their FileFormat.chunks)."""
+    return _streamed_format(path).chunk_reader()(path, target, settings)
 
 
-def _is_parquet(path: Path) -> bool:
+def _streamed_format(path: Path):
+    """The registered format `path` is converted from: the one it is detected as, when that
+    format streams; CSV when nothing is known (the CSV reader explains what it found)."""
+    from nnctl.data.format_registry import all_formats, format_listing, get_format
     from nnctl.data.formats import detect_format
 
     if not path.exists():
-        return False  # refused as a missing CSV file, by check_file
+        return get_format("csv")  # refused as a missing CSV file, by check_file
     try:
-        return detect_format(path) == "parquet"
+        fmt = get_format(detect_format(path))
     except UsageError:
-        return False  # not a format we know by its bytes: the CSV reader explains
+        return get_format("csv")  # not a format we know by its bytes: the CSV reader explains
+    if not fmt.streams:
+        readable = format_listing([f for f in all_formats() if f.streams])
+        raise UsageError(
+            f"{path}: {fmt.shown} data is not converted (it is read whole, or memory-mapped "
+            f"as .npy); nnctl data convert reads {readable}"
+        )
+    return fmt
 
 
 def _parquet_chunks(path: Path, target: str | None, settings: dict):
@@ -433,8 +442,9 @@ def convert_csv(
     path = Path(path)
     settings = {**SETTINGS_DEFAULTS, **(settings or {})}
     check_settings(settings)
-    if not _is_parquet(path):
-        check_file(path, UNBOUNDED, "CSV file")  # Parquet files are checked as they open
+    source = _streamed_format(path)
+    if source.folder is None:  # a format that reads folders checks its files as they open
+        check_file(path, UNBOUNDED, f"{source.shown} file")
     out = ownership.check_out_path(out, inputs=[path])
     occupied = out.exists() and (not out.is_dir() or any(out.iterdir()))
     if occupied and not force:

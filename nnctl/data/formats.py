@@ -1,12 +1,15 @@
-"""`load_file`: any supported data file to a Dataset.
+"""`load_file`: any data file of a registered format (nnctl.data.format_registry) to a Dataset.
 
-Formats (`format="auto"` picks one from the name, then from the content):
+nnctl's own formats (declared in format_builtin; `format="auto"` picks one from the name, then
+from the content):
   csv  `.csv`, `.tsv`, `.txt` (gzipped too: `.csv.gz`); header row required; see csv_reader.
   npz  `.npz` with arrays `X` and `y` (`target` names another array for y).
-  npy  `.npy`: `path` holds X, `labels_path` holds y.
+  npy  `.npy`: `path` holds X, `labels_path` holds y; or a folder of .npy shards.
   idx  a name containing "idx" or "-ubyte", or IDX magic bytes (MNIST); `labels_path` = labels.
   parquet  `.parquet` (`.parq`, `.pq`) or the PAR1 magic bytes, or a folder of Parquet files;
        the same columns rules as csv (see parquet_reader); needs the `nnctl[parquet]` extra.
+Formats of named columns (csv, parquet) go through the same column rules and pipeline here,
+whatever their reader; array formats give X and y directly.
 """
 
 from __future__ import annotations
@@ -19,9 +22,7 @@ import numpy as np
 
 from nnctl.data.columns import fit_columns as fit_columns_on
 from nnctl.data.columns import incomplete_rows, used_columns
-from nnctl.data.csv_reader import read_csv
 from nnctl.data.dataset import TASKS, Dataset, make_dataset
-from nnctl.data.delimiter import parse_delimiter
 from nnctl.data.files import (
     MAX_FILE_BYTES,
     STDIN_NAME,
@@ -30,46 +31,39 @@ from nnctl.data.files import (
     is_stream,
     spooled,
 )
-from nnctl.data.idx_reader import looks_like_idx, read_idx
-from nnctl.data.npz_reader import read_npy_pair, read_npz
-from nnctl.data.parquet_reader import MAGIC as PARQUET_MAGIC
-from nnctl.data.parquet_reader import is_parquet_name, parquet_files, read_parquet
+from nnctl.data.format_builtin import CSV_SUFFIXES
+from nnctl.data.format_registry import (
+    AUTO,
+    FORMATS,
+    FileFormat,
+    ReadRequest,
+    all_formats,
+    format_choices,
+    format_from_content,
+    format_from_name,
+    format_listing,
+    get_format,
+)
 from nnctl.data.table import DEFAULT_NA_VALUES
 from nnctl.errors import UsageError
 
-FORMATS = ("auto", "csv", "npz", "npy", "idx", "parquet")
-CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
+__all__ = ["CSV_SUFFIXES", "FORMATS", "COLUMN_DEFAULTS", "detect_format", "load_file"]
 
 
 def detect_format(path: Path) -> str:
-    """The format of `path` from its name, else from its first bytes."""
-    name = path.name.lower()
+    """The format of `path` from its name, else from its first bytes (see FORMATS). A folder
+    no format claims is taken for .npy shards (whose reader explains what it expected)."""
+    fmt = format_from_name(path)
+    if fmt is not None:
+        return fmt.name
     if path.is_dir():
-        return "parquet" if parquet_files(path) else "npy"
-    if is_parquet_name(path):
-        return "parquet"
-    if name.endswith(CSV_SUFFIXES):
-        return "csv"
-    if name.endswith(".npz"):
-        return "npz"
-    if name.endswith(".npy"):
         return "npy"
-    if "idx" in name or "-ubyte" in name:
-        return "idx"
-    head = head_bytes(path)
-    if head.startswith(PARQUET_MAGIC):
-        return "parquet"
-    if head.startswith(b"PK\x03\x04"):
-        return "npz"
-    if head.startswith(b"\x93NUMPY"):
-        return "npy"
-    if looks_like_idx(head):
-        return "idx"
-    if head and b"\x00" not in head:
-        return "csv"
+    fmt = format_from_content(head_bytes(path))
+    if fmt is not None:
+        return fmt.name
     raise UsageError(
         f"{path}: cannot tell the file format from its name or content; set data.format "
-        "to one of csv, npz, npy, idx, parquet"
+        f"to one of {', '.join(FORMATS.names())}"
     )
 
 
@@ -134,52 +128,44 @@ def load_file(
             dataset.table.source = STDIN_NAME
         return dataset
     # Both validated with the config (or read from a checked checkpoint).
-    assert format in FORMATS and task in ("auto",) + TASKS, (format, task)
+    assert format in format_choices() and task in ("auto",) + TASKS, (format, task)
     if path.is_dir():
-        kind = detect_format(path) if format == "auto" else format
+        kind = detect_format(path) if format == AUTO else format
         if kind == "npy":
             return _load_shards(path, labels_path, task, classes, require_target)
-        if kind != "parquet":
+        if get_format(kind).folder is None:
             check_file(path, max_bytes)  # refuses the folder: this format is one file
     else:
         check_file(path, max_bytes)
-        kind = detect_format(path) if format == "auto" else format
+        kind = detect_format(path) if format == AUTO else format
+    fmt = get_format(kind)
     labels = Path(labels_path) if labels_path is not None else None
     if labels is not None:
         check_file(labels, max_bytes, "labels file")
-    if labels is not None and kind not in ("npy", "idx"):
+    with_labels = [f for f in all_formats() if f.labels_file]
+    if labels is not None and not fmt.labels_file:
         raise UsageError(
-            f"{labels}: data.labels_path applies to npy and idx data; {path} is {kind} "
-            "(its targets are inside it)"
+            f"{labels}: data.labels_path applies to {format_listing(with_labels, 'and')} data; "
+            f"{path} is {kind} (its targets are inside it)"
         )
-    if target is not None and kind in ("npy", "idx") and require_target:
+    if target is not None and fmt.labels_file and require_target:
         raise UsageError(
             f"{path}: data.target names a CSV column or an NPZ array; for {kind} data "
             "give the targets file as data.labels_path"
         )
-
-    if kind in ("csv", "parquet"):
+    request = ReadRequest(
+        target=target,
+        labels=labels,
+        require_target=require_target,
+        max_bytes=max_bytes,
+        settings={**COLUMN_DEFAULTS, **(columns or {})},
+        keep=tuple(keep),
+    )
+    if fmt.columns:
         return _load_table(
-            _read_csv if kind == "csv" else _read_parquet,
-            path,
-            target,
-            task,
-            classes,
-            require_target,
-            max_bytes,
-            {**COLUMN_DEFAULTS, **(columns or {})},
-            pipeline,
-            fit_columns,
-            keep,
-            source_name or str(path),
+            fmt, path, request, task, classes, pipeline, fit_columns, source_name or str(path)
         )
-    if kind == "npz":
-        table = read_npz(path, target=target, require_target=require_target)
-    elif kind == "npy":
-        table = read_npy_pair(path, labels, require_target=require_target)
-    else:
-        table = read_idx(path, labels, require_target=require_target, max_bytes=max_bytes)
-
+    table = fmt.read(path, request)
     return make_dataset(
         table.X,
         table.y,
@@ -221,46 +207,20 @@ COLUMN_DEFAULTS = {
 }
 
 
-def _read_csv(path, target, require_target, max_bytes, settings, keep):
-    return read_csv(
-        path,
-        target=target,
-        require_target=require_target,
-        max_bytes=max_bytes,
-        na_values=settings["na_values"],
-        keep_text=keep,
-        delimiter=parse_delimiter(settings["delimiter"]),
-    )
-
-
-def _read_parquet(path, target, require_target, max_bytes, settings, keep):
-    return read_parquet(
-        path,
-        target=target,
-        require_target=require_target,
-        max_bytes=max_bytes,
-        na_values=settings["na_values"],
-        keep_text=keep,
-    )
-
-
 def _load_table(
-    read,
-    path,
-    target,
+    fmt: FileFormat,
+    path: Path,
+    request: ReadRequest,
     task,
     classes,
-    require_target,
-    max_bytes,
-    settings,
     pipeline,
     fit_columns,
-    keep,
     shown,
 ) -> Dataset:
     """A Dataset from a reader of named columns (CSV, Parquet): the column rules, the
     incomplete rows and the column pipeline apply the same way whatever the file format."""
-    table = read(path, target, require_target, max_bytes, settings, keep)
+    table = fmt.read(path, request)
+    settings, require_target = request.settings, request.require_target
     columns = table.table
     columns.source = shown
     if pipeline is None and settings["missing"] == "drop_rows":

@@ -1,8 +1,10 @@
 """Parquet data files (or a folder of them): the same named-column table a CSV file gives.
 
-Column types come from the Parquet schema, not from the cell text: integer, floating and
-boolean columns are numeric (float64, NaN where null), string and dictionary columns are text
-(categorical; None where null). Within that, the CSV rules hold, so a table reads the same from
+Column types come from the Parquet schema, not from the cell text: integer and floating
+columns are numeric (float64, NaN where null), string, dictionary and boolean columns are text
+(categorical; None where null). A boolean is the text "True" / "False", as pandas writes it to
+a CSV file, where such a column is categorical: the same table trains to the same model from
+either file (categories False, True; a boolean target gives the classes "False", "True"). Within that, the CSV rules hold, so a table reads the same from
 either file: a text cell or a number listed in `na_values` is missing, text cells are stripped
 and numbers written as text take their one canonical spelling (nnctl.data.table.number_text),
 and the target column is chosen and parsed by the CSV reader's own functions. Rows are named
@@ -25,11 +27,12 @@ import numpy as np
 
 from nnctl.data.csv_reader import target_column, with_target
 from nnctl.data.files import RawTable, check_file
+from nnctl.data.format_builtin import PARQUET_SUFFIXES
+from nnctl.data.format_types import ReadRequest
 from nnctl.data.table import DEFAULT_NA_VALUES, ColumnTable, is_number, number_text
 from nnctl.errors import UsageError
 
-SUFFIXES = (".parquet", ".parq", ".pq")
-MAGIC = b"PAR1"
+SUFFIXES = PARQUET_SUFFIXES  # declared with the format (format_builtin), listed once
 BATCH_ROWS = 65536  # rows converted at a time: bounds the temporary Python objects
 INSTALL_HINT = 'pip install "nnctl[parquet]"'
 
@@ -91,6 +94,18 @@ def read_parquet(
     )
     target_cells = None if target_name is None else np.concatenate(targets)
     return with_target(path, table, target_cells, target_name, require_target, na_text)
+
+
+def read_parquet_file(path: Path, request: ReadRequest) -> RawTable:
+    """The registered reader of the parquet format (nnctl.data.format_builtin)."""
+    return read_parquet(
+        path,
+        target=request.target,
+        require_target=request.require_target,
+        max_bytes=request.max_bytes,
+        na_values=request.settings["na_values"],
+        keep_text=request.keep,
+    )
 
 
 def parquet_chunks(
@@ -165,7 +180,7 @@ def _kind(file: Path, name: str, arrow_type) -> str:
     if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
         return "number"
     if pa.types.is_boolean(arrow_type):
-        return "number"
+        return "text"  # "True" / "False": categorical, as in a CSV file
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         return "text"
     raise UsageError(
@@ -242,13 +257,14 @@ def _categories(data, na_text: frozenset) -> np.ndarray:
 
 def _text_cells(data) -> np.ndarray:
     """A column chunk as the text a CSV file would hold (for the target and kept columns):
-    integers as digits, floats in their shortest exact form, null and NaN as empty."""
+    integers as digits, floats in their shortest exact form, booleans as True / False, null
+    and NaN as empty."""
     cells = []
     for value in _decoded(data).to_pylist():
         if value is None or (isinstance(value, float) and math.isnan(value)):
             cells.append("")
         elif isinstance(value, bool):
-            cells.append(str(int(value)))
+            cells.append(str(value))  # "True" / "False", as pandas writes it to CSV
         elif isinstance(value, float):
             cells.append(repr(value))
         else:

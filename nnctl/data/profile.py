@@ -22,10 +22,10 @@ from nnctl.data.columns import (
     MAX_CATEGORIES,
     MOSTLY_NUMERIC_SHARE,
 )
-from nnctl.data.csv_reader import read_csv
 from nnctl.data.dataset import infer_task
 from nnctl.data.files import MAX_FILE_BYTES
 from nnctl.data.table import DEFAULT_NA_VALUES, is_number
+from nnctl.errors import UsageError
 
 ID_NAME = re.compile(r"^(id|index|row|rownum|row_?id|.*[_ ]id)$", re.IGNORECASE)
 MAX_STRAY_SPELLINGS = 5
@@ -53,6 +53,7 @@ class TableFacts:
     n_classes: int | None
     target_missing: int
     columns: list[ColumnFacts]
+    layout: str | None = None  # how a table that is not CSV is laid out ("Parquet")
 
     @property
     def used(self) -> list[ColumnFacts]:
@@ -150,15 +151,22 @@ def profile_table(path: str | Path, target: str | None) -> TableFacts:
 
     from nnctl.data.delimiter import NAMES, sniff_delimiter
     from nnctl.data.files import open_binary
-    from nnctl.data.formats import detect_format
-    from nnctl.data.parquet_reader import read_parquet
+    from nnctl.data.format_registry import ReadRequest, all_formats, format_listing, get_format
+    from nnctl.data.formats import COLUMN_DEFAULTS, detect_format
 
     path = Path(path)
-    parquet = detect_format(path) == "parquet" if path.exists() else False
-    read = read_parquet if parquet else read_csv
+    # A path that does not exist is refused by the CSV reader, naming it.
+    fmt = get_format(detect_format(path) if path.exists() else "csv")
+    if not fmt.columns:
+        tables = format_listing([f for f in all_formats() if f.columns])
+        raise UsageError(
+            f"{path}: config init profiles a table of named columns ({tables}); "
+            f"this is {fmt.shown} data, which has none"
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        raw = read(path, target=target, require_target=True, max_bytes=MAX_FILE_BYTES)
+        request = ReadRequest(target=target, max_bytes=MAX_FILE_BYTES, settings=COLUMN_DEFAULTS)
+        raw = fmt.read(path, request)
     table = raw.table
     target_missing = 0
     for w in caught:
@@ -168,10 +176,10 @@ def profile_table(path: str | Path, target: str | None) -> TableFacts:
     task = infer_task(raw.y, raw.target_where)
     n_classes = None if task == "regression" else len(np.unique(raw.y))
     columns = [_facts(n, table.column(n), table.missing(n)) for n in table.names]
-    if parquet:
+    if fmt.name != "csv":  # the layout line names the format; a delimiter is CSV's alone
         return TableFacts(
-            str(path), "Parquet", table.n_rows + target_missing, raw.target_name, task,
-            n_classes, target_missing, columns,
+            str(path), fmt.shown, table.n_rows + target_missing, raw.target_name, task,
+            n_classes, target_missing, columns, layout=fmt.shown,
         )  # fmt: skip
     with open_binary(path, MAX_FILE_BYTES) as handle:
         head = handle.read(1 << 16)

@@ -276,15 +276,25 @@ def _bound_builtin(loaded: LoadedModel, dataset):
     return dataset
 
 
+def _tables() -> str:
+    """The formats of named columns ('csv or parquet'), which --keep can copy from."""
+    from nnctl.data.format_registry import all_formats, format_listing
+
+    return format_listing([f for f in all_formats() if f.columns])
+
+
 def _load_bound_file(
     loaded: LoadedModel, data_spec: str, require_target: bool, data_format: str, keep
 ):
     """A data file for this model: a CSV's columns are found by header name (any order, extra
     columns ignored) and go through the stored column pipeline; other formats by position."""
-    from nnctl.data import FORMATS, load_file
+    from nnctl.data import load_file
+    from nnctl.data.format_registry import format_choices
 
-    if data_format not in FORMATS:
-        raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, found {data_format!r}")
+    if data_format not in format_choices():
+        raise UsageError(
+            f"--format: expected one of {', '.join(format_choices())}, found {data_format!r}"
+        )
     cfg, meta = loaded.cfg, loaded.meta
     settings = {k: cfg["data"][k] for k in ("na_values", "delimiter")}
     dataset = load_file(
@@ -303,7 +313,7 @@ def _load_bound_file(
     if missing_keep:
         raise UsageError(
             f"{dataset.source}: --keep {missing_keep[0]}: no such column"
-            + ("" if dataset.table is not None else " (--keep applies to CSV input)")
+            + ("" if dataset.table is not None else f" (--keep applies to {_tables()} input)")
         )
     return dataset
 
