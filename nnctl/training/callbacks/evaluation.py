@@ -20,20 +20,25 @@ def training_scores(state, X_train=None) -> dict:
     from nnctl.training.blockwise import model_loss  # memory-mapped rows: in blocks
 
     model, d = state.model, state.data
-    if X_train is None:
-        X_train = d.X_train.astype(state.dtype, copy=False)
-    train_loss = float(model_loss(model, X_train, d.y_train))
+    # Memory-mapped full-batch training: the objective's last passes may have computed it.
+    known = state.train_loss_at(model.theta) if state.train_loss_at else None
+    if known is not None:
+        train_loss = float(known)
+    else:
+        if X_train is None:
+            X_train = d.X_train.astype(state.dtype, copy=False)
+        train_loss = float(model_loss(model, X_train, d.y_train))
     return {"train_loss": train_loss, "objective": train_loss + model.penalty()}
 
 
 def validation_scores(state) -> dict:
     """{"loss": ..., <the task's metrics>...} of the model on the validation split."""
-    from nnctl.training.blockwise import model_loss, model_predict  # memory-mapped rows: in blocks
+    from nnctl.training.blockwise import model_loss_and_predict  # memory-mapped rows: one pass
 
     model, y = state.model, state.data.y_val
-    scores = {"loss": model_loss(model, state.X_val, y)}
+    loss, prediction = model_loss_and_predict(model, state.X_val, y)
+    scores = {"loss": loss}
     # R2, RMSE, MAE in the target's own units, whatever the model was trained on.
-    prediction = model_predict(model, state.X_val)
     scores.update(task_metrics(state.data.task, *state.data.in_target_units(y, prediction)))
     return scores
 
