@@ -72,9 +72,12 @@ def _write_npy(folder, task):
 
 RUNS = {
     "lbfgs": ("logreg", "binary", {"name": "lbfgs"}),
+    "lbfgs-float32": ("logreg", "binary", {"name": "lbfgs"}),
     "cg": ("softmax", "multiclass", {"name": "cg"}),
     "bfgs-mlp": ("mlp", "multiclass", {"name": "bfgs"}),
 }
+FULL_BATCH = sorted(RUNS)
+RUNS["sgd-mlp"] = ("mlp", "multiclass", {"name": "sgd", "lr": 0.05})  # train_loss: its own pass
 
 
 def _config(folder, name, path="X.npy", epochs=6):
@@ -90,7 +93,11 @@ def _config(folder, name, path="X.npy", epochs=6):
         "model": model,
         "loss": {"l2": 0.01},
         "optimizer": optimizer,
-        "train": {"epochs": epochs},
+        "train": {
+            "epochs": epochs,
+            **({"dtype": "float32"} if name.endswith("float32") else {}),
+            **({"batch_size": 32} if name.startswith("sgd") else {}),
+        },
     }
 
 
@@ -99,7 +106,7 @@ def _rows(run):
     return [{k: v for k, v in row.items() if k != "elapsed_s"} for row in rows]
 
 
-@pytest.mark.parametrize("name", sorted(RUNS))
+@pytest.mark.parametrize("name", FULL_BATCH)
 def test_one_pass_per_evaluation_and_one_validation_pass_per_epoch(
     tmp_path, small_pieces, rows_read, name
 ):
@@ -111,7 +118,7 @@ def test_one_pass_per_evaluation_and_one_validation_pass_per_epoch(
     assert counted["rows"] == evaluations * N_TRAIN + epochs * N_VAL
 
 
-@pytest.mark.parametrize("name", sorted(RUNS))
+@pytest.mark.parametrize("name", FULL_BATCH)
 def test_the_numbers_are_those_of_separate_passes(tmp_path, small_pieces, monkeypatch, name):
     config = _config(tmp_path, name)
     shared = nnctl.train(config, out=tmp_path / "shared")
@@ -127,6 +134,15 @@ def test_the_numbers_are_those_of_separate_passes(tmp_path, small_pieces, monkey
     assert _rows(shared) == _rows(separate)
     assert shared.summary["final"] == separate.summary["final"]
     assert _weights(shared) == _weights(separate)
+
+
+def test_mini_batch_losses_on_disk_are_the_in_memory_ones_bit_for_bit(tmp_path, small_pieces):
+    """The train_loss and validation passes over blocks (pieces put together across them) give
+    Model.loss's and predict's numbers on the same rows in memory."""
+    disk = nnctl.train(_config(tmp_path, "sgd-mlp", epochs=2), out=tmp_path / "disk")
+    memory = nnctl.train(_config(tmp_path, "sgd-mlp", "d.npz", epochs=2), out=tmp_path / "mem")
+    assert _rows(disk) == _rows(memory)
+    assert disk.summary["final"] == memory.summary["final"]
 
 
 def _weights(run) -> dict:
