@@ -1,12 +1,12 @@
 """How often full-batch training reads memory-mapped rows (issue 25, items 3 and 4).
 
-Every row read from the files goes through DiskRows.read_sorted; these tests count them while
-training runs (between on_train_start and on_train_end) and hold the claim: one pass over the
-training rows per objective evaluation the optimizer reports (n_fev; the initial check's pass is
-the first iteration's starting point), and one pass over the validation rows per epoch - no pass
-of its own for train_loss, one for val_loss and the metrics together. The numbers stay those of
-a separate pass, bit for bit, with chunks and loss pieces small enough that pieces straddle
-chunks.
+Every row read from the files goes through DiskRows.read_sorted; these tests count them from the
+start of training to the end of the run (summary.json included) and hold the claim: one pass
+over the training rows per objective evaluation the optimizer reports (n_fev; the initial
+check's pass is the first iteration's starting point), and one pass over the validation rows per
+epoch - no pass of its own for train_loss, one for val_loss and the metrics together, none for
+the final scores of the last epoch's weights. The numbers stay those of separate passes, bit for
+bit, with chunks and loss pieces small enough that pieces straddle chunks.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def small_pieces(monkeypatch):
 
 @pytest.fixture
 def rows_read(monkeypatch):
-    """{"rows": rows read from the files while counting is on}, and a callback that counts
-    from the start of training to its end."""
+    """{"rows": rows read from the files while counting is on}, and a callback that turns it on
+    when training starts (it stays on: summary.json's final scores come after on_train_end)."""
     counted = {"rows": 0, "on": False}
     read_sorted = ondisk.DiskRows.read_sorted
 
@@ -53,9 +53,6 @@ def rows_read(monkeypatch):
     class CountDuringTraining:
         def on_train_start(self, state):
             counted["on"] = True
-
-        def on_train_end(self, state):
-            counted["on"] = False
 
     return counted, CountDuringTraining()
 
@@ -116,6 +113,15 @@ def test_one_pass_per_evaluation_and_one_validation_pass_per_epoch(
     evaluations, epochs = rows[-1]["n_fev"], len(rows)
     assert epochs == 6 and evaluations >= epochs  # a real run: every iteration evaluated
     assert counted["rows"] == evaluations * N_TRAIN + epochs * N_VAL
+
+
+def test_mini_batch_reads_the_rows_for_its_batches_train_loss_and_validation(
+    tmp_path, small_pieces, rows_read
+):
+    counted, counter = rows_read
+    nnctl.train(_config(tmp_path, "sgd-mlp", epochs=3), out=tmp_path / "run", callbacks=[counter])
+    # Each epoch: the batches, the exact train_loss pass at the epoch's end, one validation pass.
+    assert counted["rows"] == 3 * (N_TRAIN + N_TRAIN + N_VAL)
 
 
 @pytest.mark.parametrize("name", FULL_BATCH)

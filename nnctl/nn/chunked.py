@@ -108,10 +108,12 @@ class ChunkedObjective:
     def train_loss_at(self, parameters: np.ndarray) -> float | None:
         """The mean data loss over all rows (Model.loss's value) at the model parameters
         `parameters`, when one of the last passes evaluated that point; else None."""
-        return self._train_losses.get(_digest(parameters))
+        return self._train_losses.get(parameters_key(parameters))
 
     def _remember_train_loss(self, loss: float) -> None:
-        self._train_losses[_digest(self.model.theta)] = loss  # the parameters it was taken at
+        self._train_losses[parameters_key(self.model.theta)] = (
+            loss  # the parameters it was taken at
+        )
         while len(self._train_losses) > TRAIN_LOSSES_KEPT:
             del self._train_losses[next(iter(self._train_losses))]  # the oldest
 
@@ -151,8 +153,11 @@ class ChunkedObjective:
         return G, B, self.n_samples, self.model.l2
 
 
-def _digest(parameters: np.ndarray) -> tuple:
-    """A key for a parameter vector: its dtype and a 128-bit hash of its bytes (a point's copy
-    would cost n_params floats per remembered loss)."""
-    data = np.ascontiguousarray(parameters)
-    return data.dtype.str, hashlib.blake2b(data.tobytes(), digest_size=16).digest()
+def parameters_key(*arrays: np.ndarray) -> tuple:
+    """A key for a model's point (its parameter vector, and its buffers when they matter): each
+    array's dtype and shape and a 128-bit hash of all their bytes (a copy of the point would cost
+    its size per remembered value)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).data)
+    return tuple((a.dtype.str, a.shape) for a in arrays), digest.digest()
