@@ -201,3 +201,33 @@ def test_loss_tally_gives_model_loss_for_any_blocking(monkeypatch, kind, n_outpu
     short.add(X[:60])
     with pytest.raises(ValueError, match="60 of 101 rows"):
         short.result()
+
+
+def test_the_chunked_objective_reuses_its_last_point_and_knows_the_train_loss(
+    tmp_path, small_pieces
+):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(N_TRAIN, N_FEATURES))
+    y = rng.integers(0, 3, N_TRAIN)
+    np.save(tmp_path / "X.npy", X)
+    view = ondisk.RowView(ondisk.DiskRows([ondisk.open_npy(tmp_path / "X.npy")], ["X.npy"]))
+    model = nn.build_model(
+        "softmax", N_FEATURES, 3, "multiclass", l2=0.01, init_rng=np.random.default_rng(0)
+    )
+    objective = chunked.ChunkedObjective(model, view, y)
+    theta = rng.normal(scale=0.3, size=model.n_params)
+    f0 = objective.value(theta)  # the loop's initial check
+    f, g = objective.value_and_grad(theta.copy())  # the optimizer's first point: no pass
+    assert objective.passes == 1 and f == f0
+    expected = g.copy()
+    g[:] = 0.0  # the caller owns what it is given: the kept gradient is not changed
+    assert np.array_equal(objective.value_and_grad(theta)[1], expected)
+    assert objective.passes == 1
+    assert objective.train_loss_at(model.theta) == model.loss(X, y)  # bit for bit
+    other = theta + 0.1
+    assert objective.train_loss_at(other) is None
+    objective.value_and_grad(other)
+    assert objective.passes == 2
+    assert objective.train_loss_at(model.theta) == model.loss(X, y)  # model.theta is `other`
+    model.theta[...] = theta
+    assert objective.train_loss_at(model.theta) == model.loss(X, y)  # both points remembered
