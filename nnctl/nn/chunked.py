@@ -66,7 +66,7 @@ class ChunkedObjective:
         # the eval-mode loss depends on more than theta.
         self.reuses_passes = not model.buffers()
         self._last = None  # (theta, f, g) of the last value_and_grad
-        self._train_losses = {}  # digest of the model's parameters -> the data loss there
+        self._train_losses = {}  # parameters_key of the model's point -> the data loss there
         self.passes = 0  # passes over the rows made so far (each reads all of them once)
 
     def _parts(self):
@@ -111,9 +111,8 @@ class ChunkedObjective:
         return self._train_losses.get(parameters_key(parameters))
 
     def _remember_train_loss(self, loss: float) -> None:
-        self._train_losses[parameters_key(self.model.theta)] = (
-            loss  # the parameters it was taken at
-        )
+        # Keyed by the parameters the pass used: theta as loaded into the model (its dtype).
+        self._train_losses[parameters_key(self.model.theta)] = loss
         while len(self._train_losses) > TRAIN_LOSSES_KEPT:
             del self._train_losses[next(iter(self._train_losses))]  # the oldest
 
