@@ -10,7 +10,11 @@ processes on it:
 
 Each child's peak anonymous memory is sampled from `RssAnon` in /proc/PID/status every
 `--interval` seconds (the pages of a read-only memory map belong to the page cache and are not
-counted). Throughput is samples per second of training (epochs x training rows, or per-sample
+counted). Bytes read are counted by wrapping the block reader (DiskRows.read_sorted, which every
+read of an on-disk row goes through) in the child: rows handed out times the file's bytes per
+row, while the training loop runs (`read_mb`; the data preparation's passes and summary.json's
+final scores are left out) and per iteration (`read_mb_per_iter`, with `train_passes_per_iter`
+the same in passes over the training rows). Throughput is samples per second of training (epochs x training rows, or per-sample
 gradients for L-BFGS, divided by the run's training time from summary.json), beside the same
 work on a 10% sample held in memory (an .npz, loaded whole). A run passes when its peak
 anonymous memory is under `--limit-gb` (1.5).
@@ -51,6 +55,45 @@ CONFIGS = {
         "values.npy",
     ),
 }
+
+
+# The child: `nnctl train` with the block reader counting what it hands out while the training
+# loop runs; the counts go to the file named by its first argument.
+COUNTING_CHILD = """
+import json, sys
+from nnctl.data import ondisk
+from nnctl.training import trainer
+
+counts = {"rows": 0, "bytes": 0}
+counting = [False]
+read_sorted = ondisk.DiskRows.read_sorted
+
+def counted_read(self, rows, out):
+    if counting[0]:
+        counts["rows"] += len(rows)
+        counts["bytes"] += len(rows) * self.shape[1] * self.blocks[0].itemsize
+    return read_sorted(self, rows, out)
+
+def counted_fit(fit):
+    def run(state, callbacks):
+        counting[0] = True
+        try:
+            return fit(state, callbacks)
+        finally:
+            counting[0] = False
+    return run
+
+ondisk.DiskRows.read_sorted = counted_read
+trainer.fit_full_batch = counted_fit(trainer.fit_full_batch)
+trainer.fit_mini_batch = counted_fit(trainer.fit_mini_batch)
+counts_path, sys.argv = sys.argv[1], ["nnctl"] + sys.argv[2:]
+try:
+    from nnctl.cli.app import run
+    run()
+finally:
+    with open(counts_path, "w") as f:
+        json.dump(counts, f)
+"""
 
 
 def generate(folder: Path, rows: int, features: int, seed: int = 0) -> None:
@@ -106,8 +149,10 @@ def run_child(folder: Path, name: str, data: str, interval: float) -> dict:
     run = folder / f"run-{name}-{tag}"
     shutil.rmtree(run, ignore_errors=True)
     started = time.perf_counter()
+    counts_path = folder / f"reads-{name}-{tag}.json"
     child = subprocess.Popen(
-        [sys.executable, "-m", "nnctl", "train", str(config), "--out", str(run), "-q"],
+        [sys.executable, "-c", COUNTING_CHILD, str(counts_path)]
+        + ["train", str(config), "--out", str(run), "-q"],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -121,6 +166,9 @@ def run_child(folder: Path, name: str, data: str, interval: float) -> dict:
         raise SystemExit(f"{name} ({tag}) failed with exit code {child.returncode}:\n{stderr}")
     summary = json.loads((run / "summary.json").read_text())
     samples = summary["sample_grads"] if name == "lbfgs" else summary["n_train"] * summary["epochs"]
+    reads = json.loads(counts_path.read_text())
+    train_bytes = summary["n_train"] * bytes_per_row(folder)
+    iterations = max(1, summary["epochs"])
     return {
         "run": name,
         "data": tag,
@@ -130,7 +178,15 @@ def run_child(folder: Path, name: str, data: str, interval: float) -> dict:
         "samples_per_s": round(samples / summary["elapsed_s"], 1),
         "n_train": summary["n_train"],
         "train_loss": summary["final"]["train_loss"],
+        "read_mb": round(reads["bytes"] / 2**20, 1),
+        "read_mb_per_iter": round(reads["bytes"] / iterations / 2**20, 1),
+        "train_passes_per_iter": round(reads["bytes"] / iterations / train_bytes, 3),
     }
+
+
+def bytes_per_row(folder: Path) -> int:
+    X = np.load(folder / "X.npy", mmap_mode="r")
+    return X.shape[1] * X.itemsize
 
 
 def main() -> None:
@@ -176,6 +232,8 @@ def main() -> None:
         "n_train",
         "peak_rss_anon_mb",
         "samples_per_s",
+        "read_mb_per_iter",
+        "train_passes_per_iter",
         "train_s",
         "wall_s",
         "under_limit",

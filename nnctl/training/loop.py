@@ -63,6 +63,7 @@ def fit_full_batch(state, callbacks) -> str:
     """Iterations of a full-batch method; returns completed, early_stopped or converged."""
     c, model = state.counters, state.model
     objective = _objective(model, state.data.X_train, state.data.y_train)
+    state.train_loss_at = getattr(objective, "train_loss_at", None)
     # The optimizer works on its own copy: trial points of a line search are written into
     # model.theta by the objective, so the iterate must not share that memory.
     x = model.theta.astype(np.float64, copy=True)

@@ -120,6 +120,12 @@ class TrainState:
     stop_by_signal: bool = False
     saving: bool = False  # stopping on stop_signal, the state is being saved: signals wait
     stop_training: bool = False  # a callback ended training at this epoch's end
+    # Full-batch on memory-mapped rows: parameters -> the train_loss there when the objective's
+    # passes already computed it (nnctl.nn.chunked), else None; saves a pass per epoch.
+    train_loss_at: object = None
+    # Evaluation's last scores, by kind ("train", "val"): (parameters_key of the model's point,
+    # scores); summary.json's final scores of the last epoch's weights are these, with no pass.
+    scores_kept: dict = field(default_factory=dict)
     status: str | None = (
         None  # how fit ended (completed, early_stopped, converged): for on_train_end
     )

@@ -17,23 +17,50 @@ from nnctl.training.prepare import LOSS_UNITS_SCALED
 
 def training_scores(state, X_train=None) -> dict:
     """{"train_loss": ..., "objective": ...} of the model now, on the whole training split."""
-    from nnctl.training.blockwise import model_loss  # memory-mapped rows: in blocks
-
-    model, d = state.model, state.data
-    if X_train is None:
-        X_train = d.X_train.astype(state.dtype, copy=False)
-    train_loss = float(model_loss(model, X_train, d.y_train))
-    return {"train_loss": train_loss, "objective": train_loss + model.penalty()}
+    return _kept(state, "train", lambda: _training_scores(state, X_train))
 
 
 def validation_scores(state) -> dict:
     """{"loss": ..., <the task's metrics>...} of the model on the validation split."""
-    from nnctl.training.blockwise import model_loss, model_predict  # memory-mapped rows: in blocks
+    return _kept(state, "val", lambda: _validation_scores(state))
+
+
+def _kept(state, kind: str, compute) -> dict:
+    """compute()'s scores, or the last ones of this kind when the model is at the same point
+    (parameters and batch-norm statistics, byte for byte): the same function of the same
+    numbers, so the same bits, without a pass over the data (summary.json's final scores)."""
+    from nnctl.nn.chunked import parameters_key
+
+    model = state.model
+    key = parameters_key(model.theta, *model.buffers().values())
+    kept = state.scores_kept.get(kind)
+    if kept is None or kept[0] != key:
+        kept = state.scores_kept[kind] = (key, compute())
+    return dict(kept[1])
+
+
+def _training_scores(state, X_train) -> dict:
+    from nnctl.training.blockwise import model_loss  # memory-mapped rows: in blocks
+
+    model, d = state.model, state.data
+    # Memory-mapped full-batch training: the objective's last passes may have computed it.
+    known = state.train_loss_at(model.theta) if state.train_loss_at else None
+    if known is not None:
+        train_loss = float(known)
+    else:
+        if X_train is None:
+            X_train = d.X_train.astype(state.dtype, copy=False)
+        train_loss = float(model_loss(model, X_train, d.y_train))
+    return {"train_loss": train_loss, "objective": train_loss + model.penalty()}
+
+
+def _validation_scores(state) -> dict:
+    from nnctl.training.blockwise import model_loss_and_predict  # memory-mapped rows: one pass
 
     model, y = state.model, state.data.y_val
-    scores = {"loss": model_loss(model, state.X_val, y)}
+    loss, prediction = model_loss_and_predict(model, state.X_val, y)
+    scores = {"loss": loss}
     # R2, RMSE, MAE in the target's own units, whatever the model was trained on.
-    prediction = model_predict(model, state.X_val)
     scores.update(task_metrics(state.data.task, *state.data.in_target_units(y, prediction)))
     return scores
 
