@@ -1,0 +1,33 @@
+"""`train.kernels` for a built run: what auto becomes, and the compiled loops switched on."""
+
+from __future__ import annotations
+
+
+def optimizer_steps(state) -> int:
+    """Updates the run takes: epochs x mini-batches per epoch (full-batch: its iterations)."""
+    if state.full_batch:
+        return state.total_epochs
+    n_train = len(state.data.X_train)
+    batch = state.cfg["train"]["batch_size"]
+    return state.total_epochs * max(1, -(-n_train // batch))
+
+
+def use_run_kernels(state, note=None) -> str:
+    """Resolve train.kernels for `state` (numpy or numba, recorded in config.yaml) and, for
+    numba, load the kernels and hand them to the optimizer and the activation layers.
+    `note(text)`: the reporter's line, told when the kernels compile (first use only)."""
+    from nnctl.kernels import loading
+    from nnctl.kernels.choice import resolve_kernels
+
+    choice = resolve_kernels(
+        state.cfg, state.model.n_params, optimizer_steps(state), state.full_batch
+    )
+    if choice != "numba":
+        return choice
+    if note is not None and not loading.is_compiled():
+        note("compiling kernels (first use on this machine; cached for later runs)")
+    loading.load()
+    for part in (state.optimizer, *state.model.layers):
+        if hasattr(part, "use_kernels"):
+            part.use_kernels(True)
+    return choice
