@@ -3,8 +3,8 @@ numba in config.yaml and the checkpoints, like train.threads).
 
 auto picks numba when it is installed, the run trains mini-batch (the loops are the first-order
 rules' and the activations'), and its work, parameters x optimizer steps, is past
-AUTO_MIN_WORK: below it, importing numba and loading the cached kernels (about half a second;
-the first compile on a machine, a few seconds) costs more than the loops save. Each step must
+AUTO_MIN_WORK: below it, importing numba and loading the cached kernels (1 to 3 s; the first
+compile on a machine, more) costs more than the loops save. Each step must
 also update at least AUTO_MIN_PARAMS parameters, or the calls' fixed cost eats the saving.
 The decision uses only the config and the data's shape, never the machine's load, so a config
 always resolves the same way (the numbers are the same bits either way).
@@ -15,10 +15,14 @@ from __future__ import annotations
 from nnctl.errors import UsageError
 from nnctl.kernels import CHOICES, INSTALL_HINT, numba_installed
 
-# Measured on the development machine (README, "Faster kernels"): Adam on float32 saves about
-# 2 ns per parameter and step; loading numba and the cached kernels takes ~0.5 s.
-AUTO_MIN_WORK = 500_000_000
-AUTO_MIN_PARAMS = 20_000
+# Measured on the development machine (2 cores; README, "Faster kernels"): importing numba and
+# the first call into its disk cache take 1 to 3 s (0.4-1.3 s the import, ~1.4 s the first
+# cached call, which sets up LLVM); the fused loops save 1.2-1.7 ns per parameter and step for
+# SGD with momentum and 3.5-5.4 ns for Adam (float32, 10^4 to 10^6 parameters). At 10^9
+# parameter-steps they save 1.5-5 s, more than the load costs. At 10^4 parameters a call's
+# fixed cost (~20 us for a dozen arguments) ate the saving for momentum: hence the floor.
+AUTO_MIN_WORK = 1_000_000_000
+AUTO_MIN_PARAMS = 50_000
 
 
 def check_kernels(value, where: str = "train.kernels") -> None:

@@ -8,6 +8,7 @@ and only here is numba imported.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from pathlib import Path
@@ -35,25 +36,23 @@ def _point_cache() -> None:
         os.environ["NUMBA_CACHE_DIR"] = str(user_cache_dir())
 
 
-def _cache_folder() -> Path:
-    """The folder numba's cache index files of these modules are written to."""
+def cache_folder() -> Path:
+    """Where numba keeps these kernels: NUMBA_CACHE_DIR/<folder name>_<sha1 of the folder path>
+    (numba's layout for a user-given cache folder) when set, else the package's __pycache__."""
+    _point_cache()
     given = os.environ.get("NUMBA_CACHE_DIR")
     if not given:
         return _PACKAGE_DIR / "__pycache__"
-    # numba mirrors the package path under NUMBA_CACHE_DIR (drive and root stripped)
-    return Path(given) / _PACKAGE_DIR.relative_to(_PACKAGE_DIR.anchor)
+    folder = os.path.abspath(str(_PACKAGE_DIR))
+    hashed = hashlib.sha1(folder.encode()).hexdigest()
+    return Path(given) / f"{os.path.basename(folder)}_{hashed}"
 
 
 def is_compiled() -> bool:
-    """Whether an earlier run left the kernels in the on-disk cache (else the first use
-    compiles them, a few seconds)."""
-    folder = _cache_folder() if "NUMBA_CACHE_DIR" in os.environ else None
-    folders = [folder] if folder else [_PACKAGE_DIR / "__pycache__", _user_mirror()]
-    return any(f.is_dir() and any(f.glob("*_kernels.*.nbi")) for f in folders)
-
-
-def _user_mirror() -> Path:
-    return user_cache_dir() / _PACKAGE_DIR.relative_to(_PACKAGE_DIR.anchor)
+    """Whether an earlier run left compiled kernels in the cache (else the first use compiles
+    them: seconds)."""
+    folder = cache_folder()
+    return folder.is_dir() and any(folder.glob("*_kernels.*.nbi"))
 
 
 def load() -> SimpleNamespace:
@@ -84,6 +83,15 @@ def start_loading() -> None:
 
 def _load_quietly() -> None:
     try:
-        load()
+        warm_up(load())
     except Exception:  # load() on the main thread raises it again, where it is reported
         pass
+
+
+def warm_up(kernels) -> None:
+    """One tiny call: the first call into numba's cache sets up LLVM (~1.4 s measured), which
+    this moves off the critical path when it runs on the loading thread."""
+    import numpy as np
+
+    one = np.ones(1, np.float32)
+    kernels.activation.relu_backward(one, one.copy(), np.float32(1.0), np.float32(0.0))

@@ -1,0 +1,156 @@
+"""train.kernels through the CLI, as real processes on real files: a run trained with the
+compiled kernels and one with NumPy end with the same checkpoints bit for bit; config.yaml
+records what ran; numba asked for without numba is refused (exit 2, the install hint); the
+start-up of --help and of a small run does not import numba; the first use says it compiles."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import run_nnctl
+from nnctl.kernels import loading
+
+needs_numba = pytest.mark.skipif(
+    not __import__("nnctl.kernels").kernels.numba_installed(),
+    reason="the compiled kernels need numba (the fast extra)",
+)
+
+# An MLP touching every fused pass of a setting: two hidden layers, weight decay.
+MLP = """
+seed: 3
+data: {{name: moons, params: {{n_samples: 600, noise: 0.2}}, val_fraction: 0.2}}
+model: {{kind: mlp, hidden: [24, 16], activation: {activation}}}
+optimizer: {optimizer}
+train: {{epochs: 8, batch_size: 32, dtype: {dtype}}}
+"""
+
+
+def checkpoint_arrays(run) -> dict:
+    out = {}
+    for name in ("last", "best"):
+        with np.load(run / "checkpoints" / f"{name}.npz") as archive:
+            out.update({f"{name}/{k}": archive[k] for k in archive.files if k != "meta"})
+    return out
+
+
+def recorded_kernels(run) -> str:
+    return yaml.safe_load((run / "config.yaml").read_text())["train"]["kernels"]
+
+
+@needs_numba
+@pytest.mark.parametrize(
+    ("activation", "optimizer", "dtype"),
+    [
+        ("relu", "{name: adam, lr: 0.01, amsgrad: true, weight_decay: 0.001}", "float32"),
+        ("tanh", "{name: nesterov, lr: 0.05, weight_decay: 0.01}", "float32"),
+        ("{name: leaky_relu, slope: 0.1}", "{name: rmsprop, centered: true, momentum: 0.5}",
+         "float64"),
+        ("sigmoid", "{name: adamw, lr: 0.01}", "float64"),
+        ("elu", "{name: adagrad, lr: 0.05}", "float32"),
+        ("relu", "{name: adadelta}", "float32"),
+    ],
+)  # fmt: skip
+def test_numba_and_numpy_runs_end_with_the_same_checkpoints(tmp_path, activation, optimizer, dtype):
+    config = tmp_path / "mlp.yaml"
+    config.write_text(MLP.format(activation=activation, optimizer=optimizer, dtype=dtype))
+    runs = {}
+    for kernels in ("numba", "numpy"):
+        run = tmp_path / kernels
+        done = run_nnctl("train", config, "--out", run, "-q", "-s", f"train.kernels={kernels}")
+        assert done.returncode == 0, done.stderr
+        assert recorded_kernels(run) == kernels
+        runs[kernels] = checkpoint_arrays(run)
+    assert runs["numba"].keys() == runs["numpy"].keys()
+    for key, value in runs["numpy"].items():
+        fused = runs["numba"][key]
+        assert fused.dtype == value.dtype and fused.tobytes() == value.tobytes(), key
+
+
+def test_auto_on_a_small_run_records_numpy(tmp_path):
+    done = run_nnctl("train", "iris-softmax", "--out", tmp_path / "run", "-q")
+    assert done.returncode == 0, done.stderr
+    assert recorded_kernels(tmp_path / "run") == "numpy"
+
+
+# Runs the CLI in this interpreter and says at exit whether numba was imported; `hide` makes
+# numba look uninstalled (find_spec gives None for a module set to None in sys.modules).
+PROBE = """
+import atexit, runpy, sys
+if {hide!r}:
+    sys.modules["numba"] = None
+atexit.register(lambda: print("numba imported:", sys.modules.get("numba") is not None,
+                              file=sys.stderr))
+sys.argv = ["nnctl", *{args!r}]
+runpy.run_module("nnctl", run_name="__main__")
+"""
+
+
+def probe(args, cwd, hide=False):
+    code = PROBE.format(hide=hide, args=[str(a) for a in args])
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["train", "--help"], ["train", "iris-softmax", "--out", "run", "-q"]]
+)
+def test_start_up_and_a_small_run_do_not_import_numba(tmp_path, args):
+    done = probe(args, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "numba imported: False" in done.stderr
+
+
+def test_numba_asked_for_without_numba_is_refused_with_the_install_hint(tmp_path):
+    args = ["train", "iris-softmax", "--out", "run", "-q", "-s", "train.kernels=numba"]
+    done = probe(args, tmp_path, hide=True)
+    assert done.returncode == 2, done.stderr
+    assert "train.kernels" in done.stderr and 'pip install "nnctl[fast]"' in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_bad_kernels_value_names_the_choices(tmp_path):
+    done = run_nnctl("train", "iris-softmax", "--out", tmp_path / "run", "-s", "train.kernels=gpu")
+    assert done.returncode == 2
+    assert "train.kernels" in done.stderr and "numba" in done.stderr and "gpu" in done.stderr
+
+
+@needs_numba
+def test_the_first_use_says_it_compiles_and_the_next_run_loads_the_cache(tmp_path):
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}  # an empty cache: compiles
+    args = ["train", "moons-mlp", "-s", "train.epochs=1", "-s", "train.kernels=numba"]
+    first = run_nnctl(*args, "--out", tmp_path / "first", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "compiling kernels" in first.stderr
+    assert any((tmp_path / "cache").rglob("*.nbi"))  # cached on disk
+    again = run_nnctl(*args, "--out", tmp_path / "again", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "compiling kernels" not in again.stderr
+
+
+def test_a_package_folder_that_cannot_be_written_caches_in_the_user_folder(tmp_path, monkeypatch):
+    """nnctl inside a zip archive (zipimport): nothing can be written there, not even by root
+    (a chmod would not stop root), so the kernels go to the user's cache folder."""
+    archive = tmp_path / "nnctl.zip"
+    archive.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    monkeypatch.setattr(loading, "_PACKAGE_DIR", archive / "nnctl" / "kernels")
+    folder = loading.cache_folder()  # sets NUMBA_CACHE_DIR, as before numba is imported
+    user = tmp_path / "user-cache" / "nnctl" / "numba"
+    assert os.environ["NUMBA_CACHE_DIR"] == str(user)
+    assert folder.parent == user and folder.name.startswith("kernels_")
+
+
+def test_a_writable_package_folder_keeps_numbas_default(tmp_path, monkeypatch):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setattr(loading, "_PACKAGE_DIR", tmp_path)
+    assert loading.cache_folder() == tmp_path / "__pycache__"
+    assert "NUMBA_CACHE_DIR" not in os.environ
