@@ -154,3 +154,35 @@ def test_a_writable_package_folder_keeps_numbas_default(tmp_path, monkeypatch):
     monkeypatch.setattr(loading, "_PACKAGE_DIR", tmp_path)
     assert loading.cache_folder() == tmp_path / "__pycache__"
     assert "NUMBA_CACHE_DIR" not in os.environ
+
+
+def auto_config(hidden, epochs, kernels="auto") -> dict:
+    return {"train": {"kernels": kernels, "epochs": epochs}, "model": {"hidden": hidden}}
+
+
+def test_auto_picks_numba_only_past_the_measured_work(monkeypatch):
+    from nnctl.kernels import choice
+
+    monkeypatch.setattr(choice, "numba_installed", lambda: True)
+    cfg = auto_config([], 10)
+    # 203,530 parameters (784-256-10) x 469 batches (60,000 rows, batch 128) per epoch
+    assert choice.resolve_kernels(cfg, 203_530, 469 * 11, full_batch=False) == "numba"
+    assert choice.resolve_kernels(cfg, 203_530, 469 * 10, full_batch=False) == "numpy"
+    assert choice.resolve_kernels(cfg, 40_000, 10**6, full_batch=False) == "numpy"  # too small
+    assert choice.resolve_kernels(cfg, 203_530, 10**6, full_batch=True) == "numpy"
+    for given in ("numpy", "numba"):
+        assert choice.resolve_kernels(auto_config([], 1, given), 10, 1, False) == given
+    monkeypatch.setattr(choice, "numba_installed", lambda: False)
+    assert choice.resolve_kernels(cfg, 203_530, 10**6, full_batch=False) == "numpy"
+
+
+def test_the_import_starts_early_only_when_the_config_alone_makes_numba_certain(monkeypatch):
+    from nnctl.kernels import choice
+
+    monkeypatch.setattr(choice, "numba_installed", lambda: True)
+    # 1000 x 1000 weights between the hidden layers, 1000 epochs: 10^9 at least
+    assert choice.surely_compiled(auto_config([1000, 1000], 1000))
+    assert not choice.surely_compiled(auto_config([1000, 1000], 999))
+    assert not choice.surely_compiled(auto_config([5000], 10**6))  # data decides its weights
+    assert choice.surely_compiled(auto_config([], 1, "numba"))
+    assert not choice.surely_compiled(auto_config([1000, 1000], 1000, "numpy"))
