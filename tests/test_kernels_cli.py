@@ -186,3 +186,51 @@ def test_the_import_starts_early_only_when_the_config_alone_makes_numba_certain(
     assert not choice.surely_compiled(auto_config([5000], 10**6))  # data decides its weights
     assert choice.surely_compiled(auto_config([], 1, "numba"))
     assert not choice.surely_compiled(auto_config([1000, 1000], 1000, "numpy"))
+
+
+# numba that is installed but fails to import (as a numba built for another NumPy does).
+BROKEN_NUMBA = """
+import sys, types
+class Broken(types.ModuleType):
+    def __getattr__(self, name):
+        raise ImportError("numba: built for another NumPy")
+from importlib.machinery import ModuleSpec
+class Finder:
+    def find_spec(self, name, path=None, target=None):
+        if name == "numba":
+            return ModuleSpec("numba", Loader())
+class Loader:
+    def create_module(self, spec):
+        return None
+    def exec_module(self, module):
+        raise ImportError("numba: built for another NumPy")
+sys.meta_path.insert(0, Finder())
+import runpy
+sys.argv = ["nnctl", *{args!r}]
+runpy.run_module("nnctl", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize(("kernels", "code"), [("numba", 2), ("auto", 0)])
+def test_a_numba_that_cannot_be_imported(tmp_path, kernels, code):
+    """numba asked for: exit 2 naming the cause; auto: the run trains with NumPy, says so and
+    records numpy. (The kernels are loaded for any size of run when asked for, so the small
+    example is enough; for auto the threshold is lowered.)"""
+    args = ["train", "iris-softmax", "--out", "run", "-s", f"train.kernels={kernels}"]
+    code_text = BROKEN_NUMBA.format(args=args)
+    if kernels == "auto":
+        code_text = code_text.replace(
+            "import runpy",
+            "import nnctl.kernels.choice as c; c.worth_compiling = lambda *a: True\nimport runpy",
+        )
+    done = subprocess.run(
+        [sys.executable, "-c", code_text], cwd=tmp_path, capture_output=True, text=True,
+        timeout=300, env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "built for another NumPy" in done.stderr
+    if kernels == "auto":
+        assert recorded_kernels(tmp_path / "run") == "numpy"
+    else:
+        assert "train.kernels" in done.stderr and not (tmp_path / "run").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nnctl.errors import UsageError
+
 
 def optimizer_steps(state) -> int:
     """Updates the run takes: epochs x mini-batches per epoch (full-batch: its iterations)."""
@@ -26,7 +28,17 @@ def use_run_kernels(state, note=None) -> str:
         return choice
     if note is not None and not loading.is_compiled():
         note("compiling kernels (first use on this machine; cached for later runs)")
-    loading.load()
+    try:
+        loading.load()
+    except ImportError as exc:  # installed but unusable (e.g. built for another NumPy)
+        if state.cfg["train"]["kernels"] == "auto":
+            if note is not None:
+                note(f"numba cannot be imported ({exc}); training with numpy kernels")
+            return "numpy"
+        raise UsageError(
+            f"train.kernels: numba: numba is installed but cannot be imported ({exc}); "
+            'reinstall it (pip install "nnctl[fast]") or set train.kernels: numpy'
+        ) from None
     for part in (state.optimizer, *state.model.layers):
         if hasattr(part, "use_kernels"):
             part.use_kernels(True)
