@@ -1,7 +1,8 @@
 """One epoch of a relu MLP (784-256-10 by default), Adam, float32, 60,000 synthetic samples:
-nnctl beside its matrix-multiply floor, a plain NumPy loop and PyTorch on the CPU.
+nnctl beside its matrix-multiply floor, a plain NumPy loop and PyTorch on the CPU, and nnctl
+with its compiled kernels (train.kernels: numba) when numba is installed.
 
-All four are measured in this run, so the ratios are what to compare (absolute seconds depend
+All five are measured in this run, so the ratios are what to compare (absolute seconds depend
 on the machine):
 
 * floor: the step's matrix products alone, at the same shapes and dtype, over the same batches
@@ -10,10 +11,13 @@ on the machine):
   softmax, no optimizer: what is left of nnctl / floor is everything else nnctl does.
 * nnctl: the engine as the trainer drives it: BatchIterator (one gather per epoch into a
   buffer allocated once), Model.loss_and_grad, the Adam rule's step.
+* nnctl+numba: the same with the compiled kernels switched on as the trainer does
+  (train.kernels: numba): the Adam step and the ReLU backward as fused loops, the same bits.
+  Its warm-up round also loads (or, the first time, compiles) the kernels.
 * numpy loop: the same arithmetic written straight, with NumPy temporaries.
 * pytorch: nn.Sequential, CrossEntropyLoss, torch.optim.Adam, same thread count.
 
-Every epoch reshuffles. The timed rounds interleave the four (after a warm-up round), so a
+Every epoch reshuffles. The timed rounds interleave them all (after a warm-up round), so a
 busy spell of the machine hits them alike; each figure is the best round. The BLAS libraries
 loaded (and the kernel each picked for this CPU, via threadpoolctl) are printed, then each
 model's loss on the data: all three must have trained.
@@ -40,6 +44,7 @@ import numpy as np
 
 D_IN, D_OUT = 784, 10
 TARGET_FLOOR, TARGET_TORCH = 1.3, 0.75  # issue 13: nnctl / floor and nnctl / pytorch at most
+TARGET_NUMBA_FLOOR, TARGET_NUMBA_TORCH = 1.5, 0.75  # issue 25: nnctl+numba at most
 
 
 def synthetic(n: int, seed: int = 0):
@@ -97,7 +102,7 @@ def floor_epoch(X, y, hidden, batch):
     return epoch, None
 
 
-def nnctl_epoch(X, y, hidden, batch):
+def nnctl_epoch(X, y, hidden, batch, compiled: bool = False):
     from nnctl.data import BatchIterator
     from nnctl.nn import build_model
     from nnctl.optim import OPTIMIZERS
@@ -117,6 +122,13 @@ def nnctl_epoch(X, y, hidden, batch):
     )
     opt = OPTIMIZERS.get("adam").build(model.n_params, np.float32, lr=1e-3)
     batches = BatchIterator(X, y, batch, True, rngs[2], np.float32)
+    if compiled:  # as nnctl/training/kernel_use.py does for train.kernels: numba
+        from nnctl.kernels import loading
+
+        loading.load()
+        for part in (opt, *model.layers):
+            if hasattr(part, "use_kernels"):
+                part.use_kernels(True)
 
     def epoch():
         for _, Xb, yb in batches.epoch():
@@ -276,6 +288,13 @@ def main():
         "nnctl": nnctl_epoch(*shape),
         "numpy loop": numpy_epoch(*shape),
     }
+    from nnctl.kernels import numba_installed
+
+    if numba_installed():
+        runs["nnctl+numba"] = nnctl_epoch(*shape, compiled=True)
+        numba_note = "numba installed"
+    else:
+        numba_note = 'numba not installed (pip install "nnctl[fast]")'
     try:
         runs["pytorch"] = torch_epoch(*shape, threads)
         torch_note = f"torch threads {threads}"
@@ -294,7 +313,7 @@ def main():
     widths = "-".join(str(w) for w in (D_IN, *hidden, D_OUT))
     print(
         f"MLP {widths} relu, Adam, batch {args.batch}, float32, {args.samples} samples; best of "
-        f"{args.repeats} epochs; {os.cpu_count()} cores; {torch_note}"
+        f"{args.repeats} epochs; {os.cpu_count()} cores; {torch_note}; {numba_note}"
     )
     for line in describe_pools():  # after the runs: every library that ran is loaded by now
         print(f"  {line}")
@@ -315,6 +334,18 @@ def main():
             f"  nnctl / pytorch    = {nnctl / times['pytorch']:.2f}x   (target <= {TARGET_TORCH}x)"
         )
     print(f"  nnctl / numpy loop = {nnctl / times['numpy loop']:.2f}x")
+    if "nnctl+numba" in times:
+        fused = times["nnctl+numba"]
+        print(
+            f"  nnctl+numba / floor   = {fused / times['floor']:.2f}x   "
+            f"(target <= {TARGET_NUMBA_FLOOR}x)"
+        )
+        if "pytorch" in times:
+            print(
+                f"  nnctl+numba / pytorch = {fused / times['pytorch']:.2f}x   "
+                f"(target <= {TARGET_NUMBA_TORCH}x)"
+            )
+        print(f"  nnctl+numba / nnctl   = {fused / nnctl:.2f}x")
 
 
 if __name__ == "__main__":

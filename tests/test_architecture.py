@@ -14,7 +14,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "nnctl"
 ENGINE = ("nn", "optim", "data")  # import only BELOW (and themselves)
-BELOW = ("errors", "util")  # imported by anyone; import nothing else of nnctl
+BELOW = ("errors", "util", "kernels")  # imported by anyone; import nothing else of nnctl
 ABOVE = ("api", "cli", "config", "runs", "report", "training", "compare", "estimators", "export")
 PUBLIC_FACE = ("__init__", "__main__")  # nnctl/__init__.py (the API, lazily) and __main__.py
 SHIPPED_FILES = ("examples",)  # the example configs shipped as package data, and their finder

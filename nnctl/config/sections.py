@@ -278,6 +278,15 @@ TRAIN = (
         "matrix product per step is past the measured crossover, then the cores; 1 in "
         "compare-optimizers and sweep), recorded as a number",
     ),
+    Hyper(
+        "kernels",
+        "str",
+        "auto",
+        "elementwise work (optimizer updates, activation gradients): numpy, numba (compiled "
+        'fused loops, the same bits; pip install "nnctl[fast]"), or auto (numba when installed '
+        "and the run is big enough to pay for loading it), recorded as numpy or numba",
+        choices=("auto", "numpy", "numba"),
+    ),
 )
 
 OUTPUT = (

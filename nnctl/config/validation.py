@@ -178,10 +178,13 @@ def _resolve_nested(given, hypers, where: str) -> dict | None:
 
 def _check_train(train: dict) -> None:
     """The thread count: auto or a number. The trainer resolves auto from the data's shape
-    (nnctl.util.threads) and records the number in the run's config.yaml."""
+    (nnctl.util.threads) and records the number in the run's config.yaml. The kernels: numba
+    only with the extra installed (auto is resolved and recorded the same way)."""
+    from nnctl.kernels.choice import check_kernels
     from nnctl.util.threads import check_threads
 
     check_threads(train["threads"], "train.threads")
+    check_kernels(train["kernels"], "train.kernels")
 
 
 def _check_extras(cfg: dict) -> None:

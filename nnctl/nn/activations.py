@@ -3,12 +3,18 @@
 `ACTIVATIONS.get(name).build(**hypers)` returns a fresh layer (one per hidden layer: each caches
 its own input). `entry.info["auto_init"]` is the init scheme `init: auto` picks for an MLP using
 this activation (He for the ReLU family, Xavier/Glorot otherwise).
+
+With compiled kernels (train.kernels: numba), `use_kernels` gives a layer the fused loops of
+nnctl/kernels/activation_kernels.py for the passes that are only arithmetic (backward passes,
+leaky ReLU's forward): the same operations in the same order and dtype, so the same bits. Passes
+around exp, tanh or log1p stay NumPy's (another implementation could differ in the last bit).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from nnctl.kernels import loading
 from nnctl.nn.layers import Layer
 from nnctl.util.registry import Hyper, Registry, non_negative, positive
 
@@ -38,8 +44,32 @@ def sigmoid(
     return np.divide(e, one_plus_e, out=e)
 
 
+def _flat(*arrays):
+    """Flat views of same-shaped C-contiguous arrays for a kernel, or None (NumPy then)."""
+    if not all(a.flags.c_contiguous and a.shape == arrays[0].shape for a in arrays):
+        return None
+    return [a.reshape(-1) for a in arrays]
+
+
 class Activation(Layer):
     """An elementwise function f: y = f(x), dL/dx = dL/dy * f'(x)."""
+
+    compiled = False  # True when the run uses the compiled loops (a flag: layers get copied)
+
+    def use_kernels(self, compiled: bool = True) -> None:
+        """Run the passes that have a fused loop compiled (same bits), or NumPy again."""
+        self.compiled = compiled
+
+    def _kernel_for(self, *arrays):
+        """(kernels, flat views, dtype scalar type) when this pass can run compiled, else None:
+        kernels in use, one float dtype (float32 stays float32) and contiguous arrays."""
+        if not self.compiled or arrays[0].dtype.kind != "f":
+            return None
+        dtype = arrays[0].dtype
+        if any(a.dtype != dtype for a in arrays[1:] if a.dtype != bool):
+            return None
+        flat = _flat(*arrays)
+        return None if flat is None else (loading.load().activation, flat, dtype.type)
 
     def __repr__(self):
         return type(self).__name__ + "()"
@@ -59,7 +89,13 @@ class Sigmoid(Activation):
         return self._s
 
     def backward(self, dout):
-        dx = np.subtract(1.0, self._s, out=self._buffer("dx", dout.shape, dout.dtype))
+        dx = self._buffer("dx", dout.shape, dout.dtype)
+        fused = self._kernel_for(dout, self._s, dx)
+        if fused:
+            kernels, (flat_dout, s, flat_dx), cast = fused
+            kernels.sigmoid_backward(s, flat_dout, flat_dx, cast(1.0))
+            return dx
+        np.subtract(1.0, self._s, out=dx)
         dx *= self._s
         dx *= dout
         return dx
@@ -74,7 +110,13 @@ class Tanh(Activation):
         return self._t
 
     def backward(self, dout):
-        dx = np.multiply(self._t, self._t, out=self._buffer("dx", dout.shape, dout.dtype))
+        dx = self._buffer("dx", dout.shape, dout.dtype)
+        fused = self._kernel_for(dout, self._t, dx)
+        if fused:
+            kernels, (flat_dout, t, flat_dx), cast = fused
+            kernels.tanh_backward(t, flat_dout, flat_dx, cast(1.0))
+            return dx
+        np.multiply(self._t, self._t, out=dx)
         np.subtract(1.0, dx, out=dx)
         dx *= dout
         return dx
@@ -89,6 +131,11 @@ class ReLU(Activation):
         return self._y
 
     def backward(self, dout):
+        fused = self._kernel_for(dout, self._y)
+        if fused:  # one pass instead of a mask and a product
+            kernels, (flat_dout, y), cast = fused
+            kernels.relu_backward(y, flat_dout, cast(1.0), cast(0.0))
+            return dout
         positive_part = np.greater(self._y, 0, out=self._buffer("mask", dout.shape, bool))
         return np.multiply(dout, positive_part, out=dout)  # in place (see Layer.backward)
 
@@ -110,13 +157,26 @@ class LeakyReLU(Activation):
         self.slope = float(slope)
 
     def forward(self, x, train=False):
-        self._positive = np.greater(x, 0, out=self._buffer("positive", x.shape, bool))
-        out = np.multiply(x, self.slope, out=self._buffer("out", x.shape, x.dtype))
+        self._positive = self._buffer("positive", x.shape, bool)
+        out = self._buffer("out", x.shape, x.dtype)
+        fused = self._kernel_for(x, out, self._positive)
+        if fused:
+            kernels, (flat_x, flat_out, positive), cast = fused
+            kernels.leaky_relu_forward(flat_x, flat_out, positive, cast(self.slope), cast(0.0))
+            return out
+        np.greater(x, 0, out=self._positive)
+        np.multiply(x, self.slope, out=out)
         np.copyto(out, x, where=self._positive)
         return out
 
     def backward(self, dout):
-        dx = np.multiply(dout, self.slope, out=self._buffer("dx", dout.shape, dout.dtype))
+        dx = self._buffer("dx", dout.shape, dout.dtype)
+        fused = self._kernel_for(dout, self._positive, dx)
+        if fused:
+            kernels, (flat_dout, positive, flat_dx), cast = fused
+            kernels.leaky_relu_backward(positive, flat_dout, flat_dx, cast(self.slope))
+            return dx
+        np.multiply(dout, self.slope, out=dx)
         np.copyto(dx, dout, where=self._positive)
         return dx
 
@@ -156,7 +216,13 @@ class ELU(Activation):
         return y
 
     def backward(self, dout):
-        dx = np.add(self._y, self.alpha, out=self._buffer("dx", dout.shape, dout.dtype))
+        dx = self._buffer("dx", dout.shape, dout.dtype)
+        fused = self._kernel_for(dout, self._y, self._positive, dx)
+        if fused:
+            kernels, (flat_dout, y, positive, flat_dx), cast = fused
+            kernels.elu_backward(y, positive, flat_dout, flat_dx, cast(self.alpha))
+            return dx
+        np.add(self._y, self.alpha, out=dx)
         dx *= dout
         np.copyto(dx, dout, where=self._positive)
         return dx

@@ -27,16 +27,23 @@ class Trainer:
     def __init__(
         self, cfg: dict, run_dir: Path, reporter, base_dir: Path | None = None, callbacks=()
     ):
+        from nnctl.kernels.choice import surely_compiled
+        from nnctl.training.kernel_use import use_run_kernels
         from nnctl.training.thread_count import resolve_run_threads
 
+        if surely_compiled(cfg):  # numba imports on a thread while the data loads
+            from nnctl.kernels.loading import start_loading
+
+            start_loading()
         # The build (data, split, init) runs on one BLAS thread whatever the run's count, so
         # that a replay of config.yaml (the resolved number) builds the same bits as the run.
         with blas_threads(1):
             self.state = build_state(cfg, run_dir, base_dir)
-        # train.threads: auto becomes a number here, where the data's shape is known; the
-        # checkpoints and config.yaml record the number.
+        # train.threads and train.kernels: auto becomes a choice here, where the data's shape
+        # is known; the checkpoints and config.yaml record it.
         threads = resolve_run_threads(self.state)
-        self.state.cfg = {**cfg, "train": {**cfg["train"], "threads": threads}}
+        kernels = use_run_kernels(self.state, getattr(reporter, "note", None))
+        self.state.cfg = {**cfg, "train": {**cfg["train"], "threads": threads, "kernels": kernels}}
         self.callbacks = CallbackList(registry.make_callbacks(self.state, reporter, callbacks))
         # A finished run's status when its last.npz says it ended before its epoch budget (early
         # stopping, convergence, restored best weights): a resume of it trains nothing more (see training/callbacks/checkpointing.py).

@@ -52,6 +52,13 @@ class Adadelta(FirstOrderRule):
         np.multiply(delta, lr, out=tmp)
         theta -= tmp
 
+    def _fused_update(self, kernels, theta, grad, lr, decay, wd, shrink):
+        cast = self.dtype.type
+        kernels.adadelta(
+            theta, grad, self.square_avg, self.acc_delta, decay, wd, shrink, cast(self.rho),
+            cast(1.0 - self.rho), cast(self.eps), cast(lr),
+        )  # fmt: skip
+
 
 register_rule(
     "adadelta",

@@ -43,6 +43,11 @@ class Adagrad(FirstOrderRule):
         tmp *= rate
         theta -= tmp
 
+    def _fused_update(self, kernels, theta, grad, lr, decay, wd, shrink):
+        cast = self.dtype.type
+        rate = lr / (1.0 + (self.steps - 1) * self.lr_decay)
+        kernels.adagrad(theta, grad, self.sum, decay, wd, shrink, cast(self.eps), cast(rate))
+
 
 register_rule(
     "adagrad",

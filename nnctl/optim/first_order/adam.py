@@ -58,6 +58,15 @@ class Adam(FirstOrderRule):
         tmp *= step_size
         theta -= tmp
 
+    def _fused_update(self, kernels, theta, grad, lr, decay, wd, shrink):
+        cast, beta1, beta2, vmax = self.dtype.type, self.beta1, self.beta2, self.max_exp_avg_sq
+        kernels.adam(
+            theta, grad, self.exp_avg, self.exp_avg_sq, self._unused() if vmax is None else vmax,
+            vmax is not None, decay, wd, shrink, cast(1.0 - beta1), cast(beta2),
+            cast(1.0 - beta2), cast(math.sqrt(1.0 - beta2**self.steps)), cast(self.eps),
+            cast(lr / (1.0 - beta1**self.steps)),
+        )  # fmt: skip
+
 
 class AdamW(Adam):
     decoupled_weight_decay = True

@@ -64,6 +64,15 @@ class RMSprop(FirstOrderRule):
             tmp *= lr
         theta -= tmp
 
+    def _fused_update(self, kernels, theta, grad, lr, decay, wd, shrink):
+        cast, avg, buf = self.dtype.type, self.grad_avg, self.momentum_buffer
+        kernels.rmsprop(
+            theta, grad, self.square_avg, self._unused() if avg is None else avg,
+            self._unused() if buf is None else buf, bool(self.centered), buf is not None,
+            decay, wd, shrink, cast(self.alpha), cast(1.0 - self.alpha), cast(self.eps),
+            cast(self.momentum), cast(lr),
+        )  # fmt: skip
+
 
 register_rule(
     "rmsprop",

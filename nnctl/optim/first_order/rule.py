@@ -19,6 +19,10 @@ Contract, shared by every rule:
   buffer, with the names torch uses (`momentum_buffer`, `exp_avg`, ...); a buffer these settings
   do not use is None and is not saved. `load_state_dict` restores them exactly, so a resumed run
   continues bit for bit.
+* With compiled kernels (train.kernels: numba; `use_kernels`), `step` runs the rule's
+  `_fused_update` instead: one numba loop doing the same operations in the same order and dtype
+  (nnctl/kernels/optimizer_kernels.py), so the same bits. The NumPy `_update` stays the
+  reference and the fallback (arrays the loops do not take: other dtypes, non-contiguous).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from nnctl.kernels import loading
 from nnctl.optim.base import OPTIMIZERS
 from nnctl.optim.state import OptimizerState
 from nnctl.util.registry import Entry, Hyper, non_negative, positive
@@ -41,6 +46,7 @@ class FirstOrderRule(OptimizerState):
     STATE = ("step",)
     STORED_AS = {"step": "steps"}  # `step` is the method
     decoupled_weight_decay = False  # True: shrink theta directly (AdamW) instead of adding to g
+    compiled = False  # True: step() runs the compiled loop (a flag: rules get copied, saved)
 
     def __init__(self, size: int, dtype, lr: float, weight_decay: float = 0.0):
         self.size = int(size)
@@ -75,14 +81,45 @@ class FirstOrderRule(OptimizerState):
         out += grad
         return out
 
+    # -- compiled kernels -----------------------------------------------------------------------
+    def use_kernels(self, compiled: bool = True) -> None:
+        """Run `step` through the rule's fused compiled loop (same bits), or NumPy again."""
+        self.compiled = compiled
+
+    def _fits_kernels(self, theta: np.ndarray, grad: np.ndarray) -> bool:
+        dtype = self.dtype
+        return all(a.dtype == dtype and a.ndim == 1 and a.flags.c_contiguous for a in (theta, grad))
+
+    def _decay_args(self, lr: float) -> tuple:
+        """(mode, wd, shrink) of the kernels' weight decay, scalars cast as NumPy casts them:
+        0 none; 1 coupled, g = theta * wd + grad; 2 decoupled, theta *= 1 - lr * wd."""
+        cast = self.dtype.type
+        if not self.weight_decay:
+            return 0, cast(0.0), cast(1.0)
+        if self.decoupled_weight_decay:
+            return 2, cast(0.0), cast(1.0 - lr * self.weight_decay)
+        return 1, cast(self.weight_decay), cast(1.0)
+
+    def _unused(self) -> np.ndarray:
+        """An empty array in the place of a buffer these settings do not use."""
+        return np.empty(0, dtype=self.dtype)
+
     # -- the public API -------------------------------------------------------------------------
     def step(self, theta: np.ndarray, grad: np.ndarray, lr: float | None = None) -> None:
         """One update of `theta` (in place) from `grad`, at rate `lr` (default: the base lr)."""
         self.steps += 1
         lr = self.lr if lr is None else float(lr)
+        if self.compiled and self._fits_kernels(theta, grad):
+            kernels = loading.load().optimizer
+            self._fused_update(kernels, theta, grad, lr, *self._decay_args(lr))
+            return
         self._update(theta, self._with_weight_decay(theta, grad, lr), lr)
 
     def _update(self, theta: np.ndarray, g: np.ndarray, lr: float) -> None:
+        raise NotImplementedError
+
+    def _fused_update(self, kernels, theta, grad, lr, decay, wd, shrink) -> None:
+        """The compiled twin of weight decay plus `_update` (the same bits)."""
         raise NotImplementedError
 
 

@@ -55,6 +55,14 @@ class SGD(FirstOrderRule):
         np.multiply(direction, lr, out=tmp)
         theta -= tmp
 
+    def _fused_update(self, kernels, theta, grad, lr, decay, wd, shrink):
+        cast, buf = self.dtype.type, self.momentum_buffer
+        kernels.sgd(
+            theta, grad, self._unused() if buf is None else buf, buf is not None,
+            self.steps == 1, bool(self.nesterov), bool(self.dampening), decay, wd, shrink,
+            cast(self.momentum), cast(1.0 - self.dampening), cast(lr),
+        )  # fmt: skip
+
 
 def check_nesterov(settings: dict, where: str) -> None:
     """Nesterov looks ahead along the momentum buffer: it needs one, undamped (as torch)."""
