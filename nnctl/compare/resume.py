@@ -203,16 +203,27 @@ def same_run(written: dict, planned: dict) -> bool:
     the plan's config was resolved from the same old text, so it does."""
     from nnctl.config import resolve
 
+    written, planned = _identity(written), _identity(planned)
     if set(written) - set(planned):
         return False
     if all(written[key] == planned[key] for key in written):
         if set(written) == set(planned):
             return True
         try:
-            return resolve(written, "config.yaml") == planned
+            return _identity(resolve(written, "config.yaml")) == planned
         except UsageError:
             return False
     return False
+
+
+def _identity(cfg: dict) -> dict:
+    """The config without train.kernels: a run records what `auto` became on the machine that
+    ran it (numpy or numba), and the choice never changes a number (the compiled loops give
+    NumPy's bits), so it is not part of what makes two runs the same."""
+    train = cfg.get("train")
+    if not isinstance(train, dict) or "kernels" not in train:
+        return cfg
+    return {**cfg, "train": {k: v for k, v in train.items() if k != "kernels"}}
 
 
 def clear_unfinished(out_dir: Path, tasks: list[RunTask]) -> None:

@@ -169,7 +169,8 @@ def write_run_folder(out_dir: Path, task: RunTask, payload: dict) -> dict:
     tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{task.folder}.", suffix=PARTIAL_SUFFIX))
     try:
         (tmp / "checkpoints").mkdir()
-        run_folder.write_config(tmp, task.cfg)
+        cfg = _config_as_run(task.cfg, payload["folder"])
+        run_folder.write_config(tmp, cfg)
         if result.get("summary") is not None:
             run_folder.write_summary(tmp, result["summary"])
         for rel, (kind, value) in payload["folder"].items():
@@ -177,7 +178,7 @@ def write_run_folder(out_dir: Path, task: RunTask, payload: dict) -> dict:
             target.parent.mkdir(parents=True, exist_ok=True)
             if kind == "npz":
                 arrays, meta = value
-                checkpoint.save(target, arrays, {**meta, "config": task.cfg, "base_dir": base_dir})
+                checkpoint.save(target, arrays, {**meta, "config": cfg, "base_dir": base_dir})
             else:
                 with atomic_open(target, "wb") as handle:
                     handle.write(value)
@@ -193,6 +194,19 @@ def write_run_folder(out_dir: Path, task: RunTask, payload: dict) -> dict:
         raise
     _fsync_folder(Path(out_dir))
     return result
+
+
+def _config_as_run(planned: dict, folder: dict) -> dict:
+    """The planned config with what train.kernels `auto` became on the worker (numpy or numba,
+    from the run's last.npz), as a local run records it. Only that key is taken from the worker:
+    the choice never changes a number (the compiled loops give NumPy's bits)."""
+    try:
+        ran = folder["checkpoints/last.npz"][1][1]["config"]["train"]["kernels"]
+    except (KeyError, IndexError, TypeError):
+        return planned
+    if ran not in ("numpy", "numba"):
+        return planned
+    return {**planned, "train": {**planned["train"], "kernels": ran}}
 
 
 def remove_partial_folders(out_dir: Path) -> None:
