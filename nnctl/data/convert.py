@@ -21,11 +21,7 @@ The output folder is written under a temporary name and renamed when complete.
 
 from __future__ import annotations
 
-import csv
-import io
-import itertools
 import json
-import math
 import os
 import re
 import shutil
@@ -42,23 +38,15 @@ from nnctl.data.columns import (
     check_settings,
     used_columns,
 )
-from nnctl.data.csv_reader import (
-    CHUNK_ROWS,
-    _check_header,
-    _is_blank,
-    not_utf8_message,
-    target_column,
-)
-from nnctl.data.delimiter import NAMES, SNIFF_LINES, parse_delimiter, sniff_delimiter
-from nnctl.data.files import check_file, open_binary
+from nnctl.data.csv_reader import csv_chunks
+from nnctl.data.delimiter import parse_delimiter
+from nnctl.data.files import check_file
 from nnctl.data.ondisk import pass_progress
 from nnctl.data.ondisk_prepare import DESCRIPTION_FILE
 from nnctl.data.table import (
     DEFAULT_NA_VALUES,
     ColumnTable,
-    convert_cells,
     decimal_comma_numbers,
-    is_number,
     number_text,
 )
 from nnctl.errors import UsageError
@@ -130,82 +118,26 @@ def _parquet_chunks(path: Path, target: str | None, settings: dict):
 
 
 def _csv_chunks(path: Path, target: str | None, settings: dict):
-    """As _chunks, for a CSV file. Rows are checked for their field count, as read_csv does."""
+    """As _chunks, for a CSV file, read by the CSV reader's chunks (nnctl.data.csv_reader)."""
     na_values = frozenset(settings["na_values"])
-    with open_binary(path, UNBOUNDED) as binary:
-        text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-        try:
-            head = list(itertools.islice(text, SNIFF_LINES))
-        except UnicodeDecodeError:
-            raise UsageError(not_utf8_message(path, UNBOUNDED)) from None
-        delimiter = parse_delimiter(settings["delimiter"]) or sniff_delimiter(head, path.name)
-        reader = csv.reader(itertools.chain(head, text), delimiter=delimiter, skipinitialspace=True)
-        try:
-            header = next((row for row in reader if not _is_blank(row)), None)
-            if header is None:
-                raise UsageError(
-                    f"{path}: empty file; expected a header row of column names, then data rows"
-                )
-            names = _check_header(path, [n.strip() for n in header], reader.line_num, delimiter)
-            target_index = target_column(path, names, target, True)
-            features = [j for j in range(len(names)) if j != target_index]
-            if not features:
-                raise UsageError(
-                    f"{path}: no feature columns: the only column is the target "
-                    f"{names[target_index]!r}"
-                )
-            yield [names[j] for j in features], names[target_index]
-            rows, lines = [], []
-            for row in reader:
-                if _is_blank(row):
-                    continue
-                if len(row) != len(names):
-                    raise UsageError(
-                        f"{path}: line {reader.line_num} has {len(row)} fields, "
-                        f"expected {len(names)} (as in the header, separated by "
-                        f"{NAMES.get(delimiter, repr(delimiter))})"
-                    )
-                rows.append(row)
-                lines.append(reader.line_num)
-                if len(rows) == CHUNK_ROWS:
-                    yield _table(
-                        path, rows, lines, names, features, target_index, na_values, delimiter
-                    )
-                    rows, lines = [], []
-            if rows:
-                yield _table(path, rows, lines, names, features, target_index, na_values, delimiter)
-        except csv.Error as exc:
-            raise UsageError(f"{path}: line {reader.line_num}: malformed CSV ({exc})") from None
-        except UnicodeDecodeError:
-            raise UsageError(not_utf8_message(path, UNBOUNDED)) from None
-
-
-def _all_numbers(block: np.ndarray, na_values) -> np.ndarray | None:
-    """The chunk's feature cells as float64 in one NumPy call (a column-major copy: one view
-    per column), or None when some cell is not a number or a number stands for missing (e.g.
-    -999 in na_values): then each column is converted on its own. NaN spellings may pass:
-    they parse to the NaN they stand for. One call, not one per column: wide tables."""
-    if any(is_number(v) and not math.isnan(float(v)) for v in na_values):
-        return None
-    try:
-        return np.asfortranarray(block.astype(np.float64))
-    except ValueError:
-        return None
-
-
-def _table(path, rows, lines, names, features, target_index, na_values, delimiter):
-    cells = np.array(rows, dtype=str)
-    numbers = _all_numbers(cells[:, features], na_values)
-    if numbers is not None:
-        columns = [numbers[:, k] for k in range(len(features))]
-    else:
-        columns = [
-            convert_cells(cells[:, j], na_values, decimal_comma=delimiter != ",") for j in features
-        ]
-    table = ColumnTable(
-        [names[j] for j in features], columns, np.asarray(lines, np.int64), str(path)
+    chunks = csv_chunks(
+        path,
+        target=target,
+        require_target=True,
+        max_bytes=UNBOUNDED,
+        na_values=na_values,
+        delimiter=parse_delimiter(settings["delimiter"]),
     )
-    target = np.char.strip(cells[:, target_index])
+    header = next(chunks)
+    yield header.feature_names, header.target_name
+    for chunk in chunks:
+        yield chunk.table, *_target_cells(chunk.target_cells, na_values, header.delimiter)
+
+
+def _target_cells(cells: np.ndarray, na_values, delimiter: str):
+    """(stripped target cells, which are missing); decimal-comma numbers (a ; or tab file)
+    written the canonical way, as read_csv reads them."""
+    target = np.char.strip(cells)
     absent = np.isin(target, list(na_values)) | (np.char.str_len(target) == 0)
     if delimiter != ",":
         numbers = decimal_comma_numbers(target[~absent])
@@ -213,7 +145,7 @@ def _table(path, rows, lines, names, features, target_index, na_values, delimite
             target = target.astype(object)
             target[np.flatnonzero(~absent)] = [repr(float(v)) for v in numbers]
             target = target.astype(str)
-    return table, target, absent
+    return target, absent
 
 
 def _text_form(values: np.ndarray) -> list[str | None]:
