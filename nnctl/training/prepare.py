@@ -160,6 +160,12 @@ def open_rows(
             f"{path}: data.val_path must be .npy (or a shard folder) too "
             f"when data.path is ({mapped_with})"
         )
+    if not mapped and which == "path" and _streams_parquet(path, data_cfg["format"]):
+        from nnctl.data.parquet_rows import open_streamed_parquet
+
+        return open_streamed_parquet(
+            path, target=data_cfg["target"], settings=data_cfg, task=data_cfg["task"]
+        )
     if not mapped:
         return load_dataset(
             data_cfg,
@@ -176,6 +182,22 @@ def open_rows(
             "give the targets file as data.labels_path"
         )
     return open_dataset(path, labels, task=task or data_cfg["task"], classes=classes)
+
+
+def _streams_parquet(path: Path, format: str) -> bool:
+    """A Parquet file (or folder) too big to load: trained on as it streams
+    (nnctl.data.parquet_rows) instead of refused."""
+    from nnctl.data import formats
+    from nnctl.data.files import MAX_FILE_BYTES
+    from nnctl.data.parquet_rows import parquet_bytes
+
+    if not path.exists():
+        return False
+    try:
+        kind = formats.detect_format(path) if format == "auto" else format
+    except UsageError:
+        return False  # not a format known by its bytes: load_file says so
+    return kind == "parquet" and parquet_bytes(path) > MAX_FILE_BYTES
 
 
 def resolve_dtype(cfg: dict) -> type:
