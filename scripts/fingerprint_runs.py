@@ -41,6 +41,10 @@ VOLATILE = {
     "base_dir",
     "message",
     "path",
+    # the data files of the runs on files: written to a new temporary folder by every record
+    "labels_path",
+    "val_path",
+    "val_labels_path",
     "out",
     "comparison_dir",
 }
