@@ -85,8 +85,7 @@ def prepare_data(
             base_dir,
             classes=full.classes,
             pipeline=columns,
-            task=full.task,
-            mapped_with=full.source if is_on_disk(full.X) else None,
+            mapped_with=full if is_on_disk(full.X) else None,
         )
         if val.X.shape[1] != full.X.shape[1]:
             raise UsageError(
@@ -142,62 +141,25 @@ def open_rows(
     *,
     classes=None,
     pipeline=None,
-    task: str | None = None,
-    mapped_with: str | None = None,
+    mapped_with=None,
 ):
-    """The Dataset that `data.<which>` names for training: memory-mapped (a RowView) when it is
-    an .npy file or a shard folder, else loaded as load_dataset loads it (a CSV's columns not
-    fitted yet). mapped_with: the memory-mapped data.path that a data.val_path must match."""
-    from nnctl.data.ondisk_prepare import is_on_disk_source, open_dataset
+    """The Dataset that `data.<which>` names for training: a built-in dataset, or the file
+    located (data_files) and opened as nnctl.data.sources.open_rows opens it: memory-mapped,
+    streamed or loaded (a CSV's columns not fitted yet)."""
+    from nnctl.data.sources import open_rows as open_file_rows
 
-    named = data_cfg[which]
-    if which == "path" and (data_cfg["name"] is not None or named in (None, "-")):
+    if which == "path" and (data_cfg["name"] is not None or data_cfg["path"] in (None, "-")):
         return load_dataset(data_cfg, streams, base_dir=base_dir, fit_columns=False)
     path, labels = locate_files(data_cfg, which, base_dir)
-    mapped = is_on_disk_source(path, data_cfg["format"] if which == "path" else "auto")
-    if mapped_with is not None and not mapped:
-        raise UsageError(
-            f"{path}: data.val_path must be .npy (or a shard folder) too "
-            f"when data.path is ({mapped_with})"
-        )
-    if not mapped and which == "path" and _streams_parquet(path, data_cfg["format"]):
-        from nnctl.data.parquet_rows import open_streamed_parquet
-
-        return open_streamed_parquet(
-            path, target=data_cfg["target"], settings=data_cfg, task=data_cfg["task"]
-        )
-    if not mapped:
-        return load_dataset(
-            data_cfg,
-            streams,
-            which=which,
-            classes=classes,
-            base_dir=base_dir,
-            pipeline=pipeline,
-            fit_columns=which != "path",  # a val file binds the training columns
-        )
-    if which == "path" and data_cfg["target"] is not None and not path.is_dir():
-        raise UsageError(
-            f"{path}: data.target names a CSV column or an NPZ array; for npy data "
-            "give the targets file as data.labels_path"
-        )
-    return open_dataset(path, labels, task=task or data_cfg["task"], classes=classes)
-
-
-def _streams_parquet(path: Path, format: str) -> bool:
-    """A Parquet file (or folder) too big to load: trained on as it streams
-    (nnctl.data.parquet_rows) instead of refused."""
-    from nnctl.data import formats
-    from nnctl.data.files import MAX_FILE_BYTES
-    from nnctl.data.parquet_rows import parquet_bytes
-
-    if not path.exists():
-        return False
-    try:
-        kind = formats.detect_format(path) if format == "auto" else format
-    except UsageError:
-        return False  # not a format known by its bytes: load_file says so
-    return kind == "parquet" and parquet_bytes(path) > MAX_FILE_BYTES
+    return open_file_rows(
+        path,
+        labels,
+        data_cfg,
+        which=which,
+        classes=classes,
+        pipeline=pipeline,
+        mapped_with=mapped_with,
+    )
 
 
 def resolve_dtype(cfg: dict) -> type:
