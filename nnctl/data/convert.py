@@ -200,6 +200,8 @@ class _ColumnStats:
             for v in _text_form(values):
                 if v is not None:
                     self.counts[v] = self.counts.get(v, 0) + 1
+                    if len(self.counts) > MAX_CATEGORIES:
+                        break  # too many to be categories: more would only hold memory
 
 
 def _fit(path: Path, target: str | None, settings: dict, scratch: Path):
@@ -432,22 +434,32 @@ def _write_shards(
     dtype,
     total: int,
 ) -> int:
-    """Pass 2: apply the pipeline chunk by chunk, writing a shard whenever shard_rows are in."""
-    X_parts, y_parts, filled, shard = [], [], 0, 0
+    """Pass 2: apply the pipeline chunk by chunk into the shards. Features go straight into
+    each shard's memory map (the page cache holds them, not the process); the targets of one
+    shard are gathered in memory (one value a row). `total`: the rows pass 1 kept."""
+    y_parts, filled, shard, X_map = [], 0, 0, None
     chunks = _chunks(path, target, settings)
     used = pipeline.input_names
+    n_features = len(pipeline.output_names)
+
+    def open_shard():
+        rows = min(shard_rows, total - shard * shard_rows)
+        if rows <= 0:
+            raise UsageError(f"{path}: has more rows than when it was first read; has it changed?")
+        name = folder / f"X-{shard:05d}.npy"
+        return np.lib.format.open_memmap(name, mode="w+", dtype=dtype, shape=(rows, n_features))
 
     def flush():
-        nonlocal X_parts, y_parts, filled, shard
+        nonlocal y_parts, filled, shard, X_map
+        X_map.flush()
         y = np.concatenate(y_parts)
-        np.save(folder / f"X-{shard:05d}.npy", np.concatenate(X_parts).astype(dtype, copy=False))
         np.save(folder / f"y-{shard:05d}.npy", y.astype(np.float64) if numeric_target else y)
-        X_parts, y_parts, filled, shard = [], [], 0, shard + 1
+        y_parts, filled, shard, X_map = [], 0, shard + 1, None
 
     next(chunks)
     with (
         warnings.catch_warnings(),
-        pass_progress("writing shards", total, total * 8 * len(pipeline.output_names)) as advance,
+        pass_progress("writing shards", total, total * 8 * n_features) as advance,
     ):
         warnings.simplefilter("ignore")  # pass 1 has warned about anything worth it
         for table, target_cells, absent in chunks:
@@ -456,14 +468,16 @@ def _write_shards(
             y = target_cells[rows]
             start = 0
             while start < len(rows):
-                take = min(shard_rows - filled, len(rows) - start)
-                X_parts.append(X[start : start + take])
+                if X_map is None:
+                    X_map = open_shard()
+                take = min(len(X_map) - filled, len(rows) - start)
+                X_map[filled : filled + take] = X[start : start + take]
                 y_parts.append(y[start : start + take])
                 filled += take
                 start += take
-                if filled == shard_rows:
+                if filled == len(X_map):
                     flush()
             advance(len(rows))
-    if filled:
-        flush()
+    if X_map is not None:
+        raise UsageError(f"{path}: has fewer rows than when it was first read; has it changed?")
     return shard
