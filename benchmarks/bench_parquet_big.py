@@ -18,6 +18,10 @@ Opt-in, not run in CI (it writes ~6 GB: the file, its conversion and the scratch
 run it alone on the machine. Needs pyarrow (nnctl[parquet]). Linux only (/proc).
 
     python benchmarks/bench_parquet_big.py [--gb 2] [--features 32] [--dir /tmp/pq] [--keep]
+
+Measured (2026-12, 2 shared cores; a 2.25 GB file of 7,782,101 rows x 32 features): convert
+0.28 GB peak anonymous memory, train-parquet 0.64 GB, train-folder 0.49 GB. Before the reader
+mapped the file and convert wrote into memory maps, convert peaked at 2.9 GB.
 """
 
 from __future__ import annotations
