@@ -12,6 +12,11 @@ its timing fields.
 
 `diff` exits 1 and names each run and field that differs. `record` takes `--quick` to cap
 every run at 3 epochs (a fast check while working; the full record is the real proof).
+
+Besides the examples (built-in data, in memory), `record` trains on files it writes itself:
+a CSV and a Parquet file (loaded), the same rows as an .npy pair, a shard folder and a folder
+that `nnctl data convert` made (memory-mapped), mini-batch and full-batch, with a split drawn
+from the seed and with a separate validation file: the on-disk path is fingerprinted too.
 """
 
 from __future__ import annotations
@@ -36,6 +41,10 @@ VOLATILE = {
     "base_dir",
     "message",
     "path",
+    # the data files of the runs on files: written to a new temporary folder by every record
+    "labels_path",
+    "val_path",
+    "val_labels_path",
     "out",
     "comparison_dir",
 }
@@ -151,8 +160,109 @@ def record(out_path: Path, quick: bool) -> None:
         )
         for run in sorted(p for p in sweep.iterdir() if p.is_dir()):
             result[f"sweep/{run.name}"] = fingerprint_run(run)
+        result.update(record_files(work / "files", cap))
     out_path.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
     print(f"{len(result)} runs fingerprinted into {out_path}")
+
+
+FILE_MODELS = {
+    "mlp-sgd": "model: {kind: mlp, hidden: [8]}\noptimizer: {name: sgd, lr: 0.05, momentum: 0.9}\n"
+    "train: {epochs: 4, batch_size: 16}\n",
+    "softmax-lbfgs": "model: {kind: softmax}\noptimizer: {name: lbfgs}\ntrain: {epochs: 6}\n",
+}
+REGRESSION_MODELS = {
+    "linreg-adam": "model: {kind: linreg}\noptimizer: {name: adam, lr: 0.01}\n"
+    "train: {epochs: 4, batch_size: 32}\n",
+    "linreg-exact": "model: {kind: linreg}\noptimizer: {name: exact}\ntrain: {epochs: 1}\n",
+}
+
+
+def _write_files(folder: Path) -> dict[str, str]:
+    """The data sections to train on: one table as CSV, Parquet, .npy and shards (a class
+    target, and a regression target with standardize_target)."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(7)
+    n, d = 400, 5
+    X = rng.normal(1.0, 2.0, (n, d))
+    label = (X[:, 0] + 0.5 * X[:, 1] > 1.5).astype(np.int64) + (X[:, 2] > 2).astype(np.int64)
+    value = X @ np.arange(1, d + 1) + rng.normal(0, 0.3, n)
+    names = [f"f{j}" for j in range(d)]
+    for kind, y in (("label", label), ("value", value)):
+        lines = [",".join([*names, "target"])]
+        lines += [
+            ",".join([*(repr(float(v)) for v in row), repr(y_i.item())]) for row, y_i in zip(X, y)
+        ]
+        (folder / f"{kind}.csv").write_text("\n".join(lines) + "\n")
+        (folder / f"{kind}-train.csv").write_text("\n".join(lines[:301]) + "\n")
+        (folder / f"{kind}-val.csv").write_text("\n".join([lines[0], *lines[301:]]) + "\n")
+        np.save(folder / f"{kind}-X.npy", X)
+        np.save(folder / f"{kind}-y.npy", y)
+        np.save(folder / f"{kind}-Xt.npy", X[:300])
+        np.save(folder / f"{kind}-yt.npy", y[:300])
+        np.save(folder / f"{kind}-Xv.npy", X[300:])
+        np.save(folder / f"{kind}-yv.npy", y[300:])
+        shards = folder / f"{kind}-shards"
+        shards.mkdir()
+        for i, (lo, hi) in enumerate([(0, 150), (150, n)]):
+            np.save(shards / f"X-{i:05d}.npy", X[lo:hi])
+            np.save(shards / f"y-{i:05d}.npy", y[lo:hi])
+        _nnctl(
+            [
+                "data",
+                "convert",
+                str(folder / f"{kind}.csv"),
+                "--out",
+                str(folder / f"{kind}-conv"),
+                "--target",
+                "target",
+            ],
+            folder,
+        )
+    sections = {}
+    for kind in ("label", "value"):
+        f = lambda name, kind=kind: str(folder / f"{kind}{name}")  # noqa: E731
+        sections.update(
+            {
+                f"{kind}/csv": f"path: {f('.csv')}, target: target",
+                f"{kind}/csv-val": f"path: {f('-train.csv')}, val_path: {f('-val.csv')}, target: target",
+                f"{kind}/npy": f"path: {f('-X.npy')}, labels_path: {f('-y.npy')}",
+                f"{kind}/npy-val": f"path: {f('-Xt.npy')}, labels_path: {f('-yt.npy')}, "
+                f"val_path: {f('-Xv.npy')}, val_labels_path: {f('-yv.npy')}",
+                f"{kind}/shards": f"path: {f('-shards')}",
+                f"{kind}/converted": f"path: {f('-conv')}",
+            }
+        )
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return sections
+    for kind in ("label", "value"):
+        table = pa.table(
+            {
+                **{name: X[:, j] for j, name in enumerate(names)},
+                "target": label if kind == "label" else value,
+            }
+        )
+        pq.write_table(table, folder / f"{kind}.parquet", row_group_size=128)
+        sections[f"{kind}/parquet"] = f"path: {folder / f'{kind}.parquet'}, target: target"
+    return sections
+
+
+def record_files(folder: Path, cap: list[str]) -> dict:
+    """Runs on data files, loaded and memory-mapped (see the module docstring)."""
+    result = {}
+    for source, data in _write_files(folder).items():
+        kind = source.split("/")[0]
+        models = FILE_MODELS if kind == "label" else REGRESSION_MODELS
+        extra = ", standardize_target: true" if kind == "value" else ""
+        for model_name, body in models.items():
+            config = folder / f"{source.replace('/', '-')}-{model_name}.yaml"
+            config.write_text(f"seed: 5\ndata: {{{data}, val_fraction: 0.25{extra}}}\n{body}")
+            run = folder / "runs" / source.replace("/", "-") / model_name
+            _nnctl(["train", str(config), "--out", str(run), "-q", *cap], folder)
+            result[f"files/{source}/{model_name}"] = fingerprint_run(run)
+    return result
 
 
 def diff(before_path: Path, after_path: Path) -> int:

@@ -12,7 +12,7 @@ from test_resume import _rows
 
 from conftest import assert_clean_error, run_nnctl
 from messy_tables import patients, write_csv
-from nnctl.data import convert, load_file
+from nnctl.data import convert, csv_reader, load_file
 from nnctl.data.convert import convert_csv
 
 MLP_SGD = """model: {kind: mlp, hidden: [8]}
@@ -114,7 +114,7 @@ def test_gzipped_csv_with_imputation_trains_like_the_csv(tmp_path):
 
 
 def test_streamed_shards_hold_the_pipelines_matrix(tmp_path, monkeypatch):
-    monkeypatch.setattr(convert, "CHUNK_ROWS", 64)
+    monkeypatch.setattr(csv_reader, "CHUNK_ROWS", 64)  # convert streams the reader's chunks
     monkeypatch.setattr(convert, "SHARD_BYTES", 8 * 11 * 100)  # 100 rows of 11 features
     columns, target = patients(450, seed=3, task="multiclass")
     write_csv(tmp_path / "m.csv", columns, target)

@@ -21,11 +21,7 @@ The output folder is written under a temporary name and renamed when complete.
 
 from __future__ import annotations
 
-import csv
-import io
-import itertools
 import json
-import math
 import os
 import re
 import shutil
@@ -42,23 +38,15 @@ from nnctl.data.columns import (
     check_settings,
     used_columns,
 )
-from nnctl.data.csv_reader import (
-    CHUNK_ROWS,
-    _check_header,
-    _is_blank,
-    not_utf8_message,
-    target_column,
-)
-from nnctl.data.delimiter import NAMES, SNIFF_LINES, parse_delimiter, sniff_delimiter
-from nnctl.data.files import check_file, open_binary
+from nnctl.data.csv_reader import csv_chunks
+from nnctl.data.delimiter import parse_delimiter
+from nnctl.data.files import check_file
 from nnctl.data.ondisk import pass_progress
 from nnctl.data.ondisk_prepare import DESCRIPTION_FILE
 from nnctl.data.table import (
     DEFAULT_NA_VALUES,
     ColumnTable,
-    convert_cells,
     decimal_comma_numbers,
-    is_number,
     number_text,
 )
 from nnctl.errors import UsageError
@@ -139,82 +127,26 @@ def _parquet_chunks(path: Path, target: str | None, settings: dict):
 
 
 def _csv_chunks(path: Path, target: str | None, settings: dict):
-    """As _chunks, for a CSV file. Rows are checked for their field count, as read_csv does."""
+    """As _chunks, for a CSV file, read by the CSV reader's chunks (nnctl.data.csv_reader)."""
     na_values = frozenset(settings["na_values"])
-    with open_binary(path, UNBOUNDED) as binary:
-        text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-        try:
-            head = list(itertools.islice(text, SNIFF_LINES))
-        except UnicodeDecodeError:
-            raise UsageError(not_utf8_message(path, UNBOUNDED)) from None
-        delimiter = parse_delimiter(settings["delimiter"]) or sniff_delimiter(head, path.name)
-        reader = csv.reader(itertools.chain(head, text), delimiter=delimiter, skipinitialspace=True)
-        try:
-            header = next((row for row in reader if not _is_blank(row)), None)
-            if header is None:
-                raise UsageError(
-                    f"{path}: empty file; expected a header row of column names, then data rows"
-                )
-            names = _check_header(path, [n.strip() for n in header], reader.line_num, delimiter)
-            target_index = target_column(path, names, target, True)
-            features = [j for j in range(len(names)) if j != target_index]
-            if not features:
-                raise UsageError(
-                    f"{path}: no feature columns: the only column is the target "
-                    f"{names[target_index]!r}"
-                )
-            yield [names[j] for j in features], names[target_index]
-            rows, lines = [], []
-            for row in reader:
-                if _is_blank(row):
-                    continue
-                if len(row) != len(names):
-                    raise UsageError(
-                        f"{path}: line {reader.line_num} has {len(row)} fields, "
-                        f"expected {len(names)} (as in the header, separated by "
-                        f"{NAMES.get(delimiter, repr(delimiter))})"
-                    )
-                rows.append(row)
-                lines.append(reader.line_num)
-                if len(rows) == CHUNK_ROWS:
-                    yield _table(
-                        path, rows, lines, names, features, target_index, na_values, delimiter
-                    )
-                    rows, lines = [], []
-            if rows:
-                yield _table(path, rows, lines, names, features, target_index, na_values, delimiter)
-        except csv.Error as exc:
-            raise UsageError(f"{path}: line {reader.line_num}: malformed CSV ({exc})") from None
-        except UnicodeDecodeError:
-            raise UsageError(not_utf8_message(path, UNBOUNDED)) from None
-
-
-def _all_numbers(block: np.ndarray, na_values) -> np.ndarray | None:
-    """The chunk's feature cells as float64 in one NumPy call (a column-major copy: one view
-    per column), or None when some cell is not a number or a number stands for missing (e.g.
-    -999 in na_values): then each column is converted on its own. NaN spellings may pass:
-    they parse to the NaN they stand for. One call, not one per column: wide tables."""
-    if any(is_number(v) and not math.isnan(float(v)) for v in na_values):
-        return None
-    try:
-        return np.asfortranarray(block.astype(np.float64))
-    except ValueError:
-        return None
-
-
-def _table(path, rows, lines, names, features, target_index, na_values, delimiter):
-    cells = np.array(rows, dtype=str)
-    numbers = _all_numbers(cells[:, features], na_values)
-    if numbers is not None:
-        columns = [numbers[:, k] for k in range(len(features))]
-    else:
-        columns = [
-            convert_cells(cells[:, j], na_values, decimal_comma=delimiter != ",") for j in features
-        ]
-    table = ColumnTable(
-        [names[j] for j in features], columns, np.asarray(lines, np.int64), str(path)
+    chunks = csv_chunks(
+        path,
+        target=target,
+        require_target=True,
+        max_bytes=UNBOUNDED,
+        na_values=na_values,
+        delimiter=parse_delimiter(settings["delimiter"]),
     )
-    target = np.char.strip(cells[:, target_index])
+    header = next(chunks)
+    yield header.feature_names, header.target_name
+    for chunk in chunks:
+        yield chunk.table, *_target_cells(chunk.target_cells, na_values, header.delimiter)
+
+
+def _target_cells(cells: np.ndarray, na_values, delimiter: str):
+    """(stripped target cells, which are missing); decimal-comma numbers (a ; or tab file)
+    written the canonical way, as read_csv reads them."""
+    target = np.char.strip(cells)
     absent = np.isin(target, list(na_values)) | (np.char.str_len(target) == 0)
     if delimiter != ",":
         numbers = decimal_comma_numbers(target[~absent])
@@ -222,7 +154,7 @@ def _table(path, rows, lines, names, features, target_index, na_values, delimite
             target = target.astype(object)
             target[np.flatnonzero(~absent)] = [repr(float(v)) for v in numbers]
             target = target.astype(str)
-    return table, target, absent
+    return target, absent
 
 
 def _text_form(values: np.ndarray) -> list[str | None]:
@@ -277,6 +209,8 @@ class _ColumnStats:
             for v in _text_form(values):
                 if v is not None:
                     self.counts[v] = self.counts.get(v, 0) + 1
+                    if len(self.counts) > MAX_CATEGORIES:
+                        break  # too many to be categories: more would only hold memory
 
 
 def _fit(path: Path, target: str | None, settings: dict, scratch: Path):
@@ -510,22 +444,32 @@ def _write_shards(
     dtype,
     total: int,
 ) -> int:
-    """Pass 2: apply the pipeline chunk by chunk, writing a shard whenever shard_rows are in."""
-    X_parts, y_parts, filled, shard = [], [], 0, 0
+    """Pass 2: apply the pipeline chunk by chunk into the shards. Features go straight into
+    each shard's memory map (the page cache holds them, not the process); the targets of one
+    shard are gathered in memory (one value a row). `total`: the rows pass 1 kept."""
+    y_parts, filled, shard, X_map = [], 0, 0, None
     chunks = _chunks(path, target, settings)
     used = pipeline.input_names
+    n_features = len(pipeline.output_names)
+
+    def open_shard():
+        rows = min(shard_rows, total - shard * shard_rows)
+        if rows <= 0:
+            raise UsageError(f"{path}: has more rows than when it was first read; has it changed?")
+        name = folder / f"X-{shard:05d}.npy"
+        return np.lib.format.open_memmap(name, mode="w+", dtype=dtype, shape=(rows, n_features))
 
     def flush():
-        nonlocal X_parts, y_parts, filled, shard
+        nonlocal y_parts, filled, shard, X_map
+        X_map.flush()
         y = np.concatenate(y_parts)
-        np.save(folder / f"X-{shard:05d}.npy", np.concatenate(X_parts).astype(dtype, copy=False))
         np.save(folder / f"y-{shard:05d}.npy", y.astype(np.float64) if numeric_target else y)
-        X_parts, y_parts, filled, shard = [], [], 0, shard + 1
+        y_parts, filled, shard, X_map = [], 0, shard + 1, None
 
     next(chunks)
     with (
         warnings.catch_warnings(),
-        pass_progress("writing shards", total, total * 8 * len(pipeline.output_names)) as advance,
+        pass_progress("writing shards", total, total * 8 * n_features) as advance,
     ):
         warnings.simplefilter("ignore")  # pass 1 has warned about anything worth it
         for table, target_cells, absent in chunks:
@@ -534,14 +478,16 @@ def _write_shards(
             y = target_cells[rows]
             start = 0
             while start < len(rows):
-                take = min(shard_rows - filled, len(rows) - start)
-                X_parts.append(X[start : start + take])
+                if X_map is None:
+                    X_map = open_shard()
+                take = min(len(X_map) - filled, len(rows) - start)
+                X_map[filled : filled + take] = X[start : start + take]
                 y_parts.append(y[start : start + take])
                 filled += take
                 start += take
-                if filled == shard_rows:
+                if filled == len(X_map):
                     flush()
             advance(len(rows))
-    if filled:
-        flush()
+    if X_map is not None:
+        raise UsageError(f"{path}: has fewer rows than when it was first read; has it changed?")
     return shard

@@ -24,6 +24,7 @@ import io
 import itertools
 import math
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,149 @@ DEFAULT_TARGET = "target"
 csv.field_size_limit(1 << 24)  # a long text cell is data, not a reason to fail
 
 
+@dataclass
+class CsvHeader:
+    """The columns of a CSV file, as its header row names them."""
+
+    feature_names: list[str]
+    target_name: str | None  # None: no target column (allowed when none is required)
+    delimiter: str
+
+
+@dataclass
+class CsvChunk:
+    """Up to CHUNK_ROWS consecutive data rows of a CSV file."""
+
+    table: ColumnTable  # the feature columns, converted (numbers or text), with line numbers
+    target_cells: np.ndarray | None  # the target column's cells as written (str)
+    kept_text: dict[str, np.ndarray]  # the stripped cell text of each keep_text column
+
+
+def csv_chunks(
+    path: Path,
+    *,
+    target: str | None,
+    require_target: bool,
+    max_bytes: int,
+    na_values=DEFAULT_NA_VALUES,
+    delimiter: str | None = None,
+    keep_text=(),
+    not_utf8_hint: str = "",
+):
+    """The one reader of CSV rows: yields the CsvHeader, then the data rows as CsvChunks, so
+    a caller holds one chunk at a time (read_csv joins them; `data convert` streams them).
+
+    delimiter None: detected from the first lines. Rows are checked for their field count;
+    messages name the file and line. A file that is not UTF-8 is reported (with
+    not_utf8_hint) once it is closed, with the line of its first bad byte."""
+    try:
+        yield from _chunks_of(
+            path, target, require_target, max_bytes, frozenset(na_values), delimiter, keep_text
+        )
+        return
+    except UnicodeDecodeError:
+        pass  # reported below, once the file is closed
+    raise UsageError(not_utf8_message(path, max_bytes, not_utf8_hint))
+
+
+def _chunks_of(path, target, require_target, max_bytes, na_values, delimiter, keep_text):
+    with open_binary(path, max_bytes) as binary:
+        text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+        reader = None
+        try:
+            head = list(itertools.islice(text, SNIFF_LINES))
+            chosen = delimiter or sniff_delimiter(head, path.name)
+            reader = csv.reader(
+                itertools.chain(head, text), delimiter=chosen, skipinitialspace=True
+            )
+            yield from _read_chunks(
+                path, reader, target, require_target, na_values, chosen, keep_text
+            )
+        except csv.Error as exc:
+            line = reader.line_num if reader is not None else 1
+            raise UsageError(f"{path}: line {line}: malformed CSV ({exc})") from None
+
+
+def _read_chunks(path, reader, target, require_target, na_values, delimiter, keep_text):
+    header = next((row for row in reader if not _is_blank(row)), None)
+    if header is None:
+        raise UsageError(
+            f"{path}: empty file; expected a header row of column names, then data rows"
+        )
+    names = _check_header(path, [name.strip() for name in header], reader.line_num, delimiter)
+    target_index = target_column(path, names, target, require_target)
+    feature_index = [j for j in range(len(names)) if j != target_index]
+    if not feature_index:
+        raise UsageError(
+            f"{path}: no feature columns: the only column is the target {names[target_index]!r}"
+        )
+    target_name = None if target_index is None else names[target_index]
+    yield CsvHeader([names[j] for j in feature_index], target_name, delimiter)
+    keep_index = {name: names.index(name) for name in keep_text if name in names}
+    rows, lines = [], []
+    for row in reader:
+        if _is_blank(row):
+            continue
+        if len(row) != len(names):
+            raise UsageError(
+                f"{path}: line {reader.line_num} has {len(row)} fields, expected "
+                f"{len(names)} (as in the header, separated by "
+                f"{NAMES.get(delimiter, repr(delimiter))})"
+            )
+        rows.append(row)
+        lines.append(reader.line_num)
+        if len(rows) == CHUNK_ROWS:
+            yield _chunk(
+                path,
+                rows,
+                lines,
+                names,
+                feature_index,
+                target_index,
+                keep_index,
+                na_values,
+                delimiter,
+            )
+            rows, lines = [], []
+    if rows:
+        yield _chunk(
+            path, rows, lines, names, feature_index, target_index, keep_index, na_values, delimiter
+        )
+
+
+def _chunk(path, rows, lines, names, feature_index, target_index, keep_index, na_values, delimiter):
+    cells = np.array(rows, dtype=str)
+    numbers = _all_numbers(cells[:, feature_index], na_values)
+    if numbers is not None:  # the common case, all numbers: one NumPy call for the whole chunk
+        columns = [numbers[:, k] for k in range(len(feature_index))]
+    else:
+        columns = [
+            convert_cells(cells[:, j], na_values, decimal_comma=delimiter != ",")
+            for j in feature_index
+        ]
+    table = ColumnTable(
+        [names[j] for j in feature_index], columns, np.asarray(lines, np.int64), str(path)
+    )
+    return CsvChunk(
+        table,
+        None if target_index is None else cells[:, target_index],
+        {name: np.char.strip(cells[:, j]) for name, j in keep_index.items()},
+    )
+
+
+def _all_numbers(block: np.ndarray, na_values) -> np.ndarray | None:
+    """The chunk's feature cells as float64 in one NumPy call (a column-major copy: one view
+    per column), or None when some cell is not a number or a number stands for missing (e.g.
+    -999 in na_values): then each column is converted on its own. NaN spellings may pass:
+    they parse to the NaN they stand for. One call, not one per column: wide tables."""
+    if any(_is_number(v) and not math.isnan(float(v)) for v in na_values):
+        return None
+    try:
+        return np.asfortranarray(block.astype(np.float64))
+    except ValueError:
+        return None
+
+
 def read_csv(
     path: Path,
     *,
@@ -58,25 +202,49 @@ def read_csv(
 ) -> RawTable:
     """A RawTable with X None and `table` holding the feature columns. keep_text: columns whose
     original cell text is kept (table.raw_text), e.g. an id copied into predictions."""
-    with open_binary(path, max_bytes) as binary:
-        text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-        reader = None
-        try:
-            head = list(itertools.islice(text, SNIFF_LINES))
-            chosen = delimiter or sniff_delimiter(head, path.name)
-            reader = csv.reader(
-                itertools.chain(head, text), delimiter=chosen, skipinitialspace=True
-            )
-            return _read_rows(
-                path, reader, target, require_target, frozenset(na_values), chosen, tuple(keep_text)
-            )
-        except UnicodeDecodeError:
-            pass  # reported below, once the file is closed, with the line of the first bad byte
-        except csv.Error as exc:
-            line = reader.line_num if reader is not None else 1
-            raise UsageError(f"{path}: line {line}: malformed CSV ({exc})") from None
-    raise UsageError(
-        not_utf8_message(path, max_bytes, "is this a CSV file? set data.format if not")
+    chunks = csv_chunks(
+        path,
+        target=target,
+        require_target=require_target,
+        max_bytes=max_bytes,
+        na_values=na_values,
+        delimiter=delimiter,
+        keep_text=keep_text,
+        not_utf8_hint="is this a CSV file? set data.format if not",
+    )
+    header = next(chunks)
+    parts: list[CsvChunk] = []
+    with noticing_interrupts() as check_interrupt:  # NumPy's conversion can swallow Ctrl-C
+        for chunk in chunks:
+            parts.append(chunk)
+            check_interrupt()
+        check_interrupt()
+    if not parts:
+        raise UsageError(f"{path}: no data rows after the header")
+    names = header.feature_names
+    table = ColumnTable(
+        names,
+        [join_chunks([part.table.values[j] for part in parts]) for j in range(len(names))],
+        np.concatenate([part.table.lines for part in parts]),
+        str(path),
+        {
+            name: np.concatenate([part.kept_text[name] for part in parts])
+            for name in parts[0].kept_text
+        },
+    )
+    target_cells = (
+        None
+        if header.target_name is None
+        else np.concatenate([part.target_cells for part in parts])
+    )
+    return with_target(
+        path,
+        table,
+        target_cells,
+        header.target_name,
+        require_target,
+        frozenset(na_values),
+        header.delimiter != ",",
     )
 
 
@@ -117,88 +285,6 @@ def not_utf8_message(path: Path, max_bytes: int, hint: str = "") -> str:
 
 def _is_blank(row: list[str]) -> bool:
     return not row or (len(row) == 1 and not row[0].strip())
-
-
-def _read_rows(
-    path: Path, reader, target, require_target, na_values, delimiter, keep_text
-) -> RawTable:
-    header = next((row for row in reader if not _is_blank(row)), None)
-    if header is None:
-        raise UsageError(
-            f"{path}: empty file; expected a header row of column names, then data rows"
-        )
-    names = _check_header(path, [name.strip() for name in header], reader.line_num, delimiter)
-    target_index = target_column(path, names, target, require_target)
-    feature_index = [j for j in range(len(names)) if j != target_index]
-    if not feature_index:
-        raise UsageError(
-            f"{path}: no feature columns: the only column is the target {names[target_index]!r}"
-        )
-    feature_names = [names[j] for j in feature_index]
-    keep_index = {name: names.index(name) for name in keep_text if name in names}
-
-    lines: list[int] = []
-    column_chunks: list[list[np.ndarray]] = [[] for _ in feature_index]
-    target_chunks: list[np.ndarray] = []
-    kept_chunks: dict[str, list[np.ndarray]] = {name: [] for name in keep_index}
-    chunk: list[list[str]] = []
-    # A number listed as a missing value (e.g. -999) must not pass the all-numbers shortcut.
-    # NaN spellings ("NaN", "nan", in the defaults) may: they parse to the NaN they stand for.
-    shortcut = not any(_is_number(v) and not math.isnan(float(v)) for v in na_values)
-
-    def flush():
-        cells = np.array(chunk, dtype=str)
-        features = cells[:, feature_index]
-        try:  # the common case, all numbers: one NumPy call for the whole chunk
-            if not shortcut:
-                raise ValueError
-            numbers = features.astype(np.float64)
-            for j in range(len(feature_index)):
-                column_chunks[j].append(numbers[:, j])
-        except ValueError:
-            for j in range(len(feature_index)):
-                column_chunks[j].append(
-                    convert_cells(features[:, j], na_values, decimal_comma=delimiter != ",")
-                )
-        if target_index is not None:
-            target_chunks.append(cells[:, target_index])
-        for name, j in keep_index.items():
-            kept_chunks[name].append(np.char.strip(cells[:, j]))
-        chunk.clear()
-
-    with noticing_interrupts() as check_interrupt:  # NumPy's conversion can swallow Ctrl-C
-        for row in reader:
-            if _is_blank(row):
-                continue
-            if len(row) != len(names):
-                raise UsageError(
-                    f"{path}: line {reader.line_num} has {len(row)} fields, expected "
-                    f"{len(names)} (as in the header, separated by "
-                    f"{NAMES.get(delimiter, repr(delimiter))})"
-                )
-            chunk.append(row)
-            lines.append(reader.line_num)
-            if len(chunk) == CHUNK_ROWS:
-                flush()
-                check_interrupt()
-        if chunk:
-            flush()
-        check_interrupt()
-    if not lines:
-        raise UsageError(f"{path}: no data rows after the header")
-
-    table = ColumnTable(
-        feature_names,
-        [join_chunks(c) for c in column_chunks],
-        np.asarray(lines, dtype=np.int64),
-        str(path),
-        {name: np.concatenate(c) for name, c in kept_chunks.items()},
-    )
-    target_name = None if target_index is None else names[target_index]
-    target_cells = None if target_index is None else np.concatenate(target_chunks)
-    return with_target(
-        path, table, target_cells, target_name, require_target, na_values, delimiter != ","
-    )
 
 
 def with_target(

@@ -166,7 +166,9 @@ def parquet_chunks(
 
 def _open(parquet, file: Path):
     try:
-        return parquet.ParquetFile(file)
+        # Mapped, and read column chunk by column chunk: pyarrow's default (pre_buffer) reads
+        # ahead into its own memory, which held most of a 2 GB file while streaming it.
+        return parquet.ParquetFile(file, memory_map=True, pre_buffer=False)
     except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError, ArrowIOError an OSError
         raise UsageError(f"{file}: not a readable Parquet file ({exc})") from None
 

@@ -33,13 +33,12 @@ class Standardizer:
     def fit(self, X: np.ndarray) -> Standardizer:
         """Statistics in one pass over row blocks (merged as Chan et al.), in float64; an
         on-disk RowView is read block by block. Data of one block gives X.mean and X.std."""
-        from nnctl.data.ondisk import array_blocks, checked_blocks, column_moments, is_on_disk
+        from nnctl.data.ondisk import column_moments, is_on_disk
+        from nnctl.data.row_source import row_blocks
 
-        if is_on_disk(X):
-            blocks = checked_blocks(X, "feature statistics")
-        else:
+        if not is_on_disk(X):
             X = np.asarray(X, dtype=np.float64)
-            blocks = array_blocks(X)
+        blocks = row_blocks(X, "feature statistics")
         if X.ndim != 2 or X.shape[0] == 0:
             raise ValueError(f"fit needs a non-empty [n, d] array, found shape {X.shape}")
         if not is_on_disk(X) and not np.all(np.isfinite(X)):  # on disk: checked_blocks says so

@@ -57,32 +57,35 @@ def prepare_data(
     cfg: dict, streams, base_dir: Path | None = None, recorded_split=None
 ) -> PreparedData:
     """The config's data, split, scaled. recorded_split: (train_rows, val_rows) of a run's
-    split.npz, used instead of drawing the split from the seed (nnctl.training.prepare_split)."""
+    split.npz, used instead of drawing the split from the seed (nnctl.training.prepare_split).
+
+    One path for every source: rows in memory (a loaded file or a built-in dataset) and
+    memory-mapped rows (.npy, shards: nnctl.data.row_source) are split, checked and scaled by
+    the same steps."""
     from nnctl.data import Standardizer
     from nnctl.data.columns import fit_on_rows
+    from nnctl.data.ondisk import is_on_disk
+    from nnctl.data.row_source import check_values, scale_rows, select_rows
     from nnctl.data.scaling import fit_target_scaler, scale_target
-    from nnctl.training.prepare_on_disk import prepare_on_disk
     from nnctl.training.prepare_split import split_positions
 
-    on_disk = prepare_on_disk(cfg, streams, base_dir, recorded_split)  # .npy, shards: mmapped
-    if on_disk is not None:
-        return on_disk
     data_cfg = cfg["data"]
-    full = load_dataset(data_cfg, streams, base_dir=base_dir, fit_columns=False)
-    columns = full.columns  # a bundled dataset's (numeric, by name); a CSV's is fitted below
+    full = open_rows(data_cfg, streams, "path", base_dir)
+    columns = full.columns  # a bundled dataset's or a converted folder's; a CSV's is fitted below
     if full.X is None and data_cfg["val_path"] is not None:
         # A CSV: its column pipeline is fitted on the training file, then binds the val file.
         rows = np.arange(full.table.n_rows)
         columns, full.X, _ = fit_on_rows(full.table, data_cfg, rows, rows[:0])
         full.feature_names = columns.output_names
     if data_cfg["val_path"] is not None:
-        val = load_dataset(
+        val = open_rows(
             data_cfg,
             streams,
-            which="val_path",
+            "val_path",
+            base_dir,
             classes=full.classes,
-            base_dir=base_dir,
             pipeline=columns,
+            mapped_with=full if is_on_disk(full.X) else None,
         )
         if val.X.shape[1] != full.X.shape[1]:
             raise UsageError(
@@ -99,14 +102,17 @@ def prepare_data(
             columns, X_train, X_val = fit_on_rows(full.table, data_cfg, train_idx, val_idx)
             full.feature_names = columns.output_names
         else:
-            X_train, X_val = full.X[train_idx], full.X[val_idx]
+            X_train, X_val = select_rows(full.X, train_idx), select_rows(full.X, val_idx)
         y_train, y_val = full.y[train_idx], full.y[val_idx]
     if len(X_train) == 0:
         raise UsageError(f"{full.source}: no training rows left after the validation split")
     scaler = None
     if data_cfg["standardize"]:
-        scaler = Standardizer().fit(X_train)
-        X_train, X_val = scaler.transform(X_train), scaler.transform(X_val)
+        scaler = Standardizer().fit(X_train)  # one pass in blocks, which checks every value too
+        X_train, X_val = scale_rows(X_train, scaler), scale_rows(X_val, scaler)
+    else:
+        check_values(X_train, "checking features")
+    check_values(X_val, "checking validation features")
     target_scaler = fit_target_scaler(full.task, data_cfg["standardize_target"], y_train)
     y_train, y_val = scale_target(target_scaler, y_train), scale_target(target_scaler, y_val)
     return PreparedData(
@@ -124,6 +130,35 @@ def prepare_data(
         np.asarray(train_rows, dtype=np.int64),
         np.asarray(val_rows, dtype=np.int64),
         data_cfg["val_path"] is not None,
+    )
+
+
+def open_rows(
+    data_cfg: dict,
+    streams,
+    which: str,
+    base_dir: Path | None,
+    *,
+    classes=None,
+    pipeline=None,
+    mapped_with=None,
+):
+    """The Dataset that `data.<which>` names for training: a built-in dataset, or the file
+    located (data_files) and opened as nnctl.data.sources.open_rows opens it: memory-mapped,
+    streamed or loaded (a CSV's columns not fitted yet)."""
+    from nnctl.data.sources import open_rows as open_file_rows
+
+    if which == "path" and (data_cfg["name"] is not None or data_cfg["path"] in (None, "-")):
+        return load_dataset(data_cfg, streams, base_dir=base_dir, fit_columns=False)
+    path, labels = locate_files(data_cfg, which, base_dir)
+    return open_file_rows(
+        path,
+        labels,
+        data_cfg,
+        which=which,
+        classes=classes,
+        pipeline=pipeline,
+        mapped_with=mapped_with,
     )
 
 

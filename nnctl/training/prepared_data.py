@@ -1,6 +1,6 @@
 """PreparedData: what `prepare` hands to training, evaluation and prediction (the split,
-scaled data with its task, classes, columns and scalers), whether the rows are in memory
-(`prepare.py`) or memory-mapped (`prepare_on_disk.py`)."""
+scaled data with its task, classes, columns and scalers). X_train and X_val are in-memory
+arrays or RowViews of memory-mapped files (nnctl.data.row_source); `prepare.py` makes both."""
 
 from __future__ import annotations
 
