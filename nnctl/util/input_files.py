@@ -59,3 +59,49 @@ def stat_regular_file(
                 f"{path}: expected a regular file as the {role}, found {kind}; refused"
             )
     return info
+
+
+# Folders of the system's device and process files: nothing nnctl writes belongs there, and an
+# atomic write (a temporary beside the target, then a rename) would replace the device's entry.
+# /dev/shm is an ordinary (memory) file system that users write to on purpose.
+SYSTEM_FOLDERS = ("/dev", "/proc", "/sys")
+WRITABLE_SYSTEM_FOLDERS = ("/dev/shm",)
+
+
+def check_output_path(path: str | os.PathLike, role: str, expected: str = "a file name") -> None:
+    """UsageError when writing `path` (a file or a folder nnctl creates) would write to, or
+    replace, a device rather than make a file: a character or block device, a FIFO or a socket
+    (also through a symlink, e.g. /dev/stdout when standard output is a pipe or a terminal), or
+    any path in /dev, /proc or /sys (/dev/stdout redirected to a file included: the rename
+    would replace the /dev/stdout link itself). role: how messages name it ("--out");
+    expected: what it should be instead ("a file name", "a folder name")."""
+    text = os.fspath(path)
+    try:
+        info = os.lstat(text)
+    except (OSError, ValueError):
+        info = None  # missing (a new file), or unusable: the write itself reports it
+    if info is not None and stat.S_ISLNK(info.st_mode):
+        try:
+            info = os.stat(text)
+        except (OSError, ValueError):
+            info = None  # a dangling link
+    if info is not None:
+        for test, kind in _KINDS:
+            if test(info.st_mode):
+                raise UsageError(
+                    f"{text}: {role}: expected {expected} to write, found {kind}; refused "
+                    f"(nnctl writes regular files only: choose {expected})"
+                )
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(text)))
+    if any(_within(folder, shared) for shared in WRITABLE_SYSTEM_FOLDERS):
+        return
+    for system in SYSTEM_FOLDERS:
+        if _within(folder, system):
+            raise UsageError(
+                f"{text}: {role}: a path in {system}, the system's device and process files; refused "
+                f"(nnctl writes regular files only: choose {expected} elsewhere)"
+            )
+
+
+def _within(folder: str, top: str) -> bool:
+    return folder == top or folder.startswith(top + os.sep)
