@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from nnctl.api.run import Run
-from nnctl.errors import UsageError
+from nnctl.errors import UsageError, shown
 
 
 class Comparison:
@@ -167,7 +167,7 @@ def sweep(
 def _seeds(seeds) -> int | None:
     """A count of seeds; None takes the config's compare.seeds, as the CLI without --seeds."""
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
-        raise UsageError(f"seeds: expected a count >= 1 (or None), found {seeds!r}")
+        raise UsageError(f"seeds: expected a count >= 1 (or None), found {shown(seeds)}")
     return seeds
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from nnctl.data.files import size_text
-from nnctl.errors import UsageError
+from nnctl.errors import UsageError, shown
 
 CHUNK_BYTES = 32 << 20  # float64 bytes per block of a pass (bounds the memory of a pass)
 # Making a whole on-disk split an in-memory array (a feature that needs it) is refused above this.
@@ -301,7 +301,7 @@ def checked_blocks(view: RowView, label: str | None = None):
             where = raw.source.locate(int(raw.file_rows([start + row])[0]))
             raise UsageError(
                 f"{raw.source.names[0]}: {where}, column 'x{column}': expected a "
-                f"finite number, found {block[row, column]!r} (missing values are "
+                f"finite number, found {shown(block[row, column])} (missing values are "
                 "not supported)"
             )
         yield block

@@ -13,7 +13,7 @@ import os
 import stat
 from pathlib import Path
 
-from nnctl.errors import UsageError
+from nnctl.errors import UsageError, shown
 
 _KINDS = (
     (stat.S_ISCHR, "a character device"),
@@ -50,7 +50,7 @@ def stat_regular_file(
             raise UsageError(f"{path!s:.80}...: {role}: the path is too long") from None
         raise UsageError(f"{path}: cannot read the {role} ({exc.strerror or exc})") from None
     except ValueError as exc:  # an embedded NUL byte in the path
-        raise UsageError(f"{path!r}: {role}: not a usable path ({exc})") from None
+        raise UsageError(f"{shown(path)}: {role}: not a usable path ({exc})") from None
     if stat.S_ISDIR(info.st_mode):
         raise UsageError(f"{path}: expected {expected or 'a ' + role}, found a folder")
     for test, kind in _KINDS:
