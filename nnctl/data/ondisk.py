@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnctl.data import source_guard
 from nnctl.data.files import size_text
 from nnctl.errors import UsageError, shown
 
@@ -87,6 +88,7 @@ def open_npy(path: Path, role: str = "features") -> np.ndarray:
         raise UsageError(f"{path}: cannot open ({exc.strerror or exc})") from None
     if not isinstance(array, np.ndarray):
         raise UsageError(f"{path}: expected a single .npy array of {role}, found an .npz archive")
+    source_guard.watch(path)  # checked before every block read (read_sorted)
     return array
 
 
@@ -138,6 +140,7 @@ class DiskRows:
         for block, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:])):
             if lo == hi:
                 continue
+            source_guard.check_unchanged(self.names[block])  # a truncated map would SIGBUS
             local = rows[lo:hi] - self.starts[block]
             first, last = int(local[0]), int(local[-1])
             if last - first + 1 == hi - lo:
