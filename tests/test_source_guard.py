@@ -105,3 +105,16 @@ def test_a_shard_truncated_during_training_is_named(tmp_path):
         f"{shards / 'X-00001.npy'}: the memory-mapped data file changed during the run: "
         "its size went from ",
     )
+
+
+def test_an_npy_whose_header_does_not_tokenize_is_named(tmp_path):
+    """Found by the long adversarial mode: an .npy header with an unclosed bracket made NumPy's
+    tokenizer raise TokenError, which escaped as a traceback."""
+    from nnctl.data.ondisk import open_npy
+
+    np.save(tmp_path / "y.npy", np.zeros(40))
+    blob = bytearray((tmp_path / "y.npy").read_bytes())
+    blob[blob.index(b")")] = ord("(")  # 'shape': (40,( : the header never closes
+    (tmp_path / "y.npy").write_bytes(bytes(blob))
+    with pytest.raises(UsageError, match=r"y.npy: not a readable .npy file of targets \(damaged"):
+        open_npy(tmp_path / "y.npy", "targets")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
 
@@ -86,6 +87,8 @@ def open_npy(path: Path, role: str = "features") -> np.ndarray:
         raise UsageError(f"{path}: not a readable .npy file of {role} ({exc})") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot open ({exc.strerror or exc})") from None
+    except (SyntaxError, TokenError):  # NumPy tokenizes an old-style header: a damaged one
+        raise UsageError(f"{path}: not a readable .npy file of {role} (damaged header)") from None
     if not isinstance(array, np.ndarray):
         raise UsageError(f"{path}: expected a single .npy array of {role}, found an .npz archive")
     source_guard.watch(path)  # checked before every block read (read_sorted)
