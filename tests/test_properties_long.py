@@ -148,6 +148,7 @@ class Campaign:
         self.work, self.keep, self.rng, self.deadline = work, keep, rng, deadline
         self.counts: collections.Counter = collections.Counter()
         self.exits: collections.Counter = collections.Counter()
+        self.kind_exits: collections.Counter = collections.Counter()  # "kind code" -> cases
         self.failures: list[str] = []
         self.n = 0
 
@@ -175,6 +176,7 @@ class Campaign:
             signal.alarm(0)
         self.counts[kind] += 1
         self.exits[code] += 1
+        self.kind_exits[f"{kind} {code}"] += 1
         problem = _problem(code, output, escaped)
         if problem is None and after is not None:
             problem = after()
@@ -834,6 +836,7 @@ def test_long_random_mutations_never_crash(request, tmp_path):
         "cases": campaign.n,
         "by_kind": dict(campaign.counts),
         "exit_codes": {str(k): v for k, v in campaign.exits.items()},
+        "exit_codes_by_kind": dict(sorted(campaign.kind_exits.items())),
         "failures": len(campaign.failures),
         "kept_in": str(keep),
     }
