@@ -87,3 +87,25 @@ def test_predict_keeps_negative_regression_predictions_as_numbers(tmp_path):
     values = [r[1] for r in rows[1:]]
     assert all(v.startswith("-") and float(v) < 0 for v in values)
     assert [r[0] for r in rows[1:]] == [f"'=id{i}" for i in range(n)]
+
+
+def test_comparison_csv_writes_labels_as_text_and_numbers_as_numbers(tmp_path):
+    from nnctl.compare.aggregate import CSV_COLUMNS, write_csv
+
+    record = {column: None for column in CSV_COLUMNS}
+    record.update(
+        label="=cmd|' /C calc'!A0",
+        optimizer="sgd",
+        settings={"lr": 0.1},
+        seed=0,
+        status="completed",
+        diverged=False,
+        final_train_loss=-0.5,
+        message="-s train.epochs=3: a note",
+    )
+    write_csv(tmp_path / "comparison.csv", [record])
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "comparison.csv").read_text())))
+    assert rows[0]["label"] == "'=cmd|' /C calc'!A0"
+    assert rows[0]["message"] == "'-s train.epochs=3: a note"
+    assert rows[0]["final_train_loss"] == "-0.5" and rows[0]["settings"] == "lr=0.1"
+    assert rows[0]["diverged"] == "false" and rows[0]["seed"] == "0"
