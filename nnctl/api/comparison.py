@@ -31,7 +31,8 @@ class Comparison:
     @property
     def table(self) -> list[dict]:
         """One dict per run with comparison.csv's columns and values (settings as its cell
-        text, e.g. "lr=0.1"; booleans, numbers and None as Python values)."""
+        text, e.g. "lr=0.1"; booleans, numbers and None as Python values; text as given,
+        without the ' the CSV puts before a cell a spreadsheet would run as a formula)."""
         from nnctl.compare.aggregate import CSV_COLUMNS, settings_text
 
         return [
