@@ -72,7 +72,7 @@ def unknown_name(kind: str, name, choices, where: str = "") -> UsageError:
     prefix = f"{where}: " if where else ""
     listing = ", ".join(sorted(str(c) for c in choices))
     return UsageError(
-        f"{prefix}unknown {kind} {name!r}{closest(name, choices)}; expected one of: {listing}"
+        f"{prefix}unknown {kind} {shown(name)}{closest(name, choices)}; expected one of: {listing}"
     )
 
 

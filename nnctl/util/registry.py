@@ -128,7 +128,7 @@ def _convert_kind(kind: str, value: Any, where: str, expected: str) -> Any:
                 if isinstance(original, str)
                 else _short_int(original)
                 if isinstance(original, int)
-                else repr(original)
+                else shown(original)
             )
             # A setting whose own rule already says finite (init.bias) is not told twice.
             finite = "" if "finite" in expected else " (finite)"
