@@ -41,6 +41,11 @@ class ChangeAtStep:
         if state.counters.step == self.step:
             change(self.how, self.path)
 
+    def on_epoch_end(self, state, row):
+        # A full-batch iteration is one step and ends with its epoch row (no batch end).
+        if state.full_batch and state.counters.step == self.step:
+            change(self.how, self.path)
+
 
 def main(argv: list[str]) -> None:
     if len(argv) < 4 or argv[3] != "--":

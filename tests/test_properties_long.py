@@ -719,15 +719,20 @@ def truncation_case(rng: random.Random, world: Path, folder: Path):
         data = {"path": "shards"}
         changed = rng.choice(sorted((folder / "shards").glob("X-*.npy")))
     optimizer = rng.choice([{"name": "adam", "lr": 0.01}, {"name": "lbfgs"}, {"name": "gd"}])
+    batch_size = rng.choice([8, 32, 600])
     cfg = {
         **TINY,
         "data": {**data, "val_fraction": 0.25},
         "optimizer": optimizer,
-        "train": {"epochs": 3, "batch_size": rng.choice([8, 32, 600])},
+        "train": {"epochs": 3, "batch_size": batch_size},
     }
     (folder / "tiny.yaml").write_text(yaml.safe_dump(cfg))
     how = rng.choice(["truncate", "truncate", "rewrite", "replace"])
-    runner = _changing_data([how, str(rng.randint(1, 40)), str(changed)])
+    # A step the run reaches (a full-batch method or one batch per epoch: one step an epoch),
+    # now and then one past its end (the change comes too late: the run must end with 0).
+    steps = 3 if optimizer["name"] != "adam" or batch_size == 600 else 450 // batch_size * 3
+    step = rng.randint(1, steps) if rng.random() < 0.9 else steps + 1
+    runner = _changing_data([how, str(step), str(changed)])
     return ["train", "tiny.yaml", "--out", "out", "-q"], runner
 
 

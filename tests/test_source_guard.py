@@ -118,3 +118,15 @@ def test_an_npy_whose_header_does_not_tokenize_is_named(tmp_path):
     (tmp_path / "y.npy").write_bytes(bytes(blob))
     with pytest.raises(UsageError, match=r"y.npy: not a readable .npy file of targets \(damaged"):
         open_npy(tmp_path / "y.npy", "targets")
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "lbfgs"])
+def test_full_batch_passes_notice_a_truncated_file(tmp_path, optimizer):
+    data = write_data(tmp_path)
+    (tmp_path / "cfg.yaml").write_text(
+        CONFIG.replace("{name: sgd, lr: 0.1}", f"{{name: {optimizer}}}")
+    )
+    proc = train_changing(tmp_path, "truncate", 1, data)
+    assert_clean_error(
+        proc, 2, f"{data}: the memory-mapped data file changed during the run: its size went"
+    )
