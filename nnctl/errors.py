@@ -37,6 +37,28 @@ class Interrupted(NnctlError):
         self.by_signal = by_signal
 
 
+def shown(value) -> str:
+    """A value as a message shows it to a person: text quoted ('abc'), numbers as written (nan,
+    3, 0.5), paths as their text, containers of these likewise; never a NumPy or Path repr such
+    as np.float64(nan), np.int64(3), array([1, 2]) or PosixPath('x')."""
+    return repr(_plain(value))
+
+
+def _plain(value):
+    """`value` with NumPy scalars and arrays as Python numbers / lists, paths as strings."""
+    import os
+
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if hasattr(value, "tolist") and hasattr(value, "dtype"):  # a NumPy scalar or array
+        return _plain(value.tolist())
+    return value
+
+
 def closest(word: str, choices) -> str:
     """' (did you mean "x"?)' for the closest choice, or '' when nothing is close."""
     import difflib
@@ -50,7 +72,7 @@ def unknown_name(kind: str, name, choices, where: str = "") -> UsageError:
     prefix = f"{where}: " if where else ""
     listing = ", ".join(sorted(str(c) for c in choices))
     return UsageError(
-        f"{prefix}unknown {kind} {name!r}{closest(name, choices)}; expected one of: {listing}"
+        f"{prefix}unknown {kind} {shown(name)}{closest(name, choices)}; expected one of: {listing}"
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnctl.errors import NnctlError, TrainingFailed, UsageError
+from nnctl.errors import NnctlError, TrainingFailed, UsageError, shown
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -200,7 +200,7 @@ class _NNEstimator(BaseEstimator):
     # -- parameters -> config ----------------------------------------------------------------
     def _bad(self, name: str, expected: str, found) -> InvalidParameter:
         return InvalidParameter(
-            f"{type(self).__name__}: parameter {name}: expected {expected}, found {found!r}"
+            f"{type(self).__name__}: parameter {name}: expected {expected}, found {shown(found)}"
         )
 
     def _check_parameters(self) -> None:
@@ -363,7 +363,7 @@ class NNClassifier(ClassifierMixin, _NNEstimator):
         if len(self.classes_) < 2:
             raise InvalidParameter(
                 f"{type(self).__name__}: y: expected labels of at least 2 classes, found "
-                f"one class ({self.classes_[0]!r})"
+                f"one class ({shown(self.classes_[0])})"
             )
         task = "binary" if len(self.classes_) == 2 else "multiclass"
         if self.model == "logreg" and task == "multiclass":

@@ -13,6 +13,17 @@ one message of one or two lines, or that hangs:
   and CSV files, read by train;
 - configs: character-level mutations of a valid YAML file (YAML syntax characters, duplicated
   and re-indented lines, anchors, tags, deep nesting) and random `-s KEY=VALUE` overrides.
+- folders with foreign content: files and folders nnctl did not write put into a run or a
+  comparison folder, then `--force`, `--resume`; every foreign file must survive unchanged;
+- symbolic links: a file of a run folder (metrics.jsonl, a checkpoint, checkpoints/ itself, ...)
+  made a link to a file outside, then resume, --force, eval, predict, export; the file outside
+  must be unchanged;
+- lying JSON: plan.json of a comparison and dataset.json of a shard folder with one value
+  replaced by a hostile one (paths leading out, wrong types, NaN, huge numbers), read by
+  `compare-optimizers --resume` and by train; nothing outside the folder may change;
+- truncation during a run: a memory-mapped .npy or shard truncated, rewritten or replaced at a
+  random step (tests/change_data_launch.py, always a real process: a SIGBUS would kill pytest);
+  the run must end with exit 0 or 2, never SIGBUS.
 
 NNCTL_LONG_SECONDS (default 600) is the time budget; NNCTL_LONG_SEED (default: random) makes a
 run repeatable; every failing input is kept in NNCTL_LONG_OUT (default: a temporary folder) with
@@ -30,6 +41,8 @@ import random
 import shutil
 import signal
 import struct
+import subprocess
+import sys
 import tempfile
 import time
 import zipfile
@@ -89,6 +102,29 @@ def _as_process(args, cwd: Path):
     return proc.returncode, proc.stderr + proc.stdout, None
 
 
+CHANGE_LAUNCH = Path(__file__).resolve().parent / "change_data_launch.py"
+
+
+def _changing_data(change: list[str]):
+    """A runner of nnctl ARGS as a process that changes a data file at a step (see
+    tests/change_data_launch.py); change = [how, step, path]."""
+
+    def run(args, cwd: Path):
+        env = {**os.environ, "NO_COLOR": "1"}
+        env.pop("NNCTL_DEBUG", None)
+        proc = subprocess.run(
+            [sys.executable, str(CHANGE_LAUNCH), *change, "--", *map(str, args)],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CASE_TIMEOUT_S,
+        )
+        return proc.returncode, proc.stderr + proc.stdout, None
+
+    return run
+
+
 def _problem(code, output, escaped) -> str | None:
     """What is wrong with a finished case, or None."""
     if escaped is not None:
@@ -112,19 +148,26 @@ class Campaign:
         self.work, self.keep, self.rng, self.deadline = work, keep, rng, deadline
         self.counts: collections.Counter = collections.Counter()
         self.exits: collections.Counter = collections.Counter()
+        self.kind_exits: collections.Counter = collections.Counter()  # "kind code" -> cases
         self.failures: list[str] = []
         self.n = 0
 
     def left(self) -> bool:
         return time.monotonic() < self.deadline
 
-    def run(self, kind: str, folder: Path, args: list) -> None:
+    def run(self, kind: str, folder: Path, args: list, runner=None, after=None) -> None:
+        """One case. runner: how to run it (default: in process, one in REAL_PROCESS_EVERY
+        as a process); after: a check of what the case left, returning a problem or None."""
         self.n += 1
         # A NUL byte cannot be passed in a real argv (the OS API stops at it): in process only.
         real = self.n % REAL_PROCESS_EVERY == 0 and not any("\x00" in str(a) for a in args)
+        if runner is None:
+            runner = _as_process if real else _in_process
+        else:
+            real = True
         signal.alarm(CASE_TIMEOUT_S)
         try:
-            code, output, escaped = (_as_process if real else _in_process)(args, folder)
+            code, output, escaped = runner(args, folder)
         except CaseTimeout:
             code, output, escaped = None, "", CaseTimeout(f"no answer in {CASE_TIMEOUT_S} s")
         except Exception as exc:  # the subprocess timed out, or the harness itself failed
@@ -133,7 +176,10 @@ class Campaign:
             signal.alarm(0)
         self.counts[kind] += 1
         self.exits[code] += 1
+        self.kind_exits[f"{kind} {code}"] += 1
         problem = _problem(code, output, escaped)
+        if problem is None and after is not None:
+            problem = after()
         if problem:
             saved = self.keep / f"case{self.n:06d}-{kind}"
             shutil.copytree(folder, saved, dirs_exist_ok=True)
@@ -434,6 +480,15 @@ def make_world(world: Path) -> None:
     (world / "data.csv.gz").write_bytes(gzip.compress(buffer.getvalue().encode()))
     with zipfile.ZipFile(world / "run" / "checkpoints" / "last.npz") as archive:
         assert "meta.npy" in archive.namelist()
+    for command in (
+        ["compare-optimizers", "tiny.yaml", "-o", "sgd", "-o", "adam", "--out", "cmp", "-q"],
+        ["data", "convert", "data.csv", "--target", "target", "--out", "shards"],
+    ):
+        code, output, escaped = _in_process(command, world)
+        assert code == 0 and escaped is None, output
+    X = rng.normal(size=(600, 3))  # enough rows for a run of many steps, read block by block
+    np.save(world / "big_X.npy", X)
+    np.save(world / "big_y.npy", (X[:, 0] > 0).astype(np.int64))
 
 
 DATA_CASES = {  # file -> config data section using it
@@ -449,13 +504,257 @@ DATA_CASES = {  # file -> config data section using it
 }
 
 
+# ------------------------------------------------------------------------------------------------
+# Folders that hold what nnctl did not write, links that lead out, JSON that lies, files that
+# change under a run (issue 22)
+
+FOREIGN = {  # name inside a run or comparison folder -> content
+    "notes.txt": b"mine\n",
+    "mine/data.csv": b"a,b\n1,2\n",
+    "checkpoints/mine.npz": b"not nnctl's",
+    ".keep": b"",
+    "model.txt": b"my model",
+}
+LINKABLE = [
+    "metrics.jsonl",
+    "summary.json",
+    "config.yaml",
+    "split.npz",
+    "checkpoints/last.npz",
+    "checkpoints/best.npz",
+    "checkpoints",
+    "model.json",
+]
+
+
+def snapshot(folder: Path) -> dict:
+    """relative path -> bytes (or 'link -> target') of everything under `folder`."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            out[rel] = f"link -> {os.readlink(path)}"
+        elif path.is_file():
+            out[rel] = path.read_bytes()
+    return out
+
+
+def unchanged(folder: Path, before: dict, what: str):
+    """A check for Campaign.run: `folder`'s files are still `before` (a snapshot)."""
+
+    def check():
+        now = snapshot(folder) if folder.exists() else {}
+        lost = [rel for rel in before if now.get(rel) != before[rel]]
+        return f"{what} changed: {', '.join(lost[:5])}" if lost else None
+
+    return check
+
+
+def still_there(folder: Path, files: dict):
+    """A check for Campaign.run: every foreign file is still in `folder` with its content."""
+
+    def check():
+        lost = [
+            rel
+            for rel, content in files.items()
+            if not (folder / rel).is_file() or (folder / rel).read_bytes() != content
+        ]
+        return f"foreign files deleted or changed: {', '.join(lost)}" if lost else None
+
+    return check
+
+
+def hostile_values(outside: Path) -> list:
+    return [
+        "../outside",
+        "../outside/precious.txt",
+        "../../outside",
+        str(outside),
+        str(outside / "precious.txt"),
+        "/",
+        "",
+        ".",
+        "..",
+        "sgd/../..",
+        "..\\outside",
+        "x\x00y",
+        None,
+        -1,
+        0,
+        10**30,
+        1e308,
+        float("nan"),
+        True,
+        [],
+        {},
+        ["../outside"],
+        {"../outside": 1},
+        "é" * 300,
+    ]
+
+
+def mutate_json(doc, rng: random.Random, values: list):
+    """`doc` with one value (anywhere in it) replaced by a hostile one, a key removed, or an
+    unknown key added."""
+    slots = []
+
+    def walk(node):
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(items):
+            slots.append((node, key))
+            if isinstance(value, (dict, list)):
+                walk(value)
+
+    if isinstance(doc, (dict, list)):
+        walk(doc)
+    if not slots:
+        return rng.choice(values)
+    node, key = rng.choice(slots)
+    op = rng.random()
+    if op < 0.8:
+        node[key] = rng.choice(values)
+    elif op < 0.9 and isinstance(node, dict):
+        del node[key]
+    elif isinstance(node, dict):
+        node[rng.choice(["extra", "../x", "folder"])] = rng.choice(values)
+    return doc
+
+
+def foreign_case(rng: random.Random, world: Path, folder: Path):
+    which = rng.choice(["run", "cmp"])
+    shutil.copytree(world / which, folder / which)
+    shutil.copy(world / "tiny.yaml", folder / "tiny.yaml")
+    files = dict(rng.sample(sorted(FOREIGN.items()), rng.randint(1, 3)))
+    if which == "cmp":  # foreign files inside one of its runs too
+        files = {**files, **{f"sgd/{k}": v for k, v in files.items()}}
+    for rel, content in files.items():
+        (folder / which / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / which / rel).write_bytes(content)
+    if which == "run":
+        command = rng.choice(
+            [
+                ["train", "tiny.yaml", "--out", "run", "--force", "-q"],
+                ["train", "--resume", "run", "-q"],
+                ["train", "tiny.yaml", "--out", "run", "-q"],
+            ]
+        )
+    else:
+        command = rng.choice(
+            [
+                ["compare-optimizers", "tiny.yaml", "-o", "sgd", "--out", "cmp", "--force", "-q"],
+                ["compare-optimizers", "--resume", "cmp", "-q"],
+            ]
+        )
+    return command, still_there(folder / which, files)
+
+
+def symlink_case(rng: random.Random, world: Path, folder: Path):
+    shutil.copytree(world / "run", folder / "run")
+    shutil.copy(world / "data.csv", folder / "data.csv")
+    shutil.copy(world / "tiny.yaml", folder / "tiny.yaml")
+    outside = folder / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_bytes(b"precious\n")
+    for rel in rng.sample(LINKABLE, rng.randint(1, 2)):
+        inside = folder / "run" / rel
+        victim = outside / rel.replace("/", "_")
+        if inside.is_dir():
+            shutil.copytree(inside, victim)
+            shutil.rmtree(inside)
+        elif inside.exists():
+            shutil.move(inside, victim)
+        else:
+            victim.write_bytes(b"{}")
+        if not inside.parent.exists():
+            continue  # checkpoints/ already made a link: its files are outside now
+        inside.symlink_to(rng.choice([victim, os.path.relpath(victim, inside.parent)]))
+    command = rng.choice(
+        [
+            ["train", "--resume", "run", "-q"],
+            ["train", "tiny.yaml", "--out", "run", "--force", "-q"],
+            ["eval", "run", "--json"],
+            ["predict", "run", "data.csv"],
+            ["export", "run", "--format", "json"],
+            ["plot", "run"],
+        ]
+    )
+    return command, unchanged(outside, snapshot(outside), "files outside the run folder")
+
+
+def lying_json_case(rng: random.Random, world: Path, folder: Path):
+    outside = folder / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_bytes(b"precious\n")
+    values = hostile_values(outside)
+    if rng.random() < 0.5:
+        shutil.copytree(world / "cmp", folder / "cmp")
+        shutil.copy(world / "tiny.yaml", folder / "tiny.yaml")
+        plan = folder / "cmp" / "plan.json"
+        shutil.rmtree(folder / "cmp" / rng.choice(["sgd", "adam"]))  # a run left to resume
+        doc = mutate_json(json.loads(plan.read_text()), rng, values)
+        plan.write_text(json.dumps(doc))
+        command = ["compare-optimizers", "--resume", "cmp", "-q"]
+    else:
+        shutil.copytree(world / "shards", folder / "shards")
+        described = folder / "shards" / "dataset.json"
+        doc = mutate_json(json.loads(described.read_text()), rng, values)
+        described.write_text(json.dumps(doc))
+        cfg = {**TINY, "data": {"path": "shards", "val_fraction": 0.25}}
+        (folder / "tiny.yaml").write_text(yaml.safe_dump(cfg))
+        command = ["train", "tiny.yaml", "--out", "out", "-q"]
+    return command, unchanged(outside, snapshot(outside), "files outside the folder")
+
+
+def truncation_case(rng: random.Random, world: Path, folder: Path):
+    if rng.random() < 0.5:
+        shutil.copy(world / "big_X.npy", folder / "X.npy")
+        shutil.copy(world / "big_y.npy", folder / "y.npy")
+        data, changed = {"path": "X.npy", "labels_path": "y.npy"}, folder / "X.npy"
+    else:
+        (folder / "shards").mkdir()
+        X, y = np.load(world / "big_X.npy"), np.load(world / "big_y.npy")
+        for i, rows in enumerate(np.array_split(np.arange(len(X)), rng.randint(1, 4))):
+            np.save(folder / "shards" / f"X-{i:05d}.npy", X[rows])
+            np.save(folder / "shards" / f"y-{i:05d}.npy", y[rows])
+        data = {"path": "shards"}
+        changed = rng.choice(sorted((folder / "shards").glob("X-*.npy")))
+    optimizer = rng.choice([{"name": "adam", "lr": 0.01}, {"name": "lbfgs"}, {"name": "gd"}])
+    batch_size = rng.choice([8, 32, 600])
+    cfg = {
+        **TINY,
+        "data": {**data, "val_fraction": 0.25},
+        "optimizer": optimizer,
+        "train": {"epochs": 3, "batch_size": batch_size},
+    }
+    (folder / "tiny.yaml").write_text(yaml.safe_dump(cfg))
+    how = rng.choice(["truncate", "truncate", "rewrite", "replace"])
+    # A step the run reaches (a full-batch method or one batch per epoch: one step an epoch),
+    # now and then one past its end (the change comes too late: the run must end with 0).
+    steps = 3 if optimizer["name"] != "adam" or batch_size == 600 else 450 // batch_size * 3
+    step = rng.randint(1, steps) if rng.random() < 0.9 else steps + 1
+    runner = _changing_data([how, str(step), str(changed)])
+    return ["train", "tiny.yaml", "--out", "out", "-q"], runner
+
+
+NEW_KINDS = {"foreign": foreign_case, "symlink": symlink_case, "lying_json": lying_json_case}
+
+
 def one_case(campaign: Campaign, world: Path) -> None:
     rng = campaign.rng
     folder = Path(tempfile.mkdtemp(dir=campaign.work))
     try:
         kind = rng.choice(
             ["checkpoint", "checkpoint", "resume", "init_from", "data", "data", "yaml", "override"]
+            + ["foreign", "symlink", "lying_json", "lying_json", "truncation"]
         )
+        if kind in NEW_KINDS:
+            command, after = NEW_KINDS[kind](rng, world, folder)
+            campaign.run(kind, folder, command, after=after)
+            return
+        if kind == "truncation":
+            command, runner = truncation_case(rng, world, folder)
+            campaign.run(kind, folder, command, runner=runner)
+            return
         if kind in ("checkpoint", "init_from"):
             source = rng.choice(["last.npz", "best.npz"])
             blob = (world / "run" / "checkpoints" / source).read_bytes()
@@ -542,6 +841,7 @@ def test_long_random_mutations_never_crash(request, tmp_path):
         "cases": campaign.n,
         "by_kind": dict(campaign.counts),
         "exit_codes": {str(k): v for k, v in campaign.exits.items()},
+        "exit_codes_by_kind": dict(sorted(campaign.kind_exits.items())),
         "failures": len(campaign.failures),
         "kept_in": str(keep),
     }

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from nnctl.api.run import Run
-from nnctl.errors import UsageError
+from nnctl.errors import UsageError, shown
 
 
 class Comparison:
@@ -31,7 +31,8 @@ class Comparison:
     @property
     def table(self) -> list[dict]:
         """One dict per run with comparison.csv's columns and values (settings as its cell
-        text, e.g. "lr=0.1"; booleans, numbers and None as Python values)."""
+        text, e.g. "lr=0.1"; booleans, numbers and None as Python values; text as given,
+        without the ' the CSV puts before a cell a spreadsheet would run as a formula)."""
         from nnctl.compare.aggregate import CSV_COLUMNS, settings_text
 
         return [
@@ -226,7 +227,7 @@ def _dask_options(executor, connect_timeout, worker_timeout, run_timeout, insecu
 def _seeds(seeds) -> int | None:
     """A count of seeds; None takes the config's compare.seeds, as the CLI without --seeds."""
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
-        raise UsageError(f"seeds: expected a count >= 1 (or None), found {seeds!r}")
+        raise UsageError(f"seeds: expected a count >= 1 (or None), found {shown(seeds)}")
     return seeds
 
 

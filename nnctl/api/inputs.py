@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from nnctl.errors import UsageError
+from nnctl.errors import UsageError, shown
 
 
 def config_path(config) -> Path | None:
@@ -55,7 +55,7 @@ def axis_texts(axes) -> list[str]:
         for key, values in axes.items():
             if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
                 raise UsageError(
-                    f"axes[{key!r}]: expected a list of values to sweep, found {values!r}"
+                    f"axes[{key!r}]: expected a list of values to sweep, found {shown(values)}"
                 )
             values = list(values)
             if not values:

@@ -142,22 +142,33 @@ def predict(
         bool, typer.Option("--no-header", help="Write the prediction rows without the header line.")
     ] = False,
     checkpoint: CheckpointOption = "delivered",
+    csv_safe: Annotated[
+        bool,
+        typer.Option(
+            "--csv-safe/--no-csv-safe",
+            help="Prefix with ' the text cells (--keep values, class labels, column names) that "
+            "a spreadsheet would run as a formula (starting with = + - @, tab or CR); numbers, "
+            "such as -0.5, are never changed.",
+        ),
+    ] = True,
 ):
     """Predict for every row of DATA; CSV on stdout with the original class labels (regression:
-    in the target's own units), one row per input row.
+    in the target's own units), one row per input row. Text cells that would start a
+    spreadsheet formula are written as text ('=x); --no-csv-safe writes them as they are.
 
     Example: nnctl predict runs/iris-softmax flowers.csv --proba > predictions.csv"""
     import csv
     import io
 
     from nnctl.training.inference import predict_rows
+    from nnctl.util.csv_cells import safe_row
 
     header, rows = predict_rows(run, data, proba, data_format, keep or [], checkpoint=checkpoint)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\n")  # quotes every cell that needs it
     if not no_header:
-        writer.writerow(header)
-    writer.writerows(rows)
+        writer.writerow(safe_row(header, csv_safe))
+    writer.writerows(safe_row(row, csv_safe) for row in rows)
     write_stdout(buffer.getvalue())
 
 

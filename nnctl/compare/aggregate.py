@@ -200,6 +200,7 @@ def write_csv(path, records: list[dict]) -> None:
     import io
 
     from nnctl.util.atomic import write_text
+    from nnctl.util.csv_cells import safe_row
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -213,5 +214,5 @@ def write_csv(path, records: list[dict]) -> None:
             elif isinstance(value, bool):
                 value = "true" if value else "false"
             cells.append("" if value is None else value)
-        writer.writerow(cells)
+        writer.writerow(safe_row(cells))  # labels are the user's text; comparison.json keeps it raw
     write_text(path, buffer.getvalue())

@@ -165,6 +165,7 @@ def write_ranking_csv(path: Path, data: dict) -> None:
     import io
 
     from nnctl.util.atomic import write_text
+    from nnctl.util.csv_cells import safe_row
 
     names = [p["name"] for p in data["problems"]]
     fraction = data["profile"]["fraction"]
@@ -173,12 +174,14 @@ def write_ranking_csv(path: Path, data: dict) -> None:
     writer.writerow(["optimizer", "mean_rank", "solved_fraction", *(f"rank_{n}" for n in names)])
     for label in data["order"]:
         writer.writerow(
-            [
-                label,
-                data["mean_rank"][label],
-                fraction[label][-1],
-                *(data["ranks"][n][label] for n in names),
-            ]
+            safe_row(
+                [
+                    label,
+                    data["mean_rank"][label],
+                    fraction[label][-1],
+                    *(data["ranks"][n][label] for n in names),
+                ]
+            )
         )
     write_text(path, buffer.getvalue())
 

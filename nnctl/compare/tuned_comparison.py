@@ -142,6 +142,7 @@ def write_tuning_csv(
     import io
 
     from nnctl.util.atomic import write_text
+    from nnctl.util.csv_cells import safe_row
 
     keys = [a.key for a in plan.axes]
     numbers = [
@@ -183,7 +184,7 @@ def write_tuning_csv(
                 "chosen": "true" if entry.get("_best") == index else "false",
                 **{k: record[k] for k in numbers},
             }
-            writer.writerow(["" if cells.get(c) is None else cells[c] for c in columns])
+            writer.writerow(safe_row("" if cells.get(c) is None else cells[c] for c in columns))
     write_text(path, buffer.getvalue())
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnctl.data.table import ColumnTable, is_number, number_text
-from nnctl.errors import UsageError, closest
+from nnctl.errors import UsageError, closest, shown
 
 MISSING_MODES = ("error", "drop_rows", "impute")
 MAX_CATEGORIES = 100
@@ -78,9 +78,9 @@ def check_settings(data: dict) -> None:
 
 
 def _lines_text(table: ColumnTable, rows: np.ndarray) -> str:
-    shown = ", ".join(str(int(table.lines[r])) for r in rows[:SHOW_LINES])
+    listed = ", ".join(str(int(table.lines[r])) for r in rows[:SHOW_LINES])
     more = ", ..." if len(rows) > SHOW_LINES else ""
-    return f"line{'s' if len(rows) > 1 else ''} {shown}{more}"
+    return f"line{'s' if len(rows) > 1 else ''} {listed}{more}"
 
 
 def missing_report(table: ColumnTable, names: list[str]) -> list[str]:
@@ -118,9 +118,9 @@ def used_columns(table: ColumnTable, drop: list[str]) -> list[str]:
     present, dropped = set(table.names), set(drop)
     for name in drop:
         if name not in present:
-            shown = '""' if name == "" else repr(name)
+            named = '""' if name == "" else repr(name)
             raise UsageError(
-                f"{table.source}: data.drop names column {shown}, which is not in "
+                f"{table.source}: data.drop names column {named}, which is not in "
                 f"the file{closest(name, table.names)}; columns: "
                 f"{', '.join(table.names[:30])}"
             )
@@ -156,7 +156,7 @@ def _categorical_names(table: ColumnTable, used: list[str], categorical) -> list
         row = next(i for i, v in enumerate(values) if v is not None and not is_number(v))
         raise UsageError(
             f"{table.source}: {table.locate(row)}, column {text[0]!r}: expected a "
-            f"number, found {values[row]!r}; data.categorical is none: set it to "
+            f"number, found {shown(values[row])}; data.categorical is none: set it to "
             "auto to one-hot encode text columns, or data.drop the column"
         )
     return text
@@ -219,7 +219,7 @@ def fit_columns(
                 row = int(np.flatnonzero(present & ~np.isfinite(values))[0])
                 raise UsageError(
                     f"{table.source}: {table.locate(row)}, column {name!r}: expected "
-                    f"a finite number, found {values[row]!r}"
+                    f"a finite number, found {shown(values[row])}"
                 )
             spec = ColumnSpec(name, "numeric")
             if missing == "impute":
@@ -286,11 +286,11 @@ class ColumnPipeline:
         present, used = set(table.names), self.input_names
         absent = [n for n in used if n not in present]
         if absent:
-            shown = ", ".join(repr(n) for n in absent[:10])
+            absent_names = ", ".join(repr(n) for n in absent[:10])
             wanted = set(used)
             spare = [n for n in table.names if n not in wanted]  # could be a typo
             raise UsageError(
-                f"{table.source}: no column {shown}{closest(absent[0], spare)}; "
+                f"{table.source}: no column {absent_names}{closest(absent[0], spare)}; "
                 f"{where} uses the columns {', '.join(self.input_names[:30])} "
                 "(matched by header name, in any order)"
             )
@@ -332,7 +332,7 @@ class ColumnPipeline:
             row = int(np.flatnonzero(infinite)[0])
             raise UsageError(
                 f"{table.source}: {table.locate(row)}, column {spec.name!r}: "
-                f"expected a finite number, found {values[row]!r}"
+                f"expected a finite number, found {shown(values[row])}"
             )
         if spec.fill is not None:
             values[missing] = spec.fill

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
 
+from nnctl.data import source_guard
 from nnctl.data.files import size_text
-from nnctl.errors import UsageError
+from nnctl.errors import UsageError, shown
 
 CHUNK_BYTES = 32 << 20  # float64 bytes per block of a pass (bounds the memory of a pass)
 # Making a whole on-disk split an in-memory array (a feature that needs it) is refused above this.
@@ -85,8 +87,11 @@ def open_npy(path: Path, role: str = "features") -> np.ndarray:
         raise UsageError(f"{path}: not a readable .npy file of {role} ({exc})") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot open ({exc.strerror or exc})") from None
+    except (SyntaxError, TokenError):  # NumPy tokenizes an old-style header: a damaged one
+        raise UsageError(f"{path}: not a readable .npy file of {role} (damaged header)") from None
     if not isinstance(array, np.ndarray):
         raise UsageError(f"{path}: expected a single .npy array of {role}, found an .npz archive")
+    source_guard.watch(path)  # checked before every block read (read_sorted)
     return array
 
 
@@ -138,6 +143,7 @@ class DiskRows:
         for block, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:])):
             if lo == hi:
                 continue
+            source_guard.check_unchanged(self.names[block])  # a truncated map would SIGBUS
             local = rows[lo:hi] - self.starts[block]
             first, last = int(local[0]), int(local[-1])
             if last - first + 1 == hi - lo:
@@ -301,7 +307,7 @@ def checked_blocks(view: RowView, label: str | None = None):
             where = raw.source.locate(int(raw.file_rows([start + row])[0]))
             raise UsageError(
                 f"{raw.source.names[0]}: {where}, column 'x{column}': expected a "
-                f"finite number, found {block[row, column]!r} (missing values are "
+                f"finite number, found {shown(block[row, column])} (missing values are "
                 "not supported)"
             )
         yield block

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnctl.errors import shown
+
 
 def train_val_split(
     y: np.ndarray,
@@ -30,7 +32,7 @@ def train_val_split(
     Any val_fraction > 0 on two or more samples puts at least one sample in validation.
     """
     if not 0 <= val_fraction < 1:  # the config layer checks data.val_fraction
-        raise ValueError(f"val_fraction: expected a number in [0, 1), found {val_fraction!r}")
+        raise ValueError(f"val_fraction: expected a number in [0, 1), found {shown(val_fraction)}")
     y = np.asarray(y)
     n = len(y)
     if val_fraction == 0 or n < 2:

@@ -29,6 +29,7 @@ def export_run(
     that cannot be written (nothing is left half-written)."""
     from nnctl.errors import UsageError
     from nnctl.export.describe import describe
+    from nnctl.util.input_files import check_output_path
 
     if fmt not in FORMATS:
         raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, found {fmt!r}")
@@ -37,6 +38,7 @@ def export_run(
     target = Path(out) if out is not None else _default_out(Path(run_dir), fmt)
     if target.is_dir():
         raise UsageError(f"{target}: --out is a folder; expected a file name (model.{fmt})")
+    check_output_path(target, "--out")  # before the work: never a device nor a path in /dev
     schema, arrays = describe(loaded)
     writer(schema, arrays, target)
     return target

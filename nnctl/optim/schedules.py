@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 
-from nnctl.errors import UsageError
+from nnctl.errors import UsageError, shown
 from nnctl.optim.base import SCHEDULES
 from nnctl.util.registry import Entry, Hyper, non_negative, positive
 
@@ -84,7 +84,7 @@ class Schedule:
         epoch = state["epoch"]
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
             raise UsageError(
-                f"schedule state: expected 'epoch' to be a count >= 0, found {epoch!r}"
+                f"schedule state: expected 'epoch' to be a count >= 0, found {shown(epoch)}"
             )
         self.epoch = epoch
         self._load_extra(state)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnctl.errors import UsageError
+from nnctl.errors import UsageError, shown
 
 
 class OptimizerState:
@@ -77,7 +77,7 @@ class OptimizerState:
             value = value.reshape(())  # older checkpoints stored scalars as 1-element arrays
         if value.shape != () or value.dtype.kind not in "biuf":
             raise UsageError(
-                f"optimizer state: expected {name!r} to be one number, found {value!r}"
+                f"optimizer state: expected {name!r} to be one number, found {shown(value)}"
             )
         number = value.item()
         if isinstance(current, bool):
@@ -87,7 +87,7 @@ class OptimizerState:
             if not whole or (name not in self.SIGNED and number < 0):
                 what = "an integer" if name in self.SIGNED else "a count >= 0"
                 raise UsageError(
-                    f"optimizer state: expected {name!r} to be {what}, found {value!r}"
+                    f"optimizer state: expected {name!r} to be {what}, found {shown(value)}"
                 )
             return int(number)
         return float(number)

@@ -75,6 +75,21 @@ def is_own_run_folder(folder: str | os.PathLike) -> bool:
     return ownership.is_own(folder, RUN_LAYOUT)
 
 
+def refuse_links(run_dir: str | os.PathLike, what: str = "--resume") -> None:
+    """UsageError when a file or folder the run writes into (checkpoints/, its checkpoints,
+    metrics.jsonl, ...) is a symbolic link: nnctl never writes through a link that leads
+    elsewhere (found by the long adversarial mode: a resume rewrote the checkpoints a linked
+    checkpoints/ pointed to, outside the run folder)."""
+    names = (*RUN_FILES, *(f"checkpoints/{name}" for name in CHECKPOINT_FILES))
+    for name in names:
+        path = Path(run_dir) / name
+        if path.is_symlink():
+            raise UsageError(
+                f"{path}: is a symbolic link (to {os.readlink(path)}); {what} writes the "
+                "run's files in place, never through a link: put the real file or folder there"
+            )
+
+
 def default_dir(config_path: str | Path | None, cfg: dict) -> Path:
     if cfg["output"]["dir"]:
         from nnctl.runs.out_template import fill

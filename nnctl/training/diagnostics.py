@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnctl.errors import UsageError
+from nnctl.errors import UsageError, shown
 from nnctl.util.rng import make_streams
 
 
@@ -32,7 +32,7 @@ def run_gradcheck(
 
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise UsageError(
-            f"--samples: expected an integer >= 1 (training rows to check on), found {samples!r}"
+            f"--samples: expected an integer >= 1 (training rows to check on), found {shown(samples)}"
         )
     streams = make_streams(cfg["seed"])
     data = prepare_data(cfg, streams, base_dir)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnctl.errors import UsageError
+from nnctl.errors import UsageError, shown
 from nnctl.runs import checkpoint
 from nnctl.util.rng import get_states, set_states
 
@@ -26,15 +26,15 @@ def checked(progress: dict, name: str, kind: str, default):
     "number", "number?" (or None), "text?" (a string or None); ValueError otherwise."""
     value = progress.get(name, default)
     if kind == "count" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ValueError(f"progress.{name} is {value!r}, expected a count >= 0")
+        raise ValueError(f"progress.{name} is {shown(value)}, expected a count >= 0")
     if (
         kind.startswith("number")
         and not (value is None and kind == "number?")
         and (isinstance(value, bool) or not isinstance(value, (int, float)))
     ):
-        raise ValueError(f"progress.{name} is {value!r}, expected a number")
+        raise ValueError(f"progress.{name} is {shown(value)}, expected a number")
     if kind == "text?" and value is not None and not isinstance(value, str):
-        raise ValueError(f"progress.{name} is {value!r}, expected a string")
+        raise ValueError(f"progress.{name} is {shown(value)}, expected a string")
     return value
 
 

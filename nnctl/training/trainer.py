@@ -152,6 +152,7 @@ def resume(run_dir: Path, reporter, base_dir: Path | None = None, callbacks=()) 
             "folder, or the run was stopped before it saved anything)"
         )
     run_folder.lock(run_dir)  # a second process resuming (or --force on) this run: exit 2
+    run_folder.refuse_links(run_dir)  # nothing written through a link leading elsewhere
     # Temporary files of writes a crash cut short: never read, only in the way.
     run_folder.remove_stale_temp_files(run_dir)
     arrays, meta = checkpoint.load(last)

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from nnctl.errors import write_failed
+from nnctl.util.input_files import check_output_path
 
 TEMP_SUFFIX = ".tmp"  # temporary files are ".<name>.<random><TEMP_SUFFIX>" beside the target
 
@@ -17,6 +18,7 @@ TEMP_SUFFIX = ".tmp"  # temporary files are ".<name>.<random><TEMP_SUFFIX>" besi
 def atomic_open(path: str | os.PathLike, mode: str = "wb"):
     """`with atomic_open(p, "w") as f: f.write(...)`: p appears complete or not at all."""
     path = Path(path)
+    check_output_path(path, "output file")  # never a device, nor a rename over /dev/stdout
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     except OSError as exc:  # read-only or missing folder, a file where the folder should be
@@ -67,6 +69,7 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 def append_line(path: str | os.PathLike, line: str) -> None:
     """Append one line. A crash can at worst leave a partial last line, which readers drop;
     the checkpoint records how many lines belong to the run, so a resume truncates to it."""
+    check_output_path(path, "output file")
     try:
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(line.rstrip("\n") + "\n")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnctl.errors import UsageError
+from nnctl.util.input_files import check_output_path
 
 STAMP_FILE = ".nnctl"
 TEMP_FILE = re.compile(r"^\..+\.tmp$")  # an atomic write cut short (nnctl.util.atomic)
@@ -132,6 +133,9 @@ def check_out_path(path: str | os.PathLike, option: str = "--out", inputs=()) ->
     text = os.fspath(path)
     if not str(text).strip():
         raise UsageError(f"{option} '': expected a folder name, found an empty path")
+    check_output_path(
+        text, option, "a folder name"
+    )  # a device, or a folder in /dev: refused by name
     real = Path(os.path.realpath(os.path.abspath(text)))
     here = Path(os.path.realpath(os.getcwd()))
     home = Path(os.path.realpath(os.path.expanduser("~")))

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nnctl.errors import UsageError, closest, unknown_name
+from nnctl.errors import UsageError, closest, shown, unknown_name
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,10 @@ class Hyper:
         if self.kind == "str" and self.choices and converted not in self.choices:
             raise UsageError(
                 f"{where}: expected one of {', '.join(map(str, self.choices))}, "
-                f"found {value!r}{closest(value, self.choices)}"
+                f"found {shown(value)}{closest(value, self.choices)}"
             )
         if self.check is not None and not self.check(converted):
-            raise UsageError(f"{where}: expected {self.describe()}, found {value!r}")
+            raise UsageError(f"{where}: expected {self.describe()}, found {shown(value)}")
         return converted
 
     def describe(self) -> str:
@@ -86,7 +86,9 @@ SCIENTIFIC_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 def _convert_kind(kind: str, value: Any, where: str, expected: str) -> Any:
     def fail():
-        return UsageError(f"{where}: expected {expected}, found {value!r} ({type(value).__name__})")
+        return UsageError(
+            f"{where}: expected {expected}, found {shown(value)} ({type(value).__name__})"
+        )
 
     if kind == "any":
         return value
@@ -121,16 +123,16 @@ def _convert_kind(kind: str, value: Any, where: str, expected: str) -> Any:
         if not math.isfinite(value):
             # .inf, .nan, or 1e400 (read as inf): never a usable setting, and training with it
             # would end in a "divergence" that is really a typo.
-            shown = (
+            spelled = (
                 original
                 if isinstance(original, str)
                 else _short_int(original)
                 if isinstance(original, int)
-                else repr(original)
+                else shown(original)
             )
             # A setting whose own rule already says finite (init.bias) is not told twice.
             finite = "" if "finite" in expected else " (finite)"
-            raise UsageError(f"{where}: expected {expected}{finite}, found {shown}")
+            raise UsageError(f"{where}: expected {expected}{finite}, found {spelled}")
         return value
     if kind == "str":
         if isinstance(value, str):

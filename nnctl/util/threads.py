@@ -27,7 +27,7 @@ import os
 import threading
 from contextlib import contextmanager
 
-from nnctl.errors import UsageError
+from nnctl.errors import UsageError, shown
 
 AUTO = "auto"
 
@@ -51,7 +51,7 @@ def check_threads(value, where: str = "train.threads"):
     if value == AUTO:
         return value
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UsageError(f"{where}: expected auto or an integer >= 1, found {value!r}")
+        raise UsageError(f"{where}: expected auto or an integer >= 1, found {shown(value)}")
     return value
 
 

@@ -33,7 +33,7 @@ from nnctl.compare.executors.dask_guard import (
 )
 from nnctl.compare.executors.dask_probe import probe_scheduler
 from nnctl.compare.plan import RunTask
-from nnctl.errors import TrainingFailed, UsageError
+from nnctl.errors import TrainingFailed, UsageError, shown
 
 
 def import_distributed():
@@ -77,7 +77,7 @@ class DaskExecutor:
             ("--run-timeout", run_timeout),
         ):
             if value is not None and (isinstance(value, bool) or not value > 0):
-                raise UsageError(f"{name}: expected a number of seconds > 0, found {value!r}")
+                raise UsageError(f"{name}: expected a number of seconds > 0, found {shown(value)}")
         warning = check_transport(checked, insecure, source)
         if warning:
             warnings.warn(warning, stacklevel=2)

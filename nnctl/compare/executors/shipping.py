@@ -165,6 +165,7 @@ def write_run_folder(out_dir: Path, task: RunTask, payload: dict) -> dict:
         result["summary"] = summary
     if payload["folder"] is None:
         return result
+    check_returned_files(payload["folder"], final)  # before anything is written
     base_dir = None if task.base_dir is None else str(Path(task.base_dir).resolve())
     tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{task.folder}.", suffix=PARTIAL_SUFFIX))
     try:
@@ -207,6 +208,53 @@ def _config_as_run(planned: dict, folder: dict) -> dict:
     if ran not in ("numpy", "numba"):
         return planned
     return {**planned, "train": {**planned["train"], "kernels": ran}}
+
+
+def returned_file_kind(rel) -> str | None:
+    """The kind ("npz" or "bytes") a worker's file `rel` must come as, or None when `rel` is
+    not a name training writes into a run folder. The names come from run_folder's lists:
+    metrics.jsonl and split.npz as bytes, checkpoints/last.npz and best.npz as checkpoints,
+    and plain file names inside a produced folder (tb/: TensorBoard names its own files)."""
+    from nnctl.runs.run_folder import CHECKPOINT_FILES, PRODUCED_FOLDERS, RUN_FILES
+
+    if not isinstance(rel, str) or "\\" in rel or "\0" in rel:
+        return None
+    parts = rel.split("/")
+    if any(part in ("", ".", "..") or part.startswith(".") for part in parts):
+        return None
+    if len(parts) == 1 and rel in RUN_FILES and rel not in (*CLIENT_WRITTEN, "checkpoints"):
+        return "bytes"
+    if len(parts) == 2 and parts[0] == "checkpoints" and parts[1] in CHECKPOINT_FILES:
+        return "npz"
+    if len(parts) == 2 and parts[0] in PRODUCED_FOLDERS:
+        return "bytes"
+    return None
+
+
+CLIENT_WRITTEN = ("config.yaml", "summary.json")  # the client writes these itself (its paths)
+
+
+def check_returned_files(folder, final: Path) -> None:
+    """UsageError naming the first file of a worker's payload that a run folder does not hold
+    (a path out of the folder, a hidden or unknown name, a checkpoint sent as bytes): files a
+    worker returns are written only under their own run folder, by names nnctl expects."""
+    from nnctl.errors import UsageError, shown
+
+    if not isinstance(folder, dict):
+        raise UsageError(
+            f"{final}: the Dask worker returned no list of run files (found a "
+            f"{type(folder).__name__}); refused"
+        )
+    for rel, item in folder.items():
+        expected = returned_file_kind(rel)
+        kind = item[0] if isinstance(item, (tuple, list)) and len(item) == 2 else None
+        if expected is None or kind != expected:
+            what = "a name training does not write" if expected is None else f"not {expected}"
+            raise UsageError(
+                f"{final}: the Dask worker returned the file {shown(rel)} ({what}); refused "
+                "(a run folder holds metrics.jsonl, split.npz, checkpoints/last.npz, "
+                "checkpoints/best.npz and tb/)"
+            )
 
 
 def remove_partial_folders(out_dir: Path) -> None:
