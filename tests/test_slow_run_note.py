@@ -139,3 +139,14 @@ def test_a_real_training_run_with_a_stalling_clock_prints_the_note(threads, tmp_
         "note: epochs are taking 20x longer than at the start; another program may be using "
         f"the cores (BLAS threads: {threads})" + ("; -s train.threads=1 may help" * (threads > 1))
     ]
+
+
+def test_the_median_is_statistics_median():
+    # slow_run keeps its own median (statistics costs start-up time): the same numbers.
+    import statistics
+
+    from nnctl.training.callbacks.slow_run import _median
+
+    for values in ([3.0], [0.2, 0.1, 0.3], [4.0, 1.0, 3.0, 2.0], [0.5, 0.5, 9.0, 0.25, 7.0, 1.0]):
+        assert _median(values) == statistics.median(values)
+    assert _median([4.0, 1.0, 3.0, 2.0]) == 2.5

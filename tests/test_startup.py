@@ -9,6 +9,7 @@ loaded; a failure names the command and the modules it pulled in."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -146,3 +147,101 @@ def test_an_unknown_name_is_an_attribute_error():
 
     with pytest.raises(AttributeError, match="module 'nnctl.data' has no attribute 'no_such'"):
         nnctl.data.no_such  # noqa: B018
+
+
+# What `nnctl train iris-softmax` (a small run: no plot, no TensorBoard, no compiled kernels, rows
+# in memory, no terminal) must not import: optional heavy dependencies, and the modules a
+# start-up trim removed from its path (issue 25). Prefixes, as in HEAVY.
+TRAIN_NEVER = (
+    "matplotlib",
+    "numba",
+    "rich",  # stderr is not a terminal: plain text
+    "pydantic",
+    "tensorboard",
+    "onnx",
+    "dask",
+    "pandas",
+    "pyarrow",
+    "nnctl.compare",
+    "nnctl.report.plots",
+    "nnctl.training.callbacks.tensorboard",  # only a run with logging.tensorboard
+    "nnctl.data.ondisk_batches",  # only rows on disk
+    "statistics",  # and with it decimal and fractions: the slow-run note has its own median
+    "decimal",
+    "fractions",
+)
+
+
+def imported_by(args: list[str], cwd) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """Run `python -X importtime -m nnctl ARGS` (the real command, in a fresh process) and
+    return it with the names of every module it imported, in order."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "nnctl", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    names = [
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    ]
+    return done, names
+
+
+def test_train_of_a_small_example_imports_nothing_it_does_not_use(tmp_path):
+    done, names = imported_by(["train", "iris-softmax", "--out", "run", "-q"], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "run" / "summary.json").is_file()
+    assert "numpy" in names and "nnctl.training.trainer" in names  # the probe sees imports
+    unwanted = [m for m in names if any(m == p or m.startswith(p + ".") for p in TRAIN_NEVER)]
+    assert unwanted == []
+
+
+def test_a_run_with_tensorboard_still_gets_its_writer(tmp_path):
+    # The writer's module is imported only when asked for: asked for, it writes its events.
+    done, names = imported_by(
+        [
+            "train",
+            "iris-softmax",
+            "--out",
+            "run",
+            "-q",
+            "-s",
+            "train.epochs=2",
+            "-s",
+            "logging.tensorboard=true",
+        ],
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "nnctl.training.callbacks.tensorboard" in names
+    assert list((tmp_path / "run" / "tb").glob("events.out.tfevents.*"))
+
+
+def test_one_command_is_built_alone_with_the_same_help_and_the_rest_builds_the_whole_app(
+    monkeypatch,
+):
+    import typer
+
+    from nnctl.cli.app import COMMANDS, _app_for, app
+
+    whole = typer.main.get_command(app)
+    for _, name, _ in COMMANDS:
+        alone = typer.main.get_command(_app_for([name, "--json"]))
+        assert list(alone.commands) == [name]
+        # the same group around it: usage line, options, help text, word for word
+        root = whole.context_class(whole, info_name="nnctl", **whole.context_settings)
+        root_alone = alone.context_class(alone, info_name="nnctl", **alone.context_settings)
+        ctx = whole.commands[name].context_class(whole.commands[name], info_name=name, parent=root)
+        ctx_alone = alone.commands[name].context_class(
+            alone.commands[name], info_name=name, parent=root_alone
+        )
+        assert alone.commands[name].get_help(ctx_alone) == whole.commands[name].get_help(ctx)
+    for args in ([], ["--help"], ["-V"], ["config", "show"], ["data"], ["trian"]):
+        assert _app_for(args) is app, args
+    monkeypatch.setenv("_NNCTL_COMPLETE", "bash_complete")
+    assert _app_for(["train"]) is app  # completion walks the whole tree

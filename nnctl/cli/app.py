@@ -26,18 +26,6 @@ from nnctl.cli import (
 )
 from nnctl.cli.help_layout import MetavarCommand, PlainGroup
 
-app = typer.Typer(
-    name="nnctl",
-    cls=PlainGroup,
-    help="Train and compare the classic models of a first deep-learning course (linear, logistic "
-    "and softmax regression, the MLP) from YAML configs, in NumPy.\n\n"
-    "Start with: nnctl examples, then nnctl train iris-softmax",
-    no_args_is_help=True,
-    add_completion=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
 config_app = typer.Typer(
     cls=PlainGroup,
     help="Show, validate or describe configs.\n\n"
@@ -60,7 +48,6 @@ def _version(value: bool):
         raise typer.Exit()
 
 
-@app.callback()
 def main(
     show_version: Annotated[
         bool,
@@ -80,37 +67,78 @@ def _add(group: typer.Typer, function, name: str | None = None, short_help: str 
     group.command(name, short_help=short_help, cls=MetavarCommand)(function)
 
 
-# The order here is the order of `nnctl --help` (sub-groups come after the commands).
-_add(app, model_commands.train, short_help="Train a model from a config into a run folder.")
-_add(app, model_commands.eval_, "eval", "Loss and metrics of a trained model.")
-_add(app, model_commands.predict, short_help="Predictions for new rows, CSV on stdout.")
-_add(app, export_commands.export, short_help="Write a trained model as ONNX, npz or json.")
-_add(app, model_commands.gradcheck, short_help="Backprop against finite differences.")
-_add(app, catalog_commands.datasets, short_help="List the built-in datasets.")
-_add(
-    app,
-    compare_commands.compare_optimizers,
-    "compare-optimizers",
-    "Every optimizer on one model, side by side.",
-)
-_add(app, compare_commands.sweep, short_help="Train every combination of swept settings.")
-_add(app, compare_commands.plot, short_help="Plot loss curves of runs (needs nnctl[plot]).")
-_add(app, version.version, short_help="Print the version (--json: with its dependencies).")
+# The top-level commands: (function, name, summary). The order here is the order of
+# `nnctl --help` (sub-groups come after the commands).
+COMMANDS = [
+    (model_commands.train, "train", "Train a model from a config into a run folder."),
+    (model_commands.eval_, "eval", "Loss and metrics of a trained model."),
+    (model_commands.predict, "predict", "Predictions for new rows, CSV on stdout."),
+    (export_commands.export, "export", "Write a trained model as ONNX, npz or json."),
+    (model_commands.gradcheck, "gradcheck", "Backprop against finite differences."),
+    (catalog_commands.datasets, "datasets", "List the built-in datasets."),
+    (
+        compare_commands.compare_optimizers,
+        "compare-optimizers",
+        "Every optimizer on one model, side by side.",
+    ),
+    (compare_commands.sweep, "sweep", "Train every combination of swept settings."),
+    (compare_commands.plot, "plot", "Plot loss curves of runs (needs nnctl[plot])."),
+    (version.version, "version", "Print the version (--json: with its dependencies)."),
+]
 
-app.add_typer(config_app, name="config")
+
+def _root_app(only: str | None = None) -> typer.Typer:
+    """The `nnctl` group with its --version option and every command and sub-group; or, with
+    `only`, that one top-level command alone (what `nnctl ONLY ...` needs: Typer converts every
+    command of a group it builds, about 10-30 ms for all of them)."""
+    root = typer.Typer(
+        name="nnctl",
+        cls=PlainGroup,
+        help="Train and compare the classic models of a first deep-learning course (linear, "
+        "logistic and softmax regression, the MLP) from YAML configs, in NumPy.\n\n"
+        "Start with: nnctl examples, then nnctl train iris-softmax",
+        no_args_is_help=True,
+        add_completion=True,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    root.callback()(main)
+    for function, name, short_help in COMMANDS:
+        if only is None or name == only:
+            _add(root, function, name, short_help)
+    if only is None:
+        root.add_typer(config_app, name="config")
+        root.add_typer(examples_app, name="examples")
+        root.add_typer(data_app, name="data")
+    return root
+
+
 _add(config_app, config_commands.config_show, "show")
 _add(config_app, config_commands.config_validate, "validate")
 _add(config_app, config_commands.config_init, "init")
 _add(config_app, config_commands.config_schema, "schema")
 _add(config_app, config_commands.config_reference, "reference")
 
-app.add_typer(examples_app, name="examples")
 examples_app.callback(invoke_without_command=True)(catalog_commands.examples_list)
 _add(examples_app, catalog_commands.examples_copy, "copy")
 
-app.add_typer(data_app, name="data")
 _add(data_app, data_commands.data_convert, "convert", "Stream a CSV into .npy shards for big data.")
 _add(data_app, data_commands.data_formats, "formats", "List the data file formats.")
+
+app = _root_app()
+
+
+def _app_for(args: list[str]) -> typer.Typer:
+    """The app that runs `nnctl ARGS`: when the first word names a top-level command, one that
+    holds only that command (its parsing, errors and help are the same: the group around it
+    is the same group); otherwise, and while the shell asks for completions, the whole app."""
+    import os
+
+    names = {name for _, name, _ in COMMANDS}
+    if args and args[0] in names and "_NNCTL_COMPLETE" not in os.environ:
+        return _root_app(only=args[0])
+    return app
 
 
 def run() -> None:
@@ -118,7 +146,7 @@ def run() -> None:
     (fast_help.py), everything else parsed and run by it."""
     from nnctl.cli.fast_help import answer_help
 
-    command = typer.main.get_command(app)  # built once: about 40 ms
+    command = typer.main.get_command(_app_for(sys.argv[1:]))
     if not answer_help(command, sys.argv[1:], "nnctl"):
         command(prog_name="nnctl")  # what app() does, with pretty exceptions off
 

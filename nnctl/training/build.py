@@ -140,9 +140,12 @@ def _check_initial_parameters(model, cfg: dict, dtype) -> None:
 def _batches(cfg: dict, data, streams, dtype):
     from nnctl.data import BatchIterator
     from nnctl.data.ondisk import is_on_disk
-    from nnctl.data.ondisk_batches import GatheringBatchIterator
 
-    kind = GatheringBatchIterator if is_on_disk(data.X_train) else BatchIterator
+    kind = BatchIterator
+    if is_on_disk(data.X_train):
+        from nnctl.data.ondisk_batches import GatheringBatchIterator
+
+        kind = GatheringBatchIterator
     return kind(
         data.X_train,
         data.y_train,

@@ -22,7 +22,6 @@ from nnctl.training.callbacks.progress import ProgressReport
 from nnctl.training.callbacks.schedule import ScheduleStep
 from nnctl.training.callbacks.signals import StopOnSignal
 from nnctl.training.callbacks.slow_run import SlowRunNote
-from nnctl.training.callbacks.tensorboard import TensorBoardLog
 
 __all__ = [
     "Callback",
@@ -55,6 +54,13 @@ def make_callbacks(state, reporter, extra=()) -> list[Callback]:
     train = state.cfg["train"]
     stopping = train["early_stopping"]
     callbacks: list[Callback] = []
+    if state.cfg["logging"]["tensorboard"]:
+        # Only then: the writer's module is of no use to any other run (nor its start-up time).
+        from nnctl.training.callbacks.tensorboard import TensorBoardLog
+
+        tensorboard = [TensorBoardLog(state.run_dir)]
+    else:
+        tensorboard = []
     # In place (+=): Checkpointing keeps this very list and saves every callback's state_dict.
     callbacks += [
         StopOnSignal(),
@@ -62,7 +68,7 @@ def make_callbacks(state, reporter, extra=()) -> list[Callback]:
         Evaluation(),  # completes the epoch's row: the callbacks below read it
         ScheduleStep(),
         MetricsLog(state.run_dir),
-        *([TensorBoardLog(state.run_dir)] if state.cfg["logging"]["tensorboard"] else []),
+        *tensorboard,
         ProgressReport(reporter),
         SlowRunNote(train["threads"], getattr(reporter, "note", None)),  # the reporter's line
         BestWeights(stopping["min_delta"] if stopping else 0.0),

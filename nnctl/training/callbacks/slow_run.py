@@ -13,7 +13,6 @@ of the run changes.
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 
@@ -24,6 +23,14 @@ SLOWDOWN = 4.0  # an epoch over this many times the baseline is slow ...
 SUSTAINED = 3  # ... and this many slow epochs in a row are a slow run, not a hiccup
 MIN_EXTRA_S = 2.0  # and only when they cost this many seconds more than predicted (tiny epochs
 # of a full-batch method vary by microseconds: no one waits for those)
+
+
+def _median(values: list[float]) -> float:
+    """The median (the mean of the two middle values of an even count), as statistics.median
+    gives it; that module (with decimal and fractions) is not worth its import time here."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def wall_clock() -> float:
@@ -60,7 +67,7 @@ class SlowRunNote(Callback):
         if len(self.durations) < BASELINE_EPOCHS:
             self.durations.append(duration)
             return
-        baseline = statistics.median(self.durations)
+        baseline = _median(self.durations)
         if duration <= SLOWDOWN * baseline:
             self.streak = []
             return
@@ -68,7 +75,7 @@ class SlowRunNote(Callback):
         extra = sum(self.streak) - baseline * len(self.streak)
         if len(self.streak) >= SUSTAINED and extra >= MIN_EXTRA_S:
             self.said = True
-            self.say(self.note(statistics.median(self.streak) / baseline if baseline else 0))
+            self.say(self.note(_median(self.streak) / baseline if baseline else 0))
 
     def note(self, ratio: float) -> str:
         """The one line: how much slower, the likely cause, and what may help."""
