@@ -46,6 +46,7 @@ def parquet_row_count(path: Path) -> int:
 def open_streamed_parquet(path: Path, *, target: str | None, settings: dict, task: str):
     """The Parquet table at `path` as a Dataset whose X is a RowView of its conversion
     (settings: the data section's column settings)."""
+    from nnctl.data import source_guard
     from nnctl.data.convert import convert_csv
     from nnctl.data.ondisk_prepare import open_dataset
 
@@ -63,6 +64,9 @@ def open_streamed_parquet(path: Path, *, target: str | None, settings: dict, tas
             )
         dataset = open_dataset(scratch / "rows", task=task)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)  # the mapped shards keep their pages
+        # The mapped shards keep their pages; unnamed, nothing else can change them, so the
+        # guard against data changing under a run has nothing to watch there.
+        source_guard.forget_folder(scratch)
+        shutil.rmtree(scratch, ignore_errors=True)
     dataset.source = str(path)
     return dataset

@@ -43,6 +43,14 @@ def forget(path: str | os.PathLike) -> None:
     _IDENTITY.pop(os.fspath(path), None)
 
 
+def forget_folder(folder: str | os.PathLike) -> None:
+    """Stop watching every file inside `folder`: for nnctl's own scratch files, removed on
+    purpose once mapped (their pages stay; with no name left nothing else can change them)."""
+    prefix = os.path.join(os.fspath(folder), "")
+    for key in [key for key in _IDENTITY if key.startswith(prefix)]:
+        del _IDENTITY[key]
+
+
 def check_unchanged(path: str | os.PathLike) -> None:
     """UsageError when the watched file at `path` was truncated, grown, rewritten, replaced or
     removed since `watch(path)`; nothing for a path that is not watched."""
