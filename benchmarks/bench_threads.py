@@ -40,14 +40,29 @@ the milliseconds are per step, the best round of each):
       1024     64   67,108,864       17.995        56.650    3.15
       1024    256  268,435,456       49.255       158.721    2.98
 
-No crossover on that machine: from 1,048,576 multiply-adds up, 2 threads lost at every point
-(2-20x slower; 2.3-3x at the largest products); below, over steps of a fraction of a
-millisecond, the ratios scattered around 1 (0.65-1.43). A second run (widths 256-1024, batches 64 and 256, 7 rounds, load 3.7
-to 7.2) agreed: 2.6-4.4x. So CROSSOVER_PRODUCT is 2**29, above every product measured: `auto`
-gives 1 thread to every run of this grid, and the cores only beyond it. Being wrong costs
-unequally: on a busy core 2 threads were 10-15x slower (issue 25, lesson-overfit, batch 16 x
-128 x 128 = 262,144); on a quiet one, 1 thread can lose at most the factor of the core count.
-A measurement on a quiet machine may lower the constant (it is the only number to change).
+No crossover on that busy machine: from 1,048,576 multiply-adds up, 2 threads lost at every
+point (2-20x slower; 2.3-3x at the largest products). The constant was first set above every
+product measured (2**29).
+
+Measured again on the same machine, quiet (nothing else running, load average 1.5, the
+OPENBLAS_* variables set by the environment), 9 rounds:
+
+     width  batch      product  1 thread ms  2 threads ms   t2/t1
+        32     16       16,384        0.216         0.227    1.04
+        64    256    1,048,576        0.601         0.562    0.97
+       128    256    4,194,304        1.205         0.974    0.84
+       512     16    4,194,304        1.982         2.637    1.33
+       256    256   16,777,216        3.122         2.873    0.91
+       512     64   16,777,216        3.389         3.364    1.00
+      1024     16   16,777,216        9.484         8.171    0.89
+       512    256   67,108,864        9.743         6.069    0.69
+      1024     64   67,108,864       15.113        11.243    0.79
+      1024    256  268,435,456       38.955        25.218    0.66
+
+(a 5-round run before it: 0.86, 0.73 and 0.76 at the last three). From 67,108,864 (2**26) on,
+the second thread paid at every point; below it the ratios scattered around 1 (0.84-1.33), with
+nothing steady to gain. So CROSSOVER_PRODUCT is 2**26. Being wrong costs unequally: on a busy
+core 2 threads were 2-20x slower; set train.threads: 1 on a machine whose cores are taken.
 """
 
 from __future__ import annotations

@@ -32,9 +32,10 @@ from nnctl.errors import UsageError, shown
 AUTO = "auto"
 
 # Multiply-adds of one matrix product (rows x fan_in x fan_out) from which `auto` uses the cores.
-# benchmarks/bench_threads.py (its docstring has the figures) found no product up to 2**28 where
-# 2 threads beat 1 on a shared 2-core machine (2.3-20x slower): the cores only beyond that.
-CROSSOVER_PRODUCT = 2**29
+# benchmarks/bench_threads.py (its docstring has the figures), on the quiet 2-core machine: from
+# 2**26 on, 2 threads took 0.66-0.86 of 1 thread's time at every point; below it, 0.84-1.33
+# (nothing steady to gain, and a busy core makes a second thread 2-20x slower there).
+CROSSOVER_PRODUCT = 2**26
 
 
 def default_blas_threads() -> int:
