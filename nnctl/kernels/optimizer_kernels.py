@@ -22,15 +22,20 @@ JIT = {"cache": True, "error_model": "numpy", "nogil": True}
 
 
 @njit(**JIT)
+def _decayed(t, g, decay, wd, shrink):
+    """Weight decay of one element, as FirstOrderRule applies it: (theta, g) after it."""
+    if decay == 2:
+        return t * shrink, g
+    if decay == 1:
+        return t, t * wd + g
+    return t, g
+
+
+@njit(**JIT)
 def sgd(theta, grad, buf, has_buf, first, nesterov, damped, decay, wd, shrink, mom, keep, lr):
     """SGD, momentum, Nesterov (nnctl/optim/first_order/sgd.py); keep = 1 - dampening."""
     for i in range(theta.shape[0]):
-        t = theta[i]
-        g = grad[i]
-        if decay == 2:
-            t = t * shrink
-        elif decay == 1:
-            g = t * wd + g
+        t, g = _decayed(theta[i], grad[i], decay, wd, shrink)
         d = g
         if has_buf:
             if first:
@@ -48,12 +53,7 @@ def sgd(theta, grad, buf, has_buf, first, nesterov, damped, decay, wd, shrink, m
 def adagrad(theta, grad, total, decay, wd, shrink, eps, rate):
     """AdaGrad (adagrad.py): `total` is the squared-gradient sum G."""
     for i in range(theta.shape[0]):
-        t = theta[i]
-        g = grad[i]
-        if decay == 2:
-            t = t * shrink
-        elif decay == 1:
-            g = t * wd + g
+        t, g = _decayed(theta[i], grad[i], decay, wd, shrink)
         s = total[i] + g * g
         total[i] = s
         theta[i] = t - (g / (np.sqrt(s) + eps)) * rate
@@ -65,12 +65,7 @@ def rmsprop(
 ):
     """RMSProp (rmsprop.py); c = 1 - alpha; `avg` used when centered, `buf` with momentum."""
     for i in range(theta.shape[0]):
-        t = theta[i]
-        g = grad[i]
-        if decay == 2:
-            t = t * shrink
-        elif decay == 1:
-            g = t * wd + g
+        t, g = _decayed(theta[i], grad[i], decay, wd, shrink)
         s = sq[i] * alpha + (g * g) * c
         sq[i] = s
         if centered:
@@ -93,12 +88,7 @@ def rmsprop(
 def adadelta(theta, grad, sq, acc, decay, wd, shrink, rho, c, eps, lr):
     """Adadelta (adadelta.py); c = 1 - rho."""
     for i in range(theta.shape[0]):
-        t = theta[i]
-        g = grad[i]
-        if decay == 2:
-            t = t * shrink
-        elif decay == 1:
-            g = t * wd + g
+        t, g = _decayed(theta[i], grad[i], decay, wd, shrink)
         s = sq[i] * rho + (g * g) * c
         sq[i] = s
         d = np.sqrt(acc[i] + eps) / np.sqrt(s + eps) * g
@@ -111,12 +101,7 @@ def adam(theta, grad, m, v, vmax, amsgrad, decay, wd, shrink, c1, beta2, c2, bc2
     """Adam / AdamW (adam.py); c1 = 1 - beta1, c2 = 1 - beta2, bc2 = sqrt(1 - beta2^t),
     step = lr / (1 - beta1^t); `vmax` used with amsgrad."""
     for i in range(theta.shape[0]):
-        t = theta[i]
-        g = grad[i]
-        if decay == 2:
-            t = t * shrink
-        elif decay == 1:
-            g = t * wd + g
+        t, g = _decayed(theta[i], grad[i], decay, wd, shrink)
         mi = m[i] + (g - m[i]) * c1
         m[i] = mi
         vi = v[i] * beta2 + (g * g) * c2
