@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from process_memory import rss_anon_kib
 
 BLOCK_BYTES = 256 << 20  # generation writes this much of X at a time
 
@@ -129,17 +130,6 @@ def write_sample(folder: Path, share: float) -> Path:
     return folder
 
 
-def rss_anon_kb(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("RssAnon:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
 def run_child(folder: Path, name: str, data: str, interval: float) -> dict:
     """`nnctl train` in a child process; its peak RssAnon, wall time and summary."""
     body, _ = CONFIGS[name]
@@ -158,7 +148,7 @@ def run_child(folder: Path, name: str, data: str, interval: float) -> dict:
     )
     peak = 0
     while child.poll() is None:
-        peak = max(peak, rss_anon_kb(child.pid) or 0)
+        peak = max(peak, rss_anon_kib(child.pid) or 0)
         time.sleep(interval)
     wall = time.perf_counter() - started
     stderr = child.stderr.read()

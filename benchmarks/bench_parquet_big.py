@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from process_memory import rss_anon_kib
 
 ROW_GROUP_ROWS = 1 << 18
 TRAIN_BODY = (
@@ -65,18 +66,6 @@ def write_parquet(path: Path, gigabytes: float, features: int, seed: int = 0) ->
     return rows
 
 
-def anonymous_kib(pid: int) -> int | None:
-    """The process's resident anonymous memory (RssAnon, KiB), None once it has ended."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("RssAnon:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
 def run_measured(args: list[str], cwd: Path, interval: float) -> dict:
     """`python -m nnctl ARGS` in a child: its exit code, peak RssAnon (GB) and wall time."""
     started = time.perf_counter()
@@ -89,7 +78,7 @@ def run_measured(args: list[str], cwd: Path, interval: float) -> dict:
     )
     peak = 0
     while child.poll() is None:
-        peak = max(peak, anonymous_kib(child.pid) or 0)
+        peak = max(peak, rss_anon_kib(child.pid) or 0)
         time.sleep(interval)
     out, err = child.communicate()
     return {
