@@ -5,6 +5,7 @@ start-up of --help and of a small run does not import numba; the first use says 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -114,6 +115,32 @@ def test_numba_asked_for_without_numba_is_refused_with_the_install_hint(tmp_path
     assert "train.kernels" in done.stderr and 'pip install "nnctl[fast]"' in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "run").exists()
+
+
+@needs_numba
+def test_a_run_trained_with_numba_is_used_where_numba_is_missing(tmp_path):
+    """eval, predict and export rebuild the model only (no compiled loop runs), so a run folder
+    trained with numba works on a machine without it; resuming it asks for the extra."""
+    run = tmp_path / "run"
+    trained = run_nnctl(
+        "train", "iris-softmax", "--out", run, "-q", "-s", "train.kernels=numba", cwd=tmp_path
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert recorded_kernels(run) == "numba"
+    evaluated = probe(["eval", run, "--json"], tmp_path, hide=True)
+    assert evaluated.returncode == 0, evaluated.stderr  # was exit 2: "the saved config: ..."
+    assert "numba imported: False" in evaluated.stderr
+    assert json.loads(evaluated.stdout) == json.loads(
+        run_nnctl("eval", run, "--json", cwd=tmp_path).stdout
+    )
+    rows = "sepal_length_cm,sepal_width_cm,petal_length_cm,petal_width_cm\n5.1,3.5,1.4,0.2\n"
+    (tmp_path / "rows.csv").write_text(rows)
+    predicted = probe(["predict", run, "rows.csv"], tmp_path, hide=True)
+    assert predicted.returncode == 0, predicted.stderr
+    exported = probe(["export", run, "--format", "json", "--out", "w.json"], tmp_path, hide=True)
+    assert exported.returncode == 0, exported.stderr
+    resumed = probe(["train", "--resume", run, "-q"], tmp_path, hide=True)
+    assert resumed.returncode == 2 and 'pip install "nnctl[fast]"' in resumed.stderr
 
 
 def test_a_bad_kernels_value_names_the_choices(tmp_path):

@@ -54,8 +54,9 @@ def resolve(raw: dict, source: str = "config", *, check_extras: bool = True) -> 
 
     Raises UsageError naming the key path. The result contains only plain YAML types.
     `check_extras`: refuse settings whose optional extra is not installed (logging.tensorboard
-    without tensorboardX), so a run never fails half-way for it; False where a saved config is
-    read only to rebuild its model (eval, predict, export), which needs no extra.
+    without tensorboardX, train.kernels: numba without numba), so a run never fails half-way for
+    it; False where a saved config is read only to rebuild its model (eval, predict, export),
+    which needs no extra: a run trained with numba is used where numba is not installed.
     """
     if not isinstance(raw, dict):
         raise UsageError(f"{source}: expected a mapping of sections, found {type(raw).__name__}")
@@ -178,17 +179,20 @@ def _resolve_nested(given, hypers, where: str) -> dict | None:
 
 def _check_train(train: dict) -> None:
     """The thread count: auto or a number. The trainer resolves auto from the data's shape
-    (nnctl.util.threads) and records the number in the run's config.yaml. The kernels: numba
-    only with the extra installed (auto is resolved and recorded the same way)."""
+    (nnctl.util.threads) and records the number in the run's config.yaml. The kernels: one of
+    the choices (numba needs its extra: _check_extras; auto is resolved and recorded too)."""
     from nnctl.kernels.choice import check_kernels
     from nnctl.util.threads import check_threads
 
     check_threads(train["threads"], "train.threads")
-    check_kernels(train["kernels"], "train.kernels")
+    check_kernels(train["kernels"], "train.kernels", need_installed=False)
 
 
 def _check_extras(cfg: dict) -> None:
     """Settings that need an optional extra: refused here, before any run starts."""
+    from nnctl.kernels.choice import check_kernels
+
+    check_kernels(cfg["train"]["kernels"], "train.kernels")  # numba: the fast extra
     if cfg["logging"]["tensorboard"]:
         try:
             import tensorboardX  # noqa: F401  (the run imports it anyway)

@@ -25,11 +25,12 @@ AUTO_MIN_WORK = 1_000_000_000
 AUTO_MIN_PARAMS = 50_000
 
 
-def check_kernels(value, where: str = "train.kernels") -> None:
-    """UsageError unless `value` is a choice that can run here (numba needs the extra)."""
+def check_kernels(value, where: str = "train.kernels", need_installed: bool = True) -> None:
+    """UsageError unless `value` is one of the choices and (need_installed) can run here:
+    numba needs the extra."""
     if value not in CHOICES:
         raise UsageError(f"{where}: expected one of {', '.join(CHOICES)}, found {value!r}")
-    if value == "numba" and not numba_installed():
+    if need_installed and value == "numba" and not numba_installed():
         raise UsageError(
             f"{where}: numba: the compiled kernels need numba, the optional extra: "
             f"{INSTALL_HINT} (or set {where}: auto or numpy)"
