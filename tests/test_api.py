@@ -125,6 +125,27 @@ def test_train_from_a_dict_finds_relative_data_in_the_working_folder(tmp_path, m
     assert set(run.predict({"x2": [1.0], "x1": [6.0]}).tolist()) <= {"yes", "no"}
 
 
+def test_paths_in_a_dict_config_and_in_overrides_may_be_path_objects(tmp_path):
+    """A notebook names files with pathlib: a Path is its text, in the config and overrides,
+    for train and for a comparison (whose dict config is written as YAML)."""
+    rows = ["x1,x2,label"] + [
+        f"{i % 7},{(i * 3) % 5},{'yes' if i % 7 > 3 else 'no'}" for i in range(60)
+    ]
+    (tmp_path / "points.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "other.csv").write_text("\n".join(rows) + "\n")
+    raw = {
+        "data": {"path": tmp_path / "points.csv", "target": "label"},
+        "model": {"kind": "logreg"},
+        "train": {"epochs": 2},
+    }
+    run = nnctl.train(raw, out=tmp_path / "run")
+    assert run.config["data"]["path"] == str(tmp_path / "points.csv")
+    run = nnctl.train(raw, out=tmp_path / "run2", overrides={"data.path": tmp_path / "other.csv"})
+    assert run.config["data"]["path"] == str(tmp_path / "other.csv")
+    comparison = nnctl.compare_optimizers(raw, ["sgd", "adam"], out=tmp_path / "cmp")
+    assert len(comparison.runs) == 2
+
+
 def test_history_holds_metrics_jsonl_numbers(tmp_path):
     run = nnctl.train("iris-softmax", overrides={"train.epochs": 4}, out=tmp_path / "run")
     rows = [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]

@@ -241,7 +241,7 @@ class _config_file:
         self.folder = None
 
     def __enter__(self) -> Path:
-        from nnctl.api.inputs import config_path, dict_config_name
+        from nnctl.api.inputs import config_path, dict_config_name, paths_as_text
 
         path = config_path(self.config)
         if path is not None:
@@ -254,7 +254,7 @@ class _config_file:
 
         self.folder = Path(tempfile.mkdtemp(prefix="nnctl-config-"))
         path = self.folder / f"{dict_config_name(self.config)}.yaml"
-        write_text(path, dump_yaml(absolute_paths(self.config)))
+        write_text(path, dump_yaml(absolute_paths(paths_as_text(self.config))))
         return path
 
     def __exit__(self, *exc) -> None:

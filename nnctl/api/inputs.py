@@ -72,6 +72,7 @@ def yaml_text(value, where: str) -> str:
 
     if hasattr(value, "item") and type(value).__module__ == "numpy":
         value = value.item()  # a NumPy scalar: its Python value
+    value = paths_as_text(value)
     try:
         text = yaml.safe_dump(value, default_flow_style=True, width=float("inf"))
     except yaml.YAMLError:
@@ -93,11 +94,23 @@ def dict_config_name(raw: Mapping) -> str:
     return f"{source}-{kind}" if kind else str(source)
 
 
+def paths_as_text(value):
+    """`value` with every path object (pathlib.Path, any os.PathLike) in it, in dicts and lists
+    too, replaced by its text: a config written in Python names its files either way."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, Mapping):
+        return {key: paths_as_text(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [paths_as_text(item) for item in value]
+    return value
+
+
 def resolve_dict(raw: Mapping, overrides: list[str]) -> dict:
     """A dict config after the overrides, validated as a YAML file's would be."""
     from nnctl.config import apply_overrides, resolve
 
     try:
-        return resolve(apply_overrides(dict(raw), overrides), "config")
+        return resolve(apply_overrides(paths_as_text(raw), overrides), "config")
     except UsageError as exc:
         raise UsageError(f"config (dict): {exc}") from None
