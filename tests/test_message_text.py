@@ -50,7 +50,7 @@ def test_api_messages_with_numpy_numbers_and_paths(tmp_path, monkeypatch):
             lambda: nnctl.train(
                 {"data": {"path": Path("nope.csv"), "target": "y"}, "model": {"kind": "logreg"}}
             ),
-            "found 'nope.csv'",
+            "nope.csv: data file not found",  # a Path is its text (refused by type before)
         ),
         (lambda: NNClassifier().fit(np.zeros((5, 2)), np.full(5, 3)), "one class (3)"),
         (
