@@ -232,39 +232,38 @@ def test_a_worker_with_another_nnctl_or_none_is_named_before_any_run(
     assert not (tmp_path / "cmp").exists()
 
 
-def test_the_only_worker_killed_is_named_after_the_worker_deadline(tmp_path, scheduler_only):
-    worker = start_worker(scheduler_only, "w0")
+def kill_mid_comparison(cluster, tmp_path, kill) -> tuple[subprocess.Popen, str]:
+    """A comparison on one worker of `cluster`, cut by kill(worker) a second after its runs
+    start; the finished process and its stderr."""
+    worker = start_worker(cluster, "w0")
+    proc = None
     try:
-        wait_for_workers(scheduler_only, 1)
-        proc = start_compare(scheduler_only.address, tmp_path)
+        wait_for_workers(cluster, 1)
+        proc = start_compare(cluster.address, tmp_path)
         wait_for_line(proc, "runs on the Dask cluster")
         time.sleep(1)
-        worker.kill()
+        kill(worker)
         stdout, stderr = proc.communicate(timeout=BOUND_S)
     finally:
         stop(worker)
-        if proc.poll() is None:
+        if proc is not None and proc.poll() is None:
             proc.kill()
             proc.communicate()
+    return proc, stderr
+
+
+def test_the_only_worker_killed_is_named_after_the_worker_deadline(tmp_path, scheduler_only):
+    proc, stderr = kill_mid_comparison(scheduler_only, tmp_path, lambda worker: worker.kill())
     assert proc.returncode == 2, stderr
     assert "Traceback" not in stderr
     assert f"no worker left on {scheduler_only.address}" in stderr
 
 
 def test_the_scheduler_killed_mid_run_is_exit_2_with_a_message(tmp_path, scheduler_only):
-    worker = start_worker(scheduler_only, "w0")
-    try:
-        wait_for_workers(scheduler_only, 1)
-        proc = start_compare(scheduler_only.address, tmp_path)
-        wait_for_line(proc, "runs on the Dask cluster")
-        time.sleep(1)
+    def kill_the_scheduler(worker):
         os.kill(scheduler_only.scheduler.pid, signal.SIGKILL)
-        stdout, stderr = proc.communicate(timeout=BOUND_S)
-    finally:
-        stop(worker)
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+
+    proc, stderr = kill_mid_comparison(scheduler_only, tmp_path, kill_the_scheduler)
     assert proc.returncode == 2, stderr
     assert "Traceback" not in stderr and "Exception ignored" not in stderr
     assert f"lost the connection to the Dask scheduler at {scheduler_only.address}" in stderr
