@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from process_memory import rss_anon_kib
+from process_memory import peak_while_running
 
 BLOCK_BYTES = 256 << 20  # generation writes this much of X at a time
 
@@ -146,10 +146,7 @@ def run_child(folder: Path, name: str, data: str, interval: float) -> dict:
         stderr=subprocess.PIPE,
         text=True,
     )
-    peak = 0
-    while child.poll() is None:
-        peak = max(peak, rss_anon_kib(child.pid) or 0)
-        time.sleep(interval)
+    peak = peak_while_running(child, interval)
     wall = time.perf_counter() - started
     stderr = child.stderr.read()
     if child.returncode != 0:

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from process_memory import rss_anon_kib
+from process_memory import peak_while_running
 
 ROW_GROUP_ROWS = 1 << 18
 TRAIN_BODY = (
@@ -76,10 +76,7 @@ def run_measured(args: list[str], cwd: Path, interval: float) -> dict:
         stderr=subprocess.PIPE,
         text=True,
     )
-    peak = 0
-    while child.poll() is None:
-        peak = max(peak, rss_anon_kib(child.pid) or 0)
-        time.sleep(interval)
+    peak = peak_while_running(child, interval)
     out, err = child.communicate()
     return {
         "exit": child.returncode,

@@ -15,3 +15,15 @@ def rss_anon_kib(pid: int) -> int | None:
     except OSError:
         return None
     return None
+
+
+def peak_while_running(child, interval: float) -> int:
+    """The largest RssAnon (KiB) of `child` (a subprocess.Popen), sampled every `interval`
+    seconds until it exits."""
+    import time
+
+    peak = 0
+    while child.poll() is None:
+        peak = max(peak, rss_anon_kib(child.pid) or 0)
+        time.sleep(interval)
+    return peak
