@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import assert_clean_error, run_nnctl
+from conftest import assert_clean_error, popen_nnctl, run_nnctl
 from nnctl.runs import checkpoint, run_folder
 
 ENDLESS = """
@@ -41,18 +41,10 @@ train: {epochs: 120, batch_size: 4}
 """
 
 
-def _start(*args, cwd: Path, env=None) -> subprocess.Popen:
+def _start(*args, cwd: Path) -> subprocess.Popen:
     """nnctl in the background, with SIGINT at its default (a shell may start jobs ignoring it)."""
-    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    full_env.pop("NNCTL_DEBUG", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "nnctl", *map(str, args)],
-        cwd=cwd,
-        env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    return popen_nnctl(
+        *args, cwd=cwd, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
     )
 
 
